@@ -1,0 +1,38 @@
+# Triops: make run (serve the app), make test (the whole suite), make bench.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PORT    ?= 8501
+
+.PHONY: install run test bench lint browser clean
+
+install: $(STAMP)
+
+# Reinstall only when the project's metadata changes; editable install picks up code edits.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+
+# Makes sure Debian's chromium is there for the browser tests (installs it where it can);
+# without it the browser tests skip with a reason, or fail when TRIOPS_REQUIRE_BROWSER=1.
+browser:
+	@bash scripts/ensure-chromium.sh
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: install browser
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""Careers & Market: salary and market figures from DuckDB, each with its source and year."""
+
+import altair as alt
+import streamlit as st
+
+from triops.ui import resources
+
+st.title("Careers & Market")
+st.markdown(
+    "Published estimates disagree, sometimes by a factor of two, because each source samples "
+    "different people and defines the role or the market its own way. Every figure below names "
+    "its source and the year it was published; compare them as a range, not as one true number."
+)
+store = resources.market()
+roles, regions = store.salary_options()
+
+st.header("Salaries")
+left, right = st.columns(2)
+chosen_roles = left.multiselect("Role", roles, key="careers_roles", placeholder="All roles")
+chosen_regions = right.multiselect("Region", regions, key="careers_regions",
+                                   placeholder="All regions")
+salaries = store.salaries(chosen_roles, chosen_regions)
+if salaries.empty:
+    st.info("No salary figures match these filters.")
+else:
+    salaries["label"] = salaries["source"] + " (" + salaries["published"].astype(str) + ")"
+    chart = (
+        alt.Chart(salaries)
+        .mark_circle(size=120)
+        .encode(
+            x=alt.X("amount:Q", title="Annual amount (USD)", axis=alt.Axis(format="~s")),
+            y=alt.Y("role:N", title=None),
+            color=alt.Color("statistic:N", title="Statistic"),
+            tooltip=["role", "region", alt.Tooltip("amount:Q", format=",.0f"), "statistic",
+                     "source", "published", "source_url"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+    st.dataframe(
+        salaries[["role", "region", "amount", "currency", "period", "statistic", "source",
+                  "published", "source_url", "via"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "amount": st.column_config.NumberColumn("amount", format="%,.0f"),
+            "published": st.column_config.NumberColumn("published", format="%d"),
+            "source_url": st.column_config.LinkColumn("page"),
+        },
+    )
+
+st.header("Market size")
+figures = store.figures()
+sizes = figures[figures["metric"] == "size"].copy()
+if not sizes.empty:
+    sizes["label"] = sizes["source"] + " (" + sizes["published"].astype(str) + ")"
+    chart = (
+        alt.Chart(sizes)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:O", title="Year the figure refers to"),
+            y=alt.Y("value:Q", title="USD billion"),
+            color=alt.Color("label:N", title="Source"),
+            strokeDash="market:N",
+            tooltip=["market", "region", "year", "value", "source", "published", "source_url"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+st.dataframe(
+    figures[["market", "metric", "value", "unit", "region", "year", "source", "published",
+             "source_url", "via"]],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "published": st.column_config.NumberColumn("published", format="%d"),
+        "year": st.column_config.NumberColumn("year", format="%d"),
+        "source_url": st.column_config.LinkColumn("page"),
+    },
+)
+
+st.header("What the sources say")
+for claim in store.claims().itertuples():
+    where = f" — [{claim.via}]({claim.source_url})" if claim.source_url else f" — {claim.via}"
+    st.markdown(f"- {claim.claim} *({claim.source}, {claim.published}{where})*")
+
+problems = resources.market_data().problems
+if problems:
+    st.warning(f"{len(problems)} data row(s) were skipped; see Instructor › Content health.")

@@ -1,0 +1,35 @@
+"""Instructor › Content health: every problem in content and data, with file and line."""
+
+import pandas as pd
+import streamlit as st
+
+from triops.ui import resources
+from triops.ui.identity import current
+
+st.title("Content health")
+if not current().can_instruct:
+    st.error("This page is for instructors.")
+    st.stop()
+
+course = resources.course()
+problems = resources.all_problems()
+errors = sum(1 for p in problems if p.severity == "error")
+warnings = len(problems) - errors
+a, b, c = st.columns(3)
+a.metric("Lessons served", len(course.lessons()))
+b.metric("Errors", errors)
+c.metric("Warnings", warnings)
+st.caption(f"Content root: {resources.settings().root}. Run `triops validate` for the same report.")
+
+if not problems:
+    st.success("No problems found: every lesson, knowledge file and data row is valid.")
+else:
+    severity = st.segmented_control(
+        "Show", ["error", "warning"], selection_mode="multi", default=["error", "warning"],
+        key="health_severity",
+    )
+    frame = pd.DataFrame(
+        [{"severity": p.severity, "where": f"{p.path}:{p.line}", "message": p.message}
+         for p in problems if p.severity in (severity or [])]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")

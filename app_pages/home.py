@@ -1,0 +1,48 @@
+"""Home: what Triops is, the tracks, and where to continue."""
+
+import streamlit as st
+
+from triops import learner
+from triops.store import progress
+from triops.ui import resources
+from triops.ui.identity import current
+from triops.ui.lesson_view import lesson_link
+
+course = resources.course()
+identity = current()
+db = resources.state_db()
+completed = progress.completed_lessons(db, identity.user_id) if identity.user else {}
+
+st.title("Triops")
+st.markdown(
+    "Learn DevOps, MLOps and LLMOps as one ecosystem: lessons, lifecycles, comparisons, "
+    "applications and the job market, all on your own machine."
+)
+
+if identity.user is not None:
+    visit = progress.last_visit(db, identity.user_id)
+    nxt = learner.continue_lesson(course, completed, visit.lesson_id if visit else None)
+    with st.container(border=True):
+        st.markdown("**Continue where you left off**" if visit else "**Start here**")
+        if nxt is not None:
+            lesson_link(nxt, nxt.id in completed)
+        else:
+            st.success("You have completed every lesson in the course.")
+
+totals = learner.track_progress(learner.module_progress(course, completed))
+cols = st.columns(max(1, len(course.tracks)))
+for col, track in zip(cols, course.tracks, strict=False):
+    done, total = totals.get(track.id, (0, 0))
+    with col, st.container(border=True):
+        st.subheader(track.title)
+        st.caption(track.meta.summary)
+        st.metric("Lessons completed", f"{done} / {total}")
+        first = next(iter(track.lessons()), None)
+        if first is not None:
+            lesson_link(first, first.id in completed)
+
+if course.errors:
+    st.warning(
+        f"{len(course.errors)} content problem(s) were found; the affected lessons are hidden. "
+        "See Instructor › Content health."
+    )

@@ -1,0 +1,66 @@
+"""Typed settings, read from the environment (prefix TRIOPS_) once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_root() -> Path:
+    # An installed package has no repo around it; fall back to the working directory.
+    return REPO_ROOT if (REPO_ROOT / "content").is_dir() else Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Where Triops reads the course from and keeps its runtime data."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIOPS_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".triops"),
+        description="Runtime data: the learner-state DuckDB file and derived artifacts.",
+    )
+    root: Path = Field(
+        default_factory=_default_root,
+        description="Folder holding content/, quizzes/, labs/ and data/.",
+    )
+    memory_limit: str = Field(default="1GB", description="DuckDB memory_limit per connection.")
+    db_threads: int = Field(default=2, ge=1, description="DuckDB worker threads.")
+    checkpoint_seconds: int = Field(
+        default=300, ge=10, description="How often the app checkpoints the learner-state WAL."
+    )
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def quizzes_dir(self) -> Path:
+        return self.root / "quizzes"
+
+    @property
+    def labs_dir(self) -> Path:
+        return self.root / "labs"
+
+    @property
+    def state_db(self) -> Path:
+        return self.home / "state.duckdb"
+
+    @property
+    def derived_dir(self) -> Path:
+        return self.home / "derived"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call get_settings.cache_clear() after changing the env."""
+    return Settings()

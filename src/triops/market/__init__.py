@@ -1,0 +1,1 @@
+"""Salary and market figures with their sources, read from data/*.csv."""

@@ -1,0 +1,1 @@
+"""The only modules that hold SQL. Everything else calls these functions."""

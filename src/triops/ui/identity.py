@@ -1,0 +1,103 @@
+"""Who is using the app. Local mode: profiles picked or created in the sidebar, kept in the URL
+(`?profile=`) and as the last used one. Shared (logged-in) mode will set the same Identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import streamlit as st
+
+from triops.errors import TriopsError
+from triops.store import users
+from triops.store.users import User
+
+LAST_PROFILE = "last_profile"
+_KEY = "triops_profile_id"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The current user (None before a profile exists), the mode, and what the user may do."""
+
+    user: User | None
+    mode: Literal["local", "shared"] = "local"
+
+    @property
+    def user_id(self) -> str | None:
+        return self.user.id if self.user else None
+
+    @property
+    def can_instruct(self) -> bool:
+        # On one person's laptop the local user is also the instructor.
+        if self.mode == "local":
+            return True
+        return self.user is not None and self.user.role == "instructor"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _select(db, user_id: str) -> None:
+    st.session_state[_KEY] = user_id
+    users.set_state(db, LAST_PROFILE, user_id)
+    st.query_params["profile"] = user_id
+
+
+def _resolve(db, known: dict[str, User]) -> str | None:
+    for candidate in (
+        st.session_state.get(_KEY),
+        st.query_params.get("profile"),
+        users.get_state(db, LAST_PROFILE),
+    ):
+        if candidate in known:
+            return candidate
+    return next(iter(known), None)
+
+
+def sidebar_identity(db) -> Identity:
+    """Draw the profile picker in the sidebar and return who is using the app."""
+    known = {u.id: u for u in users.list_users(db)}
+    current = _resolve(db, known)
+    if current is not None:
+        if st.session_state.get(_KEY) != current:
+            _select(db, current)
+        elif st.query_params.get("profile") != current:
+            st.query_params["profile"] = current
+
+    with st.sidebar:
+        if known:
+            ids = list(known)
+            st.selectbox(
+                "Profile",
+                ids,
+                index=ids.index(current) if current in ids else 0,
+                format_func=lambda uid: known[uid].name,
+                key="profile_picker",
+                on_change=lambda: _select(db, st.session_state["profile_picker"]),
+            )
+        else:
+            st.caption("Create a profile to keep your progress.")
+        with st.expander("New profile", expanded=not known):
+            with st.form("new_profile", clear_on_submit=True, border=False):
+                name = st.text_input("Name", key="new_profile_name", max_chars=users.MAX_NAME)
+                if st.form_submit_button("Create profile"):
+                    try:
+                        user = users.create_user(db, name, now())
+                    except TriopsError as exc:
+                        st.error(exc.user_message)
+                    else:
+                        _select(db, user.id)
+                        st.session_state.pop("profile_picker", None)
+                        st.rerun()
+    user = known.get(st.session_state.get(_KEY, "")) if known else None
+    identity = Identity(user=user)
+    st.session_state["triops_identity"] = identity
+    return identity
+
+
+def current() -> Identity:
+    """The identity app.py resolved for this script run."""
+    return st.session_state.get("triops_identity", Identity(user=None))

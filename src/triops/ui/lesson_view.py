@@ -1,0 +1,88 @@
+"""Drawing a lesson: header, objectives, prerequisites, body with callouts, sources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from triops.content.markdown import render_plan
+from triops.content.models import Course, Lesson
+
+LEARN_PAGE = "app_pages/learn.py"
+
+_CALLOUTS = {
+    "note": (st.info, ":material/info:"),
+    "tip": (st.success, ":material/lightbulb:"),
+    "warning": (st.warning, ":material/warning:"),
+}
+
+
+def lesson_link(lesson: Lesson, done: bool = False, key: str | None = None) -> None:
+    """A link to a lesson's stable URL."""
+    label = ("✓ " if done else "") + lesson.title
+    st.page_link(LEARN_PAGE, label=label, query_params={"lesson": lesson.id},
+                 icon=":material/menu_book:")
+
+
+def outline(course: Course, completed: dict[str, datetime], current: str | None = None) -> None:
+    """The course as track > module > lesson links."""
+    for track in course.tracks:
+        st.markdown(f"**{track.title}**")
+        for module in track.modules:
+            expanded = any(lesson.id == current for lesson in module.lessons)
+            with st.expander(f"{module.title} ({len(module.lessons)})", expanded=expanded):
+                for lesson in module.lessons:
+                    lesson_link(lesson, lesson.id in completed)
+
+
+def body(lesson: Lesson) -> None:
+    """The lesson body: headings with stable anchors, markdown, admonitions as callouts."""
+    for item in render_plan(lesson.blocks):
+        kind = item[0]
+        if kind == "heading":
+            _, level, text, anchor = item
+            if level == "2":
+                st.header(text, anchor=anchor)
+            else:
+                st.subheader(text, anchor=anchor)
+        elif kind == "markdown":
+            st.markdown(item[1])
+        else:
+            _, admonition, title, text = item
+            if admonition == "example":
+                with st.container(border=True):
+                    st.markdown(f"**Example: {title}**" if title else "**Example**")
+                    st.markdown(text)
+            else:
+                show, icon = _CALLOUTS[admonition]
+                show((f"**{title}**\n\n" if title else "") + text, icon=icon)
+
+
+def header(course: Course, lesson: Lesson, completed: dict[str, datetime]) -> None:
+    track = course.track(lesson.track)
+    module = next((m for m in track.modules if m.id == lesson.module), None) if track else None
+    crumbs = " › ".join(x for x in (track.title if track else "", module.title if module else "") if x)
+    st.caption(f"{crumbs} · {lesson.meta.minutes} min")
+    st.title(lesson.title, anchor="top")
+    with st.container(border=True):
+        st.markdown("**You will be able to**")
+        st.markdown("\n".join(f"- {o}" for o in lesson.meta.objectives))
+        if lesson.meta.prerequisites:
+            st.markdown("**Before this lesson**")
+            for pid in lesson.meta.prerequisites:
+                pre = course.lesson(pid)
+                if pre is not None:
+                    lesson_link(pre, pid in completed)
+
+
+def sources(lesson: Lesson) -> None:
+    if not lesson.meta.sources:
+        return
+    st.divider()
+    st.markdown("**Sources**")
+    lines = []
+    for src in lesson.meta.sources:
+        title = src.title.replace("[", "(").replace("]", ")")
+        lines.append(f"- [{title}]({src.url}) ({src.year})" if src.url else f"- {title} ({src.year})")
+    st.markdown("\n".join(lines))

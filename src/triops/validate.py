@@ -1,0 +1,45 @@
+"""`triops validate`: every check over content, knowledge and data, without the app's database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triops.content.knowledge import load_knowledge
+from triops.content.loader import ParseCache, load_course
+from triops.content.problems import Problem
+from triops.market.data import load_market_data
+
+
+@dataclass
+class Report:
+    lessons: int = 0
+    questions: int = 0
+    exams: int = 0
+    labs: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "warning")
+
+    def summary(self) -> str:
+        return (
+            f"lessons: {self.lessons}  questions: {self.questions}  exams: {self.exams}  "
+            f"labs: {self.labs}  errors: {self.errors}  warnings: {self.warnings}"
+        )
+
+
+def validate(root: Path) -> Report:
+    """Check everything under `root`; nothing here opens the learner-state database."""
+    cache = ParseCache()
+    course = load_course(root, cache)
+    lesson_ids = {lesson.id for lesson in course.lessons()}
+    knowledge = load_knowledge(root, lesson_ids, cache)
+    market = load_market_data(root / "data")
+    problems = sorted(set(course.problems) | set(knowledge.problems) | set(market.problems))
+    return Report(lessons=len(course.lessons()), problems=problems)
