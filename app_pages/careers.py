@@ -23,7 +23,6 @@ salaries = store.salaries(chosen_roles, chosen_regions)
 if salaries.empty:
     st.info("No salary figures match these filters.")
 else:
-    salaries["label"] = salaries["source"] + " (" + salaries["published"].astype(str) + ")"
     chart = (
         alt.Chart(salaries)
         .mark_circle(size=120)
@@ -32,18 +31,18 @@ else:
             y=alt.Y("role:N", title=None),
             color=alt.Color("statistic:N", title="Statistic"),
             tooltip=["role", "region", alt.Tooltip("amount:Q", format=",.0f"), "statistic",
-                     "source", "published", "source_url"],
+                     alt.Tooltip("cited:N", title="source"), "source_url"],
         )
     )
     st.altair_chart(chart, width="stretch")
     st.dataframe(
-        salaries[["role", "region", "amount", "currency", "period", "statistic", "source",
-                  "published", "source_url", "via"]],
+        salaries[["role", "region", "amount", "currency", "period", "statistic", "cited",
+                  "source_url", "via"]],
         hide_index=True,
         width="stretch",
         column_config={
             "amount": st.column_config.NumberColumn("amount", format="%,.0f"),
-            "published": st.column_config.NumberColumn("published", format="%d"),
+            "cited": st.column_config.TextColumn("source (year)"),
             "source_url": st.column_config.LinkColumn("page"),
         },
     )
@@ -52,26 +51,25 @@ st.header("Market size")
 figures = store.figures()
 sizes = figures[figures["metric"] == "size"].copy()
 if not sizes.empty:
-    sizes["label"] = sizes["source"] + " (" + sizes["published"].astype(str) + ")"
     chart = (
         alt.Chart(sizes)
         .mark_line(point=True)
         .encode(
             x=alt.X("year:O", title="Year the figure refers to"),
             y=alt.Y("value:Q", title="USD billion"),
-            color=alt.Color("label:N", title="Source"),
+            color=alt.Color("cited:N", title="Source"),
             strokeDash="market:N",
-            tooltip=["market", "region", "year", "value", "source", "published", "source_url"],
+            tooltip=["market", "region", "year", "value", alt.Tooltip("cited:N", title="source"),
+                     "source_url"],
         )
     )
     st.altair_chart(chart, width="stretch")
 st.dataframe(
-    figures[["market", "metric", "value", "unit", "region", "year", "source", "published",
-             "source_url", "via"]],
+    figures[["market", "metric", "value", "unit", "region", "year", "cited", "source_url", "via"]],
     hide_index=True,
     width="stretch",
     column_config={
-        "published": st.column_config.NumberColumn("published", format="%d"),
+        "cited": st.column_config.TextColumn("source (year)"),
         "year": st.column_config.NumberColumn("year", format="%d"),
         "source_url": st.column_config.LinkColumn("page"),
     },
@@ -80,7 +78,7 @@ st.dataframe(
 st.header("What the sources say")
 for claim in store.claims().itertuples():
     where = f" — [{claim.via}]({claim.source_url})" if claim.source_url else f" — {claim.via}"
-    st.markdown(f"- {claim.claim} *({claim.source}, {claim.published}{where})*")
+    st.markdown(f"- {claim.claim} *({claim.cited}{where})*")
 
 problems = resources.market_data().problems
 if problems:

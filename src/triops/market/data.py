@@ -23,8 +23,15 @@ class SourcedRow(BaseModel):
 
     source: str = Field(min_length=1)
     source_url: str = ""
-    published: int = Field(ge=1990, le=2100)
+    published: int | None = Field(default=None, ge=1990, le=2100)
+    retrieved: int = Field(ge=2000, le=2100)
     via: str = Field(min_length=1)
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _undated(cls, value: object) -> object:
+        # An empty cell means the page carries no date: say so rather than guess one.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("source_url")
     @classmethod
@@ -64,6 +71,15 @@ class MarketClaim(SourcedRow):
     region: str = Field(min_length=1)
 
 
+COLUMNS: dict[type[SourcedRow], list[str]] = {
+    Salary: ["role", "region", "amount", "currency", "period", "statistic",
+             "source", "source_url", "published", "retrieved", "via"],
+    MarketFigure: ["market", "metric", "value", "unit", "region", "year",
+                   "source", "source_url", "published", "retrieved", "via"],
+    MarketClaim: ["claim", "market", "region", "source", "source_url", "published", "retrieved",
+                  "via"],
+}
+
 FILES: dict[str, tuple[str, type[SourcedRow]]] = {
     "salaries": ("salaries.csv", Salary),
     "figures": ("market_figures.csv", MarketFigure),
@@ -96,7 +112,7 @@ def data_fingerprint(data_dir: Path) -> str:
 
 def read_csv(path: Path, shown: str, model: type[SourcedRow]) -> tuple[list, list[Problem]]:
     """Rows that validate, and a problem for each one that does not."""
-    expected = list(model.model_fields)
+    expected = COLUMNS[model]
     problems: list[Problem] = []
     rows = []
     try:

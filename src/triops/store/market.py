@@ -15,13 +15,15 @@ PREFIX = "market-"
 _SCHEMA = """
 CREATE TABLE salaries (
     role VARCHAR, region VARCHAR, amount DOUBLE, currency VARCHAR, period VARCHAR,
-    statistic VARCHAR, source VARCHAR, source_url VARCHAR, published INTEGER, via VARCHAR);
+    statistic VARCHAR, source VARCHAR, source_url VARCHAR, published INTEGER,
+    retrieved INTEGER, via VARCHAR);
 CREATE TABLE market_figures (
     market VARCHAR, metric VARCHAR, value DOUBLE, unit VARCHAR, region VARCHAR, year INTEGER,
-    source VARCHAR, source_url VARCHAR, published INTEGER, via VARCHAR);
+    source VARCHAR, source_url VARCHAR, published INTEGER,
+    retrieved INTEGER, via VARCHAR);
 CREATE TABLE market_claims (
     claim VARCHAR, market VARCHAR, region VARCHAR, source VARCHAR, source_url VARCHAR,
-    published INTEGER, via VARCHAR);
+    published INTEGER, retrieved INTEGER, via VARCHAR);
 """
 
 _TABLES = {"salaries": "salaries", "figures": "market_figures", "claims": "market_claims"}
@@ -61,6 +63,11 @@ def build(data: MarketData, derived_dir: Path) -> Path:
     return target
 
 
+# How every figure is cited on screen: its source and the year, or that the page is undated.
+_CITED = ("source || ' (' || coalesce(CAST(published AS VARCHAR), "
+          "'undated, read ' || CAST(retrieved AS VARCHAR)) || ')' AS cited")
+
+
 class MarketStore:
     """Read-only queries over the market artifact."""
 
@@ -78,7 +85,7 @@ class MarketStore:
     def salaries(self, roles: list[str] | None = None,
                  regions: list[str] | None = None) -> pd.DataFrame:
         """Salary figures, optionally filtered by role and region."""
-        sql = "SELECT * FROM salaries WHERE 1=1"
+        sql = f"SELECT *, {_CITED} FROM salaries WHERE 1=1"
         params: list = []
         if roles:
             sql += " AND list_contains(?, role)"
@@ -97,7 +104,7 @@ class MarketStore:
     def figures(self, markets: list[str] | None = None,
                 regions: list[str] | None = None) -> pd.DataFrame:
         """Market size, growth and share figures."""
-        sql = "SELECT * FROM market_figures WHERE 1=1"
+        sql = f"SELECT *, {_CITED} FROM market_figures WHERE 1=1"
         params: list = []
         if markets:
             sql += " AND list_contains(?, market)"
@@ -108,7 +115,7 @@ class MarketStore:
         return self._frame(sql + " ORDER BY market, metric, year, source", params)
 
     def claims(self) -> pd.DataFrame:
-        return self._frame("SELECT * FROM market_claims ORDER BY market, region")
+        return self._frame(f"SELECT *, {_CITED} FROM market_claims ORDER BY market, region")
 
     def close(self) -> None:
         self._conn.close()

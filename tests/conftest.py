@@ -1,0 +1,54 @@
+"""Shared fixtures: an isolated TRIOPS_HOME, copies of content roots, the real repository."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from triops.config import get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def triops_home(tmp_path, monkeypatch):
+    """Every test gets its own runtime folder; nothing touches the developer's .triops/."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRIOPS_HOME", str(home))
+    monkeypatch.delenv("TRIOPS_ROOT", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def mini_root(tmp_path) -> Path:
+    """A writable copy of the two-lesson fixture course."""
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", root)
+    return root
+
+
+@pytest.fixture
+def course_copy(tmp_path) -> Path:
+    """A writable copy of the real course (content/ and data/)."""
+    root = tmp_path / "course"
+    root.mkdir()
+    for name in ("content", "data"):
+        shutil.copytree(REPO / name, root / name)
+    return root
+
+
+@pytest.fixture
+def use_root(monkeypatch):
+    """Point TRIOPS_ROOT at a folder for the code under test."""
+
+    def _use(root: Path) -> Path:
+        monkeypatch.setenv("TRIOPS_ROOT", str(root))
+        get_settings.cache_clear()
+        return root
+
+    return _use

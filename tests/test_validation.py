@@ -1,0 +1,167 @@
+"""Each class of bad input is reported as path:line: severity: message, and the rest still loads."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FIXTURES
+from triops.content.loader import ParseCache, load_course
+from triops.validate import validate
+
+BASE = "content/devops/basics"
+CASES = {
+    "yaml_syntax": [
+        f"{BASE}/03-broken.md:4: error: YAML syntax error: expected ',' or ']', but got ':'",
+    ],
+    "missing_field": [
+        f"{BASE}/03-no-objectives.md:2: error: missing required field 'objectives'",
+    ],
+    "wrong_type": [
+        f"{BASE}/03-wrong-type.md:4: error: field 'minutes': Input should be a valid integer, "
+        "unable to parse string as an integer",
+    ],
+    "duplicate_id": [
+        f"{BASE}/03-duplicate.md:2: error: duplicate lesson id 'first-lesson' "
+        f"(first used in {BASE}/01-first.md)",
+    ],
+    "dangling_prerequisite": [
+        f"{BASE}/03-dangling-prereq.md:8: error: prerequisite 'kubernetes-basics' "
+        "is not a lesson id",
+    ],
+    "dangling_link": [
+        f"{BASE}/03-dangling-link.md:10: error: link to unknown lesson 'no-such-lesson'",
+        f"{BASE}/03-dangling-link.md:11: error: link to 'first-lesson#no-such-section': "
+        f"no such section in {BASE}/01-first.md",
+    ],
+    "unknown_track": [
+        "content/kubernetes:1: error: unknown track 'kubernetes' (tracks.yaml lists: devops)",
+    ],
+    "malformed_csv": [
+        "data/salaries.csv:3: error: column 'amount': Input should be a valid number, "
+        "unable to parse string as a number; row skipped",
+        "data/salaries.csv:4: error: expected 11 fields, found 5; row skipped",
+        "data/salaries.csv:5: error: row: Value error, source_url may be empty only when via "
+        "is 'seed article'; row skipped",
+    ],
+    "bad_module": [
+        f"{BASE}/module.yaml:3: error: field 'order': Input should be a valid integer, "
+        "unable to parse string as an integer",
+        f"{BASE}/module.yaml:4: error: unknown field 'colour'",
+    ],
+}
+
+
+def _overlay(root, case):
+    shutil.copytree(FIXTURES / "bad" / case, root, dirs_exist_ok=True)
+
+
+def _errors(report, prefix):
+    return [str(p) for p in report.problems if p.severity == "error" and p.path.startswith(prefix)]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_reported_with_file_and_line(mini_root, case):
+    _overlay(mini_root, case)
+    report = validate(mini_root)
+    prefix = "data/" if case == "malformed_csv" else "content/devops" if case != "unknown_track" \
+        else "content/kubernetes"
+    assert _errors(report, prefix) == CASES[case]
+
+
+@pytest.mark.parametrize("case", ["yaml_syntax", "missing_field", "wrong_type", "duplicate_id"])
+def test_a_broken_lesson_leaves_the_others_served(mini_root, case):
+    _overlay(mini_root, case)
+    course = load_course(mini_root)
+    assert [lesson.id for lesson in course.lessons()] == ["first-lesson", "second-lesson"]
+
+
+def test_dangling_prerequisite_still_serves_the_lesson(mini_root):
+    _overlay(mini_root, "dangling_prerequisite")
+    course = load_course(mini_root)
+    assert course.lesson("dangling-prereq") is not None
+
+
+def test_malformed_rows_are_skipped_and_valid_rows_kept(mini_root):
+    from triops.market.data import load_market_data
+
+    _overlay(mini_root, "malformed_csv")
+    data = load_market_data(mini_root / "data")
+    assert [s.role for s in data.salaries] == ["DevOps Engineer"]
+    assert len(data.figures) == 1 and len(data.claims) == 1
+
+
+def test_csv_with_a_missing_column_is_an_error_on_line_1(mini_root):
+    (mini_root / "data" / "market_claims.csv").write_text("claim,market\nx,y\n")
+    report = validate(mini_root)
+    assert _errors(report, "data/market_claims") == [
+        "data/market_claims.csv:1: error: missing columns: region, source, source_url, "
+        "published, retrieved, via"
+    ]
+
+
+def test_unknown_front_matter_field_is_an_error(mini_root):
+    path = mini_root / BASE / "01-first.md"
+    path.write_text(path.read_text().replace("minutes: 5\n", "minutes: 5\nobjective: typo\n"))
+    assert _errors(validate(mini_root), f"{BASE}/01") == [
+        f"{BASE}/01-first.md:5: error: unknown field 'objective'"
+    ]
+
+
+def test_prerequisite_cycle_is_an_error(mini_root):
+    path = mini_root / BASE / "01-first.md"
+    path.write_text(path.read_text().replace("tags: [ci]", "tags: [ci]\nprerequisites: [second-lesson]"))
+    errors = _errors(validate(mini_root), BASE)
+    assert len(errors) == 1 and "prerequisites form a cycle" in errors[0]
+
+
+def test_lesson_file_name_must_start_with_two_digits(mini_root):
+    shutil.copy(mini_root / BASE / "01-first.md", mini_root / BASE / "intro.md")
+    assert f"{BASE}/intro.md:1: error: lesson file names start with two digits and a dash, " \
+        "then a kebab-case slug: NN-slug.md" in _errors(validate(mini_root), BASE)
+
+
+def test_labs_are_checked_once_a_labs_folder_exists(mini_root):
+    path = mini_root / BASE / "01-first.md"
+    path.write_text(path.read_text().replace("tags: [ci]", "tags: [ci]\nlabs: [ci-build]"))
+    assert _errors(validate(mini_root), BASE) == []
+    (mini_root / "labs").mkdir()
+    assert _errors(validate(mini_root), BASE) == [
+        f"{BASE}/01-first.md:8: error: lab 'ci-build' not found (expected labs/ci-build/lab.yaml)"
+    ]
+
+
+def test_parse_cache_parses_unchanged_files_once(mini_root):
+    cache = ParseCache()
+    load_course(mini_root, cache)
+    first = cache.parses
+    load_course(mini_root, cache)
+    assert cache.parses == first
+    lesson = mini_root / BASE / "02-second.md"
+    lesson.write_text(lesson.read_text().replace("Second lesson", "Second lesson, edited"))
+    course = load_course(mini_root, cache)
+    assert cache.parses == first + 1
+    assert course.lesson("second-lesson").title == "Second lesson, edited"
+
+
+def test_cli_validate_prints_problems_and_summary_and_exits_1(mini_root):
+    _overlay(mini_root, "dangling_link")
+    result = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "validate", str(mini_root)],
+        capture_output=True, text=True, check=False,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 1
+    assert CASES["dangling_link"][0] in lines
+    assert lines[-1].startswith("lessons: 3  questions: 0  exams: 0  labs: 0  errors: ")
+
+
+def test_cli_validate_reports_missing_knowledge_files(mini_root):
+    result = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "validate", str(mini_root)],
+        capture_output=True, text=True, check=False,
+    )
+    assert "content/knowledge/lifecycles.yaml:1: error: missing structured-knowledge file" \
+        in result.stdout
+    assert result.returncode == 1
