@@ -25,7 +25,7 @@ browser:
 	@bash scripts/ensure-chromium.sh
 
 test: install browser
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: install browser

@@ -20,7 +20,9 @@ disciplines = left.multiselect(
     "Discipline", list(NAMES), default=list(NAMES), format_func=NAMES.get, key="apps_discipline"
 )
 industries = sorted({a.industry for a in apps})
-chosen = right.multiselect("Industry", industries, key="apps_industry", placeholder="All industries")
+chosen = right.multiselect(
+    "Industry", industries, key="apps_industry", placeholder="All industries"
+)
 
 shown = [a for a in apps if a.discipline in disciplines and (not chosen or a.industry in chosen)]
 st.caption(f"{len(shown)} of {len(apps)} applications")

@@ -17,8 +17,9 @@ roles, regions = store.salary_options()
 st.header("Salaries")
 left, right = st.columns(2)
 chosen_roles = left.multiselect("Role", roles, key="careers_roles", placeholder="All roles")
-chosen_regions = right.multiselect("Region", regions, key="careers_regions",
-                                   placeholder="All regions")
+chosen_regions = right.multiselect(
+    "Region", regions, key="careers_regions", placeholder="All regions"
+)
 salaries = store.salaries(chosen_roles, chosen_regions)
 if salaries.empty:
     st.info("No salary figures match these filters.")
@@ -30,14 +31,31 @@ else:
             x=alt.X("amount:Q", title="Annual amount (USD)", axis=alt.Axis(format="~s")),
             y=alt.Y("role:N", title=None),
             color=alt.Color("statistic:N", title="Statistic"),
-            tooltip=["role", "region", alt.Tooltip("amount:Q", format=",.0f"), "statistic",
-                     alt.Tooltip("cited:N", title="source"), "source_url"],
+            tooltip=[
+                "role",
+                "region",
+                alt.Tooltip("amount:Q", format=",.0f"),
+                "statistic",
+                alt.Tooltip("cited:N", title="source"),
+                "source_url",
+            ],
         )
     )
     st.altair_chart(chart, width="stretch")
     st.dataframe(
-        salaries[["role", "region", "amount", "currency", "period", "statistic", "cited",
-                  "source_url", "via"]],
+        salaries[
+            [
+                "role",
+                "region",
+                "amount",
+                "currency",
+                "period",
+                "statistic",
+                "cited",
+                "source_url",
+                "via",
+            ]
+        ],
         hide_index=True,
         width="stretch",
         column_config={
@@ -59,8 +77,14 @@ if not sizes.empty:
             y=alt.Y("value:Q", title="USD billion"),
             color=alt.Color("cited:N", title="Source"),
             strokeDash="market:N",
-            tooltip=["market", "region", "year", "value", alt.Tooltip("cited:N", title="source"),
-                     "source_url"],
+            tooltip=[
+                "market",
+                "region",
+                "year",
+                "value",
+                alt.Tooltip("cited:N", title="source"),
+                "source_url",
+            ],
         )
     )
     st.altair_chart(chart, width="stretch")

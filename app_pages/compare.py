@@ -17,12 +17,18 @@ if comparison is None:
 dims = {d.id: d for d in comparison.dimensions}
 left, right = st.columns([2, 1])
 chosen = left.multiselect(
-    "Dimensions", list(dims), format_func=lambda d: dims[d].name, key="compare_dims",
+    "Dimensions",
+    list(dims),
+    format_func=lambda d: dims[d].name,
+    key="compare_dims",
     placeholder="All dimensions",
 )
 disciplines = right.multiselect(
-    "Disciplines", comparison.disciplines, default=comparison.disciplines,
-    format_func=NAMES.get, key="compare_disciplines",
+    "Disciplines",
+    comparison.disciplines,
+    default=comparison.disciplines,
+    format_func=NAMES.get,
+    key="compare_disciplines",
 )
 query = st.text_input("Find a word in the matrix", key="compare_query").strip().lower()
 

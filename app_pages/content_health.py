@@ -25,11 +25,17 @@ if not problems:
     st.success("No problems found: every lesson, knowledge file and data row is valid.")
 else:
     severity = st.segmented_control(
-        "Show", ["error", "warning"], selection_mode="multi", default=["error", "warning"],
+        "Show",
+        ["error", "warning"],
+        selection_mode="multi",
+        default=["error", "warning"],
         key="health_severity",
     )
     frame = pd.DataFrame(
-        [{"severity": p.severity, "where": f"{p.path}:{p.line}", "message": p.message}
-         for p in problems if p.severity in (severity or [])]
+        [
+            {"severity": p.severity, "where": f"{p.path}:{p.line}", "message": p.message}
+            for p in problems
+            if p.severity in (severity or [])
+        ]
     )
     st.dataframe(frame, hide_index=True, width="stretch")

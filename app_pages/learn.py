@@ -41,13 +41,22 @@ if identity.user is None:
     st.info("Create a profile in the sidebar to mark lessons complete.")
 elif lesson.id in completed:
     st.success(f"Completed on {completed[lesson.id]:%Y-%m-%d}", icon=":material/check_circle:")
-    st.button("Mark as not complete", key="uncomplete",
-              on_click=lambda: progress.mark_incomplete(
-                  resources.state_db(), identity.user_id, lesson.id))
+    st.button(
+        "Mark as not complete",
+        key="uncomplete",
+        on_click=lambda: progress.mark_incomplete(
+            resources.state_db(), identity.user_id, lesson.id
+        ),
+    )
 else:
-    st.button("Mark complete", key="complete", type="primary",
-              on_click=lambda: progress.mark_complete(
-                  resources.state_db(), identity.user_id, lesson.id, now()))
+    st.button(
+        "Mark complete",
+        key="complete",
+        type="primary",
+        on_click=lambda: progress.mark_complete(
+            resources.state_db(), identity.user_id, lesson.id, now()
+        ),
+    )
 
 previous, following = course.neighbours(lesson.id)
 left, right = st.columns(2)

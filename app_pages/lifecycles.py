@@ -24,8 +24,12 @@ for tab, lc in zip(tabs, lifecycles, strict=True):
             with st.expander(f"{number}. {phase.name}"):
                 st.markdown(phase.what_happens)
                 left, middle, right = st.columns(3)
-                left.markdown("**Key practices**\n\n" + "\n".join(f"- {p}" for p in phase.key_practices))
-                middle.markdown("**Typical tools**\n\n" + "\n".join(f"- {t}" for t in phase.typical_tools))
+                left.markdown(
+                    "**Key practices**\n\n" + "\n".join(f"- {p}" for p in phase.key_practices)
+                )
+                middle.markdown(
+                    "**Typical tools**\n\n" + "\n".join(f"- {t}" for t in phase.typical_tools)
+                )
                 right.markdown("**Outputs**\n\n" + "\n".join(f"- {o}" for o in phase.outputs))
                 lesson = course.lesson(phase.lesson)
                 if lesson is not None:

@@ -29,8 +29,16 @@ for col, track in zip(cols, course.tracks, strict=False):
     col.progress(done / total if total else 0.0)
 
 frame = pd.DataFrame(
-    [{"Track": r.track, "Module": r.module, "Completed": r.done, "Lessons": r.total,
-      "Percent": round(r.percent, 1)} for r in rows]
+    [
+        {
+            "Track": r.track,
+            "Module": r.module,
+            "Completed": r.done,
+            "Lessons": r.total,
+            "Percent": round(r.percent, 1),
+        }
+        for r in rows
+    ]
 )
 if not frame.empty:
     chart = (

@@ -40,7 +40,9 @@ def test_parse_body_splits_admonitions_and_keeps_file_lines():
     blocks, headings, links, problems = parse_body(body, "x.md", first_line=10)
     assert problems == []
     assert [(b.kind, b.title) for b in blocks] == [
-        ("markdown", ""), ("tip", "Remember"), ("markdown", "")
+        ("markdown", ""),
+        ("tip", "Remember"),
+        ("markdown", ""),
     ]
     assert blocks[1].line == 14
     assert [(h.text, h.anchor, h.line) for h in headings] == [("Part one", "part-one", 12)]
@@ -68,7 +70,8 @@ def test_parse_body_reports_unclosed_admonition_at_its_opening_line():
 def test_parse_body_collects_lesson_links_with_anchor_and_line():
     _, _, links, _ = parse_body("See [a](lesson:foo-bar#sec) and [b](lesson:baz).", "x.md", 3)
     assert [(link.target, link.anchor, link.line) for link in links] == [
-        ("foo-bar", "sec", 3), ("baz", "", 3)
+        ("foo-bar", "sec", 3),
+        ("baz", "", 3),
     ]
 
 

@@ -25,8 +25,16 @@ def test_migrate_from_empty_applies_every_migration(tmp_path):
     conn = connect(tmp_path / "state.duckdb")
     applied = migrate(conn)
     assert applied == [m.version for m in migrations()]
-    tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert {"users", "lesson_completions", "lesson_visits", "app_state", "schema_migrations"} <= tables
+    tables = {
+        r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    assert {
+        "users",
+        "lesson_completions",
+        "lesson_visits",
+        "app_state",
+        "schema_migrations",
+    } <= tables
 
 
 def test_migrate_again_applies_nothing_and_keeps_data(tmp_path):
@@ -120,12 +128,21 @@ def test_failed_migration_rolls_back_and_says_which(tmp_path, monkeypatch):
     from triops.store import schema
 
     broken = schema.Migration(9999, "broken", "CREATE TABLE t (x INTEGER); SELECT * FROM nowhere;")
-    monkeypatch.setattr(schema, "migrations", lambda: [*schema.migrations.__wrapped__(), broken]
-                        if hasattr(schema.migrations, "__wrapped__") else [broken])
+    monkeypatch.setattr(
+        schema,
+        "migrations",
+        lambda: (
+            [*schema.migrations.__wrapped__(), broken]
+            if hasattr(schema.migrations, "__wrapped__")
+            else [broken]
+        ),
+    )
     conn = connect(tmp_path / "s.duckdb")
     with pytest.raises(StoreError, match="migration 9999_broken failed"):
         schema.migrate(conn)
-    tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert "t" not in tables
     assert 9999 not in schema.applied_versions(conn)
 
@@ -150,9 +167,11 @@ def test_market_artifact_is_replaced_when_data_changes(mini_root, tmp_path):
     derived = tmp_path / "derived"
     first = market.build(load_market_data(mini_root / "data"), derived)
     csv = mini_root / "data" / "salaries.csv"
-    csv.write_text(csv.read_text() + "LLMOps Engineer,not stated,165000,USD,year,low,"
-                   "freelancer.company (own survey),https://freelancer.company/blog/x,,2026,"
-                   "freelancer.company\n")
+    csv.write_text(
+        csv.read_text() + "LLMOps Engineer,not stated,165000,USD,year,low,"
+        "freelancer.company (own survey),https://freelancer.company/blog/x,,2026,"
+        "freelancer.company\n"
+    )
     data = load_market_data(mini_root / "data")
     second = market.build(data, derived)
     assert second != first and not first.exists()

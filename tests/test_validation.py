@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURES
+
 from triops.content.loader import ParseCache, load_course
 from triops.validate import validate
 
@@ -65,8 +65,13 @@ def _errors(report, prefix):
 def test_bad_input_is_reported_with_file_and_line(mini_root, case):
     _overlay(mini_root, case)
     report = validate(mini_root)
-    prefix = "data/" if case == "malformed_csv" else "content/devops" if case != "unknown_track" \
+    prefix = (
+        "data/"
+        if case == "malformed_csv"
+        else "content/devops"
+        if case != "unknown_track"
         else "content/kubernetes"
+    )
     assert _errors(report, prefix) == CASES[case]
 
 
@@ -111,15 +116,19 @@ def test_unknown_front_matter_field_is_an_error(mini_root):
 
 def test_prerequisite_cycle_is_an_error(mini_root):
     path = mini_root / BASE / "01-first.md"
-    path.write_text(path.read_text().replace("tags: [ci]", "tags: [ci]\nprerequisites: [second-lesson]"))
+    path.write_text(
+        path.read_text().replace("tags: [ci]", "tags: [ci]\nprerequisites: [second-lesson]")
+    )
     errors = _errors(validate(mini_root), BASE)
     assert len(errors) == 1 and "prerequisites form a cycle" in errors[0]
 
 
 def test_lesson_file_name_must_start_with_two_digits(mini_root):
     shutil.copy(mini_root / BASE / "01-first.md", mini_root / BASE / "intro.md")
-    assert f"{BASE}/intro.md:1: error: lesson file names start with two digits and a dash, " \
+    assert (
+        f"{BASE}/intro.md:1: error: lesson file names start with two digits and a dash, "
         "then a kebab-case slug: NN-slug.md" in _errors(validate(mini_root), BASE)
+    )
 
 
 def test_labs_are_checked_once_a_labs_folder_exists(mini_root):
@@ -149,7 +158,9 @@ def test_cli_validate_prints_problems_and_summary_and_exits_1(mini_root):
     _overlay(mini_root, "dangling_link")
     result = subprocess.run(
         [sys.executable, "-m", "triops.cli", "validate", str(mini_root)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 1
@@ -160,8 +171,12 @@ def test_cli_validate_prints_problems_and_summary_and_exits_1(mini_root):
 def test_cli_validate_reports_missing_knowledge_files(mini_root):
     result = subprocess.run(
         [sys.executable, "-m", "triops.cli", "validate", str(mini_root)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert "content/knowledge/lifecycles.yaml:1: error: missing structured-knowledge file" \
+    assert (
+        "content/knowledge/lifecycles.yaml:1: error: missing structured-knowledge file"
         in result.stdout
+    )
     assert result.returncode == 1

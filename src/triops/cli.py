@@ -12,14 +12,21 @@ import typer
 
 from triops.config import REPO_ROOT, get_settings
 
-app = typer.Typer(help="Triops: learn DevOps, MLOps and LLMOps offline.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Triops: learn DevOps, MLOps and LLMOps offline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.command()
 def validate(
-    root: Annotated[Path | None, typer.Argument(
-        help="Folder with content/, quizzes/, labs/ and data/ (default: TRIOPS_ROOT).")] = None,
+    root: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder with content/, quizzes/, labs/ and data/ (default: TRIOPS_ROOT)."
+        ),
+    ] = None,
 ) -> None:
     """Check lessons, modules, structured knowledge and data; exit 1 on any error."""
     from triops.validate import validate as run_validate
@@ -41,9 +48,19 @@ def serve(
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
 ) -> None:
     """Run the Triops app (streamlit) on this machine."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
-           "--server.port", str(port), "--server.headless", str(headless).lower(),
-           "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        str(headless).lower(),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
 
 

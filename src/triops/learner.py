@@ -28,10 +28,16 @@ def module_progress(course: Course, completed: dict[str, datetime]) -> list[Modu
     for track in course.tracks:
         for module in track.modules:
             ids = [lesson.id for lesson in module.lessons]
-            rows.append(ModuleProgress(
-                track.id, track.title, module.id, module.title,
-                sum(1 for i in ids if i in completed), len(ids),
-            ))
+            rows.append(
+                ModuleProgress(
+                    track.id,
+                    track.title,
+                    module.id,
+                    module.title,
+                    sum(1 for i in ids if i in completed),
+                    len(ids),
+                )
+            )
     return rows
 
 
@@ -44,8 +50,9 @@ def track_progress(rows: list[ModuleProgress]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def continue_lesson(course: Course, completed: dict[str, datetime],
-                    last_visited: str | None) -> Lesson | None:
+def continue_lesson(
+    course: Course, completed: dict[str, datetime], last_visited: str | None
+) -> Lesson | None:
     """Where to pick up: the last lesson opened if unfinished, else the next unfinished one."""
     lessons = course.lessons()
     if not lessons:
@@ -55,7 +62,7 @@ def continue_lesson(course: Course, completed: dict[str, datetime],
             return course.lesson(last_visited)
         ids = [lesson.id for lesson in lessons]
         start = ids.index(last_visited)
-        for lesson in lessons[start + 1:] + lessons[:start]:
+        for lesson in lessons[start + 1 :] + lessons[:start]:
             if lesson.id not in completed:
                 return lesson
         return None

@@ -9,6 +9,7 @@ from triops.content.knowledge import load_knowledge
 from triops.content.loader import ParseCache, load_course
 from triops.content.problems import Problem
 from triops.market.data import load_market_data
+from triops.quiz.bank import load_bank
 
 
 @dataclass
@@ -41,5 +42,8 @@ def validate(root: Path) -> Report:
     lesson_ids = {lesson.id for lesson in course.lessons()}
     knowledge = load_knowledge(root, lesson_ids, cache)
     market = load_market_data(root / "data")
-    problems = sorted(set(course.problems) | set(knowledge.problems) | set(market.problems))
-    return Report(lessons=len(course.lessons()), problems=problems)
+    bank = load_bank(root, lesson_ids, cache)
+    problems = sorted(
+        set(course.problems) | set(knowledge.problems) | set(market.problems) | set(bank.problems)
+    )
+    return Report(lessons=len(course.lessons()), questions=len(bank.questions), problems=problems)

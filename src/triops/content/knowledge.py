@@ -170,13 +170,18 @@ def _check_lessons(knowledge: Knowledge, root: Path, lesson_ids: set[str]) -> li
     if knowledge.lifecycles is not None:
         check(
             FILES["lifecycles"][0],
-            [(f"{lc.id} phase '{p.id}'", [f"id: {lc.id}", f"id: {p.id}"], p.lesson)
-             for lc in knowledge.lifecycles.lifecycles for p in lc.phases],
+            [
+                (f"{lc.id} phase '{p.id}'", [f"id: {lc.id}", f"id: {p.id}"], p.lesson)
+                for lc in knowledge.lifecycles.lifecycles
+                for p in lc.phases
+            ],
         )
     if knowledge.applications is not None:
         check(
             FILES["applications"][0],
-            [(f"application '{a.id}'", [f"id: {a.id}"], a.lesson)
-             for a in knowledge.applications.applications],
+            [
+                (f"application '{a.id}'", [f"id: {a.id}"], a.lesson)
+                for a in knowledge.applications.applications
+            ],
         )
     return problems

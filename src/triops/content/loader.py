@@ -73,8 +73,15 @@ def parse_lesson_file(path: Path, root: Path, track: str, module: str) -> Parsed
     name = LESSON_NAME.match(path.name)
     if not name:
         return ParsedFile(
-            None, [error(shown, 1, "lesson file names start with two digits and a dash, "
-                         "then a kebab-case slug: NN-slug.md")]
+            None,
+            [
+                error(
+                    shown,
+                    1,
+                    "lesson file names start with two digits and a dash, "
+                    "then a kebab-case slug: NN-slug.md",
+                )
+            ],
         )
     text, problems = _read(path, shown)
     if text is None:
@@ -95,8 +102,11 @@ def parse_lesson_file(path: Path, root: Path, track: str, module: str) -> Parsed
     words = count_words(split.body)
     if not MIN_WORDS <= words <= MAX_WORDS:
         problems.append(
-            warning(shown, split.body_line,
-                    f"lesson body has {words} words; aim for {MIN_WORDS}-{MAX_WORDS}")
+            warning(
+                shown,
+                split.body_line,
+                f"lesson body has {words} words; aim for {MIN_WORDS}-{MAX_WORDS}",
+            )
         )
     if not any(h.anchor == "check-yourself" for h in headings):
         problems.append(warning(shown, split.body_line, "no '## Check yourself' section"))
@@ -106,8 +116,12 @@ def parse_lesson_file(path: Path, root: Path, track: str, module: str) -> Parsed
     for h in headings:
         if h.anchor in anchors:
             problems.append(
-                warning(shown, h.line, f"heading anchor '#{h.anchor}' repeats the heading "
-                        f"on line {anchors[h.anchor]}; links will reach the first one")
+                warning(
+                    shown,
+                    h.line,
+                    f"heading anchor '#{h.anchor}' repeats the heading "
+                    f"on line {anchors[h.anchor]}; links will reach the first one",
+                )
             )
         anchors.setdefault(h.anchor, h.line)
     meta_lines = {key: doc.line_of((key,)) for key in ("id", "prerequisites", "labs")}
@@ -154,8 +168,11 @@ def cross_check(lessons: list[Lesson], labs_dir: Path | None) -> tuple[list[Less
         first = seen.get(lesson.id)
         if first is not None:
             problems.append(
-                error(lesson.path, lesson.meta_lines.get("id", 1),
-                      f"duplicate lesson id '{lesson.id}' (first used in {first.path})")
+                error(
+                    lesson.path,
+                    lesson.meta_lines.get("id", 1),
+                    f"duplicate lesson id '{lesson.id}' (first used in {first.path})",
+                )
             )
             continue
         seen[lesson.id] = lesson
@@ -164,13 +181,19 @@ def cross_check(lessons: list[Lesson], labs_dir: Path | None) -> tuple[list[Less
         for target in lesson.meta.prerequisites:
             if target not in seen:
                 problems.append(
-                    error(lesson.path, _prereq_line(lesson, target),
-                          f"prerequisite '{target}' is not a lesson id")
+                    error(
+                        lesson.path,
+                        _prereq_line(lesson, target),
+                        f"prerequisite '{target}' is not a lesson id",
+                    )
                 )
             elif target == lesson.id:
                 problems.append(
-                    error(lesson.path, _prereq_line(lesson, target),
-                          "a lesson cannot be its own prerequisite")
+                    error(
+                        lesson.path,
+                        _prereq_line(lesson, target),
+                        "a lesson cannot be its own prerequisite",
+                    )
                 )
         for link in lesson.links:
             target = seen.get(link.target)
@@ -180,16 +203,21 @@ def cross_check(lessons: list[Lesson], labs_dir: Path | None) -> tuple[list[Less
                 )
             elif link.anchor and link.anchor not in target.anchors():
                 problems.append(
-                    error(lesson.path, link.line,
-                          f"link to '{link.target}#{link.anchor}': no such section "
-                          f"in {target.path}")
+                    error(
+                        lesson.path,
+                        link.line,
+                        f"link to '{link.target}#{link.anchor}': no such section in {target.path}",
+                    )
                 )
         if labs_dir is not None and labs_dir.is_dir():
             for lab in lesson.meta.labs:
                 if not (labs_dir / lab / "lab.yaml").is_file():
                     problems.append(
-                        error(lesson.path, lesson.meta_lines.get("labs", 1),
-                              f"lab '{lab}' not found (expected labs/{lab}/lab.yaml)")
+                        error(
+                            lesson.path,
+                            lesson.meta_lines.get("labs", 1),
+                            f"lab '{lab}' not found (expected labs/{lab}/lab.yaml)",
+                        )
                     )
     problems += _prerequisite_cycles(kept)
     return kept, problems
@@ -207,11 +235,14 @@ def _prerequisite_cycles(lessons: list[Lesson]) -> list[Problem]:
             if nxt not in graph:
                 continue
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [node, nxt] if nxt in stack else [node, nxt]
+                cycle = stack[stack.index(nxt) :] + [node, nxt] if nxt in stack else [node, nxt]
                 lesson = by_id[node]
                 problems.append(
-                    error(lesson.path, _prereq_line(lesson, nxt),
-                          "prerequisites form a cycle: " + " -> ".join(dict.fromkeys(cycle)))
+                    error(
+                        lesson.path,
+                        _prereq_line(lesson, nxt),
+                        "prerequisites form a cycle: " + " -> ".join(dict.fromkeys(cycle)),
+                    )
                 )
             elif state.get(nxt) is None:
                 visit(nxt, stack + [node])
@@ -256,8 +287,11 @@ def load_course(root: Path, cache: ParseCache | None = None) -> Course:
     for child in sorted(content.iterdir()):
         if child.is_dir() and child.name not in track_ids and child.name != KNOWLEDGE_DIR:
             problems.append(
-                error(display_path(child, root), 1,
-                      f"unknown track '{child.name}' (tracks.yaml lists: {', '.join(track_ids)})")
+                error(
+                    display_path(child, root),
+                    1,
+                    f"unknown track '{child.name}' (tracks.yaml lists: {', '.join(track_ids)})",
+                )
             )
 
     all_lessons: list[Lesson] = []
@@ -290,8 +324,11 @@ def load_course(root: Path, cache: ParseCache | None = None) -> Course:
             module_parts.append((track.id, module_dir.name, parsed.value, lessons))
         for stray in sorted(track_dir.glob("*.md")):
             problems.append(
-                error(display_path(stray, root), 1, "lessons live in a module folder: "
-                      "content/<track>/<module>/NN-slug.md")
+                error(
+                    display_path(stray, root),
+                    1,
+                    "lessons live in a module folder: content/<track>/<module>/NN-slug.md",
+                )
             )
 
     kept, cross = cross_check(all_lessons, labs_dir)

@@ -81,8 +81,12 @@ def parse_body(
                 continue
             if _OPEN.match(raw):
                 problems.append(
-                    error(path, lineno, f"admonition opened at line {open_line} is not closed "
-                          "before another opens (admonitions do not nest)")
+                    error(
+                        path,
+                        lineno,
+                        f"admonition opened at line {open_line} is not closed "
+                        "before another opens (admonitions do not nest)",
+                    )
                 )
         h = _HEADING.match(raw)
         if h and open_kind is None:

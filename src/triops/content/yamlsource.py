@@ -96,9 +96,7 @@ def validation_problems(exc: ValidationError, doc: YamlDoc, path: str) -> list[P
     return problems
 
 
-def validate_model(
-    model: type[M], doc: YamlDoc, path: str
-) -> tuple[M | None, list[Problem]]:
+def validate_model(model: type[M], doc: YamlDoc, path: str) -> tuple[M | None, list[Problem]]:
     """Validate parsed YAML against a model; problems carry file and line."""
     if not isinstance(doc.data, dict):
         got = "nothing" if doc.data is None else type(doc.data).__name__

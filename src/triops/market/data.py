@@ -72,12 +72,42 @@ class MarketClaim(SourcedRow):
 
 
 COLUMNS: dict[type[SourcedRow], list[str]] = {
-    Salary: ["role", "region", "amount", "currency", "period", "statistic",
-             "source", "source_url", "published", "retrieved", "via"],
-    MarketFigure: ["market", "metric", "value", "unit", "region", "year",
-                   "source", "source_url", "published", "retrieved", "via"],
-    MarketClaim: ["claim", "market", "region", "source", "source_url", "published", "retrieved",
-                  "via"],
+    Salary: [
+        "role",
+        "region",
+        "amount",
+        "currency",
+        "period",
+        "statistic",
+        "source",
+        "source_url",
+        "published",
+        "retrieved",
+        "via",
+    ],
+    MarketFigure: [
+        "market",
+        "metric",
+        "value",
+        "unit",
+        "region",
+        "year",
+        "source",
+        "source_url",
+        "published",
+        "retrieved",
+        "via",
+    ],
+    MarketClaim: [
+        "claim",
+        "market",
+        "region",
+        "source",
+        "source_url",
+        "published",
+        "retrieved",
+        "via",
+    ],
 }
 
 FILES: dict[str, tuple[str, type[SourcedRow]]] = {
@@ -150,8 +180,11 @@ def read_csv(path: Path, shown: str, model: type[SourcedRow]) -> tuple[list, lis
                 continue
             if len(record) != len(header):
                 problems.append(
-                    error(shown, line, f"expected {len(header)} fields, found {len(record)}; "
-                          "row skipped")
+                    error(
+                        shown,
+                        line,
+                        f"expected {len(header)} fields, found {len(record)}; row skipped",
+                    )
                 )
                 continue
             values = dict(zip(header, record, strict=True))

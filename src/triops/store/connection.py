@@ -10,8 +10,9 @@ from triops.errors import StoreError
 from triops.store.schema import migrate
 
 
-def connect(path: Path, *, memory_limit: str = "1GB", threads: int = 2,
-            read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, *, memory_limit: str = "1GB", threads: int = 2, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """A connection to a DuckDB file; a lock held by another process is a clear error."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,8 +28,9 @@ def connect(path: Path, *, memory_limit: str = "1GB", threads: int = 2,
         ) from exc
 
 
-def open_state(path: Path, *, memory_limit: str = "1GB",
-               threads: int = 2) -> duckdb.DuckDBPyConnection:
+def open_state(
+    path: Path, *, memory_limit: str = "1GB", threads: int = 2
+) -> duckdb.DuckDBPyConnection:
     """The learner-state database, migrated to the current schema."""
     conn = connect(path, memory_limit=memory_limit, threads=threads)
     migrate(conn)

@@ -64,8 +64,10 @@ def build(data: MarketData, derived_dir: Path) -> Path:
 
 
 # How every figure is cited on screen: its source and the year, or that the page is undated.
-_CITED = ("source || ' (' || coalesce(CAST(published AS VARCHAR), "
-          "'undated, read ' || CAST(retrieved AS VARCHAR)) || ')' AS cited")
+_CITED = (
+    "source || ' (' || coalesce(CAST(published AS VARCHAR), "
+    "'undated, read ' || CAST(retrieved AS VARCHAR)) || ')' AS cited"
+)
 
 
 class MarketStore:
@@ -82,8 +84,9 @@ class MarketStore:
         finally:
             cur.close()
 
-    def salaries(self, roles: list[str] | None = None,
-                 regions: list[str] | None = None) -> pd.DataFrame:
+    def salaries(
+        self, roles: list[str] | None = None, regions: list[str] | None = None
+    ) -> pd.DataFrame:
         """Salary figures, optionally filtered by role and region."""
         sql = f"SELECT *, {_CITED} FROM salaries WHERE 1=1"
         params: list = []
@@ -97,12 +100,14 @@ class MarketStore:
 
     def salary_options(self) -> tuple[list[str], list[str]]:
         roles = self._frame("SELECT DISTINCT role FROM salaries ORDER BY role")["role"].tolist()
-        regions = self._frame(
-            "SELECT DISTINCT region FROM salaries ORDER BY region")["region"].tolist()
+        regions = self._frame("SELECT DISTINCT region FROM salaries ORDER BY region")[
+            "region"
+        ].tolist()
         return roles, regions
 
-    def figures(self, markets: list[str] | None = None,
-                regions: list[str] | None = None) -> pd.DataFrame:
+    def figures(
+        self, markets: list[str] | None = None, regions: list[str] | None = None
+    ) -> pd.DataFrame:
         """Market size, growth and share figures."""
         sql = f"SELECT *, {_CITED} FROM market_figures WHERE 1=1"
         params: list = []
@@ -123,5 +128,3 @@ class MarketStore:
 
 def open_market(path: Path) -> MarketStore:
     return MarketStore(path)
-
-

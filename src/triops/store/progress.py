@@ -13,8 +13,9 @@ class Visit(BaseModel):
     visited_at: datetime
 
 
-def mark_complete(db: duckdb.DuckDBPyConnection, user_id: str, lesson_id: str,
-                  now: datetime) -> None:
+def mark_complete(
+    db: duckdb.DuckDBPyConnection, user_id: str, lesson_id: str, now: datetime
+) -> None:
     """Record a completion; completing twice keeps the first time."""
     db.execute(
         "INSERT INTO lesson_completions (user_id, lesson_id, completed_at) VALUES (?, ?, ?) "
@@ -38,8 +39,9 @@ def completed_lessons(db: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, 
     return {lesson_id: at for lesson_id, at in rows}
 
 
-def record_visit(db: duckdb.DuckDBPyConnection, user_id: str, lesson_id: str,
-                 now: datetime) -> None:
+def record_visit(
+    db: duckdb.DuckDBPyConnection, user_id: str, lesson_id: str, now: datetime
+) -> None:
     db.execute(
         "INSERT INTO lesson_visits (user_id, lesson_id, visited_at) VALUES (?, ?, ?)",
         [user_id, lesson_id, now],

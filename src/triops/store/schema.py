@@ -40,9 +40,10 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> list[int]:
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    return [row[0] for row in conn.execute(
-        "SELECT version FROM schema_migrations ORDER BY version"
-    ).fetchall()]
+    return [
+        row[0]
+        for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    ]
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:

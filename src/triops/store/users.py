@@ -38,8 +38,9 @@ def clean_name(name: str) -> str:
     return cleaned
 
 
-def create_user(db: duckdb.DuckDBPyConnection, name: str, now: datetime,
-                role: Role = "learner") -> User:
+def create_user(
+    db: duckdb.DuckDBPyConnection, name: str, now: datetime, role: Role = "learner"
+) -> User:
     """Create a profile; names are unique regardless of case."""
     cleaned = clean_name(name)
     if find_by_name(db, cleaned) is not None:
@@ -68,9 +69,7 @@ def find_by_name(db: duckdb.DuckDBPyConnection, name: str) -> User | None:
 
 
 def list_users(db: duckdb.DuckDBPyConnection) -> list[User]:
-    rows = db.execute(
-        "SELECT id, name, role, created_at FROM users ORDER BY name_key"
-    ).fetchall()
+    rows = db.execute("SELECT id, name, role, created_at FROM users ORDER BY name_key").fetchall()
     return [_row(r) for r in rows]
 
 

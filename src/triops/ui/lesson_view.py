@@ -21,8 +21,9 @@ _CALLOUTS = {
 def lesson_link(lesson: Lesson, done: bool = False, key: str | None = None) -> None:
     """A link to a lesson's stable URL."""
     label = ("✓ " if done else "") + lesson.title
-    st.page_link(LEARN_PAGE, label=label, query_params={"lesson": lesson.id},
-                 icon=":material/menu_book:")
+    st.page_link(
+        LEARN_PAGE, label=label, query_params={"lesson": lesson.id}, icon=":material/menu_book:"
+    )
 
 
 def outline(course: Course, completed: dict[str, datetime], current: str | None = None) -> None:
@@ -62,7 +63,9 @@ def body(lesson: Lesson) -> None:
 def header(course: Course, lesson: Lesson, completed: dict[str, datetime]) -> None:
     track = course.track(lesson.track)
     module = next((m for m in track.modules if m.id == lesson.module), None) if track else None
-    crumbs = " › ".join(x for x in (track.title if track else "", module.title if module else "") if x)
+    crumbs = " › ".join(
+        x for x in (track.title if track else "", module.title if module else "") if x
+    )
     st.caption(f"{crumbs} · {lesson.meta.minutes} min")
     st.title(lesson.title, anchor="top")
     with st.container(border=True):
@@ -84,5 +87,7 @@ def sources(lesson: Lesson) -> None:
     lines = []
     for src in lesson.meta.sources:
         title = src.title.replace("[", "(").replace("]", ")")
-        lines.append(f"- [{title}]({src.url}) ({src.year})" if src.url else f"- {title} ({src.year})")
+        lines.append(
+            f"- [{title}]({src.url}) ({src.year})" if src.url else f"- {title} ({src.year})"
+        )
     st.markdown("\n".join(lines))

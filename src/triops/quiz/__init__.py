@@ -1,0 +1,1 @@
+"""Question banks, GIFT import and export, grading, and the timed exam engine."""
