@@ -19,7 +19,7 @@ tabs = st.tabs([lc.title for lc in lifecycles])
 for tab, lc in zip(tabs, lifecycles, strict=True):
     with tab:
         st.markdown(lc.summary)
-        st.graphviz_chart(lifecycle_dot(lc), width="stretch")
+        st.graphviz_chart(lifecycle_dot(lc), width="content")
         for number, phase in enumerate(lc.phases, start=1):
             with st.expander(f"{number}. {phase.name}"):
                 st.markdown(phase.what_happens)

@@ -18,9 +18,9 @@ def lifecycle_dot(lifecycle: Lifecycle) -> str:
     colour = _COLOURS.get(lifecycle.id, "#4a5568")
     lines = [
         "digraph lifecycle {",
-        '  graph [layout=circo, bgcolor="transparent"];',
+        '  graph [layout=circo, bgcolor="transparent", mindist=0.4];',
         f'  node [shape=box, style="rounded,filled", fillcolor="{colour}", fontcolor="white", '
-        'fontname="Helvetica"];',
+        'fontname="Helvetica", fontsize=12];',
         f'  edge [color="{colour}"];',
     ]
     for i, phase in enumerate(lifecycle.phases, start=1):
