@@ -1,4 +1,4 @@
-"""The layering rule of DESIGN.md: pages stay thin, SQL stays in the store, domain code has no UI."""
+"""DESIGN.md's layering: thin pages, SQL only in the store, no streamlit in domain code."""
 
 import ast
 import re
@@ -25,7 +25,8 @@ def imports(path: Path) -> set[str]:
 
 def string_constants(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    nodes = ast.walk(tree)
+    return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
 PAGES = sorted((REPO / "app_pages").glob("*.py")) + [REPO / "app.py"]
@@ -36,8 +37,13 @@ NOT_STORE = [p for p in SRC.rglob("*.py") if "store" not in p.relative_to(SRC).p
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_pages_hold_no_sql_duckdb_subprocess_or_file_parsing(page):
     bad = {m for m in imports(page) if m.split(".")[0] in {"duckdb", "subprocess", "yaml", "csv"}}
-    bad |= {m for m in imports(page) if m.startswith("triops.store.") and m != "triops.store"
-            and m.split(".")[-1] not in {"progress", "users"}}
+    bad |= {
+        m
+        for m in imports(page)
+        if m.startswith("triops.store.")
+        and m != "triops.store"
+        and m.split(".")[-1] not in {"progress", "users"}
+    }
     assert not bad, f"{page.name} imports {bad}"
     assert not [s for s in string_constants(page) if SQL.search(s)], f"SQL in {page.name}"
 

@@ -24,8 +24,13 @@ def test_the_real_course_has_no_errors_and_no_warnings():
 
 
 def test_cli_validate_on_the_repository_exits_0_with_summary():
-    result = subprocess.run([sys.executable, "-m", "triops.cli", "validate"], cwd=REPO,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "validate"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
     assert re.fullmatch(
         r"lessons: (\d+)  questions: (\d+)  exams: (\d+)  labs: (\d+)  errors: 0  warnings: 0",
@@ -60,13 +65,42 @@ def test_lab_lessons_name_their_labs(course):
 
 # Everything the seed article names, as phrases the course must teach somewhere.
 SEED_TOPICS = [
-    "culture", "automation", "collaboration", "continuous integration", "continuous delivery",
-    "continuous testing", "continuous deployment", "continuous feedback", "continuous monitoring",
-    "continuous operations", "data drift", "models degrade", "governance", "retraining",
-    "experiment tracking", "versioning", "data pipeline", "model training", "monitoring",
-    "fine-tun", "hallucination", "bias", "prompt length", "inference cost", "foundation model",
-    "ChatGPT", "Gemini", "Claude", "Asia Pacific", "SME", "Fortune Business Insights",
-    "Global Market Insights", "ZipRecruiter", "122,950", "87,220", "certification",
+    "culture",
+    "automation",
+    "collaboration",
+    "continuous integration",
+    "continuous delivery",
+    "continuous testing",
+    "continuous deployment",
+    "continuous feedback",
+    "continuous monitoring",
+    "continuous operations",
+    "data drift",
+    "models degrade",
+    "governance",
+    "retraining",
+    "experiment tracking",
+    "versioning",
+    "data pipeline",
+    "model training",
+    "monitoring",
+    "fine-tun",
+    "hallucination",
+    "bias",
+    "prompt length",
+    "inference cost",
+    "foundation model",
+    "ChatGPT",
+    "Gemini",
+    "Claude",
+    "Asia Pacific",
+    "SME",
+    "Fortune Business Insights",
+    "Global Market Insights",
+    "ZipRecruiter",
+    "122,950",
+    "87,220",
+    "certification",
 ]
 
 
@@ -82,10 +116,17 @@ def test_every_seed_figure_is_in_the_data_with_its_source():
     salaries = {(s.role, s.amount, s.source) for s in data.salaries}
     assert ("DevOps Engineer", 122950, "not named by the seed article") in salaries
     assert ("MLOps Engineer", 87220, "ZipRecruiter") in salaries
-    assert any(f.market == "MLOps" and f.value == 39 and f.year == 2034
-               and f.source == "Global Market Insights" for f in data.figures)
-    assert any("Asia Pacific" in c.claim and c.source.startswith("Fortune Business Insights")
-               for c in data.claims)
+    assert any(
+        f.market == "MLOps"
+        and f.value == 39
+        and f.year == 2034
+        and f.source == "Global Market Insights"
+        for f in data.figures
+    )
+    assert any(
+        "Asia Pacific" in c.claim and c.source.startswith("Fortune Business Insights")
+        for c in data.claims
+    )
 
 
 def test_structured_knowledge_meets_the_minimums(course):

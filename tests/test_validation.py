@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from triops.content.loader import ParseCache, load_course
 from triops.validate import validate
 

@@ -15,8 +15,13 @@ from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     "--disable-dev-shm-usage",
 ]
 
@@ -51,17 +56,36 @@ def wait_healthy(port: int, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def streamlit_server(script: Path, env: dict[str, str] | None = None,
-                     port: int | None = None) -> Iterator[Server]:
+def streamlit_server(
+    script: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[Server]:
     """Run `streamlit run script` headless on a free loopback port until the block ends."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
-           "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=script.parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        cwd=script.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_healthy(port)
         yield Server(proc, port, started)

@@ -1,0 +1,36 @@
+"""`python -m bench`: run every benchmark, print the table, write bench/results/latest.json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench import app_bench
+from bench.report import table, write
+from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def main() -> int:
+    figures = []
+    figures += app_bench.rerun()
+    reason = chromium_missing_reason()
+    if reason:
+        print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
+    else:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            figures.append(app_bench.startup(browser))
+            figures.append(app_bench.memory(browser))
+            browser.close()
+    print(table(figures))
+    write(figures, RESULTS)
+    print(f"\nwritten to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
