@@ -10,6 +10,7 @@ from triops.content.loader import ParseCache, load_course
 from triops.content.problems import Problem
 from triops.market.data import load_market_data
 from triops.quiz.bank import load_bank
+from triops.quiz.blueprint import load_exams
 
 
 @dataclass
@@ -43,7 +44,17 @@ def validate(root: Path) -> Report:
     knowledge = load_knowledge(root, lesson_ids, cache)
     market = load_market_data(root / "data")
     bank = load_bank(root, lesson_ids, cache)
+    exams = load_exams(root, bank, cache)
     problems = sorted(
-        set(course.problems) | set(knowledge.problems) | set(market.problems) | set(bank.problems)
+        set(course.problems)
+        | set(knowledge.problems)
+        | set(market.problems)
+        | set(bank.problems)
+        | set(exams.problems)
     )
-    return Report(lessons=len(course.lessons()), questions=len(bank.questions), problems=problems)
+    return Report(
+        lessons=len(course.lessons()),
+        questions=len(bank.questions),
+        exams=len(exams.exams),
+        problems=problems,
+    )

@@ -1,0 +1,249 @@
+"""Exam attempts: the attempt row, the questions it drew, answers and flags. All writes that a
+candidate makes are guarded in SQL by token, owner, state and deadline."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel
+
+
+class AttemptRow(BaseModel):
+    id: str
+    token: str
+    user_id: str
+    exam_id: str
+    blueprint_json: str
+    question_count: int
+    state: str
+    accommodation: str
+    started_at: datetime
+    deadline: datetime | None
+    grace_until: datetime | None
+    finished_at: datetime | None
+    score: float | None
+    passed: bool | None
+    result_json: str | None
+
+
+_COLUMNS = list(AttemptRow.model_fields)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM exam_attempts"
+
+
+def _row(row) -> AttemptRow:
+    return AttemptRow(**dict(zip(_COLUMNS, row, strict=True)))
+
+
+class QuestionRow(BaseModel):
+    position: int
+    question_id: str
+    track: str
+    snapshot: dict[str, Any]
+    option_order: list[int]
+
+
+def create_attempt(
+    db: duckdb.DuckDBPyConnection, row: AttemptRow, questions: list[QuestionRow]
+) -> AttemptRow:
+    """Create an attempt unless the user already has one open for this exam; return the open one."""
+    db.execute("BEGIN TRANSACTION")
+    try:
+        claimed = db.execute(
+            "INSERT INTO open_attempts (user_id, exam_id, attempt_id) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [row.user_id, row.exam_id, row.id],
+        ).fetchone()[0]
+        if not claimed:
+            db.execute("ROLLBACK")
+            existing = open_attempt(db, row.user_id, row.exam_id)
+            assert existing is not None
+            return existing
+        db.execute(
+            f"INSERT INTO exam_attempts ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            [getattr(row, c) for c in _COLUMNS],
+        )
+        # One multi-row INSERT: executemany would pay a statement per question.
+        values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in questions)
+        params: list[Any] = []
+        for q in questions:
+            params += [
+                row.id,
+                q.position,
+                q.question_id,
+                q.track,
+                json.dumps(q.snapshot),
+                json.dumps(q.option_order),
+            ]
+        if questions:
+            db.execute(f"INSERT INTO attempt_questions VALUES {values}", params)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return row
+
+
+def open_attempt(db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str) -> AttemptRow | None:
+    row = db.execute(
+        f"{_SELECT} WHERE id = (SELECT attempt_id FROM open_attempts "
+        "WHERE user_id = ? AND exam_id = ?)",
+        [user_id, exam_id],
+    ).fetchone()
+    return _row(row) if row else None
+
+
+def by_token(db: duckdb.DuckDBPyConnection, token: str) -> AttemptRow | None:
+    row = db.execute(f"{_SELECT} WHERE token = ?", [token]).fetchone()
+    return _row(row) if row else None
+
+
+def history(
+    db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str | None = None
+) -> list[AttemptRow]:
+    sql = f"{_SELECT} WHERE user_id = ?"
+    params: list[Any] = [user_id]
+    if exam_id is not None:
+        sql += " AND exam_id = ?"
+        params.append(exam_id)
+    return [_row(r) for r in db.execute(sql + " ORDER BY started_at", params).fetchall()]
+
+
+def count_attempts(db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str) -> int:
+    """Attempts that count against the allowance (abandoned ones included, as in Moodle)."""
+    return db.execute(
+        "SELECT count(*) FROM exam_attempts WHERE user_id = ? AND exam_id = ?",
+        [user_id, exam_id],
+    ).fetchone()[0]
+
+
+def questions(db: duckdb.DuckDBPyConnection, attempt_id: str) -> list[QuestionRow]:
+    rows = db.execute(
+        "SELECT position, question_id, track, snapshot_json, option_order "
+        "FROM attempt_questions WHERE attempt_id = ? ORDER BY position",
+        [attempt_id],
+    ).fetchall()
+    return [
+        QuestionRow(
+            position=p, question_id=q, track=t, snapshot=json.loads(s), option_order=json.loads(o)
+        )
+        for p, q, t, s, o in rows
+    ]
+
+
+def save_response(
+    db: duckdb.DuckDBPyConnection,
+    token: str,
+    user_id: str,
+    position: int,
+    response_json: str | None,
+    now: datetime,
+) -> bool:
+    """Append an answer if, at `now`, the attempt is the user's, open, and before its deadline.
+
+    The guard is part of the INSERT, so a late or foreign write is refused by the database."""
+    inserted = db.execute(
+        "INSERT INTO attempt_responses (attempt_id, position, response_json, saved_at) "
+        "SELECT id, ?, ?, ? FROM exam_attempts "
+        "WHERE token = ? AND user_id = ? AND state = 'in_progress' "
+        "AND (deadline IS NULL OR deadline > ?) AND ? >= 0 AND ? < question_count",
+        [position, response_json, now, token, user_id, now, position, position],
+    ).fetchone()[0]
+    return inserted == 1
+
+
+def save_flag(
+    db: duckdb.DuckDBPyConnection,
+    token: str,
+    user_id: str,
+    position: int,
+    flagged: bool,
+    now: datetime,
+) -> bool:
+    """Flags may change while the attempt can still be submitted (in progress or overdue)."""
+    inserted = db.execute(
+        "INSERT INTO attempt_flags (attempt_id, position, flagged, saved_at) "
+        "SELECT id, ?, ?, ? FROM exam_attempts "
+        "WHERE token = ? AND user_id = ? AND state IN ('in_progress', 'overdue') "
+        "AND ? >= 0 AND ? < question_count",
+        [position, flagged, now, token, user_id, position, position],
+    ).fetchone()[0]
+    return inserted == 1
+
+
+def responses(db: duckdb.DuckDBPyConnection, attempt_id: str) -> dict[int, str | None]:
+    """The latest answer per position."""
+    rows = db.execute(
+        "SELECT position, arg_max(response_json, seq) FROM attempt_responses "
+        "WHERE attempt_id = ? GROUP BY position",
+        [attempt_id],
+    ).fetchall()
+    return dict(rows)
+
+
+def flags(db: duckdb.DuckDBPyConnection, attempt_id: str) -> set[int]:
+    rows = db.execute(
+        "SELECT position, arg_max(flagged, seq) FROM attempt_flags "
+        "WHERE attempt_id = ? GROUP BY position",
+        [attempt_id],
+    ).fetchall()
+    return {p for p, f in rows if f}
+
+
+def set_state(
+    db: duckdb.DuckDBPyConnection,
+    attempt_id: str,
+    state: str,
+    *,
+    expect: tuple[str, ...],
+    finished_at: datetime | None = None,
+    score: float | None = None,
+    passed: bool | None = None,
+    result_json: str | None = None,
+) -> bool:
+    """Move an attempt to a new state if it is still in one of `expect`; closing frees the slot."""
+    placeholders = ", ".join("?" for _ in expect)
+    db.execute("BEGIN TRANSACTION")
+    try:
+        changed = db.execute(
+            f"UPDATE exam_attempts SET state = ?, finished_at = coalesce(?, finished_at), "
+            f"score = coalesce(?, score), passed = coalesce(?, passed), "
+            f"result_json = coalesce(?, result_json) "
+            f"WHERE id = ? AND state IN ({placeholders})",
+            [state, finished_at, score, passed, result_json, attempt_id, *expect],
+        ).fetchone()[0]
+        if changed and state in ("finished", "abandoned"):
+            db.execute("DELETE FROM open_attempts WHERE attempt_id = ?", [attempt_id])
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return changed == 1
+
+
+def expired(db: duckdb.DuckDBPyConnection, now: datetime) -> list[AttemptRow]:
+    """Open attempts whose deadline (or grace period) has passed."""
+    rows = db.execute(
+        f"{_SELECT} WHERE (state = 'in_progress' AND deadline IS NOT NULL AND deadline <= ?) "
+        "OR (state = 'overdue' AND grace_until <= ?)",
+        [now, now],
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def get_accommodation(db: duckdb.DuckDBPyConnection, user_id: str) -> str:
+    row = db.execute("SELECT factor FROM accommodations WHERE user_id = ?", [user_id]).fetchone()
+    return row[0] if row else "1"
+
+
+def set_accommodation(
+    db: duckdb.DuckDBPyConnection, user_id: str, factor: str, now: datetime
+) -> None:
+    db.execute(
+        "INSERT INTO accommodations (user_id, factor, set_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET factor = excluded.factor, set_at = excluded.set_at",
+        [user_id, factor, now],
+    )

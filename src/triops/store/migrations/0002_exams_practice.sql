@@ -1,0 +1,69 @@
+-- Timed exam attempts (with the questions as they were shown), answers, flags,
+-- time accommodations per profile, and the practice log.
+CREATE TABLE accommodations (
+    user_id  VARCHAR PRIMARY KEY,
+    factor   VARCHAR NOT NULL,          -- '1', '1.5', '2' or 'untimed'
+    set_at   TIMESTAMP NOT NULL
+);
+
+CREATE TABLE exam_attempts (
+    id                  VARCHAR PRIMARY KEY,
+    token               VARCHAR NOT NULL UNIQUE,
+    user_id             VARCHAR NOT NULL,
+    exam_id             VARCHAR NOT NULL,
+    blueprint_json      VARCHAR NOT NULL,
+    question_count      INTEGER NOT NULL,
+    state               VARCHAR NOT NULL,   -- in_progress, overdue, finished, abandoned
+    accommodation       VARCHAR NOT NULL,
+    started_at          TIMESTAMP NOT NULL,
+    deadline            TIMESTAMP,          -- NULL when untimed
+    grace_until         TIMESTAMP,          -- NULL unless the policy has a grace period
+    finished_at         TIMESTAMP,
+    score               DOUBLE,
+    passed              BOOLEAN,
+    result_json         VARCHAR
+);
+
+-- At most one open attempt per exam and profile, enforced by the primary key.
+CREATE TABLE open_attempts (
+    user_id     VARCHAR NOT NULL,
+    exam_id     VARCHAR NOT NULL,
+    attempt_id  VARCHAR NOT NULL,
+    PRIMARY KEY (user_id, exam_id)
+);
+
+CREATE TABLE attempt_questions (
+    attempt_id      VARCHAR NOT NULL,
+    position        INTEGER NOT NULL,
+    question_id     VARCHAR NOT NULL,
+    track           VARCHAR NOT NULL,
+    snapshot_json   VARCHAR NOT NULL,       -- the question as it was shown: text, options, key
+    option_order    VARCHAR NOT NULL,       -- JSON list: display order of options or items
+    PRIMARY KEY (attempt_id, position)
+);
+
+CREATE SEQUENCE attempt_write_seq;
+
+-- Append-only; the latest row (highest seq) per (attempt, position) is the answer.
+CREATE TABLE attempt_responses (
+    seq            BIGINT NOT NULL DEFAULT nextval('attempt_write_seq'),
+    attempt_id     VARCHAR NOT NULL,
+    position       INTEGER NOT NULL,
+    response_json  VARCHAR,
+    saved_at       TIMESTAMP NOT NULL
+);
+
+CREATE TABLE attempt_flags (
+    seq         BIGINT NOT NULL DEFAULT nextval('attempt_write_seq'),
+    attempt_id  VARCHAR NOT NULL,
+    position    INTEGER NOT NULL,
+    flagged     BOOLEAN NOT NULL,
+    saved_at    TIMESTAMP NOT NULL
+);
+
+CREATE TABLE practice_log (
+    user_id      VARCHAR NOT NULL,
+    question_id  VARCHAR NOT NULL,
+    score        DOUBLE NOT NULL,
+    answered_at  TIMESTAMP NOT NULL
+);

@@ -1,0 +1,26 @@
+"""The practice log: every practice answer, so missed questions can come back later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+
+def log_answer(
+    db: duckdb.DuckDBPyConnection, user_id: str, question_id: str, score: float, now: datetime
+) -> None:
+    db.execute(
+        "INSERT INTO practice_log (user_id, question_id, score, answered_at) VALUES (?, ?, ?, ?)",
+        [user_id, question_id, score, now],
+    )
+
+
+def latest_scores(db: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, tuple[float, datetime]]:
+    """Question id -> (its latest score, when) for this user."""
+    rows = db.execute(
+        "SELECT question_id, arg_max(score, answered_at), max(answered_at) FROM practice_log "
+        "WHERE user_id = ? GROUP BY question_id",
+        [user_id],
+    ).fetchall()
+    return {q: (s, at) for q, s, at in rows}

@@ -1,0 +1,246 @@
+"""The exam engine with an injected clock, on a real DuckDB file."""
+
+import json
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import REPO
+from triops.errors import InvalidInputError, NotFoundError
+from triops.quiz import exam as engine
+from triops.quiz.bank import load_bank
+from triops.quiz.blueprint import load_exams
+from triops.quiz.exam import AttemptClosedError
+from triops.quiz.grading import right_answer
+from triops.store import attempts, users
+from triops.store.connection import open_state
+
+T0 = datetime(2026, 11, 28, 9, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank(REPO)
+
+
+@pytest.fixture(scope="module")
+def exams(bank):
+    return load_exams(REPO, bank)
+
+
+@pytest.fixture
+def db(tmp_path):
+    conn = open_state(tmp_path / "state.duckdb")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def ada(db):
+    return users.create_user(db, "Ada", T0).id
+
+
+def start(db, exams, bank, user, exam="devops-practitioner", now=T0, seed=1):
+    return engine.start(db, exams.get(exam), bank, user, now, random.Random(seed))
+
+
+def test_real_blueprints_load_and_the_mock_has_60_plus_questions_in_90_minutes(exams):
+    assert {e.id for e in exams.exams} == {
+        "devops-practitioner",
+        "mlops-practitioner",
+        "llmops-practitioner",
+        "triad-mock-certification",
+    }
+    assert exams.problems == []
+    mock = exams.get("triad-mock-certification").blueprint
+    assert mock.total >= 60 and mock.time_limit_minutes == 90
+
+
+def test_weights_are_apportioned_to_the_total(exams):
+    counts = exams.get("devops-practitioner").blueprint.counts()
+    assert sum(counts.values()) == 30 and set(counts.values()) == {5}
+
+
+def test_start_draws_per_domain_and_sets_the_server_deadline(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    view = engine.load(db, row.token, ada, T0)
+    assert row.deadline == T0 + timedelta(minutes=45)
+    assert len(view.questions) == 30
+    domains = [f"{d.track}/{d.question.domain}" for d in view.questions]
+    assert all(domains.count(k) == 5 for k in set(domains))
+
+
+def test_bank_edits_never_rewrite_an_attempt(db, tmp_path, ada):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "quizzes", root / "quizzes")
+    shutil.copytree(REPO / "content", root / "content")
+    bank = load_bank(root)
+    exams = load_exams(root, bank)
+    row = start(db, exams, bank, ada)
+    first = engine.load(db, row.token, ada, T0).questions[0].question
+    bank_file = next(
+        p for p in (root / "quizzes").rglob("*.yaml") if f"id: {first.id}" in p.read_text()
+    )
+    bank_file.write_text(
+        bank_file.read_text().replace(first.stem.split("\n")[0], "Edited after the exam started", 1)
+    )
+    edited = load_bank(root).by_id()[first.id].question
+    assert edited.stem != first.stem
+    assert engine.load(db, row.token, ada, T0).questions[0].question == first
+
+
+def test_one_open_attempt_per_exam_and_profile(db, exams, bank, ada):
+    first = start(db, exams, bank, ada, seed=1)
+    again = start(db, exams, bank, ada, seed=2, now=T0 + timedelta(minutes=3))
+    assert again.token == first.token
+    other = start(db, exams, bank, ada, exam="mlops-practitioner")
+    assert other.token != first.token
+
+
+def test_answers_are_saved_latest_wins_and_survive_reload(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    view = engine.load(db, row.token, ada, T0)
+    q0 = view.questions[0].question
+    engine.save_answer(db, row.token, ada, 0, right_answer(q0), T0, q0)
+    engine.save_answer(db, row.token, ada, 1, None, T0)
+    engine.save_answer(db, row.token, ada, 0, None, T0 + timedelta(seconds=1), q0)
+    engine.save_answer(db, row.token, ada, 0, right_answer(q0), T0 + timedelta(seconds=2), q0)
+    view = engine.load(db, row.token, ada, T0 + timedelta(seconds=3))
+    assert view.responses[0] == right_answer(q0)
+    assert view.answered() == {0}
+
+
+def test_a_late_write_is_refused_by_the_store(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    late = row.deadline + timedelta(milliseconds=1)
+    assert not attempts.save_response(db, row.token, ada, 0, json.dumps(0), late)
+    assert attempts.save_response(
+        db, row.token, ada, 0, json.dumps(0), row.deadline - timedelta(seconds=1)
+    )
+
+
+def test_auto_submit_at_the_deadline_grades_what_was_saved(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    view = engine.load(db, row.token, ada, T0)
+    for d in view.questions[:15]:
+        engine.save_answer(db, row.token, ada, d.position, right_answer(d.question), T0, d.question)
+    with pytest.raises(AttemptClosedError, match="closed"):
+        engine.save_answer(db, row.token, ada, 20, None, row.deadline)
+    view = engine.load(db, row.token, ada, row.deadline + timedelta(seconds=5))
+    assert view.state == "finished"
+    assert view.row.finished_at == row.deadline
+    assert view.row.score == pytest.approx(50.0)
+    assert view.row.passed is False
+    result = json.loads(view.row.result_json)
+    assert result["domains"][0]["percent"] <= result["domains"][-1]["percent"]
+
+
+def test_grace_period_allows_submit_but_not_answers(db, exams, bank, ada):
+    row = start(db, exams, bank, ada, exam="triad-mock-certification")
+    assert row.grace_until == row.deadline + timedelta(minutes=5)
+    during = row.deadline + timedelta(minutes=2)
+    with pytest.raises(AttemptClosedError, match="grace period"):
+        engine.save_answer(db, row.token, ada, 0, None, during)
+    assert engine.load(db, row.token, ada, during).state == "overdue"
+    engine.set_flag(db, row.token, ada, 3, True, during)
+    done = engine.submit(db, row.token, ada, during)
+    assert done.state == "finished" and done.finished_at == during
+
+
+def test_grace_period_passed_without_submit_abandons(db, exams, bank, ada):
+    row = start(db, exams, bank, ada, exam="triad-mock-certification")
+    view = engine.load(db, row.token, ada, row.grace_until + timedelta(seconds=1))
+    assert view.state == "abandoned" and view.row.score is None
+    assert attempts.open_attempt(db, ada, "triad-mock-certification") is None
+
+
+@pytest.mark.parametrize(("factor", "minutes"), [("1", 45), ("1.5", 67.5), ("2", 90)])
+def test_accommodations_extend_the_deadline_and_are_recorded(db, exams, bank, ada, factor, minutes):
+    engine.set_accommodation(db, ada, factor, T0)
+    row = start(db, exams, bank, ada)
+    assert row.deadline == T0 + timedelta(minutes=minutes)
+    assert row.accommodation == factor
+
+
+def test_untimed_accommodation_has_no_deadline(db, exams, bank, ada):
+    engine.set_accommodation(db, ada, "untimed", T0)
+    row = start(db, exams, bank, ada)
+    assert row.deadline is None
+    assert engine.load(db, row.token, ada, T0 + timedelta(days=3)).state == "in_progress"
+    assert attempts.save_response(db, row.token, ada, 0, None, T0 + timedelta(days=3))
+
+
+def test_unknown_accommodation_is_rejected(db, ada):
+    with pytest.raises(InvalidInputError):
+        engine.set_accommodation(db, ada, "3", T0)
+
+
+def test_a_token_of_another_profile_is_refused(db, exams, bank, ada):
+    bob = users.create_user(db, "Bob", T0).id
+    row = start(db, exams, bank, ada)
+    with pytest.raises(NotFoundError, match="another profile"):
+        engine.load(db, row.token, bob, T0)
+    assert not attempts.save_response(db, row.token, bob, 0, None, T0)
+    with pytest.raises(NotFoundError):
+        engine.save_answer(db, row.token, bob, 0, None, T0)
+    with pytest.raises(NotFoundError, match="does not exist"):
+        engine.load(db, "forged-token", ada, T0)
+
+
+def test_submit_then_no_more_answers_and_a_new_attempt_can_start(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    engine.submit(db, row.token, ada, T0 + timedelta(minutes=10))
+    with pytest.raises(AttemptClosedError):
+        engine.save_answer(db, row.token, ada, 0, None, T0 + timedelta(minutes=11))
+    again = start(db, exams, bank, ada, now=T0 + timedelta(minutes=12))
+    assert again.token != row.token
+    assert [a.state for a in engine.history(db, ada, "devops-practitioner")] == [
+        "finished",
+        "in_progress",
+    ]
+
+
+def test_attempts_allowed_is_enforced(db, exams, bank, ada):
+    for i in range(3):
+        row = start(
+            db, exams, bank, ada, exam="triad-mock-certification", now=T0 + timedelta(hours=i)
+        )
+        engine.submit(db, row.token, ada, T0 + timedelta(hours=i, minutes=1))
+    with pytest.raises(InvalidInputError, match="all 3 attempts"):
+        start(db, exams, bank, ada, exam="triad-mock-certification", now=T0 + timedelta(hours=5))
+
+
+def test_sweep_finalizes_expired_attempts(db, exams, bank, ada):
+    bob = users.create_user(db, "Bob", T0).id
+    start(db, exams, bank, ada)
+    start(db, exams, bank, bob, now=T0 + timedelta(minutes=30))
+    assert engine.sweep(db, T0 + timedelta(minutes=50)) == 1
+    states = {a.user_id: a.state for a in attempts.expired(db, T0 + timedelta(hours=2))}
+    assert states == {bob: "in_progress"}
+
+
+def test_position_outside_the_attempt_is_refused(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    with pytest.raises(InvalidInputError, match="not part of this attempt"):
+        engine.save_answer(db, row.token, ada, 30, None, T0)
+
+
+def test_a_malformed_response_is_rejected_before_saving(db, exams, bank, ada):
+    from triops.quiz.grading import InvalidResponse
+
+    row = start(db, exams, bank, ada)
+    view = engine.load(db, row.token, ada, T0)
+    with pytest.raises(InvalidResponse):
+        engine.save_answer(db, row.token, ada, 0, {"bad": 1}, T0, view.questions[0].question)
+    assert engine.load(db, row.token, ada, T0).responses == {}
+
+
+def test_flags_latest_wins(db, exams, bank, ada):
+    row = start(db, exams, bank, ada)
+    engine.set_flag(db, row.token, ada, 2, True, T0)
+    engine.set_flag(db, row.token, ada, 4, True, T0)
+    engine.set_flag(db, row.token, ada, 2, False, T0)
+    assert engine.load(db, row.token, ada, T0).flags == {4}
