@@ -8,54 +8,34 @@ from triops.ui.identity import sidebar_identity
 
 st.set_page_config(page_title="Triops", page_icon=":material/all_inclusive:", layout="wide")
 
+
+def page(path: str, title: str, icon: str, url: str | None = None, **kw) -> st.Page:
+    return st.Page(f"app_pages/{path}", title=title, icon=f":material/{icon}:", url_path=url, **kw)
+
+
 PAGES = {
     "Learn": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("app_pages/learn.py", title="Learn", icon=":material/menu_book:", url_path="learn"),
-        st.Page(
-            "app_pages/progress.py",
-            title="Progress",
-            icon=":material/trending_up:",
-            url_path="progress",
-        ),
+        page("home.py", "Home", "home", default=True),
+        page("learn.py", "Learn", "menu_book", "learn"),
+        page("progress.py", "Progress", "trending_up", "progress"),
+    ],
+    "Prepare": [
+        page("practice.py", "Practice", "quiz", "practice"),
+        page("exam.py", "Exams", "timer", "exam"),
     ],
     "Explore": [
-        st.Page(
-            "app_pages/lifecycles.py",
-            title="Lifecycles",
-            icon=":material/autorenew:",
-            url_path="lifecycles",
-        ),
-        st.Page(
-            "app_pages/compare.py",
-            title="Compare",
-            icon=":material/compare_arrows:",
-            url_path="compare",
-        ),
-        st.Page(
-            "app_pages/applications.py",
-            title="Applications",
-            icon=":material/apps:",
-            url_path="applications",
-        ),
-        st.Page(
-            "app_pages/careers.py",
-            title="Careers & Market",
-            icon=":material/payments:",
-            url_path="careers",
-        ),
+        page("lifecycles.py", "Lifecycles", "autorenew", "lifecycles"),
+        page("compare.py", "Compare", "compare_arrows", "compare"),
+        page("applications.py", "Applications", "apps", "applications"),
+        page("careers.py", "Careers & Market", "payments", "careers"),
     ],
     "Instructor": [
-        st.Page(
-            "app_pages/content_health.py",
-            title="Content health",
-            icon=":material/health_and_safety:",
-            url_path="content-health",
-        ),
+        page("content_health.py", "Content health", "health_and_safety", "content-health"),
+        page("learners.py", "Learners", "group", "learners"),
     ],
 }
 
-page = st.navigation(PAGES)
+current_page = st.navigation(PAGES)
 with guard():
     sidebar_identity(resources.state_db())
-    page.run()
+    current_page.run()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from triops.config import get_settings
+from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -52,3 +54,18 @@ def use_root(monkeypatch):
         return root
 
     return _use
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = chromium_missing_reason()
+    if reason:
+        if os.environ.get("TRIOPS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser required (TRIOPS_REQUIRE_BROWSER=1) but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from conftest import REPO
-from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason, streamlit_server
+from triops.testing import streamlit_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = chromium_missing_reason()
-    if reason:
-        if os.environ.get("TRIOPS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser required (TRIOPS_REQUIRE_BROWSER=1) but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from triops.quiz.bank import Bank
 from triops.quiz.blueprint import Blueprint, Exam
 from triops.quiz.grading import Grade, grade, validate_response
 from triops.quiz.models import Question
+from triops.quiz.presentation import option_count
 from triops.store import attempts as store
 from triops.store.attempts import AttemptRow, QuestionRow
 
@@ -68,16 +69,6 @@ class AttemptView:
         return {p for p, r in self.responses.items() if r is not None}
 
 
-def _option_count(question) -> int:
-    if question.type in ("single", "multiple"):
-        return len(question.options)
-    if question.type == "ordering":
-        return len(question.items)
-    if question.type == "matching":
-        return len(question.choices())
-    return 0
-
-
 def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQuestion]:
     """Questions for one attempt, per the blueprint's domain counts and shuffling."""
     pools: dict[str, list] = {}
@@ -96,7 +87,7 @@ def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQues
         rng.shuffle(chosen)
     drawn = []
     for position, bq in enumerate(chosen):
-        n = _option_count(bq.question)
+        n = option_count(bq.question)
         order = list(range(n))
         if n and (blueprint.shuffle_options or bq.question.type == "ordering"):
             rng.shuffle(order)  # ordering items are always shown shuffled
@@ -178,6 +169,11 @@ def finalize_if_expired(db, row: AttemptRow, now: datetime) -> AttemptRow:
     elif row.state == "overdue" and row.grace_until is not None and row.grace_until <= now:
         store.set_state(db, row.id, "abandoned", expect=("overdue",), finished_at=row.grace_until)
     return store.by_token(db, row.token) or row
+
+
+def status(db, token: str, user_id: str, now: datetime) -> AttemptRow:
+    """The attempt row only (cheap, for the periodic resync), finalized if its time is up."""
+    return finalize_if_expired(db, _owned(db, token, user_id), now)
 
 
 def load(db, token: str, user_id: str, now: datetime) -> AttemptView:

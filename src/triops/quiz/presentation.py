@@ -6,6 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 
+def option_count(question) -> int:
+    """How many things a shuffle reorders: options, items, or matching choices."""
+    if question.type in ("single", "multiple"):
+        return len(question.options)
+    if question.type == "ordering":
+        return len(question.items)
+    if question.type == "matching":
+        return len(question.choices())
+    return 0
+
+
 def labels(question, order: list[int]) -> list[str]:
     """The choices as shown, in screen order."""
     t = question.type

@@ -110,4 +110,27 @@ def market() -> market_store.MarketStore:
 def all_problems() -> list[Problem]:
     """Every problem in content and data, for the Content health page."""
     problems = list(course().problems) + knowledge().problems + market_data().problems
+    problems += bank().problems + exams().problems
     return sorted(set(problems))
+
+
+def bank():
+    """The question bank as it is on disk now (cached per file fingerprint)."""
+    from triops.quiz.bank import load_bank
+
+    root = settings().root
+    cache, lock = _parse_cache(str(root.resolve()))
+    lesson_ids = {lesson.id for lesson in course().lessons()}
+    with lock:
+        return load_bank(root, lesson_ids, cache)
+
+
+def exams():
+    """Exam blueprints that the current bank can fill."""
+    from triops.quiz.blueprint import load_exams
+
+    root = settings().root
+    current = bank()
+    cache, lock = _parse_cache(str(root.resolve()))
+    with lock:
+        return load_exams(root, current, cache)

@@ -1,0 +1,156 @@
+"""Practice: one question at a time with instant feedback; missed questions come back."""
+
+import random
+
+import streamlit as st
+
+from triops.quiz import practice
+from triops.quiz.grading import describe, grade, right_answer
+from triops.quiz.presentation import option_count
+from triops.store import practice as practice_log
+from triops.ui import question_view, resources
+from triops.ui.identity import current, now
+from triops.ui.lesson_view import lesson_link
+
+TRACKS = {"triad": "The Ops triad", "devops": "DevOps", "mlops": "MLOps", "llmops": "LLMOps"}
+
+st.title("Practice")
+identity = current()
+bank = resources.bank()
+course = resources.course()
+db = resources.state_db()
+state = st.session_state
+rng = state.setdefault("practice_rng", random.Random())
+
+left, middle, right = st.columns(3)
+track = left.selectbox(
+    "Track",
+    list(TRACKS),
+    format_func=TRACKS.get,
+    index=None,
+    placeholder="All tracks",
+    key="practice_track",
+)
+domains = bank.vocabulary.track_domains(track) if track else []
+domain = middle.selectbox(
+    "Domain",
+    domains,
+    index=None,
+    placeholder="All domains",
+    format_func=lambda d: bank.vocabulary.domain_title(track, d),
+    key="practice_domain",
+    disabled=not track,
+)
+lessons = [lesson for lesson in course.lessons() if not track or lesson.track == track]
+lesson_id = right.selectbox(
+    "Lesson",
+    [lesson.id for lesson in lessons],
+    index=None,
+    placeholder="All lessons",
+    key="practice_lesson",
+    format_func=lambda i: course.lesson(i).title,
+)
+
+candidates = practice.pool(bank, track, domain, lesson_id)
+session_scores: dict = state.setdefault("practice_scores", {})
+
+
+def latest_scores() -> dict:
+    """What the log says, with this session's answers on top (they are the newest)."""
+    logged = practice_log.latest_scores(db, identity.user_id) if identity.user else {}
+    return {**logged, **session_scores}
+
+
+latest = latest_scores()
+filters = (track, domain, lesson_id)
+if state.get("practice_filters") != filters:
+    state["practice_filters"] = filters
+    state.pop("practice_current", None)
+recent: list[str] = state.setdefault("practice_recent", [])
+by_id = bank.by_id()
+
+pending = len(practice.missed(candidates, latest))
+st.caption(
+    f"{len(candidates)} questions match · {pending} missed question(s) waiting to come "
+    "back" + ("" if identity.user else " · create a profile to keep your practice history")
+)
+
+if not candidates:
+    st.info("No practice questions match these filters.")
+    st.stop()
+
+
+def show(question_id: str) -> None:
+    state["practice_current"] = question_id
+    state["practice_answered"] = None
+    recent.append(question_id)
+    state["practice_seq"] = state.get("practice_seq", 0) + 1
+
+
+current_id = state.get("practice_current")
+if current_id not in by_id or by_id[current_id] not in candidates:
+    show(practice.next_question(candidates, latest, recent, rng).id)
+    current_id = state["practice_current"]
+
+bq = by_id[current_id]
+question = bq.question
+key = f"practice-{state['practice_seq']}"
+order_key = f"{key}-order"
+if order_key not in state:
+    order = list(range(option_count(question)))
+    rng.shuffle(order)
+    state[order_key] = order
+order = state[order_key]
+
+with st.container(border=True):
+    st.caption(
+        f"{TRACKS[bq.track]} · {bank.vocabulary.domain_title(bq.track, question.domain)}"
+        f" · {question.difficulty}"
+    )
+    question_view.stem(question)
+    answered = state.get("practice_answered")
+    question_view.inputs(question, order, key, disabled=answered is not None)
+    if answered is None and st.button("Check answer", type="primary", key=f"{key}-check"):
+        try:
+            response = question_view.read(question, order, key)
+        except question_view.Unparsed as exc:
+            st.warning(str(exc))
+            st.stop()
+        if response is None:
+            st.warning("Answer the question first.")
+            st.stop()
+        result = grade(question, response)
+        answered_at = now()
+        session_scores[question.id] = (result.score, answered_at)
+        if identity.user:
+            practice_log.log_answer(db, identity.user_id, question.id, result.score, answered_at)
+        state["practice_answered"] = (response, result.score, result.feedback, result.detail)
+        st.rerun()
+
+answered = state.get("practice_answered")
+if answered is not None:
+    response, score, feedback, detail = answered
+    if score >= 1:
+        st.success("Correct.", icon=":material/check_circle:")
+    elif score > 0:
+        st.warning(f"Partly right: {score:.0%}." + (f" {detail}." if detail else ""))
+    else:
+        st.error("Not right this time. It will come back in a few questions.")
+    for text in feedback:
+        st.markdown(f"- {text}")
+    if score < 1:
+        st.markdown(f"**Right answer:** {describe(question, right_answer(question))}")
+    if question.explanation:
+        st.info(question.explanation, icon=":material/school:")
+    linked = course.lesson(question.lesson) if question.lesson else None
+    if linked is not None:
+        lesson_link(linked)
+    a, b = st.columns(2)
+    if a.button("Next question", type="primary", key=f"{key}-next"):
+        show(practice.next_question(candidates, latest_scores(), recent, rng).id)
+        st.rerun()
+    if b.button("Another like this", key=f"{key}-like"):
+        nxt = practice.like(candidates, bq, recent, rng)
+        if nxt is not None:
+            show(nxt.id)
+        st.rerun()

@@ -1,0 +1,846 @@
+"""Moodle GIFT import and export for the question bank.
+
+GIFT is Moodle's plain-text question format (https://docs.moodle.org/en/GIFT_format). This module
+reads it into the models of `triops.quiz.models`, writes those models back as GIFT, and dumps
+imported questions as a bank file. It follows Moodle's own reader (`qformat_gift`) where the
+documentation is silent.
+
+Import
+------
+- Questions are separated by blank lines; a line starting with `//` is a comment, also inside a
+  question. `::Name::` names a question: it becomes `title`, and the id is `<id_prefix>-<slug of
+  the name>` (or of the first words of the stem when unnamed), made unique with -2, -3...
+- `$CATEGORY: a/b/c` stands alone in its block and sets `domain` to the kebab slug of the last
+  part for the questions that follow. A last part of `top` or one starting with `$` (Moodle's
+  root categories, e.g. `$course$/top`) means no domain.
+- `[markdown]`, `[html]`, `[plain]`, `[moodle]` before the question text set `stem_format`
+  (default markdown). The same prefix on an answer or feedback is removed: the model has one
+  format per question.
+- Text before and after the answer block is the stem; when text follows the closing brace the
+  block's place becomes `[[blank]]` (missing word). Line breaks in the stem are kept as written.
+  Inside the answer block, a line break and the indentation around it read as one space, so
+  answers may be wrapped over several lines; `\\n` writes a real line break anywhere.
+- Escapes: `\\~ \\= \\# \\{ \\} \\:` give the character, `\\\\` a backslash, `\\n` a line break; any
+  other backslash is kept. Spaces and line breaks written as such at the ends of a text are
+  trimmed; an escaped `\\n` at the end is kept (so that a stem ending in a newline survives).
+- `####text` at the end of the answer block is the general feedback: `explanation`.
+- Choice (any `~`): one `=` answer, or no `=` and exactly one `~%100%`, gives `single`; several
+  `=` answers give `multiple` with `correct: true` on each (Moodle would read that as a
+  single-choice question with several fully right answers; Triops reads it as choose all that
+  apply); several positive `~%N%` weights give `multiple` with explicit weights (negative weights
+  kept). `#text` after an answer is its feedback. A weight after `=` is refused: `=` means 100%.
+- True/false: `{T}`, `{TRUE}`, `{F}`, `{FALSE}` (upper case, as in Moodle), then
+  `#feedback-if-wrong#feedback-if-right`. This order is Moodle's: its `split_truefalse_comment`
+  reads the first feedback as the one shown for a wrong answer and the second for a right one
+  (MoodleDocs: `{TRUE#wrong#right}`).
+- Short answer: only `=` answers, each with an optional `%N%` weight (default 100) and feedback;
+  `*` is kept as the wildcard of `short_text`.
+- Matching (`=` and `->`, no `~`): at least three pairs; an empty left side (`= -> x`) adds a
+  distractor. Extension: `#text` after a right-hand item is that pair's feedback (Moodle has no
+  per-pair feedback and would show it as part of the item).
+- Numerical (`{#...}`): `value`, `value:tolerance`, `min..max`, or several `=%N%...` answers
+  with feedback. Moodle's catch-all feedback (`~#text`, or an answer `*`) has no place in the
+  model: it is dropped with a warning.
+- Essay (`{}`) and description (no braces) are not imported; they are listed in `skipped`.
+
+Triops comments: fields GIFT has no syntax for ride in comment lines directly above a question
+(inside its block), which Moodle ignores:
+`// triops-id: <id>` (the id, used as is: no prefix), `// triops-unit: <unit>` (numeric),
+`// triops-case-sensitive: true` (short text), `// triops-multiple: keyed` (see below).
+
+Export and round trip
+---------------------
+`export_gift` writes `$CATEGORY: <track>/<domain>` (`<domain>` for a bare model) when it
+changes (`$course$/top` back to no domain), then per question the `// triops-...` comments,
+`::title or id::`, the `[format]` prefix when it is not markdown, and the text with every special character escaped and every
+line break written as `\\n` (as Moodle's own exporter does). On import, a name equal to the
+`triops-id` of its question is not a title. So `import_gift(export_gift([q]))` gives back `q`
+with the same id, title, domain, stem, stem_format, options/answers, weights, feedback, unit,
+case_sensitive and explanation; lesson, difficulty, tags and exam_only have no GIFT form and
+come back empty.
+
+A `multiple` question keyed by `correct: true` (no weights) is written with Moodle's weights,
++100/k for each of the k right options and -100/k for each wrong one, so that Moodle scores it
+the same way, plus `// triops-multiple: keyed`, which turns those weights back into the key on
+import.
+
+Not reproduced exactly (the score is the same in each case): the `answer:` short form of
+single/multiple (it comes back as `correct: true`); a weight on the correct option of a single
+question, or `correct` flags in a weighted multiple question (scoring ignores both); a title equal
+to the id; a stem ending with `[[blank]]` (GIFT puts the answers after the text: the stem comes
+back without the marker); spaces at the ends of a text. Questions whose text would change
+meaning in GIFT are not exported but listed as `// skipped <id>: <reason>`: ordering questions,
+`->` in a short-text answer or its feedback (it would read as matching) or on the left of a
+matching pair, and option or answer texts that begin like a `%N%` weight.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from triops.content.models import KEBAB
+from triops.quiz.models import (
+    BLANK,
+    Matching,
+    Multiple,
+    Numeric,
+    NumericAnswer,
+    Ordering,
+    ShortText,
+    Single,
+    TrueFalse,
+)
+
+GiftQuestion = Single | Multiple | TrueFalse | Numeric | ShortText | Matching
+FORMATS = ("markdown", "html", "plain", "moodle")
+ESSAY = "essay question (free text cannot be graded automatically)"
+DESCRIPTION = "description (no answers)"
+
+# Escaped characters become two placeholder characters (a filler and a code), so that offsets
+# and line numbers stay put while the parser looks only at unescaped control characters.
+_FILL = "\ue000"
+_CODES = {"~": "\ue001", "=": "\ue002", "#": "\ue003", "{": "\ue004", "}": "\ue005"}
+_CODES |= {":": "\ue006", "\\": "\ue007", "n": "\ue008"}
+_LITERAL = {code: ("\n" if ch == "n" else ch) for ch, code in _CODES.items()}
+_ESCAPE = re.compile(r"\\([~=#{}:\\n])")
+_FORMAT = re.compile(r"\[(" + "|".join(FORMATS) + r")\]")
+_WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
+_WEIGHT_LIKE = re.compile(r"%[^%\s#]*%")
+_META = re.compile(r"//\s*triops-([a-z-]+)\s*:\s*(.*?)\s*$")
+_TRUE_FALSE = {"T": True, "TRUE": True, "F": False, "FALSE": False}
+
+
+class GiftError(Exception):
+    """Malformed GIFT, located by its 1-based line."""
+
+    def __init__(self, line: int, message: str, source: str = "<gift>") -> None:
+        super().__init__(f"{source}:{line}: error: {message}")
+        self.line = line
+        self.message = message
+        self.source = source
+
+
+@dataclass
+class ImportResult:
+    """The questions read, what was left out and why, and the categories met."""
+
+    questions: list[GiftQuestion] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+
+# --- text helpers ---------------------------------------------------------------------------
+
+
+def _protect(text: str) -> str:
+    return _ESCAPE.sub(lambda m: _FILL + _CODES[m.group(1)], text)
+
+
+def _plain(text: str) -> str:
+    text = text.replace(_FILL, "")
+    for code, char in _LITERAL.items():
+        text = text.replace(code, char)
+    return text
+
+
+def _fold(text: str) -> str:
+    """Answer-block layout: a line break and the indentation around it read as one space."""
+    return re.sub(r"[ \t]*\n\s*", " ", text)
+
+
+def _slug(text: str, max_words: int | None = None, max_len: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())[:max_words]
+    out = ""
+    for word in words:
+        longer = f"{out}-{word}" if out else word
+        if len(longer) > max_len:
+            break
+        out = longer
+    return out or (words[0][:max_len] if words else "")
+
+
+def escape(text: str) -> str:
+    """Text as GIFT: control characters escaped, line breaks as `\\n`."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\", "\\\\")
+    for char in "~=#{}:":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", "\\n")
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """One question's lines: protected text without comments, and where each line starts."""
+
+    text: str
+    starts: list[int]
+    numbers: list[int]
+    meta: dict[str, tuple[int, str]]
+    source: str
+
+    @property
+    def first_line(self) -> int:
+        return self.numbers[0]
+
+    def line_at(self, pos: int) -> int:
+        return self.numbers[max(bisect_right(self.starts, pos) - 1, 0)]
+
+    def error(self, pos: int, message: str) -> GiftError:
+        return GiftError(self.line_at(pos), message, self.source)
+
+
+def _blocks(text: str, source: str) -> Iterable[_Block]:
+    """The blocks of non-blank lines that hold something besides comments."""
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    group: list[tuple[int, str]] = []
+    for number, raw in enumerate([*lines, ""], start=1):
+        if raw.strip():
+            group.append((number, raw))
+            continue
+        if not group:
+            continue
+        kept: list[tuple[int, str]] = []
+        meta: dict[str, tuple[int, str]] = {}
+        for n, line in group:
+            stripped = line.strip()
+            if not stripped.startswith("//"):
+                kept.append((n, line))
+            elif m := _META.match(stripped):
+                meta[m.group(1)] = (n, _plain(_protect(m.group(2))))
+        group = []
+        if not kept:
+            continue
+        starts, pos = [], 0
+        for _, line in kept:
+            starts.append(pos)
+            pos += len(line) + 1
+        body = "\n".join(_protect(line) for _, line in kept)
+        yield _Block(body, starts, [n for n, _ in kept], meta, source)
+
+
+def _clean(raw: str) -> tuple[str, str | None]:
+    """An answer-block text: folded, trimmed, format prefix removed, unescaped."""
+    text = _fold(raw).strip()
+    fmt = None
+    if m := _FORMAT.match(text):
+        fmt, text = m.group(1), text[m.end() :].strip()
+    return _plain(text), fmt
+
+
+@dataclass
+class _Answer:
+    pos: int  # offset of the marker in the block text
+    marker: str
+    weight: float | None
+    text: str
+    feedback: str
+
+
+class _Reader:
+    def __init__(self, source: str, id_prefix: str) -> None:
+        if id_prefix and not KEBAB.match(id_prefix):
+            raise ValueError(f"id_prefix '{id_prefix}' is not kebab-case")
+        self.source = source
+        self.id_prefix = id_prefix
+        self.result = ImportResult()
+        self.domain: str | None = None
+        self.ids: set[str] = set()
+
+    # -- ids, categories, warnings
+
+    def warn(self, line: int, message: str) -> None:
+        self.result.warnings.append((line, message))
+
+    def unique(self, base: str) -> str:
+        candidate, n = base, 1
+        while candidate in self.ids:
+            n += 1
+            candidate = f"{base}-{n}"
+        self.ids.add(candidate)
+        return candidate
+
+    def category(self, block: _Block, pos: int) -> None:
+        text = block.text
+        end = text.find("\n", pos)
+        if end >= 0 and text[end:].strip():
+            at = end + 1 + (len(text[end + 1 :]) - len(text[end + 1 :].lstrip()))
+            raise block.error(at, "$CATEGORY stands alone: leave a blank line after it")
+        path = _plain(text[pos + len("$CATEGORY:") : end if end >= 0 else None]).strip()
+        if not path:
+            raise block.error(pos, "$CATEGORY without a category path (e.g. devops/governance)")
+        last = path.rstrip("/").rsplit("/", 1)[-1].strip()
+        if last == "top" or last.startswith("$"):
+            self.domain = None
+        else:
+            domain = _slug(last, max_len=200)
+            if not domain:
+                raise block.error(pos, f"category '{path}': its last part has no letters or digits")
+            self.domain = domain
+        self.result.categories.append(path)
+
+    # -- one block
+
+    def read(self, block: _Block) -> None:
+        text = block.text
+        pos = len(text) - len(text.lstrip())
+        if text.startswith("$CATEGORY:", pos):
+            self.category(block, pos)
+            return
+        name = ""
+        if text.startswith("::", pos):
+            end = text.find("::", pos + 2)
+            if end < 0:
+                raise block.error(pos, "unclosed question name: '::' has no closing '::'")
+            name = _plain(_fold(text[pos + 2 : end]).strip())
+            pos = end + 2
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        stem_format = "markdown"
+        if m := _FORMAT.match(text, pos):
+            stem_format, pos = m.group(1), m.end()
+        opening, closing = text.find("{", pos), text.find("}", pos)
+        if opening < 0 and closing < 0:
+            self.result.skipped.append((block.first_line, DESCRIPTION))
+            return
+        if closing >= 0 and (opening < 0 or closing < opening):
+            raise block.error(closing, "'}' without an opening '{' (write \\} for a brace)")
+        if closing < 0:
+            raise block.error(
+                opening,
+                "unclosed '{': the answer block has no closing '}' (a blank line ends a question)",
+            )
+        inner_brace = text.find("{", opening + 1, closing)
+        if inner_brace >= 0:
+            raise block.error(inner_brace, "'{' inside an answer block (write \\{ for a brace)")
+        after = text[closing + 1 :]
+        stray = min((i for i in (after.find("{"), after.find("}")) if i >= 0), default=-1)
+        if stray >= 0:
+            raise block.error(
+                closing + 1 + stray,
+                "a second answer block: a question has one {...} (write \\{ and \\} for braces)",
+            )
+        before = text[pos:opening]
+        stem = _plain((before + BLANK + after if after.strip() else before).strip())
+
+        inner_start, inner_end = opening + 1, closing
+        explanation = None
+        general = text.rfind("####", inner_start, inner_end)
+        if general >= 0:
+            explanation, _ = _clean(text[general + 4 : inner_end])
+            inner_end = general
+        inner = text[inner_start:inner_end]
+        body = inner.strip()
+        body_pos = inner_start + len(inner) - len(inner.lstrip())
+
+        common: dict[str, Any] = {
+            "title": name,
+            "stem": stem,
+            "stem_format": stem_format,
+            "domain": self.domain,
+            "explanation": explanation,
+        }
+        if not body:
+            self.result.skipped.append((block.first_line, ESSAY))
+            return
+        if not stem.strip():
+            raise block.error(opening, "the question has no text")
+        if body.startswith("#"):
+            kind, fields = "numeric", self.numeric(block, body_pos + 1, inner_end)
+        elif "~" in body:
+            kind, fields = self.choice(block, opening, inner_start, inner_end)
+        elif "=" in body and "->" in body:
+            kind, fields = "matching", self.matching(block, opening, inner_start, inner_end)
+        elif body.split("#", 1)[0].strip() in _TRUE_FALSE:
+            kind, fields = "true_false", self.true_false(body)
+        elif body.startswith("="):
+            kind, fields = "short_text", self.short_text(block, inner_start, inner_end)
+        else:
+            snippet = _plain(_fold(body))[:40]
+            raise block.error(
+                body_pos,
+                f"unknown answer syntax '{snippet}': answers start with = or ~, a number "
+                "with #, and true/false is T, TRUE, F or FALSE",
+            )
+        self.apply_meta(block, kind, fields)
+        title = common["title"]
+        if "id" in fields:
+            if title == fields["id"]:
+                common["title"] = ""
+        else:
+            if title:
+                slug = _slug(title)
+            else:
+                words = stem.replace(BLANK, " ")
+                if stem_format == "html":
+                    words = re.sub(r"<[^>]*>", " ", words)
+                slug = _slug(words, max_words=6)
+            slug = slug or "question"
+            fields["id"] = self.unique(f"{self.id_prefix}-{slug}" if self.id_prefix else slug)
+        model = {
+            "single": Single,
+            "multiple": Multiple,
+            "true_false": TrueFalse,
+            "numeric": Numeric,
+            "short_text": ShortText,
+            "matching": Matching,
+        }[kind]
+        try:
+            question = model(type=kind, **common, **fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            raise GiftError(
+                block.first_line, f"{where}: {message}" if where else message, self.source
+            ) from None
+        self.result.questions.append(question)
+
+    def apply_meta(self, block: _Block, kind: str, fields: dict[str, Any]) -> None:
+        for key, (line, value) in block.meta.items():
+            if key == "id":
+                if not KEBAB.match(value):
+                    raise GiftError(line, f"triops-id '{value}' is not kebab-case", self.source)
+                if value in self.ids:
+                    raise GiftError(line, f"duplicate triops-id '{value}'", self.source)
+                self.ids.add(value)
+                fields["id"] = value
+            elif key == "unit" and kind == "numeric":
+                fields["unit"] = value
+            elif key == "case-sensitive" and kind == "short_text":
+                fields["case_sensitive"] = value.lower() == "true"
+            elif key == "multiple" and value == "keyed" and kind == "multiple":
+                fields["options"] = self.keyed(line, fields["options"])
+            else:
+                self.warn(line, f"triops-{key} ignored (not for a {kind} question)")
+
+    def keyed(self, line: int, options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        weights = [o.get("weight") for o in options]
+        k = sum(1 for w in weights if w is not None and w > 0)
+        if k and all(
+            w is not None and math.isclose(w, (100 if w > 0 else -100) / k, abs_tol=1e-9)
+            for w in weights
+        ):
+            return [
+                {key: v for key, v in o.items() if key != "weight"} | {"correct": o["weight"] > 0}
+                for o in options
+            ]
+        self.warn(line, "triops-multiple: keyed ignored: the weights are not +100/k and -100/k")
+        return options
+
+    # -- answer lists
+
+    def split(self, block: _Block, start: int, end: int, markers: str) -> list[tuple[int, str]]:
+        """Each answer as (offset of its marker, protected text after the marker)."""
+        text = block.text
+        found = [start + m.start() for m in re.finditer(f"[{markers}]", text[start:end])]
+        lead = text[start : found[0] if found else end]
+        if lead.strip():
+            at = start + len(lead) - len(lead.lstrip())
+            snippet = _plain(_fold(lead.strip()))[:40]
+            raise block.error(at, f"text before the first answer: '{snippet}'")
+        bounds = [*found, end]
+        return [(pos, text[pos + 1 : nxt]) for pos, nxt in zip(bounds, bounds[1:], strict=False)]
+
+    def answer(self, block: _Block, pos: int, raw: str) -> _Answer:
+        """`%weight%text#feedback` after a marker."""
+        stripped = raw.lstrip()
+        weight = None
+        if m := _WEIGHT.match(stripped):
+            weight = float(m.group(1))
+            if not -100 <= weight <= 100:
+                raise block.error(pos, f"weight {m.group(0)} is outside -100%..100%")
+            stripped = stripped[m.end() :]
+        elif m := _WEIGHT_LIKE.match(stripped):
+            raise block.error(
+                pos, f"bad weight '{_plain(m.group(0))}': write a percentage like %50%"
+            )
+        body, _, feedback = stripped.partition("#")
+        text, fmt = _clean(body)
+        if fmt is not None and fmt != "markdown":
+            self.warn(block.line_at(pos), f"[{fmt}] on an answer ignored")
+        if not text:
+            raise block.error(pos, "empty answer")
+        marker = block.text[pos] if pos >= 0 else ""
+        return _Answer(pos, marker, weight, text, _clean(feedback)[0])
+
+    def choice(
+        self, block: _Block, opening: int, start: int, end: int
+    ) -> tuple[str, dict[str, Any]]:
+        answers = [self.answer(block, pos, raw) for pos, raw in self.split(block, start, end, "~=")]
+        for a in answers:
+            if a.marker == "=" and a.weight is not None:
+                raise block.error(
+                    a.pos, "'=' marks a right answer (100%): write ~%50% for partial credit"
+                )
+        right = [a for a in answers if a.marker == "="]
+        full = [a for a in answers if a.weight == 100]
+        positive = [a for a in answers if a.weight is not None and a.weight > 0]
+        options = []
+        for a in answers:
+            option: dict[str, Any] = {"text": a.text}
+            if a.marker == "=":
+                option["correct"] = True
+            if a.weight is not None:
+                option["weight"] = a.weight
+            if a.feedback:
+                option["feedback"] = a.feedback
+            options.append(option)
+        if len(right) == 1 or (not right and len(full) == 1):
+            return "single", {"options": options}
+        if not right and not positive:
+            raise block.error(
+                opening, "no right answer: mark it with = or give it a positive %weight%"
+            )
+        if right and any(a.weight is not None for a in answers):
+            raise block.error(
+                opening,
+                "several = answers mixed with %weights%: give every answer a weight "
+                "(~%50%) or mark the right ones with = and the others with ~",
+            )
+        return "multiple", {"options": options}
+
+    def true_false(self, body: str) -> dict[str, Any]:
+        parts = body.split("#", 2)
+        answer = _TRUE_FALSE[parts[0].strip()]
+        wrong = _clean(parts[1])[0] if len(parts) > 1 else ""
+        right = _clean(parts[2])[0] if len(parts) > 2 else ""
+        return {"answer": answer, "feedback_wrong": wrong, "feedback_right": right}
+
+    def short_text(self, block: _Block, start: int, end: int) -> dict[str, Any]:
+        answers = []
+        for pos, raw in self.split(block, start, end, "="):
+            a = self.answer(block, pos, raw)
+            item: dict[str, Any] = {"text": a.text}
+            if a.weight is not None:
+                item["weight"] = a.weight
+            if a.feedback:
+                item["feedback"] = a.feedback
+            answers.append(item)
+        return {"answers": answers}
+
+    def matching(self, block: _Block, opening: int, start: int, end: int) -> dict[str, Any]:
+        pairs: list[dict[str, Any]] = []
+        distractors: list[str] = []
+        for pos, raw in self.split(block, start, end, "="):
+            left, arrow, right = raw.partition("->")
+            if not arrow:
+                raise block.error(pos, "a matching answer needs '->' between its two items")
+            right_raw, hash_, feedback = right.partition("#")
+            left_text, right_text = _clean(left)[0], _clean(right_raw)[0]
+            if not right_text:
+                raise block.error(pos, "empty right-hand item after '->'")
+            if not left_text:
+                if hash_:
+                    raise block.error(pos, "a distractor (= -> item) cannot carry feedback")
+                distractors.append(right_text)
+                continue
+            pair = {"left": left_text, "right": right_text}
+            if _clean(feedback)[0]:
+                pair["feedback"] = _clean(feedback)[0]
+            pairs.append(pair)
+        if len(pairs) < 3:
+            raise block.error(
+                opening, f"a matching question needs at least three pairs (found {len(pairs)})"
+            )
+        return {"pairs": pairs, "distractors": distractors}
+
+    def numeric(self, block: _Block, start: int, end: int) -> dict[str, Any]:
+        """`start` is just after the leading '#'."""
+        text = block.text
+        tilde = text.find("~", start, end)
+        if tilde >= 0:
+            self.warn(
+                block.line_at(tilde),
+                "numeric feedback for any other answer (~#...) dropped: the model has no place "
+                "for it",
+            )
+            end = tilde
+        region = text[start:end]
+        if not region.strip():
+            raise block.error(start, "a numerical question needs an answer after '#'")
+        if region.lstrip().startswith("="):
+            parts = self.split(block, start, end, "=")
+        else:
+            parts = [(start - 1, region)]  # the single form {#value:tolerance}
+        result = []
+        for pos, raw in parts:
+            item = self.number(block, self.answer(block, pos, raw))
+            if item is not None:
+                result.append(item)
+        if not result:
+            raise block.error(start, "a numerical question needs an answer it can grade")
+        return {"answers": result}
+
+    def number(self, block: _Block, a: _Answer) -> dict[str, Any] | None:
+        spec = a.text
+        if spec == "*":
+            self.warn(block.line_at(a.pos), "numeric catch-all answer '*' dropped")
+            return None
+
+        def parse(value: str) -> float:
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                raise block.error(a.pos, f"'{value.strip()}' is not a number")
+            return number
+
+        item: dict[str, Any] = {}
+        if spec.find("..") > 0:
+            low, _, high = spec.partition("..")
+            item["min"], item["max"] = parse(low), parse(high)
+        elif spec.find(":") > 0:
+            value, _, tolerance = spec.partition(":")
+            item["value"], item["tolerance"] = parse(value), parse(tolerance)
+        else:
+            item["value"] = parse(spec)
+        if a.weight is not None:
+            item["weight"] = a.weight
+        if a.feedback:
+            item["feedback"] = a.feedback
+        return item
+
+
+def import_gift(text: str, *, source: str = "<gift>", id_prefix: str = "gift") -> ImportResult:
+    """Read GIFT text; raise GiftError (with its 1-based line) on malformed input."""
+    reader = _Reader(source, id_prefix)
+    for block in _blocks(text, source):
+        reader.read(block)
+    return reader.result
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    """A number without exponent, written so that float() reads back the same value."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return format(Decimal(repr(value)), "f")
+
+
+def _text(text: str) -> str:
+    """An answer-block text; one that starts like a format prefix gets an explicit one."""
+    return ("[markdown]" if _FORMAT.match(text) else "") + escape(text)
+
+
+def _unwrap(item: Any) -> Any:
+    return getattr(item, "question", item)  # a BankQuestion or a bare model
+
+
+def unexportable(question: Any) -> str | None:
+    """Why a question cannot be written as GIFT, or None when it can."""
+    if isinstance(question, Ordering):
+        return "ordering questions have no GIFT form"
+    if not isinstance(question, GiftQuestion):
+        return f"unknown question type {type(question).__name__}"
+    if isinstance(question, ShortText) and any(
+        "->" in a.text + a.feedback for a in question.answers
+    ):
+        return "'->' in a short-text answer or its feedback would read as a matching question"
+    if isinstance(question, Matching) and any("->" in p.left for p in question.pairs):
+        return "'->' in the left item of a matching pair"
+    texts = [o.text for o in getattr(question, "options", [])]
+    if isinstance(question, ShortText):
+        texts = [a.text for a in question.answers]
+    if any(_WEIGHT_LIKE.match(_protect(_text(t))) for t in texts):
+        return "an answer begins like a %weight%"
+    return None
+
+
+def _feedback(text: str) -> str:
+    return f"#{_text(text)}" if text else ""
+
+
+def _weight(weight: float | None) -> str:
+    return f"%{_number(weight)}%" if weight is not None else ""
+
+
+def _answer_lines(q: GiftQuestion) -> tuple[list[str], list[str]]:
+    """The answers, one per line, and the triops- comments the question needs."""
+    meta: list[str] = []
+    lines: list[str] = []
+    if isinstance(q, Single):
+        for o in q.options:
+            correct = o.correct or o.text == q.answer
+            mark = "=" if correct else "~" + _weight(o.weight)
+            lines.append(mark + _text(o.text) + _feedback(o.feedback))
+    elif isinstance(q, Multiple):
+        weighted = any(o.weight is not None for o in q.options)
+        if not weighted:
+            meta.append("multiple: keyed")
+        for o, w in zip(q.options, q.weights(), strict=True):
+            lines.append(
+                "~" + _weight(o.weight if weighted else w) + _text(o.text) + _feedback(o.feedback)
+            )
+    elif isinstance(q, ShortText):
+        if q.case_sensitive:
+            meta.append("case-sensitive: true")
+        for a in q.answers:
+            weight = _weight(a.weight) if a.weight != 100 else ""
+            lines.append("=" + weight + _text(a.text) + _feedback(a.feedback))
+    elif isinstance(q, Matching):
+        for p in q.pairs:
+            lines.append(f"={_text(p.left)} -> {_text(p.right)}{_feedback(p.feedback)}")
+        lines += [f"= -> {_text(d)}" for d in q.distractors]
+    elif isinstance(q, Numeric):
+        if q.unit:
+            meta.append(f"unit: {escape(q.unit)}")
+        for a in q.answers:
+            weight = _weight(a.weight) if a.weight != 100 else ""
+            lines.append("=" + weight + _numeric_spec(a) + _feedback(a.feedback))
+    return lines, meta
+
+
+def _numeric_spec(a: NumericAnswer) -> str:
+    if a.value is None:
+        return f"{_number(a.min)}..{_number(a.max)}"  # type: ignore[arg-type]
+    tolerance = f":{_number(a.tolerance)}" if a.tolerance else ""
+    return _number(a.value) + tolerance
+
+
+def _question_gift(q: GiftQuestion) -> str:
+    lines, meta = _answer_lines(q)
+    head = [f"// triops-id: {q.id}"] + [f"// triops-{m}" for m in meta]
+    prefix = f"[{q.stem_format}]" if q.stem_format != "markdown" or _FORMAT.match(q.stem) else ""
+    before, blank, after = q.stem.partition(BLANK)
+    start = f"::{escape(q.title or q.id)}::{prefix}{escape(before)}"
+    end = escape(after) if blank else ""
+    general = "" if q.explanation is None else "####" + _text(q.explanation)
+    if isinstance(q, TrueFalse):
+        answer = "TRUE" if q.answer else "FALSE"
+        feedback = ""
+        if q.feedback_wrong or q.feedback_right:
+            feedback = "#" + _text(q.feedback_wrong)
+        if q.feedback_right:
+            feedback += "#" + _text(q.feedback_right)
+        body = [f"{start}{{{answer}{feedback}{general}}}{end}"]
+    elif (
+        isinstance(q, Numeric)
+        and len(q.answers) == 1
+        and lines[0] == "=" + _numeric_spec(q.answers[0])
+    ):
+        body = [f"{start}{{#{_numeric_spec(q.answers[0])}{general}}}{end}"]
+    else:
+        opening = "{#" if isinstance(q, Numeric) else "{"
+        body = [start + opening, *("\t" + line for line in lines)]
+        if general:
+            body.append("\t" + general)
+        body.append("}" + end)
+    return "\n".join(head + body)
+
+
+def export_gift(questions: Iterable[Any]) -> str:
+    """GIFT for every question GIFT can express; the others become `// skipped` comments."""
+    out = [
+        "// Exported from Triops. Lines starting with // triops- carry fields that GIFT has",
+        "// no syntax for; Moodle ignores them as comments.",
+        "",
+    ]
+    domain: str | None = None
+    for item in questions:
+        q = _unwrap(item)
+        reason = unexportable(q)
+        if reason is not None:
+            out += [f"// skipped {q.id}: {reason}", ""]
+            continue
+        # A bank question knows its track: `track/domain` lets an import tell the track again.
+        track = getattr(item, "track", None)
+        full = None if q.domain is None else (f"{track}/{q.domain}" if track else q.domain)
+        if full != domain:
+            category = "$course$/top" if full is None else escape(full)
+            out += [f"$CATEGORY: {category}", ""]
+            domain = full
+        out += [_question_gift(q), ""]
+    return "\n".join(out)
+
+
+# --- bank YAML ------------------------------------------------------------------------------
+
+_HEAD = (
+    "id",
+    "title",
+    "type",
+    "domain",
+    "difficulty",
+    "lesson",
+    "tags",
+    "exam_only",
+    "stem_format",
+    "stem",
+)
+
+
+def _compact(model: BaseModel) -> dict[str, Any]:
+    """A model's fields in declaration order, without None and without defaults."""
+    out: dict[str, Any] = {}
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value is None:
+            continue
+        if not info.is_required() and value == info.get_default(call_default_factory=True):
+            continue
+        out[name] = _simple(value)
+    return out
+
+
+def _simple(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _compact(value)
+    if isinstance(value, list):
+        return [_simple(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _bank_entry(question: BaseModel) -> dict[str, Any]:
+    fields = _compact(question)
+    ordered = {k: fields.pop(k) for k in _HEAD if k in fields}
+    explanation = fields.pop("explanation", None)
+    ordered |= fields
+    if explanation is not None:
+        ordered["explanation"] = explanation
+    return ordered
+
+
+class _BankDumper(yaml.SafeDumper):
+    """Safe dumping with list items indented under their key, as in quizzes/README.md."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BankDumper.add_representer(str, _represent_str)
+
+
+def to_bank_yaml(questions: Iterable[Any]) -> str:
+    """Questions as a bank file (`questions:` list) in the shape of quizzes/README.md."""
+    entries = [_bank_entry(_unwrap(q)) for q in questions]
+    return yaml.dump(
+        {"questions": entries},
+        Dumper=_BankDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )

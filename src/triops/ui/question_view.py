@@ -1,0 +1,155 @@
+"""Question widgets shared by practice and exams. Widgets hold screen positions; the stored
+answer uses authored indices (triops.quiz.presentation), so shuffling never changes a score."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from triops.quiz.models import BLANK
+from triops.quiz.presentation import labels, to_authored, to_screen
+
+BLANK_SHOWN = "\\_\\_\\_\\_\\_"
+
+
+class Unparsed(ValueError):
+    """What the learner typed cannot be read as an answer yet (e.g. not a number)."""
+
+
+def stem(question) -> None:
+    text = question.stem.replace(BLANK, BLANK_SHOWN)
+    if question.stem_format == "markdown":
+        st.markdown(text)
+    else:  # plain, moodle and html stems are shown as text, never rendered as HTML
+        st.text(text.replace(BLANK_SHOWN, "_____"))
+
+
+def _keys(question, key: str, order: list[int]) -> list[str]:
+    if question.type == "multiple":
+        return [f"{key}-{i}" for i in range(len(order))]
+    if question.type == "matching":
+        return [f"{key}-{i}" for i in range(len(question.pairs))]
+    return [key]
+
+
+def seed_state(question, order: list[int], key: str, authored: Any) -> None:
+    """Put a stored answer into the widgets' state once, so a reload shows saved answers."""
+    marker = f"{key}-seeded"
+    if st.session_state.get(marker):
+        return
+    st.session_state[marker] = True
+    screen = to_screen(question, order, authored)
+    t = question.type
+    if t == "multiple":
+        for i, k in enumerate(_keys(question, key, order)):
+            st.session_state[k] = screen is not None and i in screen
+    elif t == "matching":
+        for i, k in enumerate(_keys(question, key, order)):
+            st.session_state[k] = None if screen is None else screen[i]
+    elif t == "numeric":
+        st.session_state[key] = "" if screen is None else f"{screen:g}"
+    elif t == "short_text":
+        st.session_state[key] = screen or ""
+    elif t == "ordering":
+        st.session_state[key] = screen or []
+    else:
+        st.session_state[key] = screen
+
+
+def read(question, order: list[int], key: str) -> Any:
+    """The current answer as a stored response (authored indices); None when empty."""
+    t = question.type
+    state = st.session_state
+    if t == "multiple":
+        screen = [i for i, k in enumerate(_keys(question, key, order)) if state.get(k)]
+        return to_authored(question, order, screen) if screen else None
+    if t == "matching":
+        screen = [state.get(k) for k in _keys(question, key, order)]
+        return None if all(c is None for c in screen) else to_authored(question, order, screen)
+    value = state.get(key)
+    if t == "numeric":
+        text = (value or "").strip().replace(" ", "")
+        if not text:
+            return None
+        try:
+            return float(text.replace(",", "") if "." in text else text.replace(",", "."))
+        except ValueError as exc:
+            raise Unparsed("Enter a number, for example 0.25 or 1200.") from exc
+    if t == "short_text":
+        return value if value and value.strip() else None
+    if t == "ordering":
+        if not value:
+            return None
+        if len(value) != len(question.items):
+            raise Unparsed(f"Pick all {len(question.items)} items, in order.")
+        return to_authored(question, order, list(value))
+    if value is None:
+        return None
+    return to_authored(question, order, value) if t == "single" else value
+
+
+def inputs(
+    question,
+    order: list[int],
+    key: str,
+    *,
+    disabled: bool = False,
+    on_change: Callable[[], None] | None = None,
+) -> None:
+    """Draw the answer widgets for a question."""
+    t = question.type
+    shown = labels(question, order)
+    if t == "single":
+        st.radio(
+            "Your answer",
+            list(range(len(shown))),
+            format_func=lambda i: shown[i],
+            index=None,
+            key=key,
+            disabled=disabled,
+            on_change=on_change,
+        )
+    elif t == "multiple":
+        st.caption("Choose all that apply.")
+        for i, k in enumerate(_keys(question, key, order)):
+            st.checkbox(shown[i], key=k, disabled=disabled, on_change=on_change)
+    elif t == "true_false":
+        st.radio(
+            "Your answer",
+            [True, False],
+            format_func=lambda v: "True" if v else "False",
+            index=None,
+            key=key,
+            disabled=disabled,
+            horizontal=True,
+            on_change=on_change,
+        )
+    elif t == "numeric":
+        label = "Your answer" + (f" ({question.unit})" if question.unit else "")
+        st.text_input(label, key=key, disabled=disabled, on_change=on_change)
+    elif t == "short_text":
+        st.text_input("Your answer", key=key, disabled=disabled, on_change=on_change, max_chars=200)
+    elif t == "ordering":
+        st.multiselect(
+            "Pick the items in order, first to last",
+            list(range(len(shown))),
+            format_func=lambda i: shown[i],
+            key=key,
+            disabled=disabled,
+            on_change=on_change,
+            placeholder="Choose the first item",
+        )
+    elif t == "matching":
+        for pair, k in zip(question.pairs, _keys(question, key, order), strict=True):
+            st.selectbox(
+                pair.left,
+                list(range(len(shown))),
+                format_func=lambda c: shown[c],
+                index=None,
+                key=k,
+                disabled=disabled,
+                on_change=on_change,
+                placeholder="Choose a match",
+            )
