@@ -62,8 +62,13 @@ def parse_yaml(text: str, line_offset: int = 0) -> YamlDoc:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = (mark.line + 1 if mark is not None else 1) + line_offset
         problem = getattr(exc, "problem", None) or str(exc)
+        context_mark = getattr(exc, "context_mark", None)
+        if "end of stream" in problem and context_mark is not None:
+            # Reaching the end of the file is a symptom; the cause opened where the context did.
+            mark = context_mark
+            problem = f"{exc.context} that is never closed"
+        line = (mark.line + 1 if mark is not None else 1) + line_offset
         raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from exc
     return YamlDoc(data=data, node=node, line_offset=line_offset)
 

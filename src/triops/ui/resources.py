@@ -25,11 +25,15 @@ def settings() -> Settings:
     return get_settings()
 
 
+SWEEP_SECONDS = 60
+
+
 @dataclass
 class _StateHandle:
     conn: duckdb.DuckDBPyConnection
     lock: threading.Lock
     last_checkpoint: float
+    last_sweep: float = float("-inf")
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,6 +56,16 @@ def state_db() -> duckdb.DuckDBPyConnection:
     cfg = settings()
     handle = _state_handle(str(cfg.state_db.resolve()), cfg.memory_limit, cfg.db_threads)
     now = time.monotonic()
+    if now - handle.last_sweep > SWEEP_SECONDS and handle.lock.acquire(False):
+        try:
+            handle.last_sweep = now
+            # Expired exam attempts are finalized by the server, not by a browser's submit.
+            from triops.quiz.exam import sweep
+            from triops.ui.identity import now as utc_now
+
+            sweep(handle.conn.cursor(), utc_now())
+        finally:
+            handle.lock.release()
     if now - handle.last_checkpoint > cfg.checkpoint_seconds and handle.lock.acquire(False):
         try:
             handle.last_checkpoint = now

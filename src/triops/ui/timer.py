@@ -57,11 +57,15 @@ def _ms(moment: datetime) -> int:
     return int((moment - _EPOCH).total_seconds() * 1000)
 
 
-def countdown(deadline: datetime, server_now: datetime, label: str = "Time left") -> None:
-    """Draw a ticking countdown to `deadline`, corrected to the server's clock."""
-    html = (
+def countdown_html(deadline: datetime, server_now: datetime, label: str = "Time left") -> str:
+    """The countdown as a self-contained HTML document (no learner text goes into it)."""
+    return (
         _HTML.replace("__DEADLINE__", str(_ms(deadline)))
         .replace("__SERVER_NOW__", str(_ms(server_now)))
         .replace("__LABEL__", escape(label))
     )
-    st.iframe(html, height=48)
+
+
+def countdown(deadline: datetime, server_now: datetime, label: str = "Time left") -> None:
+    """Draw a ticking countdown to `deadline`, corrected to the server's clock."""
+    st.iframe(countdown_html(deadline, server_now, label), height=48)
