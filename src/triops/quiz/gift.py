@@ -53,8 +53,8 @@ Export and round trip
 `export_gift` writes `$CATEGORY: <track>/<domain>` (`<domain>` for a bare model) when it
 changes (`$course$/top` back to no domain), then per question the `// triops-...` comments,
 `::title or id::`, the `[format]` prefix when it is not markdown, and the text with every
-special character escaped and every line break written as `\\n` (as Moodle's own exporter does). On import, a name equal to the
-`triops-id` of its question is not a title. So `import_gift(export_gift([q]))` gives back `q`
+special character escaped and every line break written as `\\n` (as Moodle's own exporter
+does). On import, a name equal to the `triops-id` of its question is not a title. So `import_gift(export_gift([q]))` gives back `q`
 with the same id, title, domain, stem, stem_format, options/answers, weights, feedback, unit,
 case_sensitive and explanation; lesson, difficulty, tags and exam_only have no GIFT form and
 come back empty.
