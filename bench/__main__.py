@@ -29,6 +29,7 @@ def main() -> int:
             figures.append(app_bench.startup(browser))
             figures.append(app_bench.memory(browser))
             browser.close()
+    figures.append(quiz_bench.idle_exam_cpu())
     print(table(figures))
     write(figures, RESULTS)
     print(f"\nwritten to {RESULTS}")

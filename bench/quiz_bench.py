@@ -123,3 +123,39 @@ def grading(runs: int = 200) -> Figure:
         "p95 <= 10 ms",
         "no semantic grading",
     )
+
+
+def idle_exam_cpu(n: int = 100, seconds: float = 60, warmup: float = 10) -> Figure:
+    """Server CPU while n candidates sit on a running exam (countdown resync every 15 s),
+    against the same n sessions idle on the Home page, each in its own server."""
+    from bench.ws_sessions import idle_sessions_cpu
+    from triops.testing import streamlit_server
+
+    bank = load_bank(REPO)
+    exam = load_exams(REPO, bank).get("triad-mock-certification")
+    with tempfile.TemporaryDirectory() as home:
+        now = datetime.utcnow()
+        db = open_state(Path(home) / "state.duckdb")
+        queries = []
+        for i in range(n):
+            user = users.create_user(db, f"Candidate {i}", now)
+            row = engine.start(db, exam, bank, user.id, now, random.Random(i))
+            queries.append(f"profile={user.id}&attempt={row.token}&q=1")
+        db.execute("CHECKPOINT")
+        db.close()
+        env = {"TRIOPS_HOME": home}
+        with streamlit_server(REPO / "app.py", env=env) as server:
+            exam_run = idle_sessions_cpu(server.url, server.process.pid, n=n, seconds=seconds,
+                                         page="exam", query=queries, warmup=warmup)
+        with streamlit_server(REPO / "app.py", env=env) as server:
+            home_run = idle_sessions_cpu(server.url, server.process.pid, n=n, seconds=seconds,
+                                         page="", query=queries, warmup=warmup)
+    if exam_run["errors"] or exam_run["sessions_ready"] < n:
+        raise RuntimeError(f"idle exam sessions failed: {exam_run['errors']}")
+    return Figure(
+        f"server CPU, {n} idle exam sessions (% of one core)",
+        exam_run["cpu_percent_of_one_core"], "%", home_run["cpu_percent_of_one_core"],
+        "<= 10 %",
+        f"{exam_run['reruns_sent']} countdown resyncs in {exam_run['seconds']:.0f} s; "
+        "baseline: the same sessions on Home",
+    )

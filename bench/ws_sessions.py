@@ -38,10 +38,8 @@ import collections
 import os
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -49,7 +47,9 @@ from urllib.parse import unquote, urlsplit
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from triops.testing import streamlit_server
 
 STREAM_PATH = "_stcore/stream"
 SUBPROTOCOLS = ["streamlit", "PLACEHOLDER_AUTH_TOKEN"]
@@ -241,11 +241,16 @@ class _Session:
                 receiver = asyncio.create_task(self._receive(ws))
                 stopper = asyncio.create_task(stop.wait())
                 await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                ended_first = receiver.done()
                 for task in (receiver, stopper):
                     task.cancel()
-                if receiver.done() and not receiver.cancelled() and not stop.is_set():
-                    self.errors.append("server closed the websocket")
-        except (OSError, TimeoutError, ConnectionClosed, LookupError) as exc:
+                await asyncio.gather(receiver, stopper, return_exceptions=True)
+                if ended_first and not stop.is_set():
+                    problem = receiver.exception()
+                    self.errors.append(
+                        f"{type(problem).__name__}: {problem}" if problem else "server hung up"
+                    )
+        except (OSError, TimeoutError, WebSocketException) as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             self.open = False
@@ -277,10 +282,8 @@ class _Session:
         elif kind == "script_finished":
             self._on_script_finished(msg)
         elif kind == "page_not_found":
-            self.errors.append(f"page not found: {msg.page_not_found.page_name!r}")
-        elif kind == "session_event" and msg.session_event.HasField(
-            "script_compilation_exception"
-        ):
+            self.errors.append(f"page not found: {self.target.page_name!r}")
+        elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
             self.errors.append("script compilation error")
         elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "exception":
             self.errors.append(f"app exception: {msg.delta.new_element.exception.message}")
@@ -303,7 +306,9 @@ class _Session:
             and msg.metadata.HasField("run")
             and self.has_received_new_session
         ):
-            self.cache.finished_run(self.max_cached_message_age, list(msg.metadata.run.fragment_ids))
+            self.cache.finished_run(
+                self.max_cached_message_age, list(msg.metadata.run.fragment_ids)
+            )
         if status != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
             self.settled.set()
 
@@ -360,7 +365,8 @@ class _Session:
         context.url = self.target.page_url
         context.is_embedded = False
         context.color_scheme = "light"
-        assert self.ws is not None
+        if self.ws is None:
+            return
         await self.ws.send(msg.SerializeToString())
         self.has_received_new_session = False
 
@@ -373,10 +379,12 @@ def _error_summary(sessions: list[_Session]) -> dict[str, int]:
     return dict(counts.most_common(MAX_ERROR_KINDS))
 
 
-async def _measure(target: _Target, server_pid: int, n: int, seconds: float, warmup: float):
+async def _measure(
+    targets: list[_Target], server_pid: int, n: int, seconds: float, warmup: float
+) -> dict:
     """Open the sessions, let them settle and warm up, measure, then close everything."""
     stop = asyncio.Event()
-    sessions = [_Session(target) for _ in range(n)]
+    sessions = [_Session(targets[i % len(targets)]) for i in range(n)]
     tasks = [asyncio.create_task(session.run(stop)) for session in sessions]
     try:
         with suppress(TimeoutError):
@@ -390,7 +398,7 @@ async def _measure(target: _Target, server_pid: int, n: int, seconds: float, war
         await asyncio.sleep(warmup)
 
         reruns_before = sum(session.reruns_sent for session in sessions)
-        cpu_before, wall_before, start = process_tree_cpu_seconds(server_pid), time.time(), 0.0
+        cpu_before, wall_before = process_tree_cpu_seconds(server_pid), time.time()
         start = time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - start
@@ -427,7 +435,7 @@ def idle_sessions_cpu(
     n: int = 100,
     seconds: float = 60,
     page: str = "",
-    query: str = "",
+    query: str | list[str] = "",
     warmup: float = 10,
 ) -> dict:
     """Server CPU while n browser-like sessions sit idle on one page.
@@ -436,9 +444,11 @@ def idle_sessions_cpu(
     only) in one asyncio loop, each asking for page (the URL path of an ``st.navigation``
     page, e.g. ``"exam"`` for ``/exam``; ``""`` is the default page; ``"learn?lesson=x"`` is
     split when query is empty) with query (``"a=1&b=2"``). Sessions answer the server's
-    ``run_every`` auto-reruns as the browser does. After every session finished its first
-    run (at most SETTLE_TIMEOUT s) and warmup more seconds, the CPU time of server_pid and
-    its descendants is measured over seconds of wall time. Then all sessions are closed.
+    ``run_every`` auto-reruns as the browser does. A list of queries gives session i the
+    query ``query[i % len(query)]`` (e.g. one exam attempt per session). After every session
+    finished its first run (at most SETTLE_TIMEOUT s) and warmup more seconds, the CPU time of
+    server_pid and its descendants is measured over seconds of wall time.
+    Then all sessions are closed.
 
     Returns ``cpu_percent_of_one_core`` (100 = one core busy), ``sessions`` (n),
     ``reruns_sent`` (auto-rerun BackMsgs sent during the measured window) and ``seconds``
@@ -448,24 +458,12 @@ def idle_sessions_cpu(
     """
     if n < 1 or seconds <= 0 or warmup < 0:
         raise ValueError("need n >= 1, seconds > 0 and warmup >= 0")
-    return asyncio.run(_measure(_target(base_url, page, query), server_pid, n, seconds, warmup))
+    queries = query if isinstance(query, list) else [query]
+    targets = [_target(base_url, page, q) for q in queries]
+    return asyncio.run(_measure(targets, server_pid, n, seconds, warmup))
 
 
 # --------------------------------------------------------------------------- self-check
-
-
-@contextmanager
-def _drained(stream) -> Iterator[collections.deque]:
-    """Read a child's stderr pipe in the background so it never fills; keep the tail."""
-    tail: collections.deque = collections.deque(maxlen=40)
-
-    def pump() -> None:
-        for line in iter(stream.readline, b""):
-            tail.append(line.decode(errors="replace").rstrip())
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    yield tail
 
 
 def _auto_runs(counts: Path, window: tuple[float, float]) -> collections.Counter:
@@ -482,13 +480,12 @@ def _auto_runs(counts: Path, window: tuple[float, float]) -> collections.Counter
 
 def _run_app(counts: Path, run_every: float, **kwargs) -> dict:
     """Serve fragment_timer.py with the given run_every and measure idle sessions on it."""
-    from triops.testing import streamlit_server
-
     env = {"BENCH_RUN_EVERY": str(run_every), "BENCH_COUNTS": str(counts)}
-    with streamlit_server(APP, env=env) as server, _drained(server.process.stderr) as tail:
+    with streamlit_server(APP, env=env) as server:
         result = idle_sessions_cpu(server.url, server.process.pid, page="timer", **kwargs)
-    if result["errors"]:
-        print("server stderr (tail):", *tail, sep="\n  ", file=sys.stderr)
+        if result["errors"] and server.log is not None:
+            tail = server.log.read_text(errors="replace").splitlines()[-40:]
+            print("server log (tail):", *tail, sep="\n  ", file=sys.stderr)
     return result
 
 

@@ -19,6 +19,9 @@ PAGES = {
     "app_pages/applications.py": "Applications in 2026",
     "app_pages/careers.py": "Careers & Market",
     "app_pages/content_health.py": "Content health",
+    "app_pages/practice.py": "Practice",
+    "app_pages/exam.py": "Exams",
+    "app_pages/learners.py": "Learners",
 }
 
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ class Server:
     process: subprocess.Popen
     port: int
     started: float
+    log: Path | None = None
 
     @property
     def url(self) -> str:
@@ -79,16 +81,18 @@ def streamlit_server(
         "none",
     ]
     started = time.monotonic()
+    # The server's output goes to a file: an unread pipe can fill up and stall the server.
+    log = tempfile.NamedTemporaryFile(prefix="triops-streamlit-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **(env or {})},
         cwd=script.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_healthy(port)
-        yield Server(proc, port, started)
+        yield Server(proc, port, started, Path(log.name))
     finally:
         proc.terminate()
         try:
@@ -96,6 +100,10 @@ def streamlit_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 def chromium_missing_reason() -> str | None:

@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
+from triops.store.connection import retry_on_conflict, rollback
+
 
 class AttemptRow(BaseModel):
     id: str
@@ -48,47 +50,54 @@ class QuestionRow(BaseModel):
 def create_attempt(
     db: duckdb.DuckDBPyConnection, row: AttemptRow, questions: list[QuestionRow]
 ) -> AttemptRow:
-    """Create an attempt unless the user already has one open for this exam; return the open one."""
-    db.execute("BEGIN TRANSACTION")
-    try:
-        claimed = db.execute(
-            "INSERT INTO open_attempts (user_id, exam_id, attempt_id) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            [row.user_id, row.exam_id, row.id],
-        ).fetchone()[0]
-        if not claimed:
-            db.execute("ROLLBACK")
-            existing = open_attempt(db, row.user_id, row.exam_id)
-            assert existing is not None
-            return existing
-        db.execute(
-            f"INSERT INTO exam_attempts ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
-            [getattr(row, c) for c in _COLUMNS],
-        )
-        db.execute(
-            "INSERT INTO attempt_guards VALUES (?, ?, coalesce(?, 'infinity'::TIMESTAMP), ?)",
-            [_guard_key(row.token, row.user_id), row.id, row.deadline, row.question_count],
-        )
-        # One multi-row INSERT: executemany would pay a statement per question.
-        values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in questions)
-        params: list[Any] = []
-        for q in questions:
-            params += [
-                row.id,
-                q.position,
-                q.question_id,
-                q.track,
-                json.dumps(q.snapshot),
-                json.dumps(q.option_order),
-            ]
-        if questions:
-            db.execute(f"INSERT INTO attempt_questions VALUES {values}", params)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    return row
+    """Create an attempt unless the user already has one open for this exam; return the open one.
+
+    Two tabs starting the same exam at once race on open_attempts' key: one wins, the other
+    retries and gets the winner's attempt."""
+
+    def write() -> AttemptRow:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            claimed = db.execute(
+                "INSERT INTO open_attempts (user_id, exam_id, attempt_id) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [row.user_id, row.exam_id, row.id],
+            ).fetchone()[0]
+            if not claimed:
+                rollback(db)
+                existing = open_attempt(db, row.user_id, row.exam_id)
+                assert existing is not None
+                return existing
+            db.execute(
+                f"INSERT INTO exam_attempts ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                [getattr(row, c) for c in _COLUMNS],
+            )
+            db.execute(
+                "INSERT INTO attempt_guards VALUES (?, ?, coalesce(?, 'infinity'::TIMESTAMP), ?)",
+                [_guard_key(row.token, row.user_id), row.id, row.deadline, row.question_count],
+            )
+            # One multi-row INSERT: executemany would pay a statement per question.
+            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in questions)
+            params: list[Any] = []
+            for q in questions:
+                params += [
+                    row.id,
+                    q.position,
+                    q.question_id,
+                    q.track,
+                    json.dumps(q.snapshot),
+                    json.dumps(q.option_order),
+                ]
+            if questions:
+                db.execute(f"INSERT INTO attempt_questions VALUES {values}", params)
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+        return row
+
+    return retry_on_conflict(write)
 
 
 def _guard_key(token: str, user_id: str) -> str:
@@ -216,26 +225,33 @@ def set_state(
     passed: bool | None = None,
     result_json: str | None = None,
 ) -> bool:
-    """Move an attempt to a new state if it is still in one of `expect`; closing frees the slot."""
+    """Move an attempt to a new state if it is still in one of `expect`; closing frees the slot.
+
+    Two tabs (or a tab and the sweep) may finalize the same attempt at once: the loser of the
+    race retries, finds the state already moved, and changes nothing."""
     placeholders = ", ".join("?" for _ in expect)
-    db.execute("BEGIN TRANSACTION")
-    try:
-        changed = db.execute(
-            f"UPDATE exam_attempts SET state = ?, finished_at = coalesce(?, finished_at), "
-            f"score = coalesce(?, score), passed = coalesce(?, passed), "
-            f"result_json = coalesce(?, result_json) "
-            f"WHERE id = ? AND state IN ({placeholders})",
-            [state, finished_at, score, passed, result_json, attempt_id, *expect],
-        ).fetchone()[0]
-        if changed and state != "in_progress":
-            db.execute("DELETE FROM attempt_guards WHERE attempt_id = ?", [attempt_id])
-        if changed and state in ("finished", "abandoned"):
-            db.execute("DELETE FROM open_attempts WHERE attempt_id = ?", [attempt_id])
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    return changed == 1
+
+    def write() -> bool:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            changed = db.execute(
+                f"UPDATE exam_attempts SET state = ?, finished_at = coalesce(?, finished_at), "
+                f"score = coalesce(?, score), passed = coalesce(?, passed), "
+                f"result_json = coalesce(?, result_json) "
+                f"WHERE id = ? AND state IN ({placeholders})",
+                [state, finished_at, score, passed, result_json, attempt_id, *expect],
+            ).fetchone()[0]
+            if changed and state != "in_progress":
+                db.execute("DELETE FROM attempt_guards WHERE attempt_id = ?", [attempt_id])
+            if changed and state in ("finished", "abandoned"):
+                db.execute("DELETE FROM open_attempts WHERE attempt_id = ?", [attempt_id])
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+        return changed == 1
+
+    return retry_on_conflict(write)
 
 
 def expired(db: duckdb.DuckDBPyConnection, now: datetime) -> list[AttemptRow]:

@@ -7,6 +7,8 @@ from datetime import datetime
 import duckdb
 from pydantic import BaseModel
 
+from triops.store.connection import retry_on_conflict
+
 
 class Visit(BaseModel):
     lesson_id: str
@@ -17,10 +19,12 @@ def mark_complete(
     db: duckdb.DuckDBPyConnection, user_id: str, lesson_id: str, now: datetime
 ) -> None:
     """Record a completion; completing twice keeps the first time."""
-    db.execute(
-        "INSERT INTO lesson_completions (user_id, lesson_id, completed_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        [user_id, lesson_id, now],
+    retry_on_conflict(
+        lambda: db.execute(
+            "INSERT INTO lesson_completions (user_id, lesson_id, completed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [user_id, lesson_id, now],
+        )
     )
 
 

@@ -10,6 +10,7 @@ import duckdb
 from pydantic import BaseModel
 
 from triops.errors import InvalidInputError
+from triops.store.connection import retry_on_conflict
 
 Role = Literal["learner", "instructor"]
 MAX_NAME = 60
@@ -79,8 +80,15 @@ def get_state(db: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def set_state(db: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    db.execute(
-        "INSERT INTO app_state (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )
+    """Upsert a small app-level value; a write racing another session's is retried."""
+
+    def write() -> None:
+        if get_state(db, key) == value:
+            return
+        db.execute(
+            "INSERT INTO app_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    retry_on_conflict(write)
