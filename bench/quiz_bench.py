@@ -145,16 +145,32 @@ def idle_exam_cpu(n: int = 100, seconds: float = 60, warmup: float = 10) -> Figu
         db.close()
         env = {"TRIOPS_HOME": home}
         with streamlit_server(REPO / "app.py", env=env) as server:
-            exam_run = idle_sessions_cpu(server.url, server.process.pid, n=n, seconds=seconds,
-                                         page="exam", query=queries, warmup=warmup)
+            exam_run = idle_sessions_cpu(
+                server.url,
+                server.process.pid,
+                n=n,
+                seconds=seconds,
+                page="exam",
+                query=queries,
+                warmup=warmup,
+            )
         with streamlit_server(REPO / "app.py", env=env) as server:
-            home_run = idle_sessions_cpu(server.url, server.process.pid, n=n, seconds=seconds,
-                                         page="", query=queries, warmup=warmup)
+            home_run = idle_sessions_cpu(
+                server.url,
+                server.process.pid,
+                n=n,
+                seconds=seconds,
+                page="",
+                query=queries,
+                warmup=warmup,
+            )
     if exam_run["errors"] or exam_run["sessions_ready"] < n:
         raise RuntimeError(f"idle exam sessions failed: {exam_run['errors']}")
     return Figure(
         f"server CPU, {n} idle exam sessions (% of one core)",
-        exam_run["cpu_percent_of_one_core"], "%", home_run["cpu_percent_of_one_core"],
+        exam_run["cpu_percent_of_one_core"],
+        "%",
+        home_run["cpu_percent_of_one_core"],
         "<= 10 %",
         f"{exam_run['reruns_sent']} countdown resyncs in {exam_run['seconds']:.0f} s; "
         "baseline: the same sessions on Home",
