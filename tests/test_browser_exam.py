@@ -79,6 +79,7 @@ def test_exam_answers_and_time_survive_reload_and_restart(browser, tmp_path):
         checked = page.locator(
             "[data-testid=stMainBlockContainer] [data-testid=stRadio] input:checked"
         )
+        checked.first.wait_for()
         assert checked.count() == 1
         page.close()
 
