@@ -156,6 +156,207 @@ def export_gift(
         )
 
 
+sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)
+ci_app = typer.Typer(
+    help="Run GitHub Actions workflows locally, offline, in the sandbox.", no_args_is_help=True
+)
+lab_app = typer.Typer(
+    help="Hands-on labs: list, reset, solve, run and check.", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(ci_app, name="ci")
+app.add_typer(lab_app, name="lab")
+
+
+def _sandbox():
+    from triops.labs.sandbox import Sandbox
+
+    return Sandbox(root=get_settings().sandbox_root)
+
+
+@sandbox_app.command(
+    "run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def sandbox_run(
+    ctx: typer.Context,
+    timeout: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 30.0,
+    memory: Annotated[int, typer.Option(help="Memory limit in MB.")] = 512,
+    dir: Annotated[
+        Path | None, typer.Option("--dir", help="Seed the work folder with a copy of this folder.")
+    ] = None,
+) -> None:
+    """Run CMD (after --) in a fresh sandbox work folder; exit 0 only when it succeeds."""
+    from triops.labs.sandbox import Limits
+
+    cmd = list(ctx.args)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        typer.echo(
+            "error: give a command after --, e.g. triops sandbox run -- python -c pass", err=True
+        )
+        raise typer.Exit(2)
+    box = _sandbox()
+    limits = Limits(wall_seconds=timeout, cpu_seconds=max(1, int(timeout)), memory_mb=memory)
+    try:
+        result = box.run(cmd, seed=dir, limits=limits, on_output=typer.echo)
+    finally:
+        box.close()
+    code = "none" if result.exit_code is None else str(result.exit_code)
+    typer.echo(
+        f"sandbox: status={result.status} exit={code} seconds={result.seconds:.2f} "
+        f"protections={','.join(result.protections) or 'none'}"
+        + (f" missing={','.join(result.missing)}" if result.missing else "")
+    )
+    raise typer.Exit(0 if result.status == "ok" else 1)
+
+
+@ci_app.command("run")
+def ci_run(
+    workflow: Annotated[Path, typer.Argument(help="A GitHub Actions workflow file.")],
+    dir: Annotated[
+        Path | None,
+        typer.Option("--dir", help="The repository to run it on (default: the current folder)."),
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the JSON report.")] = None,
+    artifacts: Annotated[Path | None, typer.Option(help="Where uploaded artifacts go.")] = None,
+    allow_network: Annotated[
+        bool, typer.Option(help="Lift the network ban (only for a trusted workflow of your own).")
+    ] = False,
+) -> None:
+    """Run a workflow locally in the sandbox; exit 0 only when it succeeds."""
+    from triops.labs.runs import SandboxStepRunner
+    from triops.labs.sandbox import Limits
+    from triops.labs.workflow import (
+        WorkflowError,
+        exit_code,
+        format_event,
+        load_workflow,
+        run_workflow,
+    )
+
+    repo = (dir or Path.cwd()).resolve()
+    path = workflow if workflow.is_absolute() or workflow.exists() else repo / workflow
+    try:
+        wf = load_workflow(path)
+    except WorkflowError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    settings = get_settings()
+    venv = settings.labs_venv
+    box = _sandbox()
+    runner = SandboxStepRunner(
+        box, Limits(wall_seconds=1800, cpu_seconds=1800, memory_mb=2048), [venv]
+    )
+
+    def show(event) -> None:
+        text = format_event(event)
+        if text:
+            typer.echo(text)
+
+    try:
+        report = run_workflow(
+            wf,
+            runner=runner,
+            workspace_seed=repo,
+            on_event=show,
+            allow_network=allow_network,
+            env={"PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin"},
+            python=str(venv / "bin" / "python")
+            if (venv / "bin" / "python").exists()
+            else "/usr/bin/python3",
+            workspace_factory=box.workdir,
+            release_workdir=box.cleanup,
+            prepare_workdir=runner.prepare,
+            artifacts_dir=artifacts,
+        )
+    finally:
+        box.close()
+    if json_file is not None:
+        json_file.write_text(report.to_json(), encoding="utf-8")
+    typer.echo(f"workflow: {report.status} in {report.seconds:.1f} s")
+    raise typer.Exit(exit_code(report))
+
+
+def _lab(lab_id: str):
+    from triops.labs.spec import load_labs
+
+    labs = load_labs(get_settings().root)
+    lab = labs.get(lab_id)
+    if lab is None:
+        known = ", ".join(x.id for x in labs.labs) or "none"
+        typer.echo(f"error: unknown lab '{lab_id}' (labs: {known})", err=True)
+        raise typer.Exit(2)
+    return lab
+
+
+DirOption = Annotated[Path, typer.Option("--dir", help="The folder with the lab's files.")]
+
+
+@lab_app.command("list")
+def lab_list() -> None:
+    """Every lab with its track and length."""
+    from triops.labs.spec import load_labs
+
+    for lab in load_labs(get_settings().root).labs:
+        typer.echo(f"{lab.id}\t{lab.spec.track}\t{lab.spec.minutes} min\t{lab.spec.title}")
+
+
+@lab_app.command("reset")
+def lab_reset(lab_id: str, dir: DirOption) -> None:
+    """Write the lab's starter files into DIR (replacing what is there)."""
+    from triops.labs import runs
+
+    runs.reset(_lab(lab_id), dir)
+    typer.echo(f"wrote the starter of {lab_id} to {dir}")
+
+
+@lab_app.command("solve")
+def lab_solve(lab_id: str, dir: DirOption) -> None:
+    """Write the lab's solution into DIR (replacing what is there)."""
+    from triops.labs import runs
+
+    runs.solve(_lab(lab_id), dir)
+    typer.echo(f"wrote the solution of {lab_id} to {dir}")
+
+
+@lab_app.command("run")
+def lab_run(lab_id: str, dir: DirOption) -> None:
+    """Run the lab on the files in DIR, in the sandbox; exit 0 when the run succeeds."""
+    from triops.labs import runs
+
+    box = _sandbox()
+    try:
+        run = runs.execute(
+            _lab(lab_id), dir, sandbox=box, labs_venv=get_settings().labs_venv, on_line=typer.echo
+        )
+    finally:
+        box.close()
+    typer.echo(f"lab run: {run.status} in {run.seconds:.1f} s")
+    raise typer.Exit(0 if run.status == "success" else 1)
+
+
+@lab_app.command("check")
+def lab_check(lab_id: str, dir: DirOption) -> None:
+    """Run the lab, then print each criterion as passed or failed; exit 0 when all pass."""
+    from triops.labs import runs
+
+    box = _sandbox()
+    try:
+        result = runs.check(
+            _lab(lab_id), dir, sandbox=box, labs_venv=get_settings().labs_venv, on_line=typer.echo
+        )
+    finally:
+        box.close()
+    for c in result.criteria:
+        typer.echo(f"{'passed' if c.passed else 'failed'}: {c.name}: {c.reason}")
+    typer.echo(
+        f"check: {'passed' if result.passed else 'failed'} "
+        f"({sum(c.passed for c in result.criteria)} of {len(result.criteria)})"
+    )
+    raise typer.Exit(0 if result.passed else 1)
+
+
 def _slug(text: str) -> str:
     import re
 

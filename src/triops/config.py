@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     db_threads: int = Field(default=2, ge=1, description="DuckDB worker threads.")
     checkpoint_seconds: int = Field(
         default=300, ge=10, description="How often the app checkpoints the learner-state WAL."
+    )
+    sandbox_root: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "triops-sandbox",
+        description="Where lab runs get their work dirs (outside the repo and TRIOPS_HOME).",
+    )
+    labs_venv: Path = Field(
+        default=Path("/var/tmp/triops-labs-venv"),
+        description="The labs' tool environment (ruff, pytest, build), readable by the sandbox.",
     )
 
     @property

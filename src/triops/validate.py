@@ -8,6 +8,7 @@ from pathlib import Path
 from triops.content.knowledge import load_knowledge
 from triops.content.loader import ParseCache, load_course
 from triops.content.problems import Problem
+from triops.labs.spec import load_labs
 from triops.market.data import load_market_data
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
@@ -45,16 +46,19 @@ def validate(root: Path) -> Report:
     market = load_market_data(root / "data")
     bank = load_bank(root, lesson_ids, cache)
     exams = load_exams(root, bank, cache)
+    labs = load_labs(root, lesson_ids, cache)
     problems = sorted(
         set(course.problems)
         | set(knowledge.problems)
         | set(market.problems)
         | set(bank.problems)
         | set(exams.problems)
+        | set(labs.problems)
     )
     return Report(
         lessons=len(course.lessons()),
         questions=len(bank.questions),
         exams=len(exams.exams),
+        labs=len(labs.labs),
         problems=problems,
     )

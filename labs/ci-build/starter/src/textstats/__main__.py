@@ -1,0 +1,5 @@
+"""Run the command line with `python -m textstats`."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Hands-on labs: specs, the sandbox, the workflow runner, and lab runs."""

@@ -1,0 +1,217 @@
+"""Lab runs: write the starter or the solution, run the lab in the sandbox, check the result.
+
+A run copies the learner's files into fresh sandbox work folders (the workflow runner asks for
+one per job), and the check runs here, outside the sandbox, on the report and the artifacts."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from triops.errors import InvalidInputError
+from triops.labs.sandbox import Limits, Sandbox
+from triops.labs.spec import Lab
+from triops.labs.workflow import Event, StepOutcome, format_event, load_workflow, run_workflow
+
+
+@dataclass
+class Criterion:
+    name: str
+    passed: bool
+    reason: str
+
+
+@dataclass
+class LabRun:
+    """What a run left: the workflow report, the artifacts, and the log as it streamed."""
+
+    status: str  # success or failure
+    report: dict[str, Any]
+    artifacts: Path
+    seconds: float
+    log: str
+    protections: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    run: LabRun
+    criteria: list[Criterion]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.criteria) and all(c.passed for c in self.criteria)
+
+
+def reset(lab: Lab, target: Path) -> None:
+    """Write the starter files into `target` (its previous contents are replaced)."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(lab.starter, target)
+
+
+def solve(lab: Lab, target: Path) -> None:
+    """Write the starter, then the solution's files over it."""
+    reset(lab, target)
+    shutil.copytree(lab.solution, target, dirs_exist_ok=True)
+
+
+class SandboxStepRunner:
+    """Runs workflow steps in the sandbox, one pool UID per job work folder."""
+
+    def __init__(self, sandbox: Sandbox, limits: Limits, read_paths: list[Path]):
+        self.sandbox = sandbox
+        self.limits = limits
+        self.read_paths = read_paths
+        self.protections: set[str] = set()
+        self.missing: set[str] = set()
+
+    def run(self, cmd, *, workdir, cwd, env, timeout, on_output, allow_network) -> StepOutcome:
+        wall = (
+            self.limits.wall_seconds if timeout is None else min(timeout, self.limits.wall_seconds)
+        )
+        limits = Limits(**{**self.limits.__dict__, "wall_seconds": wall})
+        # The sandbox gives every run its own HOME and TMPDIR inside the work folder's box.
+        clean = {k: v for k, v in env.items() if k not in ("HOME", "TMPDIR")}
+        result = self.sandbox.run(
+            cmd,
+            workdir=workdir,
+            cwd=cwd,
+            env={**clean, "PYTHONUNBUFFERED": "1"},
+            limits=limits,
+            allow_network=allow_network,
+            on_output=on_output,
+            extra_read_paths=self.read_paths,
+        )
+        self.protections.update(result.protections)
+        self.missing.update(result.missing)
+        return StepOutcome(result.exit_code, result.status, result.output, result.seconds)
+
+    def prepare(self, workdir: Path) -> None:
+        """The runner writes scripts and files as this process; hand them to the run's UID."""
+        if os.geteuid() == 0:
+            uid = self.sandbox.uid_of(workdir)
+            box = Path(workdir).parent
+            Sandbox._chown_tree(box, uid)
+
+
+def execute(
+    lab: Lab,
+    files: Path,
+    *,
+    sandbox: Sandbox,
+    labs_venv: Path,
+    on_line: Callable[[str], None] | None = None,
+    allow_network: bool = False,
+) -> LabRun:
+    """Run the lab's workflow on the learner's files in the sandbox."""
+    if lab.spec.run.kind != "workflow":
+        raise InvalidInputError(f"Lab {lab.id}: only workflow runs are supported so far.")
+    if not (labs_venv / "bin" / "python").exists():
+        raise InvalidInputError(
+            f"The labs' tool environment is missing at {labs_venv}: run `make install`."
+        )
+    workflow = load_workflow(files / lab.spec.run.workflow)
+    lim = lab.spec.limits
+    runner = SandboxStepRunner(
+        sandbox,
+        Limits(
+            wall_seconds=lim.wall_seconds,
+            cpu_seconds=lim.cpu_seconds,
+            memory_mb=lim.memory_mb,
+            processes=lim.processes,
+            disk_mb=lim.disk_mb,
+            output_bytes=lim.output_bytes,
+        ),
+        [labs_venv],
+    )
+    lines: list[str] = []
+
+    def on_event(event: Event) -> None:
+        text = format_event(event)
+        if text:
+            lines.append(text)
+            if on_line is not None:
+                on_line(text)
+
+    artifacts = Path(tempfile.mkdtemp(prefix="triops-artifacts-"))
+    start = time.monotonic()
+    report = run_workflow(
+        workflow,
+        runner=runner,
+        workspace_seed=files,
+        on_event=on_event,
+        allow_network=allow_network,
+        env={"PATH": f"{labs_venv}/bin:/usr/local/bin:/usr/bin:/bin"},
+        python=str(labs_venv / "bin" / "python"),
+        workspace_factory=sandbox.workdir,
+        release_workdir=sandbox.cleanup,
+        prepare_workdir=runner.prepare,
+        artifacts_dir=artifacts,
+    )
+    data = report.to_dict()
+    return LabRun(
+        status=data.get("status", "failure"),
+        report=data,
+        artifacts=artifacts,
+        seconds=time.monotonic() - start,
+        log="\n".join(lines),
+        protections=sorted(runner.protections),
+        missing=sorted(runner.missing),
+    )
+
+
+@dataclass
+class CheckContext:
+    """What a lab's check.py sees."""
+
+    workdir: Path
+    report: dict[str, Any]
+    artifacts: Path
+    rerun: Callable[[Callable[[Path], None]], LabRun]
+
+
+def _load_check(lab: Lab):
+    path = lab.folder / "check.py"
+    spec = importlib.util.spec_from_file_location(
+        f"triops_lab_check_{lab.id.replace('-', '_')}", path
+    )
+    if spec is None or spec.loader is None:
+        raise InvalidInputError(f"{path}: cannot load the lab's check")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def check(
+    lab: Lab,
+    files: Path,
+    *,
+    sandbox: Sandbox,
+    labs_venv: Path,
+    on_line: Callable[[str], None] | None = None,
+) -> CheckResult:
+    """Run the lab, then its check on the report and artifacts (reruns as the check asks)."""
+    run = execute(lab, files, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
+
+    def rerun(change: Callable[[Path], None]) -> LabRun:
+        with tempfile.TemporaryDirectory(prefix="triops-rerun-") as scratch:
+            copy = Path(scratch) / "files"
+            shutil.copytree(files, copy)
+            change(copy)
+            if on_line is not None:
+                on_line("--- the check runs the workflow again with a change of its own ---")
+            return execute(lab, copy, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
+
+    ctx = CheckContext(workdir=files, report=run.report, artifacts=run.artifacts, rerun=rerun)
+    raw = _load_check(lab).check(ctx)
+    criteria = [Criterion(str(name), bool(ok), str(reason)) for name, ok, reason in raw]
+    return CheckResult(run, criteria)

@@ -1,0 +1,784 @@
+"""Run learner code in a child process: pool UID, rlimits, Landlock, seccomp, clean env, quotas.
+
+DESIGN.md, "The sandbox for labs". The runner (this module) never touches the protections
+itself: it starts `launcher.py` with Debian's /usr/bin/python3, and the launcher applies
+rlimits, Landlock and seccomp, drops to the run's UID and execs the command (no preexec_fn,
+which can deadlock in a threaded server). This module owns the work folders and the UID pool,
+streams and caps the output, enforces the wall clock, watches the work folder's size and tells
+what happened. Domain code: no streamlit, no database.
+
+Statuses: ok, failed, timeout (wall clock), cpu-limit (SIGXCPU, or SIGKILL at the hard CPU
+limit), memory-limit (MemoryError/ENOMEM signature after RLIMIT_AS), disk-limit (RLIMIT_FSIZE,
+or the work folder's total size or entry count over Limits.disk_mb / Limits.files, polled),
+output-truncated (output cap reached: the run is stopped), killed (any other signal).
+Everything the run started is killed when its command ends: nothing survives a run.
+
+Layout under the root (default: <system temp dir>/triops-sandbox, mode 0711):
+
+    launcher.py                 copy of the launcher (the project folder may not be traversable)
+    box-<uid>-<token>/          0700, owned by the UID: the only place the run may write
+        work/                   the work folder handed out (seeded, shared by a job's steps)
+        home/  tmp/             HOME and TMPDIR
+
+The UIDs belong to the machine, so their locks do too: /run/lock/triops-sandbox-uids/<uid>.lock
+(flock held by the process that owns the UID's work folder; released if it dies) whatever the
+root. Without root the runs keep the caller's identity and the locks live in <root>/locks.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fcntl
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triops.errors import InvalidInputError, TriopsError
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+DEFAULT_UIDS = range(61000, 61064)
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+STATUSES = (
+    "ok",
+    "failed",
+    "timeout",
+    "cpu-limit",
+    "memory-limit",
+    "disk-limit",
+    "output-truncated",
+    "killed",
+)
+PROTECTIONS = ("uid", "rlimits", "landlock", "seccomp", "network-off", "env-clean", "disk-quota")
+
+# What a Python tool run needs to read (and execute); everything else is out of reach.
+SYSTEM_READ = (
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/proc",
+    "/sys/devices/system/cpu",
+    "/dev/urandom",
+    "/dev/random",
+)
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full")
+
+MEMORY_SIGNS = (
+    "MemoryError",
+    "Cannot allocate memory",
+    "std::bad_alloc",
+    "out of memory",
+    "Unable to allocate",
+    "memory allocation failed",
+)
+DISK_SIGNS = ("File too large", "Disk quota exceeded", "No space left on device")
+
+UID_LOCKS = Path("/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()) / (
+    "triops-sandbox-uids"
+)
+STOP_GRACE = 2.0  # seconds the launcher gets to kill and reap after SIGTERM
+LINE_MAX = 65_536  # a longer line without a newline is passed on in pieces
+
+
+class SandboxError(TriopsError):
+    """The sandbox cannot run now: its root folder is unusable or every UID is busy."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one run; the defaults suit a lab run."""
+
+    wall_seconds: float = 60
+    cpu_seconds: int = 60
+    memory_mb: int = 1024
+    processes: int = 128
+    open_files: int = 256
+    file_size_mb: int = 64
+    disk_mb: int = 256
+    output_bytes: int = 1_000_000
+    files: int = 10_000  # entries (files and folders) in the work folder, for inode floods
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or value <= 0:
+                raise InvalidInputError(f"Sandbox limit {name} must be positive, got {value!r}.")
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass
+class SandboxResult:
+    """What one run did. `output` holds stdout and stderr interleaved, capped."""
+
+    status: str
+    exit_code: int | None
+    seconds: float
+    output: str
+    protections: list[str]
+    missing: list[str]
+    workdir: Path
+    reasons: dict[str, str] = field(default_factory=dict)  # missing protection -> why
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class _Slot:
+    uid: int
+    box: Path
+    lock_fd: int
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def work(self) -> Path:
+        return self.box / "work"
+
+    @property
+    def home(self) -> Path:
+        return self.box / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.box / "tmp"
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real UID is `uid`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status") as fh:
+                status = fh.read()
+        except OSError:
+            continue
+        real_uid = state = None
+        for line in status.splitlines():
+            if line.startswith("State:"):
+                state = line.split()[1]
+            elif line.startswith("Uid:"):
+                real_uid = int(line.split()[1])
+                break
+        if real_uid == uid and state != "Z":
+            found.append(int(name))
+    return found
+
+
+def kill_uid(uid: int, rounds: int = 50) -> bool:
+    """SIGKILL every process of `uid` (root only); True when none is left."""
+    for _ in range(rounds):
+        pids = processes_of(uid)
+        if not pids:
+            return True
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    return not processes_of(uid)
+
+
+def disk_usage(path: Path, max_entries: int) -> tuple[int, int]:
+    """Bytes allocated and entries below `path`, never following links; stops past max_entries."""
+    total = entries = 0
+    stack = [os.fspath(path)]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with it:
+            for entry in it:
+                entries += 1
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                total += st.st_blocks * 512
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                if entries > max_entries:
+                    return total, entries
+    return total, entries
+
+
+class Sandbox:
+    """Hands out work folders bound to pool UIDs and runs commands in them."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        uids: range = DEFAULT_UIDS,
+        python: str = "/usr/bin/python3",
+    ):
+        self.root = Path(root) if root else Path(tempfile.gettempdir()) / "triops-sandbox"
+        self.uids = uids
+        self.python = python
+        self.privileged = os.geteuid() == 0
+        self._slots: dict[Path, _Slot] = {}
+        self._lock = threading.Lock()
+        self._launcher: Path | None = None
+        self._locks = UID_LOCKS
+
+    # ------------------------------------------------------------------ work folders
+
+    def workdir(self, seed: Path | None = None) -> Path:
+        """A fresh 0700 work folder owned by a free pool UID, seeded with a copy of `seed`."""
+        self._prepare()
+        slot = self._allocate()
+        try:
+            for folder in (slot.box, slot.work, slot.home, slot.tmp):
+                folder.mkdir(mode=0o700)
+                folder.chmod(0o700)
+            if seed is not None:
+                self._seed(slot, Path(seed))
+            if self.privileged:
+                self._chown_tree(slot.box, slot.uid)
+        except BaseException:
+            self._release(slot)
+            raise
+        return slot.work
+
+    def cleanup(self, workdir: Path) -> None:
+        """Kill what is left of the UID, delete the work folder and free the UID."""
+        with self._lock:
+            slot = self._slots.get(self._key(workdir))
+            if slot is None:
+                raise InvalidInputError(f"{workdir} is not a work folder of this sandbox.")
+            if not slot.busy.acquire(blocking=False):
+                raise SandboxError(f"{workdir} is still running a command.")
+        try:
+            self._release(slot)
+        finally:
+            slot.busy.release()
+
+    def close(self) -> None:
+        """Clean up every work folder this sandbox still holds."""
+        for work in [slot.work for slot in list(self._slots.values())]:
+            try:
+                self.cleanup(work)
+            except TriopsError:
+                pass
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def hand_over(self, workdir: Path) -> None:
+        """Give files this process wrote into a work folder to the folder's UID (as root).
+
+        Write into a work folder a run has used only without following links (a run may have
+        left a link where you write): O_NOFOLLOW, or a fresh sub-folder of your own.
+        """
+        slot = self._slots.get(self._key(workdir))
+        if slot is None:
+            raise InvalidInputError(f"{workdir} is not a work folder of this sandbox.")
+        if self.privileged:
+            self._chown_tree(slot.box, slot.uid)
+
+    def uid_of(self, workdir: Path) -> int:
+        """The pool UID a work folder belongs to."""
+        slot = self._slots.get(self._key(workdir))
+        if slot is None:
+            raise InvalidInputError(f"{workdir} is not a work folder of this sandbox.")
+        return slot.uid
+
+    # ------------------------------------------------------------------------ running
+
+    def run(
+        self,
+        cmd: list[str],
+        *,
+        workdir: Path | None = None,
+        seed: Path | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        allow_network: bool = False,
+        on_output: Callable[[str], None] | None = None,
+        extra_read_paths: Sequence[Path] = (),
+    ) -> SandboxResult:
+        """Run `cmd` in the sandbox and wait for it; stdout and stderr stream to `on_output`.
+
+        Without `workdir` a fresh one is made (seeded from `seed`): it stays for the caller to
+        read and must be given to `cleanup`. `env` is the command's whole environment besides
+        HOME, TMPDIR, PATH and LANG (PATH and LANG may be overridden). Python buffers its
+        output when it is not a terminal: pass PYTHONUNBUFFERED=1 to see logs live.
+        """
+        if not cmd or not all(isinstance(part, str) and "\0" not in part for part in cmd):
+            raise InvalidInputError("The sandbox needs a command: a non-empty list of strings.")
+        if workdir is not None and seed is not None:
+            raise InvalidInputError("Only a fresh work folder can be seeded: use workdir(seed).")
+        variables = _check_env(env)
+        subdir = _check_cwd(cwd)
+        if workdir is None:
+            workdir = self.workdir(seed)
+        slot = self._slots.get(self._key(workdir))
+        if slot is None:
+            raise InvalidInputError(f"{workdir} is not a work folder of this sandbox.")
+        if not slot.busy.acquire(blocking=False):
+            raise SandboxError(f"{workdir} is already running a command.")
+        try:
+            environment = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8", **variables}
+            environment.update(HOME=str(slot.home), TMPDIR=str(slot.tmp))
+            return self._run(
+                slot,
+                cmd,
+                limits=limits,
+                env=environment,
+                cwd=slot.work / subdir,
+                allow_network=allow_network,
+                on_output=on_output,
+                read=self._read_paths(extra_read_paths),
+            )
+        finally:
+            slot.busy.release()
+
+    def _run(
+        self,
+        slot: _Slot,
+        cmd: list[str],
+        *,
+        limits: Limits,
+        env: dict[str, str],
+        cwd: Path,
+        allow_network: bool,
+        on_output: Callable[[str], None] | None,
+        read: list[str],
+    ) -> SandboxResult:
+        status_r, status_w = os.pipe()
+        config = [f"box={slot.box}", f"cwd={cwd}", f"status_fd={status_w}"]
+        if self.privileged:
+            config += [f"uid={slot.uid}", f"gid={slot.uid}"]
+        config += [f"read={path}" for path in read] + [f"device={path}" for path in DEVICES]
+        config += [
+            f"cpu={limits.cpu_seconds}",
+            f"as={limits.memory_mb * 2**20}",
+            f"fsize={limits.file_size_mb * 2**20}",
+            f"nproc={limits.processes}",
+            f"nofile={limits.open_files}",
+            f"network={int(allow_network)}",
+            f"wall={limits.wall_seconds + 5}",  # the launcher's own backstop
+        ]
+        argv = [self.python, "-I", "-S", str(self._launcher), *config, "--", *cmd]
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd="/",
+                close_fds=True,
+                pass_fds=(status_w,),
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(status_r)
+            raise
+        finally:
+            os.close(status_w)
+
+        out = _Output(limits.output_bytes, on_output)
+        status_raw = bytearray()
+        stop_reason: str | None = None
+        stopped_at = 0.0
+        forced = False
+        budget = limits.disk_mb * 2**20
+        next_scan, scan_every = started + 0.2, 0.2
+        out_fd = proc.stdout.fileno()  # type: ignore[union-attr]
+        poller = select.poll()
+        poller.register(out_fd, select.POLLIN)
+        poller.register(status_r, select.POLLIN)
+        open_fds = {out_fd, status_r}
+        drained_at: float | None = None
+
+        def stop(reason: str) -> None:
+            nonlocal stop_reason, stopped_at
+            if stop_reason is None:
+                stop_reason, stopped_at = reason, time.monotonic()
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+
+        def force() -> None:
+            nonlocal forced
+            forced = True
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if self.privileged:
+                kill_uid(slot.uid)
+
+        try:
+            while open_fds:
+                now = time.monotonic()
+                if stop_reason is None and now - started >= limits.wall_seconds:
+                    stop("timeout")
+                if stop_reason is None and now >= next_scan:
+                    t0 = time.monotonic()
+                    used, entries = disk_usage(slot.box, limits.files)
+                    if used > budget or entries > limits.files:
+                        stop("disk-limit")
+                    scan_every = min(2.0, max(0.2, 20 * (time.monotonic() - t0)))
+                    next_scan = time.monotonic() + scan_every
+                if stop_reason is not None and not forced and now - stopped_at > STOP_GRACE:
+                    force()
+                if forced and now - stopped_at > STOP_GRACE + 2:
+                    break  # something still holds the pipe; stop waiting for it
+                if status_r not in open_fds and proc.poll() is not None:
+                    # The launcher has reported and exited: only a straggler holds the pipe.
+                    drained_at = drained_at or now
+                    if now - drained_at > 1.0:
+                        break
+                wait = 0.5
+                if stop_reason is None:
+                    wait = min(wait, started + limits.wall_seconds - now, next_scan - now)
+                for fd, _event in poller.poll(max(0.0, wait) * 1000):
+                    data = os.read(fd, 65536)
+                    if not data:
+                        poller.unregister(fd)
+                        open_fds.discard(fd)
+                    elif fd == status_r:
+                        status_raw += data
+                    elif out.feed(data):
+                        stop("output-truncated")
+        except BaseException:
+            stop("killed")  # the launcher kills and reaps the run; `finally` waits for it
+            raise
+        finally:
+            try:
+                proc.wait(timeout=STOP_GRACE + 3)
+            except subprocess.TimeoutExpired:
+                force()
+                proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
+            os.close(status_r)
+        out.flush()
+
+        events = _events(status_raw)
+        ready = events.get("ready", {})
+        ended = events.get("exit")
+        if self.privileged and (ended is None or forced):
+            kill_uid(slot.uid)  # the launcher did not get to clean up
+        error = events.get("error")
+        if error:
+            out.note(f"sandbox: {error.get('message', 'the command could not start')}")
+        seconds = time.monotonic() - started
+
+        exit_status = (ended or {}).get("status")
+        if exit_status is None:
+            exit_code = proc.returncode if ended is None else None
+        elif "signal" in exit_status:
+            exit_code = -int(exit_status["signal"])
+        else:
+            exit_code = int(exit_status["code"])
+        if stop_reason is None and ended is not None and ended.get("reason") == "timeout":
+            stop_reason = "timeout"
+        used, entries = disk_usage(slot.box, limits.files)
+        over_disk = used > budget or entries > limits.files
+        text = out.text()
+        status = _classify(
+            stop_reason=stop_reason,
+            exit_code=exit_code,
+            cpu=float((ended or {}).get("cpu", 0.0)),
+            signals=set((ended or {}).get("signals", [])),
+            limits=limits,
+            output=text,
+            over_disk=over_disk,
+        )
+        protections = set(ready.get("protections", [])) | {"env-clean", "disk-quota"}
+        reasons = dict(ready.get("missing", {}))
+        if not ready:
+            for name in ("uid", "rlimits", "landlock", "seccomp", "network-off"):
+                reasons.setdefault(name, "the launcher did not start")
+        if allow_network:
+            protections.discard("network-off")
+            reasons.pop("network-off", None)
+        ordered = [name for name in PROTECTIONS if name in protections]
+        missing = [
+            name
+            for name in PROTECTIONS
+            if name not in protections and name in reasons and name != "disk-quota"
+        ]
+        return SandboxResult(
+            status=status,
+            exit_code=None if stop_reason else exit_code,
+            seconds=seconds,
+            output=text,
+            protections=ordered,
+            missing=missing,
+            workdir=slot.work,
+            reasons={name: reasons[name] for name in missing},
+        )
+
+    # --------------------------------------------------------------------- internals
+
+    def _prepare(self) -> None:
+        with self._lock:
+            if self._launcher is not None:
+                return
+            root = self.root
+            _own_folder(root, 0o711 if self.privileged else 0o700)
+            if self.privileged:
+                for folder in [root.resolve(), *root.resolve().parents]:
+                    if not os.stat(folder).st_mode & 0o001:
+                        raise SandboxError(
+                            f"The sandbox users cannot reach {root}: {folder} is not "
+                            "traversable by others. Set TRIOPS_SANDBOX_ROOT to a folder "
+                            "under /tmp or /var/tmp."
+                        )
+            # The UIDs are the machine's, not the root's: every sandbox on this machine, whatever
+            # its root, takes them through the same lock folder.
+            self._locks = UID_LOCKS if self.privileged else root / "locks"
+            _own_folder(self._locks, 0o700)
+            target = root / "launcher.py"
+            code = LAUNCHER.read_bytes()
+            if not target.exists() or target.read_bytes() != code:
+                partial = root / f".launcher-{secrets.token_hex(4)}.py"
+                partial.write_bytes(code)
+                partial.chmod(0o644)
+                os.replace(partial, target)
+            self._launcher = target
+
+    def _allocate(self) -> _Slot:
+        with self._lock:
+            for uid in self.uids:
+                lock_path = self._locks / f"{uid}.lock"
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                # The UID is ours: clear whatever a crashed owner may have left.
+                if self.privileged:
+                    kill_uid(uid)
+                for stale in self.root.glob(f"box-{uid}-*"):
+                    shutil.rmtree(stale, ignore_errors=True)
+                slot = _Slot(
+                    uid=uid, box=self.root / f"box-{uid}-{secrets.token_hex(6)}", lock_fd=fd
+                )
+                self._slots[self._key(slot.work)] = slot
+                return slot
+        raise SandboxError(
+            f"All {len(self.uids)} sandbox slots are in use; try again when a lab run ends."
+        )
+
+    def _release(self, slot: _Slot) -> None:
+        try:
+            if self.privileged:
+                kill_uid(slot.uid)
+            shutil.rmtree(slot.box, ignore_errors=True)
+        finally:
+            with self._lock:
+                self._slots.pop(self._key(slot.work), None)
+            os.close(slot.lock_fd)
+
+    def _seed(self, slot: _Slot, seed: Path) -> None:
+        if seed.is_dir():
+            shutil.copytree(seed, slot.work, symlinks=True, dirs_exist_ok=True)
+        elif seed.is_file():
+            shutil.copy2(seed, slot.work / seed.name)
+        else:
+            raise InvalidInputError(f"Cannot seed a work folder from {seed}: it does not exist.")
+
+    @staticmethod
+    def _chown_tree(top: Path, uid: int) -> None:
+        """Give `top` and all below it to `uid` (owner rw, rwx on folders), following no link:
+        after a run the UID may have planted links anywhere in its box."""
+        nofollow = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        for _folder, dirs, files, dir_fd in os.fwalk(top, follow_symlinks=False):
+            os.fchown(dir_fd, uid, uid)
+            os.fchmod(dir_fd, stat.S_IMODE(os.fstat(dir_fd).st_mode) | 0o700)
+            for name in dirs:
+                os.chown(name, uid, uid, dir_fd=dir_fd, follow_symlinks=False)
+            for name in files:
+                os.chown(name, uid, uid, dir_fd=dir_fd, follow_symlinks=False)
+                try:
+                    fd = os.open(name, nofollow, dir_fd=dir_fd)
+                except OSError:
+                    continue  # a link, a socket
+                try:
+                    st = os.fstat(fd)
+                    if stat.S_ISREG(st.st_mode):
+                        os.fchmod(fd, stat.S_IMODE(st.st_mode) | 0o600)
+                finally:
+                    os.close(fd)
+
+    @staticmethod
+    def _key(workdir: Path) -> Path:
+        return Path(os.path.abspath(workdir))
+
+    def _read_paths(self, extra: Sequence[Path]) -> list[str]:
+        paths = list(SYSTEM_READ)
+        python = Path(self.python)
+        if (python.parent.parent / "pyvenv.cfg").exists():
+            paths.append(str(python.parent.parent))
+        paths.append(str(Path(os.path.realpath(python)).parents[1]))
+        paths += [os.fspath(p) for p in extra]
+        return list(dict.fromkeys(paths))
+
+
+class _Output:
+    """Captures output up to a byte cap and passes it on line by line as it arrives."""
+
+    def __init__(self, cap: int, on_output: Callable[[str], None] | None):
+        self.cap = cap
+        self.on_output = on_output
+        self.raw = bytearray()
+        self.truncated = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+        self._notes: list[str] = []
+
+    def feed(self, data: bytes) -> bool:
+        """Take a chunk; True when the cap is exceeded."""
+        if self.truncated:
+            return True
+        room = self.cap - len(self.raw)
+        keep = data[:room]
+        self.raw += keep
+        self._emit(self._decoder.decode(keep))
+        if len(data) > room:
+            self.truncated = True
+        return self.truncated
+
+    def _emit(self, text: str) -> None:
+        self._pending += text
+        while True:
+            cut = self._pending.find("\n")
+            if cut < 0:
+                if len(self._pending) < LINE_MAX:
+                    return
+                cut = LINE_MAX - 1
+                line, self._pending = self._pending[: cut + 1], self._pending[cut + 1 :]
+            else:
+                line, self._pending = self._pending[:cut], self._pending[cut + 1 :]
+            if self.on_output is not None:
+                self.on_output(line)
+
+    def flush(self) -> None:
+        self._emit(self._decoder.decode(b"", final=True))
+        if self._pending:
+            line, self._pending = self._pending, ""
+            if self.on_output is not None:
+                self.on_output(line)
+
+    def note(self, line: str) -> None:
+        self._notes.append(line)
+        if self.on_output is not None:
+            self.on_output(line)
+
+    def text(self) -> str:
+        text = self.raw.decode("utf-8", errors="replace")
+        for line in self._notes:
+            text += ("" if not text or text.endswith("\n") else "\n") + line + "\n"
+        return text
+
+
+def _own_folder(folder: Path, mode: int) -> None:
+    """Make `folder` (parents too) and insist it is ours: /tmp and /run/lock are shared."""
+    folder.mkdir(parents=True, exist_ok=True)
+    st = os.lstat(folder)
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        raise SandboxError(f"The sandbox folder {folder} is not a folder.")
+    if st.st_uid != os.geteuid():
+        raise SandboxError(
+            f"The sandbox folder {folder} belongs to another user (uid {st.st_uid}); "
+            "choose another root with TRIOPS_SANDBOX_ROOT."
+        )
+    folder.chmod(mode)
+
+
+def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    result = {}
+    for key, value in (env or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidInputError(f"Environment entries must be strings: {key!r}.")
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise InvalidInputError(f"Invalid environment variable name {key!r}.")
+        if key in ("HOME", "TMPDIR"):
+            raise InvalidInputError(f"{key} is set by the sandbox and cannot be overridden.")
+        result[key] = value
+    return result
+
+
+def _check_cwd(cwd: str | None) -> str:
+    norm = os.path.normpath(cwd or ".")
+    if os.path.isabs(norm) or norm == ".." or norm.startswith("../"):
+        raise InvalidInputError(f"cwd must be a folder inside the work folder, not {cwd!r}.")
+    return norm
+
+
+def _events(raw: bytes) -> dict[str, dict]:
+    events: dict[str, dict] = {}
+    for line in bytes(raw).splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("event"), str):
+            events[event["event"]] = event
+    return events
+
+
+def _classify(
+    *,
+    stop_reason: str | None,
+    exit_code: int | None,
+    cpu: float,
+    signals: set[int],
+    limits: Limits,
+    output: str,
+    over_disk: bool,
+) -> str:
+    if stop_reason in ("timeout", "output-truncated", "disk-limit", "killed"):
+        return stop_reason
+    if stop_reason is not None:
+        return "killed"
+    if over_disk:
+        return "disk-limit"
+    if exit_code == 0:
+        return "ok"
+    if exit_code is None:
+        return "killed"
+    if exit_code == -signal.SIGXCPU or signal.SIGXCPU in signals:
+        return "cpu-limit"
+    if exit_code == -signal.SIGKILL and cpu >= limits.cpu_seconds:
+        return "cpu-limit"  # SIGKILL at the hard CPU limit, after SIGXCPU was ignored
+    if exit_code == -signal.SIGXFSZ or signal.SIGXFSZ in signals:
+        return "disk-limit"
+    if any(sign in output for sign in MEMORY_SIGNS):
+        return "memory-limit"
+    if any(sign in output for sign in DISK_SIGNS):
+        return "disk-limit"
+    if exit_code < 0:
+        return "killed"
+    return "failed"

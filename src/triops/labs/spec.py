@@ -1,0 +1,142 @@
+"""Lab specs: labs/<id>/lab.yaml beside instructions, starter, solution and check."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from triops.content.loader import ParseCache, parse_yaml_file
+from triops.content.models import Strict
+from triops.content.problems import Problem, error
+
+LAB_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class LabStep(Strict):
+    title: str = Field(min_length=1)
+    instructions: str = Field(min_length=1)
+
+
+class Hint(Strict):
+    after_failed_checks: int = Field(ge=0)
+    text: str = Field(min_length=1)
+
+
+class RunSpec(Strict):
+    kind: Literal["workflow", "command"]
+    workflow: str | None = None
+    command: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RunSpec:
+        if self.kind == "workflow" and not self.workflow:
+            raise ValueError("a workflow run names its workflow file")
+        if self.kind == "command" and not self.command:
+            raise ValueError("a command run gives its command as a list")
+        return self
+
+
+class LabLimits(Strict):
+    wall_seconds: float = Field(default=300, gt=0, le=3600)
+    cpu_seconds: int = Field(default=300, ge=1, le=3600)
+    memory_mb: int = Field(default=1024, ge=64, le=8192)
+    processes: int = Field(default=128, ge=8, le=1024)
+    disk_mb: int = Field(default=256, ge=16, le=4096)
+    output_bytes: int = Field(default=1_000_000, ge=10_000, le=20_000_000)
+
+
+class LabSpec(Strict):
+    title: str = Field(min_length=1)
+    track: Literal["triad", "devops", "mlops", "llmops"]
+    minutes: int = Field(ge=5, le=240)
+    lessons: list[str] = Field(default_factory=list)
+    objectives: list[str] = Field(min_length=1)
+    steps: list[LabStep] = Field(min_length=1)
+    editable: list[str] = Field(min_length=1)
+    run: RunSpec
+    limits: LabLimits = Field(default_factory=LabLimits)
+    hints: list[Hint] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Lab:
+    id: str
+    spec: LabSpec
+    folder: Path
+
+    @property
+    def starter(self) -> Path:
+        return self.folder / "starter"
+
+    @property
+    def solution(self) -> Path:
+        return self.folder / "solution"
+
+    @property
+    def instructions(self) -> str:
+        path = self.folder / "instructions.md"
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+@dataclass
+class Labs:
+    labs: list[Lab] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def get(self, lab_id: str) -> Lab | None:
+        return next((lab for lab in self.labs if lab.id == lab_id), None)
+
+
+def load_labs(
+    root: Path, lesson_ids: set[str] | None = None, cache: ParseCache | None = None
+) -> Labs:
+    """Every lab under root/labs with the problems found; a broken lab is left out."""
+    cache = cache if cache is not None else ParseCache()
+    folder = root / "labs"
+    result = Labs()
+    if not folder.is_dir():
+        return result
+    for lab_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        shown = f"labs/{lab_dir.name}"
+        if not LAB_ID.match(lab_dir.name):
+            result.problems.append(error(shown, 1, "lab folder names are kebab-case ids"))
+            continue
+        spec_path = lab_dir / "lab.yaml"
+        if not spec_path.is_file():
+            result.problems.append(error(f"{shown}/lab.yaml", 1, "missing lab.yaml"))
+            continue
+        parsed = cache.get(spec_path, lambda p: parse_yaml_file(p, root, LabSpec))
+        result.problems += parsed.problems
+        if parsed.value is None:
+            continue
+        spec: LabSpec = parsed.value
+        problems = []
+        for name in ("instructions.md", "check.py"):
+            if not (lab_dir / name).is_file():
+                problems.append(error(f"{shown}/{name}", 1, "missing"))
+        for name in ("starter", "solution"):
+            if not (lab_dir / name).is_dir():
+                problems.append(error(f"{shown}/{name}", 1, "missing folder"))
+        for rel in spec.editable:
+            if not (lab_dir / "starter" / rel).is_file():
+                problems.append(
+                    error(f"{shown}/lab.yaml", 1, f"editable file '{rel}' is not in starter/")
+                )
+        if spec.run.kind == "workflow" and not (lab_dir / "starter" / spec.run.workflow).is_file():
+            problems.append(
+                error(f"{shown}/lab.yaml", 1, f"workflow '{spec.run.workflow}' is not in starter/")
+            )
+        if lesson_ids is not None:
+            for lesson in spec.lessons:
+                if lesson not in lesson_ids:
+                    problems.append(
+                        error(f"{shown}/lab.yaml", 1, f"lesson '{lesson}' is not a lesson id")
+                    )
+        result.problems += problems
+        if not problems:
+            result.labs.append(Lab(lab_dir.name, spec, lab_dir))
+    return result

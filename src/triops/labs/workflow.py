@@ -1,0 +1,2475 @@
+"""Run a subset of GitHub Actions workflows locally and offline.
+
+`load_workflow` parses and checks a workflow file before anything runs (every error names the
+file and line); `run_workflow` executes its jobs in dependency order through a `StepRunner`,
+which is the only part that starts processes. Expressions (`${{ }}` and `if:`), matrix
+expansion and the environment files follow GitHub's documented rules; the few actions that
+make sense offline (checkout, setup-python, upload/download-artifact) are built in and any
+other action fails its step with `not available offline: <owner/repo@ref>`.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from triops.content.yamlsource import YamlDoc, YamlSyntaxError, parse_yaml
+from triops.errors import InvalidInputError
+
+# What GitHub runs for `shell: bash`. GitHub itself runs a step with no `shell:` as `bash -e {0}`
+# (no pipefail); this runner uses the stricter form for every bash step, as the labs teach it.
+DEFAULT_SHELL = "bash --noprofile --norc -eo pipefail {0}"
+SHELLS = {
+    "bash": (DEFAULT_SHELL, ".sh"),
+    "sh": ("sh -e {0}", ".sh"),
+    "python": ("python {0}", ".py"),
+}
+DEFAULT_TIMEOUT_MINUTES = 360
+MAX_MATRIX_CELLS = 256
+LOG_LIMIT = 64_000
+STEP_STATUSES = ("success", "failure", "skipped", "cancelled")
+
+
+class WorkflowError(InvalidInputError):
+    """A workflow that cannot run, located by file and 1-based line."""
+
+    def __init__(self, path: str | Path, line: int, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.path}:{line}: error: {message}")
+
+
+class ExpressionError(ValueError):
+    """An expression that does not parse or cannot be evaluated."""
+
+
+class MatrixError(ValueError):
+    """A `strategy.matrix` that cannot be expanded; `loc` points inside the matrix."""
+
+    def __init__(self, message: str, loc: tuple[Any, ...] = ()):
+        super().__init__(message)
+        self.loc = loc
+
+
+# ---------------------------------------------------------------------------------------------
+# Expressions
+# ---------------------------------------------------------------------------------------------
+
+STATUS_FUNCTIONS = frozenset({"success", "failure", "always", "cancelled"})
+# name -> (fewest arguments, most arguments or None for any number)
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "contains": (2, 2),
+    "startswith": (2, 2),
+    "endswith": (2, 2),
+    "format": (1, None),
+    "join": (1, 2),
+    "tojson": (1, 1),
+    "fromjson": (1, 1),
+    "hashfiles": (1, None),
+    **{name: (0, 0) for name in STATUS_FUNCTIONS},
+}
+_KEYWORDS: dict[str, Any] = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "NaN": math.nan,
+    "Infinity": math.inf,
+}
+_TOKEN = re.compile(
+    r"""(?:
+      (?P<num>-?(?:0x[0-9a-fA-F]+|0o[0-7]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))
+    | (?P<str>'(?:[^']|'')*')
+    | (?P<op>==|!=|<=|>=|&&|\|\||[!<>()\[\],.*])
+    | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
+    )""",
+    re.VERBOSE,
+)
+
+# Which named contexts each place in a workflow may use (GitHub's context availability table).
+_CONTEXTS = {
+    "workflow": {"github", "secrets", "inputs", "vars"},
+    "job_if": {"github", "needs", "vars", "inputs"},
+    "strategy": {"github", "needs", "vars", "inputs"},
+    "job": {"github", "needs", "strategy", "matrix", "vars", "inputs"},
+    "job_env": {"github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"},
+    "job_defaults": {"github", "needs", "strategy", "matrix", "env", "vars", "inputs"},
+    "job_outputs": {
+        *("github", "needs", "strategy", "matrix", "job", "runner"),
+        *("env", "vars", "secrets", "steps", "inputs"),
+    },
+    "step_if": {
+        *("github", "needs", "strategy", "matrix", "job", "runner"),
+        *("env", "vars", "steps", "inputs"),
+    },
+    "step": {
+        *("github", "needs", "strategy", "matrix", "job", "runner"),
+        *("env", "vars", "secrets", "steps", "inputs"),
+    },
+}
+
+
+def _tokenize(src: str) -> list[tuple[str, Any, int]]:
+    tokens = []
+    pos = 0
+    while True:
+        while pos < len(src) and src[pos].isspace():
+            pos += 1
+        if pos >= len(src):
+            return tokens
+        match = _TOKEN.match(src, pos)
+        if not match:
+            char = src[pos]
+            if char == "'":
+                raise ExpressionError(f"unterminated string in expression '{src}'")
+            hint = " (strings take single quotes)" if char == '"' else ""
+            raise ExpressionError(f"unexpected character {char!r} in expression '{src}'{hint}")
+        kind = match.lastgroup
+        text = match.group(kind)
+        if kind == "num":
+            tokens.append(("lit", _parse_number(text), pos))
+        elif kind == "str":
+            tokens.append(("lit", text[1:-1].replace("''", "'"), pos))
+        else:
+            tokens.append((kind, text, pos))
+        pos = match.end()
+
+
+def _parse_number(text: str) -> int | float:
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("-")
+    if body.startswith("0x"):
+        return sign * int(body, 16)
+    if body.startswith("0o"):
+        return sign * int(body, 8)
+    if re.fullmatch(r"\d+", body):
+        return sign * int(body)
+    return sign * float(body)
+
+
+class _Parser:
+    """Recursive descent over GitHub's precedence: ! > comparison > equality > && > ||."""
+
+    def __init__(self, src: str):
+        self.src = src
+        self.tokens = _tokenize(src)
+        self.pos = 0
+
+    def fail(self, what: str) -> ExpressionError:
+        tok = self.peek()
+        where = f"at position {tok[2] + 1}" if tok else "at the end"
+        return ExpressionError(f"{what} {where} of expression '{self.src}'")
+
+    def peek(self) -> tuple[str, Any, int] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def at_op(self, *ops: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok[0] == "op" and tok[1] in ops
+
+    def take(self) -> tuple[str, Any, int]:
+        tok = self.peek()
+        if tok is None:
+            raise self.fail("unexpected end")
+        self.pos += 1
+        return tok
+
+    def expect(self, op: str) -> None:
+        if not self.at_op(op):
+            raise self.fail(f"expected '{op}'")
+        self.pos += 1
+
+    def parse(self) -> tuple:
+        if not self.tokens:
+            raise ExpressionError("empty expression")
+        node = self.or_()
+        if self.peek() is not None:
+            raise self.fail(f"unexpected '{self.peek()[1]}'")
+        return node
+
+    def or_(self) -> tuple:
+        node = self.and_()
+        while self.at_op("||"):
+            self.pos += 1
+            node = ("or", node, self.and_())
+        return node
+
+    def and_(self) -> tuple:
+        node = self.equality()
+        while self.at_op("&&"):
+            self.pos += 1
+            node = ("and", node, self.equality())
+        return node
+
+    def equality(self) -> tuple:
+        node = self.comparison()
+        while self.at_op("==", "!="):
+            op = self.take()[1]
+            node = ("cmp", op, node, self.comparison())
+        return node
+
+    def comparison(self) -> tuple:
+        node = self.unary()
+        while self.at_op("<", "<=", ">", ">="):
+            op = self.take()[1]
+            node = ("cmp", op, node, self.unary())
+        return node
+
+    def unary(self) -> tuple:
+        if self.at_op("!"):
+            self.pos += 1
+            return ("not", self.unary())
+        return self.postfix()
+
+    def postfix(self) -> tuple:
+        node = self.primary()
+        while True:
+            if self.at_op("."):
+                self.pos += 1
+                tok = self.take()
+                if tok[0] == "op" and tok[1] == "*":
+                    node = ("star", node)
+                elif tok[0] == "ident":
+                    node = ("prop", node, tok[1])
+                else:
+                    self.pos -= 1
+                    raise self.fail("expected a property name")
+            elif self.at_op("["):
+                self.pos += 1
+                if self.at_op("*"):
+                    self.pos += 1
+                    node = ("star", node)
+                else:
+                    node = ("index", node, self.or_())
+                self.expect("]")
+            else:
+                return node
+
+    def primary(self) -> tuple:
+        tok = self.take()
+        kind, value, _ = tok
+        if kind == "lit":
+            return ("lit", value)
+        if kind == "op" and value == "(":
+            node = self.or_()
+            self.expect(")")
+            return node
+        if kind == "ident":
+            if self.at_op("("):
+                self.pos += 1
+                args = []
+                if not self.at_op(")"):
+                    args.append(self.or_())
+                    while self.at_op(","):
+                        self.pos += 1
+                        args.append(self.or_())
+                self.expect(")")
+                return ("call", value.lower(), args)
+            if value in _KEYWORDS:
+                return ("lit", _KEYWORDS[value])
+            return ("ctx", value.lower())
+        self.pos -= 1
+        raise self.fail(f"unexpected '{value}'")
+
+
+_PARSED: dict[str, tuple] = {}
+
+
+def parse_expression(src: str) -> tuple:
+    """The syntax tree of one expression (the text between `${{` and `}}`); cached."""
+    src = src.strip()
+    if src not in _PARSED:
+        node = _Parser(src).parse()
+        _check_functions(node, src)
+        _PARSED[src] = node
+    return _PARSED[src]
+
+
+def _walk(node: tuple):
+    yield node
+    for part in node[1:]:
+        if isinstance(part, tuple):
+            yield from _walk(part)
+        elif isinstance(part, list):
+            for item in part:
+                yield from _walk(item)
+
+
+def _check_functions(node: tuple, src: str) -> None:
+    for sub in _walk(node):
+        if sub[0] != "call":
+            continue
+        name, args = sub[1], sub[2]
+        if name not in FUNCTIONS:
+            raise ExpressionError(f"unrecognized function '{name}' in expression '{src}'")
+        least, most = FUNCTIONS[name]
+        if len(args) < least or (most is not None and len(args) > most):
+            want = f"{least}" if least == most else f"at least {least}"
+            if most is not None and least != most:
+                want = f"{least} to {most}"
+            raise ExpressionError(
+                f"function '{name}' takes {want} argument(s), got {len(args)} in '{src}'"
+            )
+
+
+def uses_status_function(node: tuple) -> bool:
+    """Whether an expression calls success(), failure(), always() or cancelled()."""
+    return any(sub[0] == "call" and sub[1] in STATUS_FUNCTIONS for sub in _walk(node))
+
+
+def check_expression(src: str, allowed: set[str], *, status_ok: bool, steps_ok: bool) -> None:
+    """Parse and check names: contexts available here, known functions, status only in `if`."""
+    node = parse_expression(src)
+    for sub in _walk(node):
+        if sub[0] == "ctx" and sub[1] not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise ExpressionError(
+                f"unrecognized named-value '{sub[1]}' in expression '{src.strip()}' "
+                f"(available here: {names})"
+            )
+        if sub[0] == "call" and sub[1] in STATUS_FUNCTIONS and not status_ok:
+            raise ExpressionError(f"{sub[1]}() can only be used in an 'if' condition")
+        if sub[0] == "call" and sub[1] == "hashfiles" and not steps_ok:
+            raise ExpressionError("hashFiles() can only be used in steps")
+
+
+def template_parts(text: str) -> list[str | tuple[str]]:
+    """Split text into literal strings and `(expression,)` for each `${{ ... }}`."""
+    parts: list[str | tuple[str]] = []
+    pos = 0
+    while True:
+        start = text.find("${{", pos)
+        if start < 0:
+            if pos < len(text):
+                parts.append(text[pos:])
+            return parts
+        if start > pos:
+            parts.append(text[pos:start])
+        i = start + 3
+        inside = False
+        while i < len(text):
+            if text[i] == "'":
+                inside = not inside
+            elif not inside and text.startswith("}}", i):
+                break
+            i += 1
+        else:
+            raise ExpressionError(f"'${{{{' is never closed with '}}}}' in: {text.strip()}")
+        parts.append((text[start + 3 : i],))
+        pos = i + 2
+
+
+def _always_status(name: str) -> bool:
+    return name in ("success", "always")
+
+
+@dataclass
+class ExpressionContext:
+    """What an expression can see: named contexts, the status functions and the workspace."""
+
+    data: dict[str, Any]
+    status: Callable[[str], bool] = _always_status
+    workspace: Path | None = None
+
+
+class _Filtered(list):
+    """The result of `.*`: later property lookups apply to every element."""
+
+
+def _lookup(obj: Any, key: Any) -> Any:
+    if isinstance(obj, _Filtered):
+        out = _Filtered()
+        for item in obj:
+            value = _lookup(item, key)
+            if value is not None:
+                out.append(value)
+        return out
+    if isinstance(obj, dict):
+        if not isinstance(key, str):
+            key = to_str(key)
+        if key in obj:
+            return obj[key]
+        lowered = key.lower()
+        for name, value in obj.items():
+            if str(name).lower() == lowered:
+                return value
+        return None
+    if isinstance(obj, list) and not isinstance(key, str | bool):
+        number = to_number(key)
+        if math.isnan(number) or number < 0 or not float(number).is_integer():
+            return None
+        index = int(number)
+        return obj[index] if index < len(obj) else None
+    return None
+
+
+def to_number(value: Any) -> float:
+    """GitHub's number coercion: null 0, booleans 0/1, numeric strings, else NaN."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return 0.0
+        sign = -1.0 if text.startswith("-") else 1.0
+        body = text.lstrip("+-")
+        try:
+            if body.lower().startswith("0x"):
+                return sign * int(body[2:], 16)
+            if body.lower().startswith("0o"):
+                return sign * int(body[2:], 8)
+            if body == "Infinity":
+                return sign * math.inf
+            if re.fullmatch(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", body):
+                return sign * float(body)
+        except ValueError:
+            pass
+    return math.nan
+
+
+def to_str(value: Any) -> str:
+    """GitHub's string form: null is '', booleans 'true'/'false', 3.10 is '3.1'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2)
+
+
+def truthy(value: Any) -> bool:
+    """Falsy: false, 0, -0, NaN, '', null; everything else (arrays, objects too) is truthy."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return not (value == 0 or math.isnan(value))
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _equal(a: Any, b: Any) -> bool:
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb:
+        return to_number(a) == to_number(b)
+    if ka == "string":
+        return a.casefold() == b.casefold()
+    if ka == "number":
+        return float(a) == float(b)
+    if ka in ("array", "object"):
+        return a is b
+    return a == b
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    ka, kb = _kind(a), _kind(b)
+    if ka in ("array", "object") or kb in ("array", "object"):
+        return False
+    if ka == kb == "string":
+        x, y = a.casefold(), b.casefold()
+    else:
+        x, y = to_number(a), to_number(b)
+        if math.isnan(x) or math.isnan(y):
+            return False
+    return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+
+
+def _format(fmt: str, args: list[Any]) -> str:
+    out = []
+    i = 0
+    while i < len(fmt):
+        char = fmt[i]
+        if char == "{" and fmt.startswith("{{", i):
+            out.append("{")
+            i += 2
+        elif char == "}" and fmt.startswith("}}", i):
+            out.append("}")
+            i += 2
+        elif char == "{":
+            end = fmt.find("}", i)
+            index = fmt[i + 1 : end] if end > 0 else ""
+            if not index.isdigit():
+                raise ExpressionError(f"format string '{fmt}' has an invalid placeholder")
+            if int(index) >= len(args):
+                raise ExpressionError(f"format string '{fmt}' uses {{{index}}} without argument")
+            out.append(to_str(args[int(index)]))
+            i = end + 1
+        elif char == "}":
+            raise ExpressionError(f"format string '{fmt}' has an unmatched '}}'")
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def hash_files(workspace: Path, patterns: list[str]) -> str:
+    """sha256 over the sha256 of each matching file, in path order; '' when nothing matches."""
+    matched: set[Path] = set()
+    excluded: set[Path] = set()
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        target = excluded if negate else matched
+        spec = pattern[1:] if negate else pattern
+        for hit in glob.glob(str(workspace / spec), recursive=True, include_hidden=True):
+            if Path(hit).is_file():
+                target.add(Path(hit))
+    files = sorted(matched - excluded)
+    if not files:
+        return ""
+    total = hashlib.sha256()
+    for path in files:
+        total.update(hashlib.sha256(path.read_bytes()).digest())
+    return total.hexdigest()
+
+
+class _Evaluator:
+    def __init__(self, ctx: ExpressionContext):
+        self.ctx = ctx
+
+    def ev(self, node: tuple) -> Any:
+        kind = node[0]
+        if kind == "lit":
+            return node[1]
+        if kind == "ctx":
+            return _lookup(self.ctx.data, node[1])
+        if kind == "prop":
+            return _lookup(self.ev(node[1]), node[2])
+        if kind == "index":
+            return _lookup(self.ev(node[1]), self.ev(node[2]))
+        if kind == "star":
+            value = self.ev(node[1])
+            if isinstance(value, dict):
+                return _Filtered(value.values())
+            return _Filtered(value) if isinstance(value, list) else _Filtered()
+        if kind == "not":
+            return not truthy(self.ev(node[1]))
+        if kind == "and":
+            left = self.ev(node[1])
+            return self.ev(node[2]) if truthy(left) else left
+        if kind == "or":
+            left = self.ev(node[1])
+            return left if truthy(left) else self.ev(node[2])
+        if kind == "cmp":
+            op, left, right = node[1], self.ev(node[2]), self.ev(node[3])
+            if op == "==":
+                return _equal(left, right)
+            if op == "!=":
+                return not _equal(left, right)
+            return _compare(op, left, right)
+        if kind == "call":
+            return self.call(node[1], node[2])
+        raise ExpressionError(f"unknown expression node {kind}")
+
+    def call(self, name: str, arg_nodes: list[tuple]) -> Any:
+        if name in STATUS_FUNCTIONS:
+            return bool(self.ctx.status(name))
+        args = [self.ev(arg) for arg in arg_nodes]
+        if name == "contains":
+            haystack, needle = args
+            if isinstance(haystack, list):
+                return any(_equal(item, needle) for item in haystack)
+            return to_str(needle).casefold() in to_str(haystack).casefold()
+        if name == "startswith":
+            return to_str(args[0]).casefold().startswith(to_str(args[1]).casefold())
+        if name == "endswith":
+            return to_str(args[0]).casefold().endswith(to_str(args[1]).casefold())
+        if name == "format":
+            return _format(to_str(args[0]), args[1:])
+        if name == "join":
+            sep = to_str(args[1]) if len(args) > 1 else ","
+            if isinstance(args[0], list):
+                return sep.join(to_str(item) for item in args[0])
+            return to_str(args[0])
+        if name == "tojson":
+            return json.dumps(args[0], indent=2)
+        if name == "fromjson":
+            try:
+                return json.loads(to_str(args[0]))
+            except json.JSONDecodeError as exc:
+                raise ExpressionError(f"fromJSON: not valid JSON: {exc.msg}") from exc
+        if name == "hashfiles":
+            if self.ctx.workspace is None:
+                raise ExpressionError("hashFiles() needs a workspace")
+            return hash_files(self.ctx.workspace, [to_str(a) for a in args])
+        raise ExpressionError(f"unrecognized function '{name}'")
+
+
+def evaluate(expression: str, ctx: ExpressionContext) -> Any:
+    """The value of one bare expression (no `${{ }}` around it)."""
+    return _Evaluator(ctx).ev(parse_expression(expression))
+
+
+def interpolate(text: str, ctx: ExpressionContext) -> str:
+    """Text with every `${{ expr }}` replaced by the string form of its value."""
+    out = []
+    for part in template_parts(text):
+        out.append(to_str(evaluate(part[0], ctx)) if isinstance(part, tuple) else part)
+    return "".join(out)
+
+
+def evaluate_value(value: Any, ctx: ExpressionContext) -> Any:
+    """A YAML value: exactly `${{ expr }}` keeps the value's type; other strings interpolate."""
+    if not isinstance(value, str):
+        return value
+    parts = template_parts(value.strip())
+    if len(parts) == 1 and isinstance(parts[0], tuple):
+        return evaluate(parts[0][0], ctx)
+    return interpolate(value, ctx) if "${{" in value else value
+
+
+def condition_expression(condition: Any) -> str | None:
+    """The expression of an `if:` value, or None when it is a template (always truthy text)."""
+    if isinstance(condition, bool | int | float):
+        return to_str(condition)
+    text = str(condition).strip()
+    if "${{" not in text:
+        return text
+    parts = template_parts(text)
+    if len(parts) == 1 and isinstance(parts[0], tuple):
+        return parts[0][0]
+    return None
+
+
+def evaluate_condition(condition: Any, ctx: ExpressionContext) -> bool:
+    """An `if:`: bare or in `${{ }}`; without a status function it means `success() && (...)`."""
+    if condition is None or (isinstance(condition, str) and condition.strip() == ""):
+        return bool(ctx.status("success"))
+    expression = condition_expression(condition)
+    if expression is None:
+        # `${{ a }} == b` is text with an expression inside, and non-empty text is true.
+        return truthy(interpolate(str(condition), ctx)) and bool(ctx.status("success"))
+    node = parse_expression(expression)
+    if not uses_status_function(node) and not ctx.status("success"):
+        return False
+    return truthy(_Evaluator(ctx).ev(node))
+
+
+# ---------------------------------------------------------------------------------------------
+# Matrix
+# ---------------------------------------------------------------------------------------------
+
+
+def expand_matrix(matrix: Any) -> list[dict[str, Any]]:
+    """Cross product of the vectors, minus `exclude` (partial match), then `include`.
+
+    An include entry extends every combination whose original values it does not change
+    (values added by earlier includes may be overwritten); an entry that extends none is
+    added as a new combination, after the others.
+    """
+    if not isinstance(matrix, dict):
+        raise MatrixError(f"matrix must be a mapping of names to lists, got {_kind(matrix)}")
+    dims: dict[str, list[Any]] = {}
+    for key, values in matrix.items():
+        if key in ("include", "exclude"):
+            continue
+        if not isinstance(values, list):
+            raise MatrixError(
+                f"matrix '{key}' must be a list of values, got {_kind(values)}", (key,)
+            )
+        if not values:
+            raise MatrixError(f"matrix '{key}' has no values", (key,))
+        dims[str(key)] = values
+    lists = {}
+    for name in ("include", "exclude"):
+        entries = matrix.get(name) or []
+        if not isinstance(entries, list):
+            raise MatrixError(f"matrix '{name}' must be a list of mappings", (name,))
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise MatrixError(
+                    f"matrix '{name}' entries must be mappings, got {_kind(entry)}", (name, index)
+                )
+        lists[name] = entries
+    for index, entry in enumerate(lists["exclude"]):
+        for key in entry:
+            if key not in dims:
+                keys = ", ".join(dims) or "none"
+                raise MatrixError(
+                    f"matrix exclude uses '{key}', which is not a matrix key (keys: {keys})",
+                    ("exclude", index, key),
+                )
+    combos = [dict(zip(dims, values, strict=True)) for values in itertools.product(*dims.values())]
+    if not dims:
+        combos = []
+    combos = [
+        combo
+        for combo in combos
+        if not any(all(combo[k] == v for k, v in entry.items()) for entry in lists["exclude"])
+    ]
+    added = []
+    for entry in lists["include"]:
+        matched = False
+        for combo in combos:
+            if all(k not in dims or combo[k] == v for k, v in entry.items()):
+                combo.update(entry)
+                matched = True
+        if not matched:
+            added.append(dict(entry))
+    result = combos + added
+    if not result:
+        raise MatrixError("matrix produces no combinations")
+    if len(result) > MAX_MATRIX_CELLS:
+        raise MatrixError(f"matrix produces {len(result)} combinations; at most 256 are allowed")
+    return result
+
+
+def _has_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${{" in value
+    if isinstance(value, dict):
+        return any(_has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_expression(v) for v in value)
+    return False
+
+
+def matrix_label(combo: dict[str, Any]) -> str:
+    """`3.11, ubuntu-latest`: the values of one matrix cell, as GitHub shows them."""
+    return ", ".join(
+        to_str(v) if not isinstance(v, dict | list) else json.dumps(v) for v in combo.values()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The workflow model and its loader
+# ---------------------------------------------------------------------------------------------
+
+_WORKFLOW_KEYS = {"name", "run-name", "on", "env", "defaults", "jobs", "permissions", "concurrency"}
+_JOB_KEYS = {
+    *("name", "needs", "runs-on", "permissions", "environment", "concurrency", "outputs"),
+    *("env", "defaults", "if", "steps", "timeout-minutes", "strategy", "continue-on-error"),
+    *("container", "services", "uses", "with", "secrets"),
+}
+_STEP_KEYS = {
+    *("id", "if", "name", "uses", "run", "working-directory", "shell", "with", "env"),
+    *("continue-on-error", "timeout-minutes"),
+}
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_USES = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@\s]+)?@[^@\s]+$")
+
+
+@dataclass
+class Step:
+    """One entry of `jobs.<id>.steps`, as written (expressions are evaluated when it runs)."""
+
+    index: int
+    line: int
+    id: str | None = None
+    name: str | None = None
+    if_: Any = None
+    run: str | None = None
+    uses: str | None = None
+    with_: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    working_directory: str | None = None
+    shell: str | None = None
+    timeout_minutes: Any = None
+    continue_on_error: Any = False
+
+    def default_name(self) -> str:
+        """`Run <first line of the script>` or `Run <action>`, as GitHub names unnamed steps."""
+        if self.run is not None:
+            first = next((ln for ln in self.run.splitlines() if ln.strip()), "")
+            return f"Run {first.strip()}"
+        return f"Run {self.uses}"
+
+
+@dataclass
+class Strategy:
+    """`jobs.<id>.strategy`: the matrix as written, fail-fast and max-parallel."""
+
+    matrix: Any
+    fail_fast: Any = True
+    max_parallel: Any = None
+
+
+@dataclass
+class Job:
+    """One entry of `jobs`."""
+
+    id: str
+    line: int
+    name: str | None
+    needs: list[str]
+    runs_on: Any
+    steps: list[Step]
+    if_: Any = None
+    env: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    strategy: Strategy | None = None
+    timeout_minutes: Any = None
+    continue_on_error: Any = False
+    defaults_run: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Workflow:
+    """A checked workflow: jobs keyed by id and `order`, a dependency order for running them."""
+
+    path: Path
+    name: str
+    env: dict[str, Any]
+    defaults_run: dict[str, Any]
+    jobs: dict[str, Job]
+    order: list[str]
+    text: str = ""
+
+
+class _Loader:
+    def __init__(self, path: Path, doc: YamlDoc):
+        self.path = path
+        self.doc = doc
+
+    def fail(self, loc: tuple[Any, ...], message: str) -> WorkflowError:
+        return WorkflowError(self.path, self.doc.line_of(loc), message)
+
+    def line(self, loc: tuple[Any, ...]) -> int:
+        return self.doc.line_of(loc)
+
+    def check_keys(self, data: dict, allowed: set[str], loc: tuple, what: str) -> None:
+        for key in data:
+            if key is True:  # YAML 1.1 reads the key `on` as the boolean true
+                key = "on"
+            if key not in allowed:
+                raise self.fail(
+                    (*loc, key),
+                    f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})",
+                )
+
+    def mapping(self, value: Any, loc: tuple, what: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(loc, f"{what} must be a mapping, got {_kind(value)}")
+        return value
+
+    def expr(self, value: Any, loc: tuple, where: str, *, condition: bool = False) -> None:
+        """Check every expression in `value` (a string, or a mapping/list of them)."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.expr(item, (*loc, key), where)
+            return
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                self.expr(item, (*loc, index), where)
+            return
+        if not isinstance(value, str) and not condition:
+            return
+        status_ok = where in ("job_if", "step_if")
+        steps_ok = where.startswith("step")
+        try:
+            if condition:
+                expression = condition_expression(value)
+                if expression is not None:
+                    check_expression(
+                        expression, _CONTEXTS[where], status_ok=status_ok, steps_ok=steps_ok
+                    )
+                    return
+            for part in template_parts(str(value)):
+                if isinstance(part, tuple):
+                    check_expression(
+                        part[0], _CONTEXTS[where], status_ok=status_ok, steps_ok=steps_ok
+                    )
+        except ExpressionError as exc:
+            raise self.fail(loc, str(exc)) from None
+
+    def load(self, text: str) -> Workflow:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            raise self.fail((), f"a workflow must be a mapping, got {_kind(data)}")
+        self.check_keys(data, _WORKFLOW_KEYS, (), "the workflow")
+        if "on" not in data and True not in data:
+            raise self.fail((), "missing required key 'on' (the events that trigger the workflow)")
+        if "jobs" not in data:
+            raise self.fail((), "missing required key 'jobs'")
+        env = self.mapping(data.get("env"), ("env",), "env")
+        self.expr(env, ("env",), "workflow")
+        defaults = self.defaults(data.get("defaults"), ("defaults",), "workflow")
+        jobs_data = data["jobs"]
+        if not isinstance(jobs_data, dict) or not jobs_data:
+            raise self.fail(("jobs",), "'jobs' must be a mapping with at least one job")
+        jobs = {}
+        for job_id, job_data in jobs_data.items():
+            jobs[str(job_id)] = self.job(str(job_id), job_data)
+        for job in jobs.values():
+            for index, need in enumerate(job.needs):
+                if need not in jobs:
+                    known = ", ".join(jobs)
+                    raise self.fail(
+                        ("jobs", job.id, "needs", index),
+                        f"job '{job.id}' needs '{need}', which is not a job in this workflow "
+                        f"(jobs: {known})",
+                    )
+        self.check_cycles(jobs)
+        name = data.get("name")
+        return Workflow(
+            path=self.path,
+            name=to_str(name) if name is not None else str(self.path),
+            env=env,
+            defaults_run=defaults,
+            jobs=jobs,
+            order=_dependency_order(jobs),
+            text=text,
+        )
+
+    def defaults(self, value: Any, loc: tuple, where: str) -> dict[str, Any]:
+        defaults = self.mapping(value, loc, "defaults")
+        run = self.mapping(defaults.get("run"), (*loc, "run"), "defaults.run")
+        for key in run:
+            if key not in ("shell", "working-directory"):
+                raise self.fail((*loc, "run", key), f"unknown key '{key}' in defaults.run")
+        if "shell" in run:
+            self.shell(run["shell"], (*loc, "run", "shell"))
+        if where == "job":
+            self.expr(run, (*loc, "run"), "job_defaults")
+        elif _has_expression(run):
+            raise self.fail((*loc, "run"), "workflow defaults.run cannot use expressions")
+        return run
+
+    def shell(self, value: Any, loc: tuple) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(loc, "shell must be a string")
+        if value not in SHELLS and "{0}" not in value:
+            raise self.fail(
+                loc,
+                f"shell '{value}' is not available here; use bash, sh, python "
+                "or a command with {0} for the script file",
+            )
+
+    def job(self, job_id: str, data: Any) -> Job:
+        loc = ("jobs", job_id)
+        if not _ID.match(job_id):
+            raise self.fail(
+                loc,
+                f"job id '{job_id}' must start with a letter or '_' and contain only "
+                "letters, digits, '-' and '_'",
+            )
+        if not isinstance(data, dict):
+            raise self.fail(loc, f"job '{job_id}' must be a mapping, got {_kind(data)}")
+        self.check_keys(data, _JOB_KEYS, loc, f"job '{job_id}'")
+        if "uses" in data:
+            raise self.fail((*loc, "uses"), "reusable workflows (jobs.<id>.uses) are not supported")
+        for key in ("container", "services"):
+            if key in data:
+                raise self.fail((*loc, key), f"'{key}' needs Docker, which is not available here")
+        if "runs-on" not in data:
+            raise self.fail(loc, f"job '{job_id}' is missing 'runs-on'")
+        steps_data = data.get("steps")
+        if not isinstance(steps_data, list) or not steps_data:
+            raise self.fail(
+                (*loc, "steps") if "steps" in data else loc,
+                f"job '{job_id}' needs 'steps': a list with at least one step",
+            )
+        needs = data.get("needs") or []
+        if isinstance(needs, str):
+            needs = [needs]
+        if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+            raise self.fail((*loc, "needs"), "needs must be a job id or a list of job ids")
+        if "if" in data:
+            self.expr(data["if"], (*loc, "if"), "job_if", condition=True)
+        for key in ("name", "runs-on", "timeout-minutes", "continue-on-error"):
+            self.expr(data.get(key), (*loc, key), "job")
+        self.number_or_expr(data.get("timeout-minutes"), (*loc, "timeout-minutes"))
+        self.bool_or_expr(data.get("continue-on-error"), (*loc, "continue-on-error"))
+        env = self.mapping(data.get("env"), (*loc, "env"), "env")
+        self.expr(env, (*loc, "env"), "job_env")
+        outputs = self.mapping(data.get("outputs"), (*loc, "outputs"), "outputs")
+        self.expr(outputs, (*loc, "outputs"), "job_outputs")
+        strategy = (
+            self.strategy(data.get("strategy"), (*loc, "strategy")) if "strategy" in data else None
+        )
+        steps = [self.step(job_id, index, item) for index, item in enumerate(steps_data)]
+        seen: dict[str, int] = {}
+        for step in steps:
+            if step.id is None:
+                continue
+            if step.id in seen:
+                raise self.fail(
+                    (*loc, "steps", step.index, "id"),
+                    f"step id '{step.id}' is used twice in job '{job_id}'",
+                )
+            seen[step.id] = step.index
+        return Job(
+            id=job_id,
+            line=self.line(loc),
+            name=data.get("name"),
+            needs=needs,
+            runs_on=data["runs-on"],
+            steps=steps,
+            if_=data.get("if"),
+            env=env,
+            outputs=outputs,
+            strategy=strategy,
+            timeout_minutes=data.get("timeout-minutes"),
+            continue_on_error=data.get("continue-on-error", False),
+            defaults_run=self.defaults(data.get("defaults"), (*loc, "defaults"), "job"),
+        )
+
+    def number_or_expr(self, value: Any, loc: tuple) -> None:
+        if value is None or (isinstance(value, str) and "${{" in value):
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(loc, f"timeout-minutes must be a positive number, got {value!r}")
+
+    def bool_or_expr(self, value: Any, loc: tuple) -> None:
+        if value is None or isinstance(value, bool) or (isinstance(value, str) and "${{" in value):
+            return
+        raise self.fail(
+            loc, f"continue-on-error must be true, false or an expression, got {value!r}"
+        )
+
+    def strategy(self, value: Any, loc: tuple) -> Strategy:
+        data = self.mapping(value, loc, "strategy")
+        for key in data:
+            if key not in ("matrix", "fail-fast", "max-parallel"):
+                raise self.fail((*loc, key), f"unknown key '{key}' in strategy")
+        if "matrix" not in data:
+            raise self.fail(loc, "strategy needs a 'matrix'")
+        matrix = data["matrix"]
+        self.expr(matrix, (*loc, "matrix"), "strategy")
+        self.expr(data.get("fail-fast"), (*loc, "fail-fast"), "strategy")
+        self.expr(data.get("max-parallel"), (*loc, "max-parallel"), "strategy")
+        if isinstance(matrix, str):
+            if condition_expression(matrix) is None or "${{" not in matrix:
+                raise self.fail((*loc, "matrix"), "matrix must be a mapping or a ${{ }} expression")
+        elif not _has_expression(matrix):
+            try:
+                expand_matrix(matrix)
+            except MatrixError as exc:
+                raise self.fail((*loc, "matrix", *exc.loc), str(exc)) from None
+        fail_fast = data.get("fail-fast", True)
+        if not isinstance(fail_fast, bool) and not _has_expression(fail_fast):
+            raise self.fail((*loc, "fail-fast"), "fail-fast must be true or false")
+        max_parallel = data.get("max-parallel")
+        if max_parallel is not None and not _has_expression(max_parallel):
+            if (
+                isinstance(max_parallel, bool)
+                or not isinstance(max_parallel, int)
+                or max_parallel < 1
+            ):
+                raise self.fail((*loc, "max-parallel"), "max-parallel must be a positive integer")
+        return Strategy(matrix=matrix, fail_fast=fail_fast, max_parallel=max_parallel)
+
+    def step(self, job_id: str, index: int, data: Any) -> Step:
+        loc = ("jobs", job_id, "steps", index)
+        if not isinstance(data, dict):
+            raise self.fail(loc, f"step {index + 1} of job '{job_id}' must be a mapping")
+        self.check_keys(data, _STEP_KEYS, loc, "a step")
+        has_run, has_uses = "run" in data, "uses" in data
+        if not has_run and not has_uses:
+            raise self.fail(loc, f"step {index + 1} of job '{job_id}' has neither 'run' nor 'uses'")
+        if has_run and has_uses:
+            raise self.fail(loc, f"step {index + 1} of job '{job_id}' has both 'run' and 'uses'")
+        step_id = data.get("id")
+        if step_id is not None and (not isinstance(step_id, str) or not _ID.match(step_id)):
+            raise self.fail(
+                (*loc, "id"),
+                f"step id {step_id!r} must start with a letter or '_' and contain only "
+                "letters, digits, '-' and '_'",
+            )
+        if has_uses:
+            uses = data["uses"]
+            if not isinstance(uses, str) or not (
+                _USES.match(uses) or uses.startswith(("./", "docker://"))
+            ):
+                raise self.fail(
+                    (*loc, "uses"),
+                    f"uses {uses!r} must look like owner/repo@ref "
+                    "(for example actions/checkout@v4)",
+                )
+        elif not isinstance(data["run"], str):
+            raise self.fail((*loc, "run"), "run must be a string (use '|' for several lines)")
+        if "shell" in data:
+            self.shell(data["shell"], (*loc, "shell"))
+        if "if" in data:
+            self.expr(data["if"], (*loc, "if"), "step_if", condition=True)
+        with_ = self.mapping(data.get("with"), (*loc, "with"), "with")
+        env = self.mapping(data.get("env"), (*loc, "env"), "env")
+        for key in ("name", "run", "working-directory", "timeout-minutes", "continue-on-error"):
+            self.expr(data.get(key), (*loc, key), "step")
+        self.expr(with_, (*loc, "with"), "step")
+        self.expr(env, (*loc, "env"), "step")
+        self.number_or_expr(data.get("timeout-minutes"), (*loc, "timeout-minutes"))
+        self.bool_or_expr(data.get("continue-on-error"), (*loc, "continue-on-error"))
+        return Step(
+            index=index,
+            line=self.line(loc),
+            id=step_id,
+            name=data.get("name"),
+            if_=data.get("if"),
+            run=data.get("run"),
+            uses=data.get("uses"),
+            with_=with_,
+            env=env,
+            working_directory=data.get("working-directory"),
+            shell=data.get("shell"),
+            timeout_minutes=data.get("timeout-minutes"),
+            continue_on_error=data.get("continue-on-error", False),
+        )
+
+    def check_cycles(self, jobs: dict[str, Job]) -> None:
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+        stack: list[str] = []
+
+        def visit(job_id: str) -> None:
+            state[job_id] = 1
+            stack.append(job_id)
+            job = jobs[job_id]
+            for index, need in enumerate(job.needs):
+                if state.get(need) == 1:
+                    cycle = [*stack[stack.index(need) :], need]
+                    raise self.fail(
+                        ("jobs", job_id, "needs", index),
+                        f"needs form a cycle: {' -> '.join(cycle)}",
+                    )
+                if need not in state:
+                    visit(need)
+            stack.pop()
+            state[job_id] = 2
+
+        for job_id in jobs:
+            if job_id not in state:
+                visit(job_id)
+
+
+def _dependency_order(jobs: dict[str, Job]) -> list[str]:
+    """Jobs in file order, each after everything it needs."""
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(jobs):
+        for job_id, job in jobs.items():
+            if job_id not in done and all(n in done for n in job.needs):
+                order.append(job_id)
+                done.add(job_id)
+                break
+    return order
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Parse and check a workflow file; raise WorkflowError (file and line) before anything runs."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkflowError(path, 1, f"cannot read the workflow: {exc.strerror}") from exc
+    return parse_workflow(text, path)
+
+
+def parse_workflow(text: str, path: str | Path = "<workflow>") -> Workflow:
+    """Parse and check workflow text; `path` is only used in messages."""
+    path = Path(path)
+    try:
+        doc = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        raise WorkflowError(path, exc.line, exc.message) from exc
+    except yaml.YAMLError as exc:  # constructor errors that compose accepted
+        raise WorkflowError(path, 1, f"YAML error: {exc}") from exc
+    return _Loader(path, doc).load(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running steps: the runner protocol and a plain local runner
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How one process ended: status is ok, failed, timeout or error (could not start)."""
+
+    exit_code: int | None
+    status: str
+    output: str
+    seconds: float
+
+
+class StepRunner(Protocol):
+    """Runs one command in `workdir` (cwd relative to it) and reports how it ended."""
+
+    def run(
+        self,
+        cmd: list[str],
+        *,
+        workdir: Path,
+        cwd: str | None,
+        env: dict[str, str],
+        timeout: float | None,
+        on_output: Callable[[str], None] | None,
+        allow_network: bool,
+    ) -> StepOutcome: ...
+
+
+class _CappedOutput:
+    """Keeps the head and the tail of a long output, and counts what was left out."""
+
+    def __init__(self, head: int = 200_000, tail: int = 800_000):
+        self.head_limit, self.tail_limit = head, tail
+        self.head: list[str] = []
+        self.head_size = 0
+        self.tail: deque[str] = deque()
+        self.tail_size = 0
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        if self.head_size + len(line) <= self.head_limit and not self.tail:
+            self.head.append(line)
+            self.head_size += len(line) + 1
+            return
+        self.tail.append(line)
+        self.tail_size += len(line) + 1
+        while self.tail_size > self.tail_limit and len(self.tail) > 1:
+            self.tail_size -= len(self.tail.popleft()) + 1
+            self.dropped += 1
+
+    def text(self) -> str:
+        middle = [f"... {self.dropped} lines omitted ..."] if self.dropped else []
+        return "\n".join([*self.head, *middle, *self.tail])
+
+
+class LocalRunner:
+    """Plain subprocesses with a clean environment (only `env`, plus PATH when missing).
+
+    Each command runs in its own process group, which is killed on timeout and when the
+    command ends, so background processes do not outlive their step. `allow_network` is not
+    enforced here: this runner is for testing workflow semantics, not for isolation.
+    """
+
+    def __init__(self, kill_grace: float = 0.5):
+        self.kill_grace = kill_grace
+
+    def run(
+        self,
+        cmd: list[str],
+        *,
+        workdir: Path,
+        cwd: str | None,
+        env: dict[str, str],
+        timeout: float | None,
+        on_output: Callable[[str], None] | None,
+        allow_network: bool,
+    ) -> StepOutcome:
+        """Run `cmd`, streaming each output line to `on_output`."""
+        start = time.monotonic()
+        full_env = dict(env)
+        full_env.setdefault("PATH", os.environ.get("PATH", os.defpath))
+        directory = Path(workdir) / cwd if cwd else Path(workdir)
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=directory,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            message = f"could not start {cmd[0]}: {exc.strerror or exc}"
+            return StepOutcome(None, "error", message, time.monotonic() - start)
+        output = _CappedOutput()
+        deadline = start + timeout if timeout is not None else None
+        pending = b""
+
+        def emit(raw: bytes) -> None:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+            output.add(line)
+            if on_output is not None:
+                on_output(line)
+
+        timed_out = False
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            exited_at: float | None = None
+            while True:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    timed_out = True
+                    break
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = now
+                if exited_at is not None and now - exited_at > 0.2:
+                    break  # a background process holds the pipe open; the step is over
+                wait = 0.1 if deadline is None else min(0.1, max(deadline - now, 0))
+                if not selector.select(timeout=wait):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    emit(raw)
+        if pending:
+            emit(pending)
+        self._kill_group(proc, graceful=timed_out)
+        proc.stdout.close()
+        seconds = time.monotonic() - start
+        if timed_out:
+            return StepOutcome(None, "timeout", output.text(), seconds)
+        code = proc.returncode
+        return StepOutcome(code, "ok" if code == 0 else "failed", output.text(), seconds)
+
+    def _kill_group(self, proc: subprocess.Popen, *, graceful: bool) -> None:
+        if graceful:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=self.kill_grace)
+            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports and events
+# ---------------------------------------------------------------------------------------------
+
+
+def _cap(text: str, limit: int = LOG_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    tail = limit - head
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n... {omitted} characters omitted ...\n{text[-tail:]}"
+
+
+@dataclass
+class StepReport:
+    """One step: status is its conclusion (success, failure, skipped or cancelled)."""
+
+    name: str
+    id: str | None
+    status: str
+    outcome: str | None = None
+    conclusion: str | None = None
+    exit_code: int | None = None
+    seconds: float = 0.0
+    outputs: dict[str, str] = field(default_factory=dict)
+    log: str = ""
+    message: str = ""
+    summary: str = ""
+    timed_out: bool = False
+
+
+@dataclass
+class CellReport:
+    """One run of a job: the whole job, or one matrix combination."""
+
+    name: str
+    matrix: dict[str, Any]
+    status: str
+    seconds: float = 0.0
+    steps: list[StepReport] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    message: str = ""
+    continue_on_error: bool = False
+    runs_on: str = ""
+
+
+@dataclass
+class JobReport:
+    """One job: its result (success, failure, cancelled or skipped) over all its cells."""
+
+    id: str
+    name: str
+    result: str
+    needs: list[str] = field(default_factory=list)
+    cells: list[CellReport] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class RunReport:
+    """A whole run; `to_json()` is what the CLI prints and the lab pipeline stores."""
+
+    workflow: str
+    path: str
+    status: str
+    seconds: float
+    run_id: str
+    jobs: list[JobReport] = field(default_factory=list)
+    artifacts: dict[str, list[str]] = field(default_factory=dict)
+    artifacts_dir: str = ""
+    message: str = ""
+
+    def job(self, job_id: str) -> JobReport:
+        """The report of one job by id."""
+        for job in self.jobs:
+            if job.id == job_id:
+                return job
+        raise KeyError(job_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: dicts, lists, strings and numbers."""
+        return asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, default=str)
+
+
+EVENT_KINDS = (
+    "job_started",
+    "step_started",
+    "output",
+    "step_finished",
+    "cell_finished",
+    "job_finished",
+    "workflow_finished",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened during a run, for live logs; `cell` is '' outside a matrix."""
+
+    kind: str
+    job: str
+    cell: str = ""
+    step: str | None = None
+    status: str | None = None
+    line: str | None = None
+
+
+_MARKS = {"success": "✓", "failure": "✗", "skipped": "-", "cancelled": "⊘"}
+
+
+def format_event(event: Event) -> str:
+    """One line of live output for an event."""
+    who = f"{event.job} ({event.cell})" if event.cell else event.job
+    mark = _MARKS.get(event.status or "", "?")
+    extra = f" ({event.line})" if event.line else ""
+    if event.kind == "job_started":
+        return f"[{who}] job started"
+    if event.kind == "step_started":
+        return f"[{who}] ▶ {event.step}"
+    if event.kind == "output":
+        return f"[{who}]   {event.line}"
+    if event.kind == "step_finished":
+        return f"[{who}] {mark} {event.step}: {event.status}{extra}"
+    if event.kind in ("cell_finished", "job_finished"):
+        return f"[{who}] {mark} job {event.status}{extra}"
+    if event.kind == "workflow_finished":
+        return f"{mark} workflow {event.job}: {event.status}{extra}"
+    return f"[{who}] {event.kind} {event.status or ''}{extra}"
+
+
+def exit_code(report: RunReport) -> int:
+    """0 when the workflow succeeded, else 1."""
+    return 0 if report.status == "success" else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Environment files and python-version specs
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_env_file(text: str, command: str = "env") -> dict[str, str]:
+    """`NAME=value` lines and `NAME<<DELIM` ... `DELIM` blocks, as GITHUB_ENV/OUTPUT hold them."""
+    values: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip():
+            continue
+        eq, heredoc = line.find("="), line.find("<<")
+        if eq >= 0 and (heredoc < 0 or eq < heredoc):
+            key, value = line[:eq], line[eq + 1 :]
+        elif heredoc >= 0:
+            key, delimiter = line[:heredoc], line[heredoc + 2 :]
+            if not delimiter:
+                raise ValueError(f"Unable to process file command '{command}': empty delimiter")
+            block = []
+            while i < len(lines) and lines[i] != delimiter:
+                block.append(lines[i])
+                i += 1
+            if i >= len(lines):
+                raise ValueError(
+                    f"Unable to process file command '{command}' successfully: "
+                    f"Matching delimiter not found '{delimiter}'"
+                )
+            i += 1
+            value = "\n".join(block)
+        else:
+            raise ValueError(
+                f"Unable to process file command '{command}' successfully: Invalid format '{line}'"
+            )
+        if not key:
+            raise ValueError(f"Unable to process file command '{command}': a line has no name")
+        values[key] = value
+    return values
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def python_version_matches(spec: str, version: str) -> bool:
+    """Whether `version` (3.11.7) satisfies a setup-python spec: 3.11, 3.x, >=3.10, ~3.11, ^3.
+
+    Raises ValueError for a spec it cannot read (such as pypy or a -dev build).
+    """
+    actual = _version_tuple(version)
+    clauses = [c for c in re.split(r"[\s,]+", spec.strip()) if c]
+    if not clauses:
+        raise ValueError("empty python-version")
+    for clause in clauses:
+        match = re.fullmatch(r"(>=|<=|>|<|==|=|~|\^)?v?(\d+(?:\.(?:\d+|x|\*))*)", clause)
+        if not match:
+            raise ValueError(f"cannot read python-version '{spec}'")
+        op, body = match.group(1) or "", match.group(2)
+        parts = body.split(".")
+        fixed = [int(p) for p in itertools.takewhile(lambda p: p.isdigit(), parts)]
+        if op in ("", "=", "=="):
+            if tuple(actual[: len(fixed)]) != tuple(fixed):
+                return False
+            continue
+        want = tuple(fixed + [0] * (3 - len(fixed)))
+        have = tuple(actual[:3])
+        if op == "~":
+            upper = (fixed[0], fixed[1] + 1, 0) if len(fixed) > 1 else (fixed[0] + 1, 0, 0)
+            ok = want <= have < upper
+        elif op == "^":
+            ok = want <= have < (fixed[0] + 1, 0, 0)
+        else:
+            ok = {">=": have >= want, "<=": have <= want, ">": have > want, "<": have < want}[op]
+        if not ok:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a workflow
+# ---------------------------------------------------------------------------------------------
+
+
+def _temp_workdir(seed: Path | None) -> Path:
+    """The default workspace factory: a fresh temporary directory (with `seed` copied in)."""
+    workdir = Path(tempfile.mkdtemp(prefix="triops-job-"))
+    if seed is not None:
+        shutil.copytree(seed, workdir, symlinks=True, dirs_exist_ok=True)
+    return workdir
+
+
+@dataclass
+class _Cell:
+    """The mutable state of one running cell."""
+
+    job: Job
+    report: CellReport
+    label: str
+    workdir: Path
+    workspace: Path
+    runner_dir: Path
+    contexts: dict[str, Any]
+    env: dict[str, str]
+    defaults_run: dict[str, Any]
+    deadline: float
+    timeout_minutes: float
+    path_prepend: list[str] = field(default_factory=list)
+    steps: dict[str, Any] = field(default_factory=dict)
+    status: str = "success"
+    timed_out: bool = False
+
+
+@dataclass
+class _ActionResult:
+    ok: bool
+    message: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+class _Run:
+    def __init__(
+        self,
+        workflow: Workflow,
+        runner: StepRunner,
+        seed: Path,
+        on_event: Callable[[Event], None] | None,
+        allow_network: bool,
+        env: dict[str, str] | None,
+        python: str,
+        factory: Callable[[Path | None], Path] | None,
+        artifacts_dir: Path | None,
+        github: dict[str, Any] | None,
+        prepare_workdir: Callable[[Path], None] | None = None,
+        release_workdir: Callable[[Path], None] | None = None,
+    ):
+        self.workflow = workflow
+        self.prepare_workdir = prepare_workdir
+        self.release_workdir = release_workdir
+        self.runner = runner
+        self.seed = Path(seed)
+        self.on_event = on_event
+        self.allow_network = allow_network
+        self.base_env = dict(env or {})
+        self.base_env.setdefault("PATH", os.environ.get("PATH", os.defpath))
+        self.python = python
+        self.owns_workdirs = factory is None
+        self.factory = factory or _temp_workdir
+        self.artifacts_dir = Path(artifacts_dir or tempfile.mkdtemp(prefix="triops-artifacts-"))
+        self.artifacts: dict[str, list[str]] = {}
+        self.results: dict[str, JobReport] = {}
+        self.run_id = str(int(time.time() * 1000))
+        sha = hashlib.sha1(workflow.text.encode()).hexdigest()
+        repository = f"local/{self.seed.name or 'workspace'}"
+        self.github: dict[str, Any] = {
+            "event_name": "push",
+            "event": {"ref": "refs/heads/main", "after": sha, "head_commit": {"id": sha}},
+            "ref": "refs/heads/main",
+            "ref_name": "main",
+            "ref_type": "branch",
+            "sha": sha,
+            "repository": repository,
+            "repository_owner": "local",
+            "actor": "learner",
+            "workflow": workflow.name,
+            "run_id": self.run_id,
+            "run_number": "1",
+            "run_attempt": "1",
+            "server_url": "https://github.com",
+            "head_ref": "",
+            "base_ref": "",
+            "token": "",
+            "workspace": "",
+            "job": "",
+            "action": "",
+        }
+        self.github.update(github or {})
+
+    def emit(self, kind: str, job: str, cell: str = "", **fields: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(Event(kind, job, cell, **fields))
+
+    # -- the run --------------------------------------------------------------------------
+
+    def execute(self) -> RunReport:
+        start = time.monotonic()
+        report = RunReport(
+            workflow=self.workflow.name,
+            path=str(self.workflow.path),
+            status="success",
+            seconds=0.0,
+            run_id=self.run_id,
+            artifacts=self.artifacts,
+            artifacts_dir=str(self.artifacts_dir),
+        )
+        ctx = ExpressionContext({"github": self.github, "secrets": {}, "inputs": {}, "vars": {}})
+        try:
+            self.workflow_env = {
+                str(k): to_str(evaluate_value(v, ctx)) for k, v in self.workflow.env.items()
+            }
+        except ExpressionError as exc:
+            report.status = "failure"
+            report.message = f"workflow env: {exc}"
+            self.workflow_env = {}
+        if report.message:
+            report.seconds = time.monotonic() - start
+            return report
+        for job_id in self.workflow.order:
+            job_report = self.run_job(self.workflow.jobs[job_id])
+            self.results[job_id] = job_report
+            report.jobs.append(job_report)
+        if any(job.result == "failure" for job in report.jobs):
+            report.status = "failure"
+        report.seconds = round(time.monotonic() - start, 3)
+        self.emit("workflow_finished", self.workflow.name, status=report.status)
+        return report
+
+    def ancestors(self, job_id: str) -> list[str]:
+        seen: list[str] = []
+        todo = list(self.workflow.jobs[job_id].needs)
+        while todo:
+            need = todo.pop(0)
+            if need not in seen:
+                seen.append(need)
+                todo.extend(self.workflow.jobs[need].needs)
+        return seen
+
+    def run_job(self, job: Job) -> JobReport:
+        report = JobReport(id=job.id, name=to_str(job.name) or job.id, result="success")
+        report.needs = list(job.needs)
+        report.outputs = {str(k): "" for k in job.outputs}
+        needs = {
+            n: {"result": self.results[n].result, "outputs": dict(self.results[n].outputs)}
+            for n in job.needs
+        }
+        ancestors = self.ancestors(job.id)
+        results = {a: self.results[a].result for a in ancestors}
+
+        def status(name: str) -> bool:
+            if name == "success":
+                return all(r == "success" for r in results.values())
+            if name == "failure":
+                return any(r == "failure" for r in results.values())
+            return name == "always"
+
+        data = {"github": {**self.github, "job": job.id}, "needs": needs, "vars": {}, "inputs": {}}
+        ctx = ExpressionContext(data, status)
+        try:
+            runs = evaluate_condition(job.if_, ctx)
+        except ExpressionError as exc:
+            return self.finish_job(report, "failure", f"line {job.line}: if: {exc}")
+        if not runs:
+            unhappy = [f"{a} ({r})" for a, r in results.items() if r != "success"]
+            if unhappy and job.if_ is None:
+                why = f"skipped because needed jobs did not succeed: {', '.join(unhappy)}"
+            else:
+                why = "skipped because its if condition was false"
+            return self.finish_job(report, "skipped", why)
+        try:
+            combos, fail_fast, max_parallel = self.strategy(job, ctx)
+        except (ExpressionError, MatrixError) as exc:
+            return self.finish_job(report, "failure", f"strategy: {exc}")
+        cancel_rest = False
+        for index, combo in enumerate(combos):
+            strategy = {
+                "fail-fast": fail_fast,
+                "job-index": index,
+                "job-total": len(combos),
+                "max-parallel": max_parallel or len(combos),
+            }
+            if cancel_rest:
+                cell = self.cancelled_cell(job, combo)
+            else:
+                cell = self.run_cell(job, combo, strategy, needs)
+            report.cells.append(cell)
+            for key, value in cell.outputs.items():
+                if value != "" or key not in report.outputs:
+                    report.outputs[key] = value
+            failed = cell.status == "failure" and not cell.continue_on_error
+            if failed and fail_fast and job.strategy is not None:
+                cancel_rest = True
+        if any(c.status == "failure" and not c.continue_on_error for c in report.cells):
+            result = "failure"
+        elif any(c.status == "cancelled" for c in report.cells):
+            result = "cancelled"
+        else:
+            result = "success"
+        return self.finish_job(report, result, "")
+
+    def finish_job(self, report: JobReport, result: str, message: str) -> JobReport:
+        report.result = result
+        report.message = message
+        self.emit("job_finished", report.id, status=result, line=message or None)
+        return report
+
+    def strategy(self, job: Job, ctx: ExpressionContext) -> tuple[list[dict], bool, int | None]:
+        if job.strategy is None:
+            return [{}], True, None
+        matrix = job.strategy.matrix
+        if isinstance(matrix, str):
+            matrix = evaluate_value(matrix, ctx)
+        elif isinstance(matrix, dict):
+            matrix = {k: evaluate_value(v, ctx) for k, v in matrix.items()}
+            for key in ("include", "exclude"):
+                if isinstance(matrix.get(key), list):
+                    matrix[key] = [
+                        {k: evaluate_value(v, ctx) for k, v in e.items()}
+                        if isinstance(e, dict)
+                        else e
+                        for e in matrix[key]
+                    ]
+        fail_fast = truthy(evaluate_value(job.strategy.fail_fast, ctx))
+        max_parallel = evaluate_value(job.strategy.max_parallel, ctx)
+        return (
+            expand_matrix(matrix),
+            fail_fast,
+            int(to_number(max_parallel)) if max_parallel else None,
+        )
+
+    def cancelled_cell(self, job: Job, combo: dict[str, Any]) -> CellReport:
+        label = matrix_label(combo)
+        cell = CellReport(
+            name=f"{job.id} ({label})" if label else job.id,
+            matrix=combo,
+            status="cancelled",
+            message="cancelled by fail-fast after another matrix cell failed",
+        )
+        for step in job.steps:
+            cell.steps.append(
+                StepReport(
+                    name=to_str(step.name) or step.default_name(), id=step.id, status="cancelled"
+                )
+            )
+        self.emit("cell_finished", job.id, label, status="cancelled", line=cell.message)
+        return cell
+
+    # -- one cell ---------------------------------------------------------------------------
+
+    def run_cell(
+        self, job: Job, combo: dict[str, Any], strategy: dict[str, Any], needs: dict[str, Any]
+    ) -> CellReport:
+        start = time.monotonic()
+        label = matrix_label(combo)
+        report = CellReport(name=job.id, matrix=combo, status="success")
+        self.emit("job_started", job.id, label)
+        workdir = Path(self.factory(None))
+        workspace = workdir / "workspace"
+        runner_dir = workdir / "_runner"
+        for directory in (
+            workspace,
+            runner_dir / "temp",
+            runner_dir / "home",
+            runner_dir / "files",
+        ):
+            directory.mkdir(parents=True, exist_ok=True)
+        runner_ctx = {
+            "os": "Linux",
+            "arch": "X64",
+            "name": "triops-local",
+            "temp": str(runner_dir / "temp"),
+            "tool_cache": str(runner_dir / "tool_cache"),
+            "environment": "self-hosted",
+        }
+        contexts = {
+            "github": {**self.github, "job": job.id, "workspace": str(workspace)},
+            "needs": needs,
+            "vars": {},
+            "inputs": {},
+            "secrets": {},
+            "strategy": strategy,
+            "matrix": combo,
+            "runner": runner_ctx,
+            "job": {"status": "success"},
+            "env": dict(self.workflow_env),
+            "steps": {},
+        }
+        cell = _Cell(
+            job=job,
+            report=report,
+            label=label,
+            workdir=workdir,
+            workspace=workspace,
+            runner_dir=runner_dir,
+            contexts=contexts,
+            env=dict(self.workflow_env),
+            defaults_run={},
+            deadline=0.0,
+            timeout_minutes=DEFAULT_TIMEOUT_MINUTES,
+        )
+        try:
+            return self.run_cell_in(cell, start)
+        finally:
+            if self.owns_workdirs:
+                shutil.rmtree(workdir, ignore_errors=True)
+            elif self.release_workdir is not None:
+                self.release_workdir(workdir)
+
+    def run_cell_in(self, cell: _Cell, start: float) -> CellReport:
+        job, report, contexts, label = cell.job, cell.report, cell.contexts, cell.label
+        ctx = ExpressionContext(contexts, workspace=cell.workspace)
+        try:
+            name = interpolate(to_str(job.name), ctx) if job.name is not None else job.id
+            if label and not (isinstance(job.name, str) and "matrix" in job.name):
+                name = f"{name} ({label})"
+            report.name = name
+            report.runs_on = to_str(evaluate_value(job.runs_on, ctx))
+            job_env = {str(k): to_str(evaluate_value(v, ctx)) for k, v in job.env.items()}
+            cell.env.update(job_env)
+            contexts["env"] = dict(cell.env)
+            minutes = evaluate_value(job.timeout_minutes, ctx)
+            cell.timeout_minutes = to_number(minutes) if minutes is not None else 360
+            report.continue_on_error = truthy(evaluate_value(job.continue_on_error, ctx))
+            defaults = {**self.workflow.defaults_run}
+            for key, value in job.defaults_run.items():
+                defaults[key] = evaluate_value(value, ctx)
+            cell.defaults_run = defaults
+        except ExpressionError as exc:
+            return self.end_cell(cell, start, f"line {job.line}: {exc}")
+        cell.deadline = start + cell.timeout_minutes * 60
+        for step in job.steps:
+            report.steps.append(self.run_step(cell, step))
+        self.job_outputs(cell)
+        return self.end_cell(cell, start, "")
+
+    def end_cell(self, cell: _Cell, start: float, message: str) -> CellReport:
+        report = cell.report
+        if message:
+            cell.status = "failure"
+        report.status = cell.status
+        if cell.timed_out:
+            message = (
+                message or f"the job exceeded timeout-minutes ({to_str(cell.timeout_minutes)})"
+            )
+        report.message = message
+        report.seconds = round(time.monotonic() - start, 3)
+        if cell.label:
+            self.emit(
+                "cell_finished", cell.job.id, cell.label, status=report.status, line=message or None
+            )
+        return report
+
+    def job_outputs(self, cell: _Cell) -> None:
+        contexts = {
+            **cell.contexts,
+            "env": dict(cell.env),
+            "steps": cell.steps,
+            "job": {"status": cell.status},
+        }
+        ctx = ExpressionContext(contexts, workspace=cell.workspace)
+        for key, value in cell.job.outputs.items():
+            try:
+                cell.report.outputs[str(key)] = to_str(evaluate_value(value, ctx))
+            except ExpressionError as exc:
+                cell.status = "failure"
+                cell.report.message = f"outputs.{key}: {exc}"
+
+    def step_status(self, cell: _Cell) -> Callable[[str], bool]:
+        def status(name: str) -> bool:
+            if name == "success":
+                return cell.status == "success" and not cell.timed_out
+            if name == "failure":
+                return cell.status == "failure"
+            if name == "cancelled":
+                return cell.timed_out
+            return True
+
+        return status
+
+    def run_step(self, cell: _Cell, step: Step) -> StepReport:
+        job_id = cell.job.id
+        contexts = {
+            **cell.contexts,
+            "env": dict(cell.env),
+            "steps": cell.steps,
+            "job": {"status": cell.status},
+        }
+        contexts["github"] = {**contexts["github"], "action": step.id or f"__run_{step.index}"}
+        ctx = ExpressionContext(contexts, self.step_status(cell), cell.workspace)
+        try:
+            name = interpolate(to_str(step.name), ctx) if step.name else step.default_name()
+        except ExpressionError:
+            name = to_str(step.name)
+        report = StepReport(name=name, id=step.id, status="skipped")
+        if cell.timed_out or time.monotonic() >= cell.deadline:
+            cell.timed_out = True
+            cell.status = "failure"
+            report.status = "cancelled"
+            report.message = "cancelled: the job exceeded its timeout-minutes"
+            self.record(cell, step, report, "cancelled", "cancelled")
+            return report
+        try:
+            runs = evaluate_condition(step.if_, ctx)
+        except ExpressionError as exc:
+            return self.fail_step(cell, step, report, f"line {step.line}: if: {exc}")
+        if not runs:
+            self.record(cell, step, report, "skipped", "skipped")
+            self.emit("step_finished", job_id, cell.label, step=name, status="skipped")
+            return report
+        self.emit("step_started", job_id, cell.label, step=name)
+        log = _CappedOutput(head=LOG_LIMIT // 4, tail=LOG_LIMIT // 2)
+        logged = False
+
+        def on_output(line: str) -> None:
+            nonlocal logged
+            logged = True
+            log.add(line)
+            self.emit("output", job_id, cell.label, step=name, line=line)
+
+        start = time.monotonic()
+        try:
+            step_env = {str(k): to_str(evaluate_value(v, ctx)) for k, v in step.env.items()}
+            contexts["env"] = {**cell.env, **step_env}
+            minutes = evaluate_value(step.timeout_minutes, ctx)
+            continue_on_error = truthy(evaluate_value(step.continue_on_error, ctx))
+            inputs = {str(k): to_str(evaluate_value(v, ctx)) for k, v in step.with_.items()}
+            workdir_spec = step.working_directory
+            if workdir_spec is None:
+                workdir_spec = cell.defaults_run.get("working-directory")
+            working_directory = to_str(evaluate_value(workdir_spec, ctx)) if workdir_spec else ""
+            script = interpolate(step.run, ctx) if step.run is not None else None
+        except ExpressionError as exc:
+            return self.fail_step(cell, step, report, f"line {step.line}: {exc}")
+        remaining = cell.deadline - time.monotonic()
+        step_limit = to_number(minutes) * 60 if minutes is not None else None
+        timeout = remaining if step_limit is None else min(step_limit, remaining)
+        files = {
+            kind: cell.runner_dir / "files" / f"{step.index}-{kind.lower()}"
+            for kind in ("ENV", "OUTPUT", "PATH", "STEP_SUMMARY")
+        }
+        for path in files.values():
+            path.write_text("")
+        env = self.process_env(cell, step, step_env, files)
+        if script is not None:
+            outcome = self.run_script(
+                cell, step, script, working_directory, env, timeout, on_output
+            )
+            ok = outcome.status == "ok" and outcome.exit_code == 0
+            report.exit_code = outcome.exit_code
+            if outcome.status == "timeout":
+                report.timed_out = True
+                if step_limit is not None and step_limit <= remaining:
+                    report.message = (
+                        f"the step timed out after {to_str(to_number(minutes))} minutes "
+                        "(timeout-minutes)"
+                    )
+                else:
+                    cell.timed_out = True
+                    report.message = (
+                        f"the job exceeded timeout-minutes ({to_str(cell.timeout_minutes)})"
+                    )
+            elif not ok:
+                report.message = (
+                    f"Process completed with exit code {outcome.exit_code}."
+                    if outcome.status == "failed"
+                    else f"{outcome.status}: {outcome.output.strip()[-500:]}"
+                )
+            log_text = log.text() if logged else outcome.output
+            outputs: dict[str, str] = {}
+        else:
+            result = self.run_action(cell, step, inputs, env, timeout, on_output)
+            ok, report.message, outputs = result.ok, result.message, dict(result.outputs)
+            if report.message and not ok:
+                on_output(f"Error: {report.message}")
+            log_text = log.text()
+        try:
+            outputs.update(parse_env_file(files["OUTPUT"].read_text(errors="replace"), "output"))
+            self.apply_env_file(cell, files["ENV"].read_text(errors="replace"), on_output)
+            for line in files["PATH"].read_text(errors="replace").splitlines():
+                if line.strip():
+                    cell.path_prepend.insert(0, line.strip())
+        except ValueError as exc:
+            ok = False
+            report.message = str(exc)
+            on_output(f"Error: {exc}")
+            log_text = log.text()
+        report.summary = files["STEP_SUMMARY"].read_text(errors="replace")
+        if report.summary:
+            cell.report.summary += report.summary
+        report.outputs = outputs
+        report.log = _cap(log_text)
+        report.seconds = round(time.monotonic() - start, 3)
+        outcome_name = "success" if ok else "failure"
+        conclusion = "success" if ok or continue_on_error else "failure"
+        if not ok and continue_on_error:
+            report.message = f"{report.message} (continue-on-error)".strip()
+        if conclusion == "failure":
+            cell.status = "failure"
+        self.record(cell, step, report, outcome_name, conclusion)
+        detail = f"{report.seconds:.1f}s" + (f", {report.message}" if report.message else "")
+        self.emit("step_finished", job_id, cell.label, step=name, status=conclusion, line=detail)
+        return report
+
+    def fail_step(self, cell: _Cell, step: Step, report: StepReport, message: str) -> StepReport:
+        report.message = message
+        cell.status = "failure"
+        self.record(cell, step, report, "failure", "failure")
+        self.emit(
+            "step_finished",
+            cell.job.id,
+            cell.label,
+            step=report.name,
+            status="failure",
+            line=message,
+        )
+        return report
+
+    def record(self, cell: _Cell, step: Step, report: StepReport, outcome: str, conclusion: str):
+        report.outcome = outcome
+        report.conclusion = conclusion
+        report.status = conclusion
+        if step.id is not None:
+            cell.steps[step.id] = {
+                "outputs": dict(report.outputs),
+                "outcome": outcome,
+                "conclusion": conclusion,
+            }
+
+    def apply_env_file(self, cell: _Cell, text: str, on_output: Callable[[str], None]) -> None:
+        for key, value in parse_env_file(text, "env").items():
+            if key.upper().startswith(("GITHUB_", "RUNNER_")):
+                on_output(f"Warning: {key} cannot be overwritten through GITHUB_ENV; ignored")
+                continue
+            cell.env[key] = value
+
+    def process_env(
+        self, cell: _Cell, step: Step, step_env: dict[str, str], files: dict[str, Path]
+    ) -> dict[str, str]:
+        env = dict(self.base_env)
+        env.setdefault("HOME", str(cell.runner_dir / "home"))
+        env.setdefault("LANG", "C.UTF-8")
+        env["CI"] = "true"
+        env.update(cell.env)
+        env.update(step_env)
+        github = cell.contexts["github"]
+        env.update(
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_WORKSPACE": str(cell.workspace),
+                "GITHUB_RUN_ID": self.run_id,
+                "GITHUB_RUN_NUMBER": "1",
+                "GITHUB_RUN_ATTEMPT": "1",
+                "GITHUB_JOB": cell.job.id,
+                "GITHUB_ACTION": step.id or f"__run_{step.index}",
+                "GITHUB_EVENT_NAME": to_str(github["event_name"]),
+                "GITHUB_REF": to_str(github["ref"]),
+                "GITHUB_REF_NAME": to_str(github["ref_name"]),
+                "GITHUB_REF_TYPE": to_str(github["ref_type"]),
+                "GITHUB_SHA": to_str(github["sha"]),
+                "GITHUB_REPOSITORY": to_str(github["repository"]),
+                "GITHUB_REPOSITORY_OWNER": to_str(github["repository_owner"]),
+                "GITHUB_ACTOR": to_str(github["actor"]),
+                "GITHUB_WORKFLOW": self.workflow.name,
+                "GITHUB_SERVER_URL": to_str(github["server_url"]),
+                "GITHUB_ENV": str(files["ENV"]),
+                "GITHUB_OUTPUT": str(files["OUTPUT"]),
+                "GITHUB_PATH": str(files["PATH"]),
+                "GITHUB_STEP_SUMMARY": str(files["STEP_SUMMARY"]),
+                "RUNNER_OS": "Linux",
+                "RUNNER_ARCH": "X64",
+                "RUNNER_NAME": "triops-local",
+                "RUNNER_TEMP": str(cell.runner_dir / "temp"),
+                "RUNNER_TOOL_CACHE": str(cell.runner_dir / "tool_cache"),
+            }
+        )
+        base_path = env.get("PATH") or self.base_env["PATH"]
+        env["PATH"] = os.pathsep.join([*cell.path_prepend, base_path])
+        return env
+
+    def resolve_inside(self, cell: _Cell, relative: str) -> Path | None:
+        """A path under the workspace, or None when it would leave the job's workdir."""
+        target = Path(os.path.normpath(cell.workspace / relative))
+        try:
+            target.relative_to(cell.workdir)
+        except ValueError:
+            return None
+        return target
+
+    def run_script(
+        self,
+        cell: _Cell,
+        step: Step,
+        script: str,
+        working_directory: str,
+        env: dict[str, str],
+        timeout: float,
+        on_output: Callable[[str], None],
+    ) -> StepOutcome:
+        shell = step.shell or cell.defaults_run.get("shell") or None
+        template, suffix = SHELLS.get(shell, (shell, ".sh")) if shell else SHELLS["bash"]
+        script_path = cell.runner_dir / f"step-{step.index}{suffix}"
+        script_path.write_text(script)
+        cmd = [part.replace("{0}", str(script_path)) for part in shlex.split(template)]
+        directory = self.resolve_inside(cell, working_directory or ".")
+        if directory is None:
+            message = f"working-directory '{working_directory}' is outside the workspace"
+            on_output(f"Error: {message}")
+            return StepOutcome(None, "error", message, 0.0)
+        if not directory.is_dir():
+            message = (
+                f"working-directory '{working_directory}' does not exist in the workspace "
+                "(it is relative to the workspace root)"
+            )
+            on_output(f"Error: {message}")
+            return StepOutcome(None, "error", message, 0.0)
+        if self.prepare_workdir is not None:
+            self.prepare_workdir(cell.workdir)
+        return self.runner.run(
+            cmd,
+            workdir=cell.workdir,
+            cwd=str(directory.relative_to(cell.workdir)),
+            env=env,
+            timeout=max(timeout, 0.0),
+            on_output=on_output,
+            allow_network=self.allow_network,
+        )
+
+    # -- built-in actions -------------------------------------------------------------------
+
+    def run_action(
+        self,
+        cell: _Cell,
+        step: Step,
+        inputs: dict[str, str],
+        env: dict[str, str],
+        timeout: float,
+        log: Callable[[str], None],
+    ) -> _ActionResult:
+        uses = step.uses or ""
+        action = uses.split("@", 1)[0].lower()
+        handlers = {
+            "actions/checkout": self.checkout,
+            "actions/setup-python": self.setup_python,
+            "actions/upload-artifact": self.upload_artifact,
+            "actions/download-artifact": self.download_artifact,
+        }
+        handler = handlers.get(action)
+        if handler is None or uses.startswith(("./", "docker://")):
+            return _ActionResult(False, f"not available offline: {uses}")
+        try:
+            return handler(cell, step, inputs, env, timeout, log)
+        except OSError as exc:
+            return _ActionResult(False, f"{uses}: {exc}")
+
+    def checkout(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
+        target = self.resolve_inside(cell, inputs.get("path") or ".")
+        if target is None:
+            return _ActionResult(False, "checkout path is outside the workspace")
+        if not self.seed.is_dir():
+            return _ActionResult(False, f"the workspace to check out does not exist: {self.seed}")
+        if target.exists():
+            for child in target.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        shutil.copytree(self.seed, target, symlinks=True, dirs_exist_ok=True)
+        count = sum(1 for p in target.rglob("*") if p.is_file())
+        where = os.path.relpath(target, cell.workspace)
+        log(f"Copied {count} files from the lab workspace into {where}")
+        return _ActionResult(True)
+
+    def setup_python(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
+        spec = inputs.get("python-version", "").strip()
+        if not spec and inputs.get("python-version-file"):
+            version_file = self.resolve_inside(cell, inputs["python-version-file"])
+            if version_file is None or not version_file.is_file():
+                return _ActionResult(
+                    False, f"python-version-file not found: {inputs['python-version-file']}"
+                )
+            spec = version_file.read_text().strip().splitlines()[0].strip()
+        if self.prepare_workdir is not None:
+            self.prepare_workdir(cell.workdir)
+        probe = self.runner.run(
+            [self.python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+            workdir=cell.workdir,
+            cwd=str(cell.workspace.relative_to(cell.workdir)),
+            env=env,
+            timeout=min(max(timeout, 0.0), 60.0),
+            on_output=None,
+            allow_network=False,
+        )
+        lines = probe.output.strip().splitlines()
+        version = lines[-1].strip() if lines else ""
+        if probe.status != "ok" or not re.fullmatch(r"\d+\.\d+\.\d+", version):
+            return _ActionResult(False, f"could not run {self.python}: {probe.output.strip()}")
+        for wanted in [s for s in spec.splitlines() if s.strip()] or [version]:
+            try:
+                ok = python_version_matches(wanted, version)
+            except ValueError as exc:
+                return _ActionResult(False, f"{exc}; offline, only Python {version} is available")
+            if not ok:
+                hint = ""
+                raw = step.with_.get("python-version")
+                if isinstance(raw, float):
+                    hint = (
+                        f" (YAML reads the unquoted number as {to_str(raw)}; "
+                        "quote versions such as '3.10')"
+                    )
+                return _ActionResult(
+                    False,
+                    f"python-version '{wanted}' was requested, but the available Python is "
+                    f"{version} ({self.python}); offline runs can only use the installed "
+                    f"interpreter{hint}",
+                )
+        bin_dir = str(Path(self.python).parent)
+        cell.path_prepend.insert(0, bin_dir)
+        cell.env["pythonLocation"] = str(Path(self.python).parent.parent)
+        log(f"Using Python {version} from {self.python}")
+        return _ActionResult(True, outputs={"python-version": version, "python-path": self.python})
+
+    def upload_artifact(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
+        name = inputs.get("name") or "artifact"
+        if re.search(r'[\\/:*?"<>|\r\n]', name) or name in (".", ".."):
+            return _ActionResult(False, f"artifact name '{name}' contains a character not allowed")
+        patterns = [p.strip() for p in inputs.get("path", "").splitlines() if p.strip()]
+        if not patterns:
+            return _ActionResult(False, "Input required and not supplied: path")
+        missing = (inputs.get("if-no-files-found") or "warn").strip().lower()
+        if missing not in ("warn", "error", "ignore"):
+            return _ActionResult(
+                False, f"if-no-files-found must be warn, error or ignore: {missing}"
+            )
+        hidden = inputs.get("include-hidden-files", "").strip().lower() == "true"
+        try:
+            files, root = self.artifact_files(cell, patterns, hidden)
+        except ValueError as exc:
+            return _ActionResult(False, str(exc))
+        if not files:
+            message = (
+                f"No files were found with the provided path: {', '.join(patterns)}. "
+                "No artifacts will be uploaded."
+            )
+            if missing == "error":
+                return _ActionResult(False, message)
+            log(f"Warning: {message}" if missing == "warn" else message)
+            return _ActionResult(True)
+        dest = self.artifacts_dir / name
+        if name in self.artifacts or dest.exists():
+            if inputs.get("overwrite", "").strip().lower() != "true":
+                return _ActionResult(
+                    False,
+                    f"an artifact named '{name}' was already uploaded in this run; give each "
+                    "job or matrix cell its own name, or set overwrite: true",
+                )
+            shutil.rmtree(dest, ignore_errors=True)
+        relative = []
+        for path in files:
+            rel = path.relative_to(root)
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest / rel)
+            relative.append(rel.as_posix())
+        self.artifacts[name] = sorted(relative)
+        log(f"Uploaded artifact '{name}' with {len(relative)} file(s)")
+        return _ActionResult(
+            True, outputs={"artifact-id": str(len(self.artifacts)), "artifact-url": dest.as_uri()}
+        )
+
+    def artifact_files(self, cell: _Cell, patterns: list[str], hidden: bool):
+        """Matched files and their root: the common ancestor of the search paths."""
+        matched: set[Path] = set()
+        excluded: set[Path] = set()
+        roots: list[Path] = []
+
+        def files_under(path: Path) -> list[Path]:
+            if path.is_file():
+                return [path]
+            return [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
+
+        for pattern in patterns:
+            negate = pattern.startswith("!")
+            spec = pattern[1:] if negate else pattern
+            full = self.resolve_inside(cell, spec)
+            if full is None or not str(full).startswith(str(cell.workspace)):
+                raise ValueError(f"artifact path '{spec}' is outside the workspace")
+            if negate:
+                for hit in glob.glob(str(full), recursive=True, include_hidden=True):
+                    excluded.update(files_under(Path(hit)))
+                continue
+            if glob.has_magic(spec):
+                parts = Path(full).parts
+                fixed = list(itertools.takewhile(lambda p: not glob.has_magic(p), parts))
+                roots.append(Path(*fixed))
+                for hit in glob.glob(str(full), recursive=True, include_hidden=True):
+                    matched.update(files_under(Path(hit)))
+            else:
+                roots.append(full if full.is_dir() else full.parent)
+                matched.update(files_under(full))
+        files = sorted(matched - excluded)
+        if not hidden:
+            files = [
+                f
+                for f in files
+                if not any(part.startswith(".") for part in f.relative_to(cell.workspace).parts)
+            ]
+        root = Path(os.path.commonpath([str(r) for r in roots])) if roots else cell.workspace
+        return files, root
+
+    def download_artifact(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
+        target = self.resolve_inside(cell, inputs.get("path") or ".")
+        if target is None:
+            return _ActionResult(False, "download path is outside the workspace")
+        name = inputs.get("name")
+        names = [name] if name else sorted(self.artifacts)
+        for item in names:
+            source = self.artifacts_dir / item
+            if item not in self.artifacts or not source.is_dir():
+                return _ActionResult(False, f"Artifact not found: {item}")
+            dest = target if name else target / item
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+            log(f"Downloaded artifact '{item}' into {os.path.relpath(dest, cell.workspace)}")
+        return _ActionResult(True, outputs={"download-path": str(target)})
+
+
+def run_workflow(
+    workflow: Workflow,
+    *,
+    runner: StepRunner,
+    workspace_seed: Path,
+    on_event: Callable[[Event], None] | None = None,
+    allow_network: bool = False,
+    max_parallel: int = 1,
+    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    workspace_factory: Callable[[Path | None], Path] | None = None,
+    artifacts_dir: Path | None = None,
+    github: dict[str, Any] | None = None,
+    prepare_workdir: Callable[[Path], None] | None = None,
+    release_workdir: Callable[[Path], None] | None = None,
+) -> RunReport:
+    """Run the jobs in dependency order, one matrix cell at a time, and report what happened.
+
+    `workspace_seed` is what actions/checkout copies in. Each cell gets a fresh directory from
+    `workspace_factory(None)` (default: a temporary directory, removed afterwards; a supplied
+    factory owns its directories): `<dir>/workspace` is GITHUB_WORKSPACE and `<dir>/_runner`
+    holds scripts, the GITHUB_* files, RUNNER_TEMP and HOME. `env` is the base process
+    environment (lowest precedence, not part of the `env` context); `python` is the interpreter
+    setup-python offers. Jobs run sequentially: `max_parallel` and strategy.max-parallel are
+    accepted for compatibility. `github` overrides fields of the github context.
+    `prepare_workdir(workdir)` is called before each command, after this module has written
+    scripts and files into the workdir (a sandbox can hand them to its own user there);
+    `release_workdir(workdir)` is called when a cell is done with a factory-made workdir.
+    """
+    if max_parallel < 1:
+        raise ValueError("max_parallel must be at least 1")
+    run = _Run(
+        workflow,
+        runner,
+        workspace_seed,
+        on_event,
+        allow_network,
+        env,
+        python,
+        workspace_factory,
+        artifacts_dir,
+        github,
+        prepare_workdir,
+        release_workdir,
+    )
+    return run.execute()

@@ -1,0 +1,129 @@
+"""Background jobs: a row per job so a page can show progress after a refresh, and a restart
+can mark jobs that were running when the process died as failed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+from pydantic import BaseModel
+
+from triops.store.connection import retry_on_conflict, rollback
+
+
+class Job(BaseModel):
+    id: str
+    kind: str
+    owner: str
+    subject: str
+    state: str
+    started_at: datetime
+    heartbeat: datetime
+    finished_at: datetime | None
+    log_path: str | None
+    result_json: str | None
+
+
+_COLUMNS = list(Job.model_fields)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+
+
+def _job(row) -> Job:
+    return Job(**dict(zip(_COLUMNS, row, strict=True)))
+
+
+def start_lab_job(db: duckdb.DuckDBPyConnection, job: Job) -> Job | None:
+    """Record a running lab job unless the owner already has one; None when refused."""
+
+    def write() -> Job | None:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            claimed = db.execute(
+                "INSERT INTO active_lab_jobs (owner, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [job.owner, job.id],
+            ).fetchone()[0]
+            if not claimed:
+                rollback(db)
+                return None
+            db.execute(
+                f"INSERT INTO jobs ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                [getattr(job, c) for c in _COLUMNS],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+        return job
+
+    return retry_on_conflict(write)
+
+
+def heartbeat(db: duckdb.DuckDBPyConnection, job_id: str, now: datetime) -> None:
+    retry_on_conflict(
+        lambda: db.execute(
+            "UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = 'running'", [now, job_id]
+        )
+    )
+
+
+def finish(
+    db: duckdb.DuckDBPyConnection, job_id: str, state: str, now: datetime, result_json: str | None
+) -> None:
+    def write() -> None:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            db.execute(
+                "UPDATE jobs SET state = ?, finished_at = ?, heartbeat = ?, result_json = ? "
+                "WHERE id = ?",
+                [state, now, now, result_json, job_id],
+            )
+            db.execute("DELETE FROM active_lab_jobs WHERE job_id = ?", [job_id])
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+
+    retry_on_conflict(write)
+
+
+def get(db: duckdb.DuckDBPyConnection, job_id: str) -> Job | None:
+    row = db.execute(f"{_SELECT} WHERE id = ?", [job_id]).fetchone()
+    return _job(row) if row else None
+
+
+def active_for(db: duckdb.DuckDBPyConnection, owner: str) -> Job | None:
+    row = db.execute(
+        f"{_SELECT} WHERE id = (SELECT job_id FROM active_lab_jobs WHERE owner = ?)", [owner]
+    ).fetchone()
+    return _job(row) if row else None
+
+
+def latest(db: duckdb.DuckDBPyConnection, owner: str, subject: str) -> Job | None:
+    row = db.execute(
+        f"{_SELECT} WHERE owner = ? AND subject = ? ORDER BY started_at DESC LIMIT 1",
+        [owner, subject],
+    ).fetchone()
+    return _job(row) if row else None
+
+
+def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Jobs still 'running' when a process starts were orphaned by a crash: mark them failed."""
+
+    def write() -> int:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            n = db.execute(
+                "UPDATE jobs SET state = 'failed', finished_at = ?, "
+                'result_json = \'{"error": "the server stopped during the run"}\' '
+                "WHERE state = 'running'",
+                [now],
+            ).fetchone()[0]
+            db.execute("DELETE FROM active_lab_jobs")
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+        return n
+
+    return retry_on_conflict(write)
