@@ -4,10 +4,14 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PORT    ?= 8501
+# The labs' tools run as an unprivileged sandbox UID, so they live in a venv made from Debian's
+# /usr/bin/python3 in a folder every UID can read (TRIOPS_LABS_VENV).
+LABS_VENV ?= $(or $(TRIOPS_LABS_VENV),/var/tmp/triops-labs-venv)
 
 .PHONY: install run test bench lint browser clean
 
 install: $(STAMP)
+	@bash scripts/labs-venv.sh $(LABS_VENV)
 
 # Reinstall only when the project's metadata changes; editable install picks up code edits.
 $(STAMP): pyproject.toml

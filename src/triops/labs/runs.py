@@ -6,7 +6,6 @@ one per job), and the check runs here, outside the sandbox, on the report and th
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import tempfile
 import time
@@ -97,10 +96,7 @@ class SandboxStepRunner:
 
     def prepare(self, workdir: Path) -> None:
         """The runner writes scripts and files as this process; hand them to the run's UID."""
-        if os.geteuid() == 0:
-            uid = self.sandbox.uid_of(workdir)
-            box = Path(workdir).parent
-            Sandbox._chown_tree(box, uid)
+        self.sandbox.hand_over(workdir)
 
 
 def execute(

@@ -1517,6 +1517,39 @@ def exit_code(report: RunReport) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+# --- files the runner reads and writes inside a work folder ---------------------------------
+# Steps run as the sandbox UID and may leave links where the runner (as root) writes or reads
+# next. Every process of that UID is killed when its step ends, so nothing can swap a path
+# between the check below and the open: refusing links in the path and on the file is enough.
+
+
+def _no_links(path: Path) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.realpath(parent) != parent:
+        raise ValueError(f"refusing to follow a link in {path}")
+
+
+def safe_write(path: Path, text: str) -> None:
+    """Write a runner file without following links planted by a step."""
+    _no_links(path)
+    if os.path.islink(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def safe_read(path: Path) -> str:
+    """Read a file a step wrote; a link or a missing file reads as empty."""
+    try:
+        _no_links(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except (OSError, ValueError):
+        return ""
+    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
 def parse_env_file(text: str, command: str = "env") -> dict[str, str]:
     """`NAME=value` lines and `NAME<<DELIM` ... `DELIM` blocks, as GITHUB_ENV/OUTPUT hold them."""
     values: dict[str, str] = {}
@@ -2044,7 +2077,7 @@ class _Run:
             for kind in ("ENV", "OUTPUT", "PATH", "STEP_SUMMARY")
         }
         for path in files.values():
-            path.write_text("")
+            safe_write(path, "")
         env = self.process_env(cell, step, step_env, files)
         if script is not None:
             outcome = self.run_script(
@@ -2079,9 +2112,9 @@ class _Run:
                 on_output(f"Error: {report.message}")
             log_text = log.text()
         try:
-            outputs.update(parse_env_file(files["OUTPUT"].read_text(errors="replace"), "output"))
-            self.apply_env_file(cell, files["ENV"].read_text(errors="replace"), on_output)
-            for line in files["PATH"].read_text(errors="replace").splitlines():
+            outputs.update(parse_env_file(safe_read(files["OUTPUT"]), "output"))
+            self.apply_env_file(cell, safe_read(files["ENV"]), on_output)
+            for line in safe_read(files["PATH"]).splitlines():
                 if line.strip():
                     cell.path_prepend.insert(0, line.strip())
         except ValueError as exc:
@@ -2089,7 +2122,7 @@ class _Run:
             report.message = str(exc)
             on_output(f"Error: {exc}")
             log_text = log.text()
-        report.summary = files["STEP_SUMMARY"].read_text(errors="replace")
+        report.summary = safe_read(files["STEP_SUMMARY"])
         if report.summary:
             cell.report.summary += report.summary
         report.outputs = outputs
@@ -2204,7 +2237,7 @@ class _Run:
         shell = step.shell or cell.defaults_run.get("shell") or None
         template, suffix = SHELLS.get(shell, (shell, ".sh")) if shell else SHELLS["bash"]
         script_path = cell.runner_dir / f"step-{step.index}{suffix}"
-        script_path.write_text(script)
+        safe_write(script_path, script)
         cmd = [part.replace("{0}", str(script_path)) for part in shlex.split(template)]
         directory = self.resolve_inside(cell, working_directory or ".")
         if directory is None:
@@ -2283,7 +2316,8 @@ class _Run:
                 return _ActionResult(
                     False, f"python-version-file not found: {inputs['python-version-file']}"
                 )
-            spec = version_file.read_text().strip().splitlines()[0].strip()
+            lines = safe_read(version_file).strip().splitlines()
+            spec = lines[0].strip() if lines else ""
         if self.prepare_workdir is not None:
             self.prepare_workdir(cell.workdir)
         probe = self.runner.run(
@@ -2363,7 +2397,7 @@ class _Run:
         for path in files:
             rel = path.relative_to(root)
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest / rel)
+            shutil.copy2(path, dest / rel, follow_symlinks=False)
             relative.append(rel.as_posix())
         self.artifacts[name] = sorted(relative)
         log(f"Uploaded artifact '{name}' with {len(relative)} file(s)")
@@ -2377,10 +2411,22 @@ class _Run:
         excluded: set[Path] = set()
         roots: list[Path] = []
 
+        def regular(p: Path) -> bool:
+            # Links are never uploaded: a step could point one at a file outside the sandbox.
+            return (
+                p.is_file()
+                and not p.is_symlink()
+                and not any(
+                    q.is_symlink() for q in p.parents if str(q).startswith(str(cell.workspace))
+                )
+            )
+
         def files_under(path: Path) -> list[Path]:
+            if path.is_symlink():
+                return []
             if path.is_file():
-                return [path]
-            return [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
+                return [path] if regular(path) else []
+            return [p for p in path.rglob("*") if regular(p)] if path.is_dir() else []
 
         for pattern in patterns:
             negate = pattern.startswith("!")

@@ -1,0 +1,144 @@
+"""Labs end to end: the starter fails its check, the solution passes, through the CLI; and a
+step cannot make the runner (root) read or write outside the sandbox through links."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from triops.config import get_settings
+from triops.labs.spec import load_labs
+
+VENV = get_settings().labs_venv
+needs_sandbox = pytest.mark.skipif(
+    os.geteuid() != 0 or not (VENV / "bin" / "ruff").exists(),
+    reason="needs root (sandbox UIDs) and the labs' tool environment (make install)",
+)
+
+
+def triops(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "triops.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_every_real_lab_loads():
+    labs = load_labs(REPO)
+    assert labs.problems == []
+    assert [lab.id for lab in labs.labs] == ["ci-build"]
+
+
+def test_lab_list_names_the_ci_build_lab():
+    result = triops("lab", "list")
+    assert result.returncode == 0
+    assert result.stdout.startswith("ci-build\tdevops\t40 min\t")
+
+
+@needs_sandbox
+@pytest.mark.parametrize("lab", [lab.id for lab in load_labs(REPO).labs])
+def test_starter_fails_its_check_and_solution_passes(tmp_path, lab):
+    starter, solution = tmp_path / "starter", tmp_path / "solution"
+    assert triops("lab", "reset", lab, "--dir", str(starter)).returncode == 0
+    failed = triops("lab", "check", lab, "--dir", str(starter))
+    assert failed.returncode == 1, failed.stdout[-2000:]
+    assert "check: failed" in failed.stdout
+    assert triops("lab", "solve", lab, "--dir", str(solution)).returncode == 0
+    passed = triops("lab", "check", lab, "--dir", str(solution))
+    assert passed.returncode == 0, passed.stdout[-3000:]
+    lines = [line for line in passed.stdout.splitlines() if line.startswith(("passed:", "failed:"))]
+    assert lines and all(line.startswith("passed:") for line in lines)
+
+
+@needs_sandbox
+def test_ci_build_check_fails_when_the_gate_is_removed(tmp_path):
+    work = tmp_path / "work"
+    triops("lab", "solve", "ci-build", "--dir", str(work))
+    workflow = work / ".github/workflows/ci.yml"
+    text = workflow.read_text()
+    assert "needs:" in text
+    workflow.write_text("\n".join(line for line in text.splitlines() if "needs:" not in line))
+    result = triops("lab", "check", "ci-build", "--dir", str(work))
+    assert result.returncode == 1
+    assert any(
+        line.startswith("failed: build waits for lint and test")
+        for line in result.stdout.splitlines()
+    )
+
+
+@needs_sandbox
+def test_lab_run_prints_live_job_lines_and_exit_status(tmp_path):
+    work = tmp_path / "work"
+    triops("lab", "reset", "ci-build", "--dir", str(work))
+    result = triops("lab", "run", "ci-build", "--dir", str(work))
+    assert result.returncode == 1
+    assert "[lint]" in result.stdout and "lab run: failure" in result.stdout
+
+
+@needs_sandbox
+def test_ci_run_refuses_a_bad_workflow_with_file_and_line(tmp_path):
+    wf = tmp_path / "ci.yml"
+    wf.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [ghost]\n"
+        "    steps:\n      - run: echo hi\n"
+    )
+    result = triops("ci", "run", str(wf), "--dir", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{wf}:5:" in result.stderr and "ghost" in result.stderr
+
+
+@needs_sandbox
+def test_ci_run_writes_the_json_report(tmp_path):
+    wf = tmp_path / "ci.yml"
+    wf.write_text(
+        "on: push\njobs:\n  hello:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - id: s\n        run: echo "greeting=hi" >> "$GITHUB_OUTPUT"\n'
+    )
+    report = tmp_path / "report.json"
+    result = triops("ci", "run", str(wf), "--dir", str(tmp_path), "--json", str(report))
+    assert result.returncode == 0, result.stdout + result.stderr
+    import json
+
+    data = json.loads(report.read_text())
+    assert data["status"] == "success"
+    assert data["jobs"][0]["cells"][0]["steps"][0]["outputs"] == {"greeting": "hi"}
+
+
+@needs_sandbox
+def test_links_planted_by_a_step_do_not_leak_root_files(tmp_path):
+    secret = tmp_path / "root-only.txt"
+    secret.write_text("TOP-SECRET-VALUE\n")
+    secret.chmod(0o600)
+    wf = tmp_path / "ci.yml"
+    wf.write_text(
+        "on: push\njobs:\n  steal:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f'      - run: ln -sf {secret} "$GITHUB_OUTPUT"; mkdir -p out; '
+        f"ln -s {secret} out/loot.txt\n"
+        "      - uses: actions/upload-artifact@v4\n"
+        "        with: {name: loot, path: out/, if-no-files-found: ignore}\n"
+    )
+    artifacts = tmp_path / "artifacts"
+    report = tmp_path / "report.json"
+    triops(
+        "ci",
+        "run",
+        str(wf),
+        "--dir",
+        str(tmp_path),
+        "--json",
+        str(report),
+        "--artifacts",
+        str(artifacts),
+    )
+    assert "TOP-SECRET-VALUE" not in report.read_text()
+    leaked = [p for p in artifacts.rglob("*") if p.is_file() and "TOP-SECRET" in p.read_text()]
+    assert leaked == []
