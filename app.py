@@ -22,6 +22,7 @@ PAGES = {
     "Prepare": [
         page("practice.py", "Practice", "quiz", "practice"),
         page("exam.py", "Exams", "timer", "exam"),
+        page("labs.py", "Labs", "science", "labs"),
     ],
     "Explore": [
         page("lifecycles.py", "Lifecycles", "autorenew", "lifecycles"),

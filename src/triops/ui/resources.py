@@ -48,6 +48,11 @@ def _state_handle(path: str, memory_limit: str, threads: int) -> _StateHandle:
             pass
 
     atexit.register(_close)
+    # Jobs still marked running were orphaned by the previous process: mark them failed.
+    from triops.labs.service import fail_orphans
+    from triops.ui.identity import now as utc_now
+
+    fail_orphans(conn.cursor(), utc_now())
     return _StateHandle(conn, threading.Lock(), time.monotonic())
 
 
@@ -124,7 +129,7 @@ def market() -> market_store.MarketStore:
 def all_problems() -> list[Problem]:
     """Every problem in content and data, for the Content health page."""
     problems = list(course().problems) + knowledge().problems + market_data().problems
-    problems += bank().problems + exams().problems
+    problems += bank().problems + exams().problems + labs().problems
     return sorted(set(problems))
 
 
@@ -148,3 +153,21 @@ def exams():
     cache, lock = _parse_cache(str(root.resolve()))
     with lock:
         return load_exams(root, current, cache)
+
+
+def state_connector():
+    """A function that opens a new cursor on the state database (for background jobs)."""
+    cfg = settings()
+    handle = _state_handle(str(cfg.state_db.resolve()), cfg.memory_limit, cfg.db_threads)
+    return handle.conn.cursor
+
+
+def labs():
+    """Lab specs under TRIOPS_ROOT/labs."""
+    from triops.labs.spec import load_labs
+
+    root = settings().root
+    cache, lock = _parse_cache(str(root.resolve()))
+    lesson_ids = {lesson.id for lesson in course().lessons()}
+    with lock:
+        return load_labs(root, lesson_ids, cache)
