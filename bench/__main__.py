@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import app_bench, quiz_bench
+from bench import app_bench, lab_bench, quiz_bench
 from bench.report import table, write
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
@@ -30,6 +30,13 @@ def main() -> int:
             figures.append(app_bench.memory(browser))
             browser.close()
     figures.append(quiz_bench.idle_exam_cpu())
+    reason = lab_bench.available()
+    if reason:
+        print(f"bench: lab figures skipped: {reason}", file=sys.stderr)
+    else:
+        figures.append(lab_bench.start_overhead())
+        figures.append(lab_bench.cpu_job())
+        figures.append(lab_bench.ci_lab())
     print(table(figures))
     write(figures, RESULTS)
     print(f"\nwritten to {RESULTS}")

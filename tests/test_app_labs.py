@@ -6,9 +6,9 @@ import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_labs import needs_sandbox
 
 from conftest import REPO
-from test_labs import needs_sandbox
 from triops.config import get_settings
 from triops.labs import runs
 from triops.labs.spec import load_labs
@@ -96,6 +96,12 @@ def test_check_of_the_solution_passes_every_criterion():
     at.button(key="lab-check").click().run()
     at = wait_finished(at, 180)
     assert at.success and not at.error
+    kept = list((get_settings().home / "labs" / user_id() / "ci-build" / "runs").glob("*"))
+    assert len(kept) == 1
+    assert (kept[0] / "report.json").is_file()
+    assert [p.name for p in (kept[0] / "artifacts" / "wheel").glob("*.whl")] == [
+        "textstats-0.3.0-py3-none-any.whl"
+    ]
     at.switch_page("app_pages/labs.py")
     at.query_params.pop("lab", None)
     at.run()

@@ -175,6 +175,7 @@ def _work(
                 run = runs.execute(lab, files, sandbox=box, labs_venv=labs_venv, on_line=on_line)
             status, seconds = run.status, run.seconds
             state = "succeeded"
+            _keep(run, log.parent.parent / "labs" / job.owner / lab.id / "runs" / job.id)
         except Exception as exc:  # the job reports every failure instead of dying silently
             on_line(f"error: {getattr(exc, 'user_message', None) or exc}")
             handle.write(traceback.format_exc())
@@ -201,6 +202,22 @@ def _work(
         job_store.finish(
             db, job.id, state, finished, json.dumps({"status": status, "passed": passed})
         )
+
+
+def _keep(run: runs.LabRun, target: Path) -> None:
+    """Copy the run's report and artifacts back under TRIOPS_HOME, next to the profile's files."""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "report.json").write_text(
+        json.dumps(run.report, indent=2, default=str), encoding="utf-8"
+    )
+    if run.artifacts.is_dir():
+        shutil.copytree(run.artifacts, target / "artifacts", symlinks=True, dirs_exist_ok=True)
+        shutil.rmtree(run.artifacts, ignore_errors=True)
+
+
+def run_folder(home: Path, user_id: str, lab: Lab, job_id: str) -> Path:
+    """Where a finished job's report.json and artifacts/ are kept."""
+    return home / "labs" / user_id / lab.id / "runs" / job_id
 
 
 def current_job(db, user_id: str) -> Job | None:

@@ -1693,6 +1693,7 @@ class _Run:
         self.base_env = dict(env or {})
         self.base_env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         self.python = python
+        self.python_version: str | None = None
         self.owns_workdirs = factory is None
         self.factory = factory or _temp_workdir
         self.artifacts_dir = Path(artifacts_dir or tempfile.mkdtemp(prefix="triops-artifacts-"))
@@ -2318,21 +2319,25 @@ class _Run:
                 )
             lines = safe_read(version_file).strip().splitlines()
             spec = lines[0].strip() if lines else ""
-        if self.prepare_workdir is not None:
-            self.prepare_workdir(cell.workdir)
-        probe = self.runner.run(
-            [self.python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
-            workdir=cell.workdir,
-            cwd=str(cell.workspace.relative_to(cell.workdir)),
-            env=env,
-            timeout=min(max(timeout, 0.0), 60.0),
-            on_output=None,
-            allow_network=False,
-        )
-        lines = probe.output.strip().splitlines()
-        version = lines[-1].strip() if lines else ""
-        if probe.status != "ok" or not re.fullmatch(r"\d+\.\d+\.\d+", version):
-            return _ActionResult(False, f"could not run {self.python}: {probe.output.strip()}")
+        version = self.python_version
+        if version is None:
+            # One probe per run: the interpreter cannot change between jobs.
+            if self.prepare_workdir is not None:
+                self.prepare_workdir(cell.workdir)
+            probe = self.runner.run(
+                [self.python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+                workdir=cell.workdir,
+                cwd=str(cell.workspace.relative_to(cell.workdir)),
+                env=env,
+                timeout=min(max(timeout, 0.0), 60.0),
+                on_output=None,
+                allow_network=False,
+            )
+            lines = probe.output.strip().splitlines()
+            version = lines[-1].strip() if lines else ""
+            if probe.status != "ok" or not re.fullmatch(r"\d+\.\d+\.\d+", version):
+                return _ActionResult(False, f"could not run {self.python}: {probe.output.strip()}")
+            self.python_version = version
         for wanted in [s for s in spec.splitlines() if s.strip()] or [version]:
             try:
                 ok = python_version_matches(wanted, version)
