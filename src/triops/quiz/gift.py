@@ -46,7 +46,8 @@ Import
 Triops comments: fields GIFT has no syntax for ride in comment lines directly above a question
 (inside its block), which Moodle ignores:
 `// triops-id: <id>` (the id, used as is: no prefix), `// triops-unit: <unit>` (numeric),
-`// triops-case-sensitive: true` (short text), `// triops-multiple: keyed` (see below).
+`// triops-case-sensitive: true` and `// triops-semantic-threshold: 0.6` (short text),
+`// triops-multiple: keyed` (see below).
 
 Export and round trip
 ---------------------
@@ -422,6 +423,13 @@ class _Reader:
                 fields["unit"] = value
             elif key == "case-sensitive" and kind == "short_text":
                 fields["case_sensitive"] = value.lower() == "true"
+            elif key == "semantic-threshold" and kind == "short_text":
+                try:
+                    fields["semantic"] = {"threshold": float(value)}
+                except ValueError:
+                    raise GiftError(
+                        line, f"triops-semantic-threshold '{value}' is not a number", self.source
+                    ) from None
             elif key == "multiple" and value == "keyed" and kind == "multiple":
                 fields["options"] = self.keyed(line, fields["options"])
             else:
@@ -691,6 +699,8 @@ def _answer_lines(q: GiftQuestion) -> tuple[list[str], list[str]]:
     elif isinstance(q, ShortText):
         if q.case_sensitive:
             meta.append("case-sensitive: true")
+        if q.semantic is not None:
+            meta.append(f"semantic-threshold: {q.semantic.threshold!r}")
         for a in q.answers:
             weight = _weight(a.weight) if a.weight != 100 else ""
             lines.append("=" + weight + _text(a.text) + _feedback(a.feedback))

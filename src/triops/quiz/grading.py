@@ -101,7 +101,7 @@ def _numeric(q: Numeric, r: Any) -> Grade:
     return Grade(_clamp(best[0] / 100), [best[1]] if best[1] else [])
 
 
-def _short_text(q: ShortText, r: Any) -> Grade:
+def _short_text(q: ShortText, r: Any, embedder=None) -> Grade:
     if not isinstance(r, str):
         raise InvalidResponse("type an answer")
     given = normalize_text(r, q.case_sensitive)
@@ -113,9 +113,41 @@ def _short_text(q: ShortText, r: Any) -> Grade:
         hit = _wildcard(want).match(given) if "*" in want else want == given
         if hit and (best is None or a.weight > best[0]):
             best = (a.weight, a.feedback)
+    if best is not None and best[0] >= 100:
+        return Grade(_clamp(best[0] / 100), [best[1]] if best[1] else [])
+    if q.semantic is not None:
+        semantic = _semantic(q, r, embedder)
+        if semantic is not None:
+            if best is None or semantic.score > best[0] / 100:
+                return semantic
     if best is None:
         return Grade(0.0)
     return Grade(_clamp(best[0] / 100), [best[1]] if best[1] else [])
+
+
+def _semantic(q: ShortText, r: str, embedder) -> Grade | None:
+    """Full or partial credit when the response means what an accepted answer says.
+
+    The similarity that decided is reported in `detail`, so a learner can see why."""
+    if embedder is None:
+        return None
+    accepted = [a for a in q.answers if a.weight > 0 and "*" not in a.text]
+    if not accepted:
+        return None
+    vectors = embedder.encode([r, *[a.text for a in accepted]])
+    sims = vectors[1:] @ vectors[0]
+    i = int(sims.argmax())
+    sim = float(sims[i])
+    threshold = q.semantic.threshold  # type: ignore[union-attr]
+    verdict = "accepted" if sim >= threshold else "not close enough"
+    detail = (
+        f"meaning similarity {sim:.2f} to '{accepted[i].text}' "
+        f"(threshold {threshold:.2f}): {verdict}"
+    )
+    if sim < threshold:
+        return Grade(0.0, detail=detail)
+    fb = [accepted[i].feedback] if accepted[i].feedback else []
+    return Grade(_clamp(accepted[i].weight / 100), fb, detail=detail)
 
 
 def _ordering(q: Ordering, r: Any) -> Grade:
@@ -148,10 +180,15 @@ _GRADERS = {
 }
 
 
-def grade(question, response: Any) -> Grade:
-    """Score a response; None (unanswered) scores 0. Raises InvalidResponse for a wrong shape."""
+def grade(question, response: Any, embedder=None) -> Grade:
+    """Score a response; None (unanswered) scores 0. Raises InvalidResponse for a wrong shape.
+
+    `embedder` is only used by short-text questions that declare semantic grading; without one
+    they fall back to exact matching."""
     if response is None:
         return Grade(0.0, detail="not answered")
+    if question.type == "short_text":
+        return _short_text(question, response, embedder)
     return _GRADERS[question.type](question, response)
 
 

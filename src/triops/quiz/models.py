@@ -190,10 +190,17 @@ class TextAnswer(_Strict):
     feedback: str = ""
 
 
+class SemanticGrading(_Strict):
+    """Accept a response whose meaning is close to an accepted answer (embedding cosine)."""
+
+    threshold: float = Field(gt=0, lt=1)
+
+
 class ShortText(QuestionBase):
     type: Literal["short_text"]
     answers: list[TextAnswer] = Field(min_length=1)
     case_sensitive: bool = False
+    semantic: SemanticGrading | None = None
 
     @field_validator("answers", mode="before")
     @classmethod
