@@ -24,6 +24,10 @@ PAGES = {
         page("exam.py", "Exams", "timer", "exam"),
         page("labs.py", "Labs", "science", "labs"),
     ],
+    "Find": [
+        page("search.py", "Search", "search", "search"),
+        page("ask.py", "Ask the course", "forum", "ask"),
+    ],
     "Explore": [
         page("lifecycles.py", "Lifecycles", "autorenew", "lifecycles"),
         page("compare.py", "Compare", "compare_arrows", "compare"),

@@ -11,6 +11,7 @@ from triops.store import practice as practice_log
 from triops.ui import question_view, resources
 from triops.ui.identity import current, now
 from triops.ui.lesson_view import lesson_link
+from triops.ui.search_state import semantic_embedder
 
 TRACKS = {"triad": "The Ops triad", "devops": "DevOps", "mlops": "MLOps", "llmops": "LLMOps"}
 
@@ -87,6 +88,16 @@ def show(question_id: str) -> None:
     state["practice_seq"] = state.get("practice_seq", 0) + 1
 
 
+# A link from Search (?question=<id>) opens that question, if practice may show it.
+linked_id = st.query_params.get("question")
+if linked_id and state.get("practice_linked") != linked_id:
+    state["practice_linked"] = linked_id
+    if linked_id in by_id and not by_id[linked_id].question.exam_only:
+        candidates = (
+            [*candidates, by_id[linked_id]] if by_id[linked_id] not in candidates else candidates
+        )
+        show(linked_id)
+
 current_id = state.get("practice_current")
 if current_id not in by_id or by_id[current_id] not in candidates:
     show(practice.next_question(candidates, latest, recent, rng).id)
@@ -119,7 +130,11 @@ with st.container(border=True):
         if response is None:
             st.warning("Answer the question first.")
             st.stop()
-        result = grade(question, response)
+        embedder = None
+        if getattr(question, "semantic", None) is not None:
+            with st.spinner("Comparing the meaning of your answer…"):
+                embedder = semantic_embedder()
+        result = grade(question, response, embedder)
         answered_at = now()
         session_scores[question.id] = (result.score, answered_at)
         if identity.user:
@@ -130,6 +145,8 @@ with st.container(border=True):
 answered = state.get("practice_answered")
 if answered is not None:
     response, score, feedback, detail = answered
+    if detail and getattr(question, "semantic", None) is not None:
+        st.caption(f"Graded by meaning: {detail}")
     if score >= 1:
         st.success("Correct.", icon=":material/check_circle:")
     elif score > 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import app_bench, lab_bench, quiz_bench
+from bench import app_bench, ask_bench, lab_bench, quiz_bench, search_bench
 from bench.report import table, write
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
@@ -18,6 +18,9 @@ def main() -> int:
     figures += quiz_bench.save_latency()
     figures.append(quiz_bench.start_exam())
     figures.append(quiz_bench.grading())
+    figures.append(quiz_bench.semantic_grading())
+    figures += search_bench.run()
+    figures += ask_bench.ask_figures()
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
@@ -28,6 +31,7 @@ def main() -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             figures.append(app_bench.startup(browser))
             figures.append(app_bench.memory(browser))
+            figures.append(app_bench.memory_with_model(browser))
             browser.close()
     figures.append(quiz_bench.idle_exam_cpu())
     reason = lab_bench.available()

@@ -175,3 +175,26 @@ def idle_exam_cpu(n: int = 100, seconds: float = 60, warmup: float = 10) -> Figu
         f"{exam_run['reruns_sent']} countdown resyncs in {exam_run['seconds']:.0f} s; "
         "baseline: the same sessions on Home",
     )
+
+
+def semantic_grading(runs: int = 100) -> Figure:
+    """Grading one short answer by meaning (one encode), apart from the exam grading figure."""
+    from triops.quiz.grading import grade
+    from triops.search.embedder import default_embedder
+
+    question = load_bank(REPO).by_id()["devops-canary-in-your-own-words"].question
+    embedder = default_embedder(None)
+    grade(question, "warm up the model", embedder)
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        grade(question, f"route {i} percent of users to the new release first", embedder)
+        times.append((time.perf_counter() - start) * 1000)
+    return Figure(
+        "grade a short answer by meaning (p95)",
+        percentile(times, 95),
+        "ms",
+        None,
+        "",
+        "one encode of the answer and the accepted answers",
+    )

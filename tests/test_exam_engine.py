@@ -244,3 +244,13 @@ def test_flags_latest_wins(db, exams, bank, ada):
     engine.set_flag(db, row.token, ada, 4, True, T0)
     engine.set_flag(db, row.token, ada, 2, False, T0)
     assert engine.load(db, row.token, ada, T0).flags == {4}
+
+
+def test_semantic_questions_stay_out_of_exams(bank):
+    semantic = {q.id for q in bank.questions if getattr(q.question, "semantic", None)}
+    assert semantic
+    exam = load_exams(REPO, bank).get("devops-practitioner")
+    drawn = set()
+    for seed in range(20):
+        drawn |= {d.question.id for d in engine.draw(exam.blueprint, bank, random.Random(seed))}
+    assert not drawn & semantic

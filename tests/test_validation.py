@@ -157,7 +157,7 @@ def test_parse_cache_parses_unchanged_files_once(mini_root):
 def test_cli_validate_prints_problems_and_summary_and_exits_1(mini_root):
     _overlay(mini_root, "dangling_link")
     result = subprocess.run(
-        [sys.executable, "-m", "triops.cli", "validate", str(mini_root)],
+        [sys.executable, "-m", "triops.cli", "validate", "--fast", str(mini_root)],
         capture_output=True,
         text=True,
         check=False,
@@ -170,7 +170,7 @@ def test_cli_validate_prints_problems_and_summary_and_exits_1(mini_root):
 
 def test_cli_validate_reports_missing_knowledge_files(mini_root):
     result = subprocess.run(
-        [sys.executable, "-m", "triops.cli", "validate", str(mini_root)],
+        [sys.executable, "-m", "triops.cli", "validate", "--fast", str(mini_root)],
         capture_output=True,
         text=True,
         check=False,

@@ -27,15 +27,28 @@ def validate(
             help="Folder with content/, quizzes/, labs/ and data/ (default: TRIOPS_ROOT)."
         ),
     ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="Skip the checks that need the language model (near-duplicate "
+            "questions, questions far from their lesson).",
+        ),
+    ] = False,
 ) -> None:
-    """Check lessons, modules, structured knowledge and data; exit 1 on any error."""
+    """Check lessons, questions, exams, labs, knowledge and data; exit 1 on any error."""
     from triops.validate import validate as run_validate
 
     target = root if root is not None else get_settings().root
     if not target.is_dir():
         typer.echo(f"{target}: error: not a folder", err=True)
         raise typer.Exit(1)
-    report = run_validate(target)
+    embedder = None
+    if not fast:
+        from triops.search.embedder import default_embedder
+
+        embedder = default_embedder(get_settings().embed_model)
+    report = run_validate(target, embedder, get_settings().derived_dir)
     for problem in report.problems:
         typer.echo(str(problem))
     typer.echo(report.summary())
@@ -355,6 +368,105 @@ def lab_check(lab_id: str, dir: DirOption) -> None:
         f"({sum(c.passed for c in result.criteria)} of {len(result.criteria)})"
     )
     raise typer.Exit(0 if result.passed else 1)
+
+
+def _search_index(model: str | None, rebuild: bool = False):
+    """The search index for the course as it is now: opened, or (re)built incrementally."""
+    from triops.content.loader import load_course
+    from triops.labs.spec import load_labs
+    from triops.quiz.bank import load_bank
+    from triops.search.chunks import collect
+    from triops.search.embedder import default_embedder
+    from triops.search.index import build_index, index_is_current, open_index
+
+    settings = get_settings()
+    root = settings.root
+    course = load_course(root)
+    chunks = collect(course, load_bank(root), load_labs(root))
+    embedder = default_embedder(model or settings.embed_model)
+    index = None if rebuild else open_index(settings.derived_dir, embedder.model_id)
+    if index is None or not index_is_current(index, chunks):
+        typer.echo(f"indexing {len(chunks)} passages…", err=True)
+        index, stats = build_index(chunks, embedder, settings.derived_dir)
+        typer.echo(
+            f"indexed {stats.chunks} passages: encoded {stats.encoded}, reused "
+            f"{stats.reused}, in {stats.seconds:.1f} s",
+            err=True,
+        )
+    return index, embedder
+
+
+@app.command()
+def index(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="A sentence-transformers model (default: the packaged all-MiniLM-L6-v2)."
+        ),
+    ] = None,
+) -> None:
+    """Build or update the search index (only changed passages are encoded again)."""
+    _search_index(model, rebuild=True)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or a question.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many results.")] = 5,
+    track: Annotated[str | None, typer.Option(help="Only this track.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Only these kinds: lesson, question, lab (repeatable).")
+    ] = None,
+) -> None:
+    """Search lessons, practice questions and labs; each result links to its place."""
+    from triops.errors import TriopsError
+    from triops.search.index import unescape_snippet
+
+    idx, embedder = _search_index(None)
+    try:
+        hits = idx.search(query, embedder, k=k, track=track, kinds=kind or None)
+    except TriopsError as exc:
+        typer.echo(exc.user_message)
+        raise typer.Exit(2) from exc
+    note = getattr(hits, "note", "")
+    if note:
+        typer.echo(f"note: {note}")
+    if not hits:
+        typer.echo("no results")
+    for n, hit in enumerate(hits, start=1):
+        c = hit.chunk
+        where = c.title + (f" › {c.section}" if c.section else "")
+        typer.echo(f"{n}. {where}  [{c.kind}, {c.track}]  score {hit.score:.2f}")
+        typer.echo(f"   {c.url}")
+        typer.echo(f"   {unescape_snippet(hit.snippet)}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the course.")],
+) -> None:
+    """Answer from the lessons with citations, or say "I don't know"."""
+    from triops.errors import TriopsError
+    from triops.search.ask import ask as run_ask
+
+    idx, embedder = _search_index(None)
+    try:
+        answer = run_ask(question, idx, embedder)
+    except TriopsError as exc:
+        typer.echo(exc.user_message)
+        raise typer.Exit(2) from exc
+    if answer.abstained:
+        typer.echo(answer.reason or "I don't know: the course does not seem to cover this.")
+        typer.echo(f"(confidence {answer.confidence:.2f})")
+        return
+    for n, sentence in enumerate(answer.sentences, start=1):
+        typer.echo(f"{sentence.text} [{n}]")
+    typer.echo("")
+    for n, sentence in enumerate(answer.sentences, start=1):
+        c = sentence.chunk
+        where = c.title + (f" › {c.section}" if c.section else "")
+        typer.echo(f"[{n}] {where}: {c.url}")
+    typer.echo(f"(confidence {answer.confidence:.2f})")
 
 
 def _slug(text: str) -> str:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(tempfile.gettempdir()) / "triops-sandbox",
         description="Where lab runs get their work dirs (outside the repo and TRIOPS_HOME).",
     )
+    embed_model: str | None = Field(
+        default=None,
+        description="A sentence-transformers model (folder or hub name) instead of the "
+        "packaged all-MiniLM-L6-v2.",
+    )
     labs_venv: Path = Field(
         default=Path("/var/tmp/triops-labs-venv"),
         description="The labs' tool environment (ruff, pytest, build), readable by the sandbox.",

@@ -12,6 +12,7 @@ from triops.labs.spec import load_labs
 from triops.market.data import load_market_data
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.search.intelligence import semantic_warnings, too_few_questions
 
 
 @dataclass
@@ -37,8 +38,11 @@ class Report:
         )
 
 
-def validate(root: Path) -> Report:
-    """Check everything under `root`; nothing here opens the learner-state database."""
+def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Report:
+    """Check everything under `root`; nothing here opens the learner-state database.
+
+    With an embedder (and a folder for the derived search index), also warn about
+    near-duplicate questions and questions far from their lesson."""
     cache = ParseCache()
     course = load_course(root, cache)
     lesson_ids = {lesson.id for lesson in course.lessons()}
@@ -47,6 +51,9 @@ def validate(root: Path) -> Report:
     bank = load_bank(root, lesson_ids, cache)
     exams = load_exams(root, bank, cache)
     labs = load_labs(root, lesson_ids, cache)
+    intelligence = too_few_questions(course, bank) if bank.questions else []
+    if embedder is not None and derived_dir is not None:
+        intelligence += semantic_warnings(course, bank, embedder, derived_dir)
     problems = sorted(
         set(course.problems)
         | set(knowledge.problems)
@@ -54,6 +61,7 @@ def validate(root: Path) -> Report:
         | set(bank.problems)
         | set(exams.problems)
         | set(labs.problems)
+        | set(intelligence)
     )
     return Report(
         lessons=len(course.lessons()),

@@ -1,0 +1,549 @@
+"""Ask the course: an extractive answer quoted from the lessons, with citations, or an honest
+"I don't know" when the course does not seem to cover the question.
+
+Nothing is generated. The question is searched (lessons only by default). Whether to answer at
+all is decided first: the top passage's search score is the confidence, compared with a
+threshold calibrated on a labelled question set (tests/fixtures/ask_pairs.yaml, see
+`calibrate`). To answer, the top passages are split into sentences (headings, code, tables and
+admonition markers skipped; in a "Check yourself" section only the answers); all candidate
+sentences are encoded in one batch and scored by cosine with the question plus a small
+keyword-overlap bonus and their passage's score; the best few are quoted (at most two per
+passage, in the lesson's order within a passage), each citing its passage.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from triops.errors import InvalidInputError
+from triops.search.chunks import Chunk
+from triops.search.index import stem, terms
+
+# Calibrated on 2026-11-28 on tests/fixtures/ask_pairs.yaml, calibration split (26 in-topic and
+# 15 off-topic questions), all-MiniLM-L6-v2 (packaged) over the 31-lesson course, with the
+# search index's KEYWORD_WEIGHT at 0.25: `calibrate` picks the cut that maximises balanced
+# accuracy of abstention, in the middle of the widest gap. On that data: calibration precision
+# 0.94 and recall 1.00; holdout (26 + 15) precision 1.00 and recall 1.00. The confidence is the
+# search's own hybrid score, so re-run `calibrate` whenever the model, the chunking, the index's
+# scoring or the course changes (tests/test_ask.py fails when the value no longer holds).
+ABSTAIN_THRESHOLD = 0.415
+
+# What `Answer.confidence` is: the top passage's hybrid search score (cosine plus keyword
+# bonus). Of the candidates `calibrate` compares, it separated in- from off-topic questions best
+# on the calibration split (AUC 0.997, against 0.987 for the top cosine and 0.982 for the best
+# sentence's cosine), and it is known before any sentence is encoded.
+CONFIDENCE_SIGNAL = "top_score"
+
+ABSTAIN_MESSAGE = "I don't know: the course does not seem to cover this. Try Search, or rephrase."
+MAX_QUESTION_CHARS = 2_000
+# A sentence's score: cosine with the question, plus KEYWORD_WEIGHT times the share of the
+# question's content words it contains, plus CONTEXT_WEIGHT times its passage's search score (a
+# sentence is read in context: a short sentence can match a question by accident). Both weights
+# were chosen on the calibration split for the share of answers whose first citation is the
+# expected lesson (0.69 with no context term, 0.85 with it; ties broken by expect_terms found).
+KEYWORD_WEIGHT = 0.1
+CONTEXT_WEIGHT = 1.0
+MIN_SENTENCE_WORDS = 5
+PER_CHUNK = 2
+# A quoted sentence scores at least the best one minus this: on the calibration split it raised
+# the share of quoted sentences from the expected lesson from 0.65 to 0.72, no expected term lost.
+SCORE_MARGIN = 0.3
+SENTENCE_CACHE_SIZE = 4096  # sentence vectors kept (384 floats each: about 6 MB)
+CHECK_YOURSELF = "check-yourself"  # a lesson's quiz section: quote its answers, not its questions
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[*_`]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|al|Dr|Mr|Mrs|Ms|No|Fig)\.$", re.IGNORECASE)
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# Words a learner's question is full of that say nothing about its topic (on top of the search
+# index's stop words).
+_FILLER = frozenset(
+    """get got make makes made use used using way ways thing things really actually one ones
+    instead still always ever much many lot lots say said tell know need want try best good
+    bother whether""".split()
+)
+_FILLER_STEMS = frozenset(stem(w) for w in _FILLER)
+
+
+@dataclass
+class Sentence:
+    """One quoted sentence: its text as the lesson writes it (inline markdown kept, line breaks
+    and list markers dropped), the passage it came from, and its score."""
+
+    text: str
+    chunk: Chunk
+    score: float
+
+
+@dataclass
+class Answer:
+    """What Ask says: quoted sentences with the passages they cite (first the passage of the
+    best sentence), or `abstained` with `reason` saying so. `confidence` is the signal named by
+    CONFIDENCE_SIGNAL, compared with the threshold."""
+
+    question: str
+    abstained: bool
+    sentences: list[Sentence] = field(default_factory=list)
+    citations: list[Chunk] = field(default_factory=list)
+    confidence: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AskPair:
+    """One labelled question; `expect_lesson` None means the answer must be "I don't know"."""
+
+    question: str
+    expect_lesson: str | None
+    split: str
+    expect_terms: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def plain_markdown(text: str) -> str:
+    """Inline markdown as readers see it: links become their text, whitespace collapses."""
+    return " ".join(_MD_LINK.sub(r"\1", text).split())
+
+
+def _paragraphs(text: str, *, admonitions_only: bool = False) -> Iterable[str]:
+    """Prose runs of a passage: no headings, code, tables or admonition markers; each list
+    item is its own run. `admonitions_only` keeps only text inside admonitions (for a "Check
+    yourself" section: its answers, not its questions)."""
+    lines = text.split("\n")
+    markers = [ln.strip() for ln in lines if ln.strip().startswith(":::")]
+    # A long section is cut into parts, so a part can start inside an admonition.
+    in_admonition = bool(markers) and markers[0] == ":::"
+    run: list[str] = []
+    in_fence = False
+    for raw in lines:
+        line = raw.strip()
+        if _FENCE.match(raw):
+            in_fence = not in_fence
+            yield from _flush(run)
+            continue
+        if in_fence:
+            continue
+        if line.startswith(":::"):
+            in_admonition = line != ":::"
+            yield from _flush(run)
+            continue
+        if (
+            not line
+            or line.startswith(("#", "|", "<", ">"))
+            or set(line) <= set("-=*_ ")
+            or (admonitions_only and not in_admonition)
+        ):
+            yield from _flush(run)
+            continue
+        item = _LIST_MARK.match(raw)
+        if item:
+            yield from _flush(run)
+            line = raw[item.end() :].strip()
+        run.append(line)
+    yield from _flush(run)
+
+
+def _flush(run: list[str]) -> Iterable[str]:
+    if run:
+        yield " ".join(run)
+        run.clear()
+
+
+def split_sentences(text: str, *, admonitions_only: bool = False) -> list[str]:
+    """The prose sentences of a passage, each as written (inline markdown kept, whitespace
+    collapsed). Questions, lead-ins ending in a colon and fragments under MIN_SENTENCE_WORDS
+    words are left out."""
+    out: list[str] = []
+    for para in _paragraphs(text, admonitions_only=admonitions_only):
+        pieces: list[str] = []
+        for piece in _SPLIT.split(para):
+            if pieces and _ABBREV.search(pieces[-1]):
+                pieces[-1] = f"{pieces[-1]} {piece}"
+            else:
+                pieces.append(piece)
+        for sentence in pieces:
+            sentence = " ".join(sentence.split())
+            shown = plain_markdown(sentence)
+            if len(shown.split()) < MIN_SENTENCE_WORDS or shown.endswith(("?", ":")):
+                continue
+            out.append(sentence)
+    return out
+
+
+def _terms(text: str) -> set[str]:
+    """Stemmed content words, as the search index's keyword side counts them."""
+    return set(terms(plain_markdown(text))) - _FILLER_STEMS
+
+
+def _keyword(question_terms: set[str], sentence: str) -> float:
+    if not question_terms:
+        return 0.0
+    return len(question_terms & _terms(sentence)) / len(question_terms)
+
+
+# --------------------------------------------------------------------------- ask
+
+
+def _check(question: object) -> str:
+    if not isinstance(question, str) or not re.search(r"\w", question):
+        raise InvalidInputError("Type a question to ask, for example: What is a canary release?")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInputError(
+            f"That question is {len(question):,} characters long; "
+            f"keep it under {MAX_QUESTION_CHARS:,}."
+        )
+    return question
+
+
+class _SentenceCache:
+    """Vectors of recently quoted-from sentences, keyed by (model id, text); bounded, shared by
+    the app's threads. Learners ask around the same passages, so most asks encode little."""
+
+    def __init__(self, size: int = SENTENCE_CACHE_SIZE):
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+            return vector
+
+    def put(self, key: tuple[str, str], vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[key] = vector
+            self._vectors.move_to_end(key)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+sentence_cache = _SentenceCache()
+
+
+def _encode(embedder, question: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The question's vector and one row per text; the question and every uncached text are
+    encoded in one batch."""
+    model = getattr(embedder, "model_id", "")
+    found = [sentence_cache.get((model, t)) for t in texts]
+    missing = list(dict.fromkeys(t for t, v in zip(texts, found, strict=True) if v is None))
+    fresh = np.asarray(embedder.encode([question] + missing), dtype=np.float32)
+    for text, vector in zip(missing, fresh[1:], strict=True):
+        sentence_cache.put((model, text), vector)
+    new = dict(zip(missing, fresh[1:], strict=True))
+    rows = [v if v is not None else new[t] for t, v in zip(texts, found, strict=True)]
+    matrix = np.stack(rows) if rows else np.zeros((0, fresh.shape[1]), dtype=np.float32)
+    return fresh[0], matrix
+
+
+@dataclass
+class _Scored:
+    answer: Answer
+    signals: dict[str, float]  # every candidate confidence signal that was computed
+
+
+def _hit_signals(hits) -> dict[str, float]:
+    top = hits[0] if hits else None
+    return {
+        "top_score": float(top.score) if top else 0.0,  # the search's hybrid score
+        "top_cosine": float(top.cosine) if top else 0.0,
+    }
+
+
+def _ask(
+    question: str,
+    index,
+    embedder,
+    *,
+    k: int,
+    threshold: float,
+    max_sentences: int,
+    kinds: Sequence[str] | None,
+) -> _Scored:
+    question = _check(question)
+    if max_sentences < 1:
+        raise ValueError(f"max_sentences must be at least 1, not {max_sentences}")
+    hits = index.search(question, embedder, k=k, kinds=list(kinds) if kinds else None)
+    signals = _hit_signals(hits)
+
+    def abstain() -> _Scored:
+        confidence = signals.get(CONFIDENCE_SIGNAL, 0.0)
+        return _Scored(
+            Answer(question, True, confidence=confidence, reason=ABSTAIN_MESSAGE), signals
+        )
+
+    if CONFIDENCE_SIGNAL in signals and signals[CONFIDENCE_SIGNAL] < threshold:
+        return abstain()  # no need to read a single sentence
+    candidates: list[tuple[int, int, str]] = []  # (hit rank, position in its chunk, sentence)
+    for rank, hit in enumerate(hits):
+        quiz = hit.chunk.anchor == CHECK_YOURSELF
+        for pos, sentence in enumerate(split_sentences(hit.chunk.text, admonitions_only=quiz)):
+            candidates.append((rank, pos, sentence))
+    if not candidates:
+        return abstain()
+
+    qvec, vectors = _encode(embedder, question, [plain_markdown(s) for _, _, s in candidates])
+    cosines = vectors @ qvec
+    q_terms = _terms(question)
+    scores = [
+        float(c) + KEYWORD_WEIGHT * _keyword(q_terms, s) + CONTEXT_WEIGHT * hits[r].score
+        for c, (r, _, s) in zip(cosines, candidates, strict=True)
+    ]
+    order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+    signals["sentence_cosine"] = float(cosines.max())
+    signals["sentence_score"] = scores[order[0]]
+    confidence = signals[CONFIDENCE_SIGNAL]
+    if confidence < threshold:
+        return abstain()
+
+    picked: list[int] = []
+    per_chunk: dict[int, int] = {}
+    for i in order:
+        if scores[i] < scores[order[0]] - SCORE_MARGIN:
+            break
+        rank = candidates[i][0]
+        if per_chunk.get(rank, 0) >= PER_CHUNK:
+            continue
+        picked.append(i)
+        per_chunk[rank] = per_chunk.get(rank, 0) + 1
+        if len(picked) >= max_sentences:
+            break
+    # Passages in the order of their best sentence; within a passage, the lesson's order.
+    ranks = list(dict.fromkeys(candidates[i][0] for i in picked))
+    sentences = [
+        Sentence(candidates[i][2], hits[rank].chunk, scores[i])
+        for rank in ranks
+        for i in sorted(
+            (i for i in picked if candidates[i][0] == rank), key=lambda i: candidates[i][1]
+        )
+    ]
+    citations = [hits[rank].chunk for rank in ranks]
+    return _Scored(Answer(question, False, sentences, citations, confidence, ""), signals)
+
+
+def ask(
+    question: str,
+    index,
+    embedder,
+    *,
+    k: int = 5,
+    threshold: float = ABSTAIN_THRESHOLD,
+    max_sentences: int = 3,
+    kinds: Sequence[str] | None = ("lesson",),
+) -> Answer:
+    """Answer `question` with up to `max_sentences` sentences quoted from the course (at most
+    two from one passage), or abstain when the confidence is below `threshold`.
+
+    Raises InvalidInputError for an empty or over-long question."""
+    return _ask(
+        question,
+        index,
+        embedder,
+        k=k,
+        threshold=threshold,
+        max_sentences=max_sentences,
+        kinds=kinds,
+    ).answer
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def load_pairs(path: Path) -> list[AskPair]:
+    import yaml
+
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return [
+        AskPair(
+            question=p["question"],
+            expect_lesson=p.get("expect_lesson"),
+            split=p["split"],
+            expect_terms=tuple(p.get("expect_terms") or ()),
+        )
+        for p in doc["pairs"]
+    ]
+
+
+def lesson_of(chunk: Chunk) -> str:
+    """The lesson id a lesson chunk belongs to."""
+    return chunk.id.split("#", 1)[0].removeprefix("lesson:")
+
+
+@dataclass
+class PairResult:
+    """How Ask handled one labelled question, before any threshold is applied."""
+
+    pair: AskPair
+    signals: dict[str, float]
+    top_lesson: str | None  # lesson of the first citation had Ask answered
+    terms_found: float  # share of expect_terms present in the answer text
+    seconds: float
+    answer: Answer  # as given with no threshold
+
+
+def run_pairs(pairs: Sequence[AskPair], index, embedder, *, k: int = 5) -> list[PairResult]:
+    """Ask every question with no threshold, recording each confidence signal."""
+    out = []
+    for pair in pairs:
+        start = time.perf_counter()
+        scored = _ask(
+            pair.question,
+            index,
+            embedder,
+            k=k,
+            threshold=float("-inf"),
+            max_sentences=3,
+            kinds=("lesson",),
+        )
+        seconds = time.perf_counter() - start
+        ans = scored.answer
+        top = lesson_of(ans.citations[0]) if ans.citations else None
+        text = plain_markdown(" ".join(s.text for s in ans.sentences)).lower()
+        terms = pair.expect_terms
+        found = sum(t.lower() in text for t in terms) / len(terms) if terms else 1.0
+        out.append(PairResult(pair, scored.signals, top, found, seconds, ans))
+    return out
+
+
+def best_threshold(in_topic: Sequence[float], off_topic: Sequence[float]) -> float:
+    """The threshold that maximises balanced accuracy of abstention (abstain below it); among
+    equally good ones, the middle of the widest gap between neighbouring values."""
+    values = sorted(set(in_topic) | set(off_topic))
+    if not values:
+        return 0.0
+    cuts = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)]
+    cuts.append(values[-1] + 1e-6)
+    best: tuple[float, float, float] | None = None
+    for i, cut in enumerate(cuts):
+        tpr = sum(v < cut for v in off_topic) / len(off_topic) if off_topic else 0.0
+        tnr = sum(v >= cut for v in in_topic) / len(in_topic) if in_topic else 0.0
+        gap = (values[i] - values[i - 1]) if 0 < i < len(values) else 0.0
+        key = ((tpr + tnr) / 2, gap, cut)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return round(best[2], 4)
+
+
+def _auc(in_topic: Sequence[float], off_topic: Sequence[float]) -> float:
+    """Probability that an in-topic question scores above an off-topic one (ties count half)."""
+    if not in_topic or not off_topic:
+        return float("nan")
+    wins = sum((a > b) + 0.5 * (a == b) for a in in_topic for b in off_topic)
+    return wins / (len(in_topic) * len(off_topic))
+
+
+def metrics(results: Sequence[PairResult], threshold: float, signal: str) -> dict:
+    """Abstention precision and recall (abstaining is the positive class) and answer accuracy:
+    the share of in-topic questions answered with the expected lesson as the first citation
+    (an abstention counts as wrong); `retrieval_accuracy` ignores the threshold."""
+    off = [r for r in results if r.pair.expect_lesson is None]
+    on = [r for r in results if r.pair.expect_lesson is not None]
+    abstain = [r for r in results if r.signals.get(signal, 0.0) < threshold]
+    true_pos = sum(r.pair.expect_lesson is None for r in abstain)
+    right = [r for r in on if r.top_lesson == r.pair.expect_lesson]
+    answered_right = [r for r in right if r.signals.get(signal, 0.0) >= threshold]
+    return {
+        "n_in_topic": len(on),
+        "n_off_topic": len(off),
+        "abstained": len(abstain),
+        "precision": true_pos / len(abstain) if abstain else 1.0,
+        "recall": true_pos / len(off) if off else 1.0,
+        "answer_accuracy": len(answered_right) / len(on) if on else 0.0,
+        "retrieval_accuracy": len(right) / len(on) if on else 0.0,
+        "terms_found": sum(r.terms_found for r in on) / len(on) if on else 0.0,
+        "missed_off_topic": [
+            r.pair.question for r in off if r.signals.get(signal, 0.0) >= threshold
+        ],
+        "abstained_in_topic": [
+            r.pair.question for r in on if r.signals.get(signal, 0.0) < threshold
+        ],
+        "wrong_lesson": [
+            (r.pair.question, r.pair.expect_lesson, r.top_lesson)
+            for r in on
+            if r.top_lesson != r.pair.expect_lesson
+        ],
+    }
+
+
+def calibrate(
+    pairs: Sequence[AskPair],
+    index,
+    embedder,
+    *,
+    signal: str = CONFIDENCE_SIGNAL,
+    k: int = 5,
+    results: Sequence[PairResult] | None = None,
+) -> dict:
+    """Choose the abstention threshold for `signal` on the calibration split (`best_threshold`)
+    and report it with abstention precision and recall and answer accuracy on the calibration
+    and holdout splits; `signals` compares every candidate signal the same way (AUC on the
+    calibration split, its own threshold, both splits). `results` reuses a `run_pairs` run."""
+    if results is None:
+        results = run_pairs(pairs, index, embedder, k=k)
+    cal = [r for r in results if r.pair.split == "calibration"]
+    hold = [r for r in results if r.pair.split == "holdout"]
+
+    def values(rs, name, on_topic):
+        return [
+            r.signals.get(name, 0.0) for r in rs if (r.pair.expect_lesson is not None) == on_topic
+        ]
+
+    names = list(dict.fromkeys(name for r in results for name in r.signals))
+    signals = {}
+    for name in names:
+        on, off = values(cal, name, True), values(cal, name, False)
+        cut = best_threshold(on, off)
+        signals[name] = {
+            "auc_calibration": _auc(on, off),
+            "threshold": cut,
+            "calibration": _brief(metrics(cal, cut, name)),
+            "holdout": _brief(metrics(hold, cut, name)),
+        }
+    threshold = signals[signal]["threshold"] if signal in signals else 0.0
+    return {
+        "signal": signal,
+        "threshold": threshold,
+        "calibration": metrics(cal, threshold, signal),
+        "holdout": metrics(hold, threshold, signal),
+        "signals": signals,
+    }
+
+
+def _brief(m: dict) -> dict:
+    return {key: m[key] for key in ("precision", "recall", "answer_accuracy")}
+
+
+def evaluate(
+    pairs: Sequence[AskPair],
+    index,
+    embedder,
+    *,
+    split: str | None = "holdout",
+    threshold: float = ABSTAIN_THRESHOLD,
+    signal: str = CONFIDENCE_SIGNAL,
+    k: int = 5,
+) -> dict:
+    """Metrics of Ask as shipped (the module's threshold) on one split (None: all pairs), plus
+    the latency of each ask in milliseconds."""
+    chosen = [p for p in pairs if split is None or p.split == split]
+    results = run_pairs(chosen, index, embedder, k=k)
+    out = metrics(results, threshold, signal)
+    out["latencies_ms"] = [r.seconds * 1000 for r in results]
+    return out

@@ -1,0 +1,363 @@
+"""Search over the real course with the real packaged model (loaded once for the module)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+
+import duckdb
+import numpy as np
+import pytest
+
+from conftest import REPO
+from triops.content.loader import load_course
+from triops.errors import InvalidInputError
+from triops.labs.spec import load_labs
+from triops.quiz.bank import load_bank
+from triops.search import embedder as embedder_module
+from triops.search.chunks import KINDS, collect, group_of
+from triops.search.embedder import (
+    PACKAGED_ID,
+    HashingEmbedder,
+    ModelIntegrityError,
+    SentenceTransformerEmbedder,
+    packaged_model_path,
+)
+from triops.search.index import (
+    EMPTY_QUERY,
+    KEYWORD_WEIGHT,
+    MAX_QUERY_CHARS,
+    build_index,
+    open_index,
+    unescape_snippet,
+)
+from triops.store.vectors import artifact_path
+
+pytestmark = pytest.mark.slow
+
+
+def lesson_of(chunk) -> str:
+    return chunk.id.split("#", 1)[0].removeprefix("lesson:")
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return SentenceTransformerEmbedder().load()
+
+
+@pytest.fixture(scope="module")
+def course():
+    return load_course(REPO)
+
+
+@pytest.fixture(scope="module")
+def bank(course):
+    return load_bank(REPO, {lesson.id for lesson in course.lessons()})
+
+
+@pytest.fixture(scope="module")
+def labs(course):
+    return load_labs(REPO, {lesson.id for lesson in course.lessons()})
+
+
+@pytest.fixture(scope="module")
+def chunks(course, bank, labs):
+    return collect(course, bank, labs)
+
+
+@pytest.fixture(scope="module")
+def built(chunks, embedder, tmp_path_factory):
+    """The real course indexed once: (index, stats, derived_dir, encodes it took)."""
+    derived = tmp_path_factory.mktemp("derived")
+    before = embedder.encoded
+    index, stats = build_index(chunks, embedder, derived)
+    return index, stats, derived, embedder.encoded - before
+
+
+@pytest.fixture(scope="module")
+def index(built):
+    return built[0]
+
+
+# --------------------------------------------------------------------------- finding things
+
+PARAPHRASES = [
+    (
+        "my model got worse when the data changed",
+        {"mlops-monitoring-and-retraining", "mlops-why-mlops"},
+    ),
+    ("how often do we ship to production", {"devops-dora-metrics"}),
+    ("why do we get so many false drift alerts", {"mlops-monitoring-and-retraining"}),
+    (
+        "send a small share of users to the new version first",
+        {"devops-continuous-delivery", "mlops-deployment-and-serving"},
+    ),
+    (
+        "reuse answers to identical requests to save money on the language model",
+        {"llmops-serving-and-cost"},
+    ),
+    ("a big model grades the answers of another model", {"llmops-evaluation"}),
+    ("merge small changes to main every day instead of long branches", {"devops-plan-and-code"}),
+    ("is the model treating some groups unfairly", {"mlops-evaluation-and-validation"}),
+]
+
+
+@pytest.mark.parametrize(("query", "lessons"), PARAPHRASES, ids=[q for q, _ in PARAPHRASES])
+def test_paraphrased_question_finds_the_right_lesson_section(index, embedder, query, lessons):
+    hits = index.search(query, embedder, k=3, kinds=["lesson"])
+    found = [lesson_of(h.chunk) for h in hits]
+    assert lessons & set(found), f"{query!r} found {[h.chunk.id for h in hits]}"
+    hit = next(h for h in hits if lesson_of(h.chunk) in lessons)
+    assert hit.chunk.url.startswith(f"/learn?lesson={lesson_of(hit.chunk)}")
+    if hit.chunk.anchor:
+        assert hit.chunk.url.endswith(f"#{hit.chunk.anchor}")
+
+
+def test_the_section_is_the_one_that_answers(index, embedder):
+    hits = index.search("why do we get so many false drift alerts", embedder, k=3)
+    assert "lesson:mlops-monitoring-and-retraining#many-tests-many-false-alarms" in [
+        group_of(h.chunk.id) for h in hits
+    ]
+
+
+def test_hits_are_ranked_with_scores_and_one_per_section(index, embedder):
+    hits = index.search("canary release with guardrails", embedder, k=10)
+    assert len(hits) == 10
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    for h in hits:
+        assert -1.0 <= h.cosine <= 1.0 and 0.0 <= h.keyword <= 1.0
+        assert h.score == pytest.approx(h.cosine + KEYWORD_WEIGHT * h.keyword, abs=1e-5)
+    groups = [group_of(h.chunk.id) for h in hits]
+    assert len(groups) == len(set(groups))
+
+
+def test_snippet_bolds_query_words_and_escapes_markdown(index, embedder):
+    hits = index.search("canary release", embedder, k=5)
+    assert any(re.search(r"\*\*canary", h.snippet, re.IGNORECASE) for h in hits)
+    for h in hits:
+        assert 0 < len(unescape_snippet(h.snippet)) <= 320
+        bare = re.sub(r"\\.", "", h.snippet.replace("**", ""))
+        assert not re.search(r"[*_`\[\]<>#|$]", bare), h.snippet
+
+
+def test_labs_are_searchable_and_link_to_the_lab(index, embedder):
+    hits = index.search("why must the build wait for lint and tests", embedder, k=3, kinds=["lab"])
+    assert hits and all(h.chunk.kind == "lab" for h in hits)
+    assert hits[0].chunk.url == "/labs?lab=ci-build"
+
+
+# --------------------------------------------------------------------------- what is indexed
+
+
+def test_exam_only_questions_are_never_indexed(bank, chunks, index, embedder):
+    exam_only = [q for q in bank.questions if q.question.exam_only]
+    assert exam_only, "the real bank has exam-only questions"
+    secret = {f"question:{q.id}" for q in exam_only}
+    assert not secret & {c.id for c in chunks}
+    assert not secret & {c.id for c in index.chunks}
+    practice = {f"question:{q.id}" for q in bank.practice()}
+    assert practice <= {c.id for c in chunks if c.kind == "question"}
+    for q in exam_only[:5]:
+        hits = index.search(q.question.stem, embedder, k=10, kinds=["question"])
+        assert f"question:{q.id}" not in {h.chunk.id for h in hits}
+
+
+def test_chunks_follow_the_lesson_structure(course, chunks):
+    lesson = course.lesson("mlops-monitoring-and-retraining")
+    mine = [c for c in chunks if c.kind == "lesson" and lesson_of(c) == lesson.id]
+    assert mine[0].anchor == "" and mine[0].url == f"/learn?lesson={lesson.id}"
+    assert "data drifts, models degrade" in mine[0].text  # the intro before the first ##
+    sections = {c.anchor for c in mine}
+    assert {h.anchor for h in lesson.headings if h.level == 2} <= sections
+    psi = next(c for c in mine if c.anchor == "psi-step-by-step")
+    assert ":::example PSI for transaction amount" in psi.text  # admonitions kept as text
+    assert all(c.text.startswith(f"# {lesson.title}\n") for c in mine)
+    assert len({c.id for c in chunks}) == len(chunks)
+    assert {c.kind for c in chunks} == set(KINDS)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def test_first_build_encodes_every_chunk(built, chunks):
+    index, stats, derived, encodes = built
+    distinct = len({c.hash for c in chunks})
+    assert stats.chunks == len(chunks) and stats.encoded == distinct == encodes
+    assert stats.reused == 0
+    assert index.vectors.shape == (len(chunks), 384)
+    assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-3)
+    assert artifact_path(derived, PACKAGED_ID).is_file()
+    assert not [p for p in derived.iterdir() if ".tmp" in p.name]
+
+
+def test_edit_one_lesson_re_encodes_only_its_changed_chunks(
+    built, bank, labs, chunks, embedder, course_copy
+):
+    _, _, derived, _ = built
+    work = course_copy.parent / "derived"
+    shutil.copytree(derived, work)
+
+    before = embedder.encoded
+    _, again = build_index(chunks, embedder, work)
+    assert (again.encoded, embedder.encoded - before) == (0, 0)
+    assert again.reused == len({c.hash for c in chunks})
+
+    path = course_copy / "content/mlops/lifecycle/05-monitoring-and-retraining.md"
+    text = path.read_text()
+    assert "long used in credit scoring" in text
+    path.write_text(text.replace("long used in credit scoring", "long used in zyxtrombic scoring"))
+    edited = collect(load_course(course_copy), bank, labs)
+    old = {c.hash for c in chunks}
+    changed = [c for c in edited if c.hash not in old]
+    assert changed and {lesson_of(c) for c in changed} == {"mlops-monitoring-and-retraining"}
+    assert [c.anchor for c in changed] == ["psi-step-by-step"]
+
+    before = embedder.encoded
+    progress = []
+    index, stats = build_index(edited, embedder, work, on_progress=lambda *a: progress.append(a))
+    assert stats.encoded == embedder.encoded - before == len(changed)
+    assert stats.reused == len({c.hash for c in edited}) - len(changed)
+    assert progress[-1] == (len(edited), len(edited))
+    hits = index.search("zyxtrombic", embedder, k=1)
+    assert hits[0].chunk.id == changed[0].id
+    assert "**zyxtrombic**" in hits[0].snippet
+
+
+def test_open_index_loads_into_memory_and_closes_the_file(built, embedder):
+    index, _, derived, _ = built
+    opened = open_index(derived, embedder.model_id)
+    assert [c.id for c in opened.chunks] == [c.id for c in index.chunks]
+    assert np.allclose(opened.vectors, index.vectors)
+    # Nothing in this process still holds the file: a writable connection opens.
+    duckdb.connect(str(artifact_path(derived, embedder.model_id))).close()
+    query = "what is concept drift"
+    assert [h.chunk.id for h in opened.search(query, embedder)] == [
+        h.chunk.id for h in index.search(query, embedder)
+    ]
+
+
+def test_open_index_is_none_without_an_artifact_for_the_model(built, tmp_path):
+    _, _, derived, _ = built
+    assert open_index(tmp_path / "empty", PACKAGED_ID) is None
+    assert open_index(derived, "some-other-model") is None
+
+
+def test_a_hashing_embedder_builds_its_own_artifact(chunks, tmp_path):
+    small = HashingEmbedder()
+    index, stats = build_index(chunks[:40], small, tmp_path)
+    assert stats.encoded == small.encoded == len({c.hash for c in chunks[:40]})
+    assert index.vectors.shape == (40, 64)
+    assert artifact_path(tmp_path, small.model_id) != artifact_path(tmp_path, PACKAGED_ID)
+    assert open_index(tmp_path, small.model_id) is not None
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def test_a_tampered_model_copy_is_refused(tmp_path, monkeypatch):
+    copy = tmp_path / "model"
+    shutil.copytree(packaged_model_path(), copy)
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(embedder_module, "packaged_model_path", lambda: copy)
+    tampered = SentenceTransformerEmbedder()
+    with pytest.raises(ModelIntegrityError) as caught:
+        tampered.encode(["anything"])
+    assert str(weights) in caught.value.user_message
+    assert not tampered.loaded and tampered.encoded == 0
+
+
+def test_the_model_loads_lazily(embedder):
+    fresh = SentenceTransformerEmbedder()
+    assert not fresh.loaded and fresh.model_id == "all-MiniLM-L6-v2@gt-0.1.0"
+    assert fresh.dim == 384 and not fresh.loaded  # known without loading
+    vectors = embedder.encode(["first", "second"])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+class _FakeModel:
+    def encode(self, texts, **_):
+        return np.full((len(texts), 384), 1 / np.sqrt(384), dtype=np.float32)
+
+
+def test_concurrent_first_encodes_load_the_model_once():
+    loads = []
+
+    class Counting(SentenceTransformerEmbedder):
+        def _load(self):
+            loads.append(1)
+            time.sleep(0.2)
+            return _FakeModel()
+
+    emb = Counting()
+    threads = [threading.Thread(target=emb.encode, args=([f"text {i}"],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1 and emb.encoded == 8
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t "])
+def test_an_empty_query_is_refused_with_a_message(index, embedder, query):
+    with pytest.raises(InvalidInputError) as caught:
+        index.search(query, embedder)
+    assert (
+        caught.value.user_message == EMPTY_QUERY == "Type a question or some words to search for."
+    )
+
+
+def test_a_10000_character_query_is_shortened_not_refused(index, embedder):
+    query = ("model drift and retraining triggers " * 300)[:10_000]
+    hits = index.search(query, embedder, k=5)
+    assert len(hits) == 5
+    assert len(hits.query) == MAX_QUERY_CHARS
+    assert "10,000" in hits.note and "1,000" in hits.note
+    assert index.search("model drift", embedder).note == ""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Wie oft liefern wir Software in die Produktion aus?",
+        "¿Por qué empeoró mi modelo cuando cambiaron los datos?",
+        "モデルの精度が下がったのはなぜですか",
+        "Почему модель стала хуже?",
+        "🙂🚀",
+    ],
+)
+def test_a_query_in_another_language_returns_results(index, embedder, query):
+    hits = index.search(query, embedder, k=5)
+    assert len(hits) == 5
+    assert all(np.isfinite(h.score) for h in hits)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize("track", ["devops", "mlops", "llmops", "triad"])
+def test_track_filter_keeps_one_track(index, embedder, track):
+    hits = index.search("monitoring in production", embedder, k=10, track=track)
+    assert hits and {h.chunk.track for h in hits} == {track}
+
+
+@pytest.mark.parametrize("kinds", [["lesson"], ["question"], ["lab"], ["lesson", "lab"]])
+def test_kind_filter_keeps_those_kinds(index, embedder, kinds):
+    hits = index.search("continuous integration pipeline", embedder, k=8, kinds=kinds)
+    assert hits and {h.chunk.kind for h in hits} <= set(kinds)
+
+
+def test_filters_combine_and_an_unknown_track_finds_nothing(index, embedder):
+    hits = index.search("drift", embedder, k=5, track="mlops", kinds=["question"])
+    assert hits and all(h.chunk.track == "mlops" and h.chunk.kind == "question" for h in hits)
+    assert index.search("drift", embedder, track="no-such-track") == []
+    assert index.search("drift", embedder, kinds=[]) == []
