@@ -1,26 +1,43 @@
-"""`python -m bench`: run every benchmark, print the table, write bench/results/latest.json."""
+"""`python -m bench`: run every benchmark, print the table, write bench/results/latest.json.
+
+Each figure is printed as soon as it is measured; a benchmark that fails is reported and the
+others still run (the exit code is then 1)."""
 
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 
 from bench import app_bench, ask_bench, lab_bench, quiz_bench, search_bench
-from bench.report import table, write
+from bench.report import Figure, table, write
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
 
 def main() -> int:
-    figures = []
-    figures += app_bench.rerun()
-    figures += quiz_bench.save_latency()
-    figures.append(quiz_bench.start_exam())
-    figures.append(quiz_bench.grading())
-    figures.append(quiz_bench.semantic_grading())
-    figures += search_bench.run()
-    figures += ask_bench.ask_figures()
+    figures: list[Figure] = []
+    failed: list[str] = []
+
+    def measure(name: str, fn, *args) -> None:
+        try:
+            got = fn(*args)
+        except Exception:  # report and go on: one broken benchmark must not hide the others
+            failed.append(name)
+            print(f"bench: {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
+            return
+        for figure in got if isinstance(got, list) else [got]:
+            figures.append(figure)
+            print(table([figure]).splitlines()[-1], flush=True)
+
+    measure("page rerun", app_bench.rerun)
+    measure("answer save", quiz_bench.save_latency)
+    measure("exam start", quiz_bench.start_exam)
+    measure("grading", quiz_bench.grading)
+    measure("semantic grading", quiz_bench.semantic_grading)
+    measure("search", search_bench.run)
+    measure("ask", ask_bench.ask_figures)
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
@@ -29,22 +46,25 @@ def main() -> int:
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            figures.append(app_bench.startup(browser))
-            figures.append(app_bench.memory(browser))
-            figures.append(app_bench.memory_with_model(browser))
+            measure("start-up", app_bench.startup, browser)
+            measure("memory", app_bench.memory, browser)
+            measure("memory with model", app_bench.memory_with_model, browser)
             browser.close()
-    figures.append(quiz_bench.idle_exam_cpu())
+    measure("idle exam sessions", quiz_bench.idle_exam_cpu)
     reason = lab_bench.available()
     if reason:
         print(f"bench: lab figures skipped: {reason}", file=sys.stderr)
     else:
-        figures.append(lab_bench.start_overhead())
-        figures.append(lab_bench.cpu_job())
-        figures.append(lab_bench.ci_lab())
+        measure("sandbox start", lab_bench.start_overhead)
+        measure("cpu job", lab_bench.cpu_job)
+        measure("ci lab", lab_bench.ci_lab)
+    print()
     print(table(figures))
     write(figures, RESULTS)
     print(f"\nwritten to {RESULTS}")
-    return 0
+    if failed:
+        print(f"bench: failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

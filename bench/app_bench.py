@@ -155,3 +155,30 @@ def rerun(runs: int = 60) -> list[Figure]:
         del os.environ["TRIOPS_ROOT"]
         get_settings.cache_clear()
     return figures
+
+
+def memory_with_model(browser) -> Figure:
+    """RSS once Search has loaded the model and built the index, against the same server
+    before any search page was opened."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {"TRIOPS_HOME": home}
+        with streamlit_server(REPO / "app.py", env=env) as server:
+            page = browser.new_page()
+            for path in PAGES:
+                page.goto(f"{server.url}/{path}")
+                page.locator("h1").first.wait_for(timeout=60_000)
+            time.sleep(1)
+            before = _rss_kb(server.process.pid)
+            page.goto(f"{server.url}/search")
+            page.get_by_text("Type a few words or a question").wait_for(timeout=600_000)
+            time.sleep(1)
+            after = _rss_kb(server.process.pid)
+            page.close()
+    return Figure(
+        "server RSS with the search model loaded and the index built",
+        after / 1024,
+        "MB",
+        before / 1024,
+        "<= 1200 MB",
+        "baseline: the same server before search",
+    )
