@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from triops.content.markdown import lesson_url, render_plan, resolve_links, slugify
 
 KINDS = ("lesson", "question", "lab")
-EMBED_FORMAT = 1
+EMBED_FORMAT = 2
 CODE_LINES = 8  # a code block longer than this keeps its first lines and a marker
 # The model reads at most 256 word pieces (about 180 English words); a longer section is split
 # into parts at paragraph (or, for a long table or list, line) boundaries, each under its heading.

@@ -192,8 +192,7 @@ class KeywordIndex:
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
-_LIST_MARK = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
-_SPACE = re.compile(r"\s+")
+_LIST_MARK = re.compile(r"^(?:[-*+]|\d+[.)])[ \t]+", re.MULTILINE)
 
 
 def escape_markdown(text: str) -> str:
@@ -206,18 +205,33 @@ def unescape_snippet(snippet: str) -> str:
     return re.sub(r"\\(.)", r"\1", snippet.replace("**", ""))
 
 
-def _sentences(chunk: Chunk) -> list[str]:
-    """The chunk's prose as sentences, its own headings left out."""
-    lines = chunk.text.split("\n")
-    while lines and (lines[0].startswith("#") or not lines[0].strip()):
-        lines.pop(0)  # the "# title" and "## section" header every lesson and lab chunk has
+_NEW_UNIT = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\||:::|#|```|~~~)")
+
+
+def _sentences(chunk: Chunk) -> list[tuple[int, str]]:
+    """The chunk's prose as (paragraph number, sentence), its own headings left out. A wrapped
+    paragraph or list item is one unit; table rows, headings and code lines stand alone."""
+    text = chunk.text
+    while chunk.kind != "question" and text.startswith("#"):  # "# title" and "## section"
+        text = text.partition("\n")[2]
+    units: list[str] = []
+    joining = False
+    for line in text.split("\n"):
+        if not line.strip():
+            joining = False
+            continue
+        if joining and not _NEW_UNIT.match(line):
+            units[-1] += " " + line.strip()
+            continue
+        units.append(line)
+        joining = not line.lstrip().startswith(("|", "#", ":::", "```", "~~~"))
     out = []
-    for line in plain_text("\n".join(lines)).split("\n"):
-        line = _LIST_MARK.sub("", line)
-        for piece in _SENTENCE.split(line):
-            piece = _SPACE.sub(" ", piece).strip()
+    for n, unit in enumerate(_LIST_MARK.sub("", plain_text("\n".join(units))).split("\n")):
+        for piece in _SENTENCE.split(unit):
+            if "  " in piece or "\t" in piece:
+                piece = " ".join(piece.split())
             if piece:
-                out.append(piece)
+                out.append((n, piece))
     return out
 
 
@@ -265,15 +279,19 @@ def snippet(chunk: Chunk, wanted: set[str], weight: Callable[[str], float]) -> s
         return ""
 
     def score(s: str) -> float:
-        return sum(weight(t) for t in set(terms(s)) if t in wanted)
+        lowered = s.lower()
+        if not any(w in lowered for w in wanted):  # a quick test before stemming every word
+            return 0.0
+        return sum(weight(t) for t in set(terms(lowered)) if t in wanted)
 
-    scores = [score(s) for s in sentences]
+    scores = [score(s) for _, s in sentences]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i)) if wanted else 0
-    text = sentences[best]
+    unit, text = sentences[best]
     longest = int(SNIPPET_CHARS * 1.2)
     if len(text) < SNIPPET_CHARS * 0.6 and best + 1 < len(sentences):
-        following = sentences[best + 1]
-        if len(text) + 1 + len(following) <= longest:
+        next_unit, following = sentences[best + 1]
+        joined = next_unit == unit or len(text) < 60  # a short label reads with what follows
+        if joined and len(text) + 1 + len(following) <= longest:
             text = f"{text} {following}"
     return _highlight(_clip(text, wanted, longest), wanted)
 
@@ -343,8 +361,12 @@ class VectorIndex:
             query = query[:MAX_QUERY_CHARS]
         if embedder.model_id != self.model_id:
             raise ValueError(f"index built with {self.model_id}, not {embedder.model_id}")
-        if k < 1 or not self.chunks:
-            return Hits(query=query, note=note)
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        kinds = list(kinds) if kinds is not None else None
+        mask = self._mask(track, kinds)
+        if k < 1 or not self.chunks or (mask is not None and not mask.any()):
+            return Hits(query=query, note=note)  # nothing can match: skip the encode
         qvec = np.asarray(embedder.encode([query]), dtype=np.float32)[0]
         ranked = self.rank(qvec, query, k=k, track=track, kinds=kinds)
         wanted = set(terms(query))
