@@ -19,10 +19,9 @@ from bench.report import Figure, percentile
 from triops.content.loader import ParseCache, load_course
 from triops.labs.spec import load_labs
 from triops.quiz.bank import load_bank
-from triops.search.chunks import EMBED_FORMAT, Chunk, chunk_hash, collect, embed_text
+from triops.search.chunks import Chunk, chunk_hash, collect, embed_text
 from triops.search.embedder import SentenceTransformerEmbedder
-from triops.search.index import VectorIndex, build_index, open_index
-from triops.store import vectors as store
+from triops.search.index import VectorIndex, build_index, open_index, write_artifact
 
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = [
@@ -206,14 +205,7 @@ def query_latency_20k(embedder=None, size: int = 20_000, runs: int = 300) -> lis
     chunks, vectors = generated_index(base, size)
     with tempfile.TemporaryDirectory() as tmp:
         derived = Path(tmp)
-        store.write_index(
-            store.artifact_path(derived, embedder.model_id),
-            model_id=embedder.model_id,
-            embed_format=EMBED_FORMAT,
-            chunks=[tuple(getattr(c, f) for f in store.CHUNK_COLUMNS) for c in chunks],
-            hashes=[c.hash for c in chunks],
-            vectors=vectors,
-        )
+        write_artifact(derived, VectorIndex(chunks, vectors, embedder.model_id))
         start = time.perf_counter()
         index = open_index(derived, embedder.model_id)
         opened = time.perf_counter() - start

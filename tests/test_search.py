@@ -17,6 +17,7 @@ from triops.errors import InvalidInputError
 from triops.labs.spec import load_labs
 from triops.quiz.bank import load_bank
 from triops.search import embedder as embedder_module
+from triops.search import index as index_module
 from triops.search.chunks import KINDS, collect, group_of
 from triops.search.embedder import (
     PACKAGED_ID,
@@ -29,6 +30,9 @@ from triops.search.index import (
     EMPTY_QUERY,
     KEYWORD_WEIGHT,
     MAX_QUERY_CHARS,
+    KeywordIndex,
+    Postings,
+    VectorIndex,
     build_index,
     open_index,
     unescape_snippet,
@@ -239,6 +243,28 @@ def test_open_index_loads_into_memory_and_closes_the_file(built, embedder):
     ]
 
 
+def test_open_index_reads_the_stored_keyword_counts(built, embedder, monkeypatch):
+    index, _, derived, _ = built
+    counted = []
+    monkeypatch.setattr(index_module, "count_terms", lambda texts: counted.append(1))
+    opened = open_index(derived, embedder.model_id)
+    assert counted == []  # nothing counted again: the artifact's postings were used
+    assert opened.keywords.postings.vocab == index.keywords.postings.vocab
+    for query in ("concept drift retraining", "canary release rollback", "zzzz unknown"):
+        assert np.array_equal(opened.keywords.relevance(query), index.keywords.relevance(query)), (
+            query
+        )
+
+
+def test_postings_that_do_not_fit_the_chunks_are_refused(index):
+    p = index.keywords.postings
+    bad = Postings(p.size - 1, p.vocab, p.term_ids, p.doc_ids, p.tfs)
+    with pytest.raises(ValueError, match="outside the index"):
+        KeywordIndex(postings=bad)
+    with pytest.raises(ValueError, match="for .* chunks"):
+        VectorIndex(index.chunks[:-1], index.vectors[:-1], index.model_id, postings=p)
+
+
 def test_open_index_is_none_without_an_artifact_for_the_model(built, tmp_path):
     _, _, derived, _ = built
     assert open_index(tmp_path / "empty", PACKAGED_ID) is None
@@ -279,6 +305,15 @@ def test_the_model_loads_lazily(embedder):
     vectors = embedder.encode(["first", "second"])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_a_query_takes_the_direct_path_and_gets_the_batch_vector(embedder):
+    texts = [f"{word} in a continuous delivery pipeline" for word in ("canary", "drift", "cost")]
+    texts += ["a much longer text about blue-green deployments " * 8, "ok", "six"]
+    batch = embedder.encode(texts)  # more than DIRECT_MAX texts: SentenceTransformer.encode
+    assert len(texts) > embedder_module.DIRECT_MAX and embedder._direct
+    for text, row in zip(texts, batch, strict=True):
+        assert np.allclose(embedder.encode([text])[0], row, atol=1e-5), text
 
 
 class _FakeModel:

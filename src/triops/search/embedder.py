@@ -119,6 +119,7 @@ class SentenceTransformerEmbedder:
         self.load_seconds = 0.0
         self._dim = PACKAGED_DIM if self.model is None else None
         self._st = None
+        self._direct = False  # set at load: whether _forward gives what encode() gives
         self._load_lock = threading.Lock()
         # Tokenizers are not safe to call from two threads at once ("Already borrowed").
         self._encode_lock = threading.Lock()
@@ -177,6 +178,7 @@ class SentenceTransformerEmbedder:
         if self.model is None and dim != PACKAGED_DIM:
             raise ModelIntegrityError(f"The packaged model has {dim} dimensions, not 384.")
         self._dim = dim
+        self._direct = _direct_agrees(st)
         self.load_seconds = time.perf_counter() - start
         return st
 
@@ -191,15 +193,50 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._model()
         with self._encode_lock:
-            vectors = model.encode(
-                texts,
-                batch_size=self.batch,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
+            if self._direct and len(texts) <= DIRECT_MAX:
+                vectors = _forward(model, texts)
+            else:
+                vectors = model.encode(
+                    texts,
+                    batch_size=self.batch,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
             self.encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+# A search query is one text. SentenceTransformer.encode() wraps the model's forward pass in
+# batching, length sorting, device moves and conversions that cost about 2.3 ms of a 16-18 ms
+# query encode on this machine (13 %); a few texts go through the forward pass directly.
+DIRECT_MAX = 4
+_PROBE = ["Canary releases send a small share of traffic to the new version first.", "drift"]
+
+
+def _forward(st, texts: list[str]) -> np.ndarray:
+    """The model's own modules (tokenize, transformer, pooling, ...) on `texts`, normalized."""
+    import torch
+
+    with torch.inference_mode():
+        features = st.preprocess(texts)
+        features = {
+            k: v.to(st.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()
+        }
+        out = st.forward(features)["sentence_embedding"]
+        out = torch.nn.functional.normalize(out.float(), p=2, dim=1)
+    return out.cpu().numpy()
+
+
+def _direct_agrees(st) -> bool:
+    """Whether the direct forward pass gives encode()'s vectors for this model (checked once at
+    load on a probe; a model with another pipeline simply keeps encode())."""
+    try:
+        direct = _forward(st, _PROBE)
+    except Exception:
+        return False
+    reference = st.encode(_PROBE, convert_to_numpy=True, normalize_embeddings=True)
+    return bool(np.allclose(direct, reference, atol=1e-5))
 
 
 _TOKEN = re.compile(r"\w+")

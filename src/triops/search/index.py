@@ -34,6 +34,9 @@ EMPTY_QUERY = "Type a question or some words to search for."
 KEYWORD_WEIGHT = 0.25
 BM25_K1, BM25_B = 1.2, 0.75
 SNIPPET_CHARS = 200
+# Chunks whose snippet sentences an index keeps (a chunk's sentences take about 1 ms to work
+# out, and a query needs ten snippets); the cache is emptied when full.
+SENTENCE_CACHE_CHUNKS = 4096
 
 ProgressFn = Callable[[int, int], None]
 
@@ -118,46 +121,81 @@ def terms(text: str) -> list[str]:
     ]
 
 
-class KeywordIndex:
-    """BM25 over chunk terms: per term, the chunks holding it and their precomputed weights."""
+@dataclass
+class Postings:
+    """A keyword index's counts, as stored in the index artifact: the vocabulary (term i is
+    `vocab[i]`) and one (term, chunk, count) row per term a chunk holds, sorted by term."""
 
-    def __init__(self, texts: Sequence[str]):
-        vocab: dict[str, int] = {}
-        term_of: dict[str, int] = {}  # word -> term id; -1 for a stop word
-        doc_ids: list[int] = []
-        term_ids: list[int] = []
-        tfs: list[int] = []
-        lengths = np.zeros(len(texts), dtype=np.float32)
-        for d, text in enumerate(texts):
-            counts: dict[int, int] = {}
-            for word, n in Counter(_WORD.findall(text.lower())).items():
-                tid = term_of.get(word)
-                if tid is None:
-                    if word in _STOP or (len(word) == 1 and not word.isdigit()):
-                        tid = -1
-                    else:
-                        tid = vocab.setdefault(stem(word), len(vocab))
-                    term_of[word] = tid
-                if tid >= 0:
-                    counts[tid] = counts.get(tid, 0) + n
-            lengths[d] = sum(counts.values())
-            doc_ids.extend([d] * len(counts))
-            term_ids.extend(counts)
-            tfs.extend(counts.values())
-        self.vocab = vocab
-        self.size = len(texts)
-        tids = np.asarray(term_ids, dtype=np.int32)
-        order = np.argsort(tids, kind="stable")
-        self.docs = np.asarray(doc_ids, dtype=np.int32)[order]
-        df = np.bincount(tids, minlength=len(vocab)).astype(np.float32)
+    size: int  # chunks
+    vocab: list[str]
+    term_ids: np.ndarray  # int32
+    doc_ids: np.ndarray  # int32
+    tfs: np.ndarray  # int32
+
+
+def count_terms(texts: Sequence[str]) -> Postings:
+    """Count every chunk's terms (the slow part of opening an index: about 0.2 ms a chunk)."""
+    vocab: dict[str, int] = {}
+    term_of: dict[str, int] = {}  # word -> term id; -1 for a stop word
+    doc_ids: list[int] = []
+    term_ids: list[int] = []
+    tfs: list[int] = []
+    for d, text in enumerate(texts):
+        counts: dict[int, int] = {}
+        for word, n in Counter(_WORD.findall(text.lower())).items():
+            tid = term_of.get(word)
+            if tid is None:
+                if word in _STOP or (len(word) == 1 and not word.isdigit()):
+                    tid = -1
+                else:
+                    tid = vocab.setdefault(stem(word), len(vocab))
+                term_of[word] = tid
+            if tid >= 0:
+                counts[tid] = counts.get(tid, 0) + n
+        doc_ids.extend([d] * len(counts))
+        term_ids.extend(counts)
+        tfs.extend(counts.values())
+    tids = np.asarray(term_ids, dtype=np.int32)
+    order = np.argsort(tids, kind="stable")
+    return Postings(
+        size=len(texts),
+        vocab=list(vocab),
+        term_ids=tids[order],
+        doc_ids=np.asarray(doc_ids, dtype=np.int32)[order],
+        tfs=np.asarray(tfs, dtype=np.int32)[order],
+    )
+
+
+class KeywordIndex:
+    """BM25 over chunk terms: per term, the chunks holding it and their precomputed weights.
+
+    Built from chunk texts, or from stored `Postings` (what an index artifact keeps, so that
+    opening a large index does not count every chunk's words again)."""
+
+    def __init__(self, texts: Sequence[str] | None = None, *, postings: Postings | None = None):
+        if postings is None:
+            postings = count_terms(texts if texts is not None else [])
+        self.postings = postings
+        self.vocab = {t: i for i, t in enumerate(postings.vocab)}
+        self.size = postings.size
+        tids, docs = postings.term_ids, postings.doc_ids
+        tf = postings.tfs.astype(np.float32)
+        if len(tids) > 1 and np.any(tids[1:] < tids[:-1]):
+            raise ValueError("postings must be sorted by term")
+        if len(tids) and (tids.min() < 0 or tids.max() >= len(self.vocab)):
+            raise ValueError("a posting names a term outside the vocabulary")
+        if len(docs) and (docs.min() < 0 or docs.max() >= self.size):
+            raise ValueError("a posting names a chunk outside the index")
+        lengths = np.bincount(docs, weights=tf, minlength=self.size).astype(np.float32)
+        self.docs = docs
+        df = np.bincount(tids, minlength=len(self.vocab)).astype(np.float32)
         self.indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
-        n = float(max(len(texts), 1))
+        n = float(max(self.size, 1))
         self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self.max_idf = float(np.log1p((n + 0.5) / 0.5))
-        tf = np.asarray(tfs, dtype=np.float32)[order]
-        avg = float(lengths.mean()) if len(texts) and lengths.mean() > 0 else 1.0
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[self.docs] / avg)
-        self.weights = (self.idf[tids[order]] * tf * (BM25_K1 + 1) / (tf + norm)).astype(np.float32)
+        avg = float(lengths.mean()) if self.size and lengths.mean() > 0 else 1.0
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[docs] / avg)
+        self.weights = (self.idf[tids] * tf * (BM25_K1 + 1) / (tf + norm)).astype(np.float32)
 
     def query_terms(self, query: str) -> list[int]:
         """Ids of the query's distinct terms that occur in some chunk."""
@@ -272,9 +310,16 @@ def _clip(text: str, wanted: set[str], limit: int) -> str:
     return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
-def snippet(chunk: Chunk, wanted: set[str], weight: Callable[[str], float]) -> str:
-    """The 1-2 sentences of `chunk` that best match the query terms `wanted`, as markdown."""
-    sentences = _sentences(chunk)
+def snippet(
+    chunk: Chunk,
+    wanted: set[str],
+    weight: Callable[[str], float],
+    *,
+    sentences: list[tuple[int, str]] | None = None,
+) -> str:
+    """The 1-2 sentences of `chunk` that best match the query terms `wanted`, as markdown
+    (`sentences`: the chunk's `_sentences`, when the caller keeps them)."""
+    sentences = _sentences(chunk) if sentences is None else sentences
     if not sentences:
         return ""
 
@@ -302,14 +347,28 @@ def snippet(chunk: Chunk, wanted: set[str], weight: Callable[[str], float]) -> s
 class VectorIndex:
     """Chunks, their vectors (row i is chunk i) and a keyword index, all in memory."""
 
-    def __init__(self, chunks: Sequence[Chunk], vectors: np.ndarray, model_id: str):
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        model_id: str,
+        *,
+        postings: Postings | None = None,
+    ):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
             raise ValueError(f"{len(chunks)} chunks but vectors of shape {vectors.shape}")
         self.chunks = list(chunks)
         self.vectors = vectors
         self.model_id = model_id
-        self.keywords = KeywordIndex([embed_text(c) for c in self.chunks])
+        if postings is not None and postings.size != len(self.chunks):
+            raise ValueError(f"postings for {postings.size} chunks, not {len(self.chunks)}")
+        self.keywords = (
+            KeywordIndex(postings=postings)
+            if postings is not None
+            else KeywordIndex([embed_text(c) for c in self.chunks])
+        )
+        self._sentences: dict[int, list[tuple[int, str]]] = {}  # snippet sentences by position
         self._kinds = {k: i for i, k in enumerate(KINDS)}
         self._kind = np.array([self._kinds.get(c.kind, -1) for c in self.chunks], dtype=np.int8)
         tracks = sorted({c.track for c in self.chunks})
@@ -381,7 +440,12 @@ class VectorIndex:
 
     def snippet(self, i: int, wanted: set[str]) -> str:
         """Chunk i's best sentences for the query terms `wanted` (see `terms`), as markdown."""
-        return snippet(self.chunks[i], wanted, self.keywords.idf_of)
+        sentences = self._sentences.get(i)
+        if sentences is None:
+            if len(self._sentences) >= SENTENCE_CACHE_CHUNKS:
+                self._sentences.clear()
+            sentences = self._sentences[i] = _sentences(self.chunks[i])
+        return snippet(self.chunks[i], wanted, self.keywords.idf_of, sentences=sentences)
 
     def rank(
         self,
@@ -475,17 +539,10 @@ def build_index(
     dim = len(next(iter(found.values()))) if found else int(embedder.dim)
     hashes = list(first)
     unique = np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
-    store.write_index(
-        path,
-        model_id=embedder.model_id,
-        embed_format=EMBED_FORMAT,
-        chunks=_rows(chunks),
-        hashes=hashes,
-        vectors=unique,
-    )
     row = {h: i for i, h in enumerate(hashes)}
     matrix = unique[[row[c.hash] for c in chunks]] if chunks else unique
     index = VectorIndex(chunks, matrix, embedder.model_id)
+    write_artifact(derived_dir, index)
     stats = BuildStats(total, len(need), len(reuse), time.perf_counter() - start)
     return index, stats
 
@@ -519,6 +576,26 @@ def _encode(
     return out
 
 
+def write_artifact(derived_dir: Path, index: VectorIndex) -> Path:
+    """Save `index` as its model's artifact: chunks, one vector per distinct chunk hash, and the
+    keyword counts (so that opening it skips counting words again)."""
+    first: dict[str, int] = {}
+    for i, c in enumerate(index.chunks):
+        first.setdefault(c.hash, i)
+    hashes = list(first)
+    unique = index.vectors[list(first.values())] if hashes else index.vectors
+    p = index.keywords.postings
+    return store.write_index(
+        store.artifact_path(derived_dir, index.model_id),
+        model_id=index.model_id,
+        embed_format=EMBED_FORMAT,
+        chunks=_rows(index.chunks),
+        hashes=hashes,
+        vectors=unique,
+        keywords=store.StoredKeywords(p.vocab, p.term_ids, p.doc_ids, p.tfs),
+    )
+
+
 def open_index(derived_dir: Path, model_id: str) -> VectorIndex | None:
     """The last built index for `model_id`, loaded into memory (the file is closed again);
     None when there is none, it is unreadable, or it was built with an older text format."""
@@ -530,7 +607,14 @@ def open_index(derived_dir: Path, model_id: str) -> VectorIndex | None:
     if any(c.hash not in row for c in chunks):
         return None
     matrix = stored.vectors[[row[c.hash] for c in chunks]] if chunks else stored.vectors
-    return VectorIndex(chunks, matrix, model_id)
+    postings = None
+    if stored.keywords is not None:
+        k = stored.keywords
+        postings = Postings(len(chunks), k.vocab, k.term_ids, k.doc_ids, k.tfs)
+    try:
+        return VectorIndex(chunks, matrix, model_id, postings=postings)
+    except ValueError:  # counts that do not fit the chunks: derived data, count again
+        return VectorIndex(chunks, matrix, model_id)
 
 
 def index_is_current(index: VectorIndex | None, chunks: Sequence[Chunk]) -> bool:
@@ -551,7 +635,10 @@ __all__ = [
     "build_index",
     "escape_markdown",
     "index_is_current",
+    "Postings",
+    "count_terms",
     "open_index",
     "snippet",
     "unescape_snippet",
+    "write_artifact",
 ]

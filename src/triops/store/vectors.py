@@ -24,9 +24,22 @@ from triops.errors import StoreError
 from triops.store.connection import connect
 
 PREFIX = "index-"
-FORMAT = 1  # the layout of this file; bump when the tables change
+FORMAT = 2  # the layout of this file; bump when the tables change
+# Layouts whose `vectors` table a build may still reuse (2 added the keyword tables).
+VECTOR_FORMATS = ("1", "2")
 CHUNK_COLUMNS = ("id", "kind", "track", "title", "section", "anchor", "url", "text", "hash")
 _STALE_TMP_SECONDS = 3600
+
+
+@dataclass
+class StoredKeywords:
+    """The keyword index's counts: vocabulary, then (term id, chunk position, count) rows
+    sorted by term id."""
+
+    vocab: list[str]
+    term_ids: np.ndarray  # int32
+    doc_ids: np.ndarray  # int32
+    tfs: np.ndarray  # int32
 
 
 @dataclass
@@ -39,6 +52,7 @@ class StoredIndex:
     chunks: list[tuple]  # rows in CHUNK_COLUMNS order, in build order
     hashes: list[str]  # distinct chunk hashes, aligned with `vectors`
     vectors: np.ndarray  # float32 (len(hashes), dim)
+    keywords: StoredKeywords | None = None
 
 
 def model_slug(model_id: str) -> str:
@@ -77,7 +91,9 @@ def read_vectors(path: Path, model_id: str, embed_format: int) -> tuple[list[str
         return [], np.zeros((0, 0), dtype=np.float32)
     try:
         meta = _meta(conn)
-        if meta.get("format") != str(FORMAT) or meta.get("embed_format") != str(embed_format):
+        if meta.get("format") not in VECTOR_FORMATS or meta.get("embed_format") != str(
+            embed_format
+        ):
             return [], np.zeros((0, 0), dtype=np.float32)
         dim = int(meta["dim"])
         got = conn.execute(
@@ -109,6 +125,12 @@ def read_index(path: Path) -> StoredIndex | None:
         got = conn.execute(
             "SELECT hash, vector FROM vectors WHERE model_id = ?", [meta["model_id"]]
         ).fetchnumpy()
+        vocab = [
+            t for (t,) in conn.execute("SELECT term FROM keyword_terms ORDER BY id").fetchall()
+        ]
+        post = conn.execute(
+            "SELECT term_id, pos, tf FROM keyword_postings ORDER BY term_id, pos"
+        ).fetchnumpy()
         return StoredIndex(
             model_id=meta["model_id"],
             dim=dim,
@@ -116,6 +138,12 @@ def read_index(path: Path) -> StoredIndex | None:
             chunks=chunks,
             hashes=list(got["hash"]),
             vectors=_stack(got["vector"], dim),
+            keywords=StoredKeywords(
+                vocab,
+                np.asarray(post["term_id"], dtype=np.int32),
+                np.asarray(post["pos"], dtype=np.int32),
+                np.asarray(post["tf"], dtype=np.int32),
+            ),
         )
     except (duckdb.Error, KeyError, ValueError):
         return None
@@ -131,6 +159,7 @@ def write_index(
     chunks: list[tuple],
     hashes: list[str],
     vectors: np.ndarray,
+    keywords: StoredKeywords,
 ) -> Path:
     """Write a new artifact beside `path` and swap it in atomically."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -178,6 +207,26 @@ def write_index(
             conn.register("incoming_chunks", rows)
             conn.execute("INSERT INTO chunks SELECT * FROM incoming_chunks")
             conn.unregister("incoming_chunks")
+        conn.execute("CREATE TABLE keyword_terms (id INTEGER PRIMARY KEY, term VARCHAR)")
+        conn.execute("CREATE TABLE keyword_postings (term_id INTEGER, pos INTEGER, tf INTEGER)")
+        if keywords.vocab:
+            terms = pd.DataFrame(
+                {"id": np.arange(len(keywords.vocab), dtype=np.int32), "term": keywords.vocab}
+            )
+            conn.register("incoming_terms", terms)
+            conn.execute("INSERT INTO keyword_terms SELECT * FROM incoming_terms")
+            conn.unregister("incoming_terms")
+        if len(keywords.term_ids):
+            postings = pd.DataFrame(
+                {
+                    "term_id": np.asarray(keywords.term_ids, dtype=np.int32),
+                    "pos": np.asarray(keywords.doc_ids, dtype=np.int32),
+                    "tf": np.asarray(keywords.tfs, dtype=np.int32),
+                }
+            )
+            conn.register("incoming_postings", postings)
+            conn.execute("INSERT INTO keyword_postings SELECT * FROM incoming_postings")
+            conn.unregister("incoming_postings")
         conn.execute("CHECKPOINT")
     except BaseException:
         conn.close()

@@ -33,6 +33,9 @@ def progress(build) -> bool:
 
 
 def results(hits, query: str) -> None:
+    note = getattr(hits, "note", "")
+    if note:
+        st.caption(note)
     if not hits:
         st.info(f"Nothing in the course matches “{plain(query[:80])}”. Try other words.")
         return
