@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from triops.config import REPO_ROOT, get_settings
+from triops.drift.cli import drift_command
 
 app = typer.Typer(
     help="Triops: learn DevOps, MLOps and LLMOps offline.",
@@ -79,6 +80,7 @@ def serve(
 
 quiz_app = typer.Typer(help="Question banks: Moodle GIFT import and export.", no_args_is_help=True)
 app.add_typer(quiz_app, name="quiz")
+app.command("drift")(drift_command)
 
 TRACKS = ("triad", "devops", "mlops", "llmops")
 
