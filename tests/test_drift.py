@@ -179,6 +179,16 @@ def test_columns_with_few_values_are_tested_as_categories_as_evidently_does(
     assert (result.kind, result.test) == (kind, test)
 
 
+def test_a_category_column_ignores_categories_that_never_occur():
+    kinds = ["a", "b", "c", "unused"]
+    reference = pd.Categorical(["a", "b", "c"] * 100, categories=kinds)
+    current = pd.Categorical(["a", "b", "c", "c"] * 50, categories=kinds)
+    as_category = one_column(reference, current)
+    as_text = one_column(np.asarray(reference), np.asarray(current))
+    assert (as_category.test, as_category.score) == ("chisquare", as_text.score)
+    assert as_category.drifted
+
+
 def test_missing_and_infinite_values_are_dropped_per_column():
     reference = pd.Series([1.0, 2.0, np.nan, 3.0, np.inf, 4.0, 5.0, 6.0] * 20)
     current = pd.Series([1.0, 2.0, 3.0, -np.inf, 4.0, 5.0, 6.0, None] * 20)

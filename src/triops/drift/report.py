@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -44,7 +45,7 @@ class ColumnTest:
         if self.test not in TESTS:
             raise ValueError(f"unknown drift test '{self.test}' (use one of: {', '.join(TESTS)})")
         if self.threshold is not None and not (
-            isinstance(self.threshold, int | float) and np.isfinite(self.threshold)
+            isinstance(self.threshold, numbers.Real) and np.isfinite(self.threshold)
         ):
             raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
 
@@ -165,9 +166,7 @@ def drift_report(
         raise DriftInputError("no rows", source=cur_source)
     if columns is None:
         columns = [
-            str(c)
-            for c in reference.columns
-            if not pd.api.types.is_datetime64_any_dtype(reference[c])
+            c for c in reference.columns if not pd.api.types.is_datetime64_any_dtype(reference[c])
         ]
     if not columns:
         raise DriftInputError("no columns to compare", source=ref_source)
@@ -187,7 +186,8 @@ def drift_report(
     unknown = sorted(set(chosen) - set(columns))
     if unknown:
         raise DriftInputError(
-            f"has a test override but is not among the compared columns ({', '.join(columns)})",
+            "has a test override but is not among the compared columns "
+            f"({', '.join(map(str, columns))})",
             column=unknown[0],
         )
     results, notes = [], []
@@ -217,7 +217,9 @@ def _column_drift(
 ) -> tuple[ColumnDrift, str | None]:
     """The column's result, and a note when Evidently would have typed it as text."""
     ref_raw, cur_raw = reference[column], current[column]
-    numeric = _numeric_on_both_sides(reference, current, column, ref_source, cur_source)
+    numeric = _numeric_on_both_sides(
+        (reference, ref_raw, ref_source), (current, cur_raw, cur_source), column
+    )
     ref = _present_values(ref_raw, numeric, column, ref_source)
     cur = _present_values(cur_raw, numeric, column, cur_source)
 
@@ -260,7 +262,7 @@ def _column_drift(
         threshold = spec.default_threshold if override.threshold is None else override.threshold
     score = spec.score(samples)
     result = ColumnDrift(
-        column=column,
+        column=str(column),
         kind=kind,
         test=spec.name,
         score=score,
@@ -281,32 +283,29 @@ def _default_test(kind: str, reference_count: int) -> str:
 
 
 def _numeric_on_both_sides(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
+    reference: tuple[pd.DataFrame, pd.Series, str],
+    current: tuple[pd.DataFrame, pd.Series, str],
     column: str,
-    ref_source: str,
-    cur_source: str,
 ) -> bool:
-    ref_numeric, cur_numeric = is_numeric(reference[column]), is_numeric(current[column])
+    """Whether the column holds numbers; DriftInputError when only one side does. Each side is
+    (frame, its column, its source)."""
+    ref_numeric, cur_numeric = is_numeric(reference[1]), is_numeric(current[1])
     if ref_numeric == cur_numeric:
         return ref_numeric
-    frame, source, other = (
-        (current, cur_source, ref_source) if ref_numeric else (reference, ref_source, cur_source)
-    )
-    bad = first_non_number(frame[column])
+    (frame, series, source), other = (current, reference) if ref_numeric else (reference, current)
+    bad = first_non_number(series)
     if bad is None:  # booleans, or numbers stored as text: name the type, not a value
         raise DriftInputError(
-            f"holds {frame[column].dtype} values but numbers in {other}",
-            source=source,
-            column=column,
+            f"holds {series.dtype} values but numbers in {other[2]}", source=source, column=column
         )
     position, value = bad
-    label = "" if line_of(frame, position) is not None else f" (row {frame.index[position]!r})"
+    line = line_of(frame, position)
+    label = "" if line is not None else f" (row {frame.index[position]!r})"
     raise DriftInputError(
-        f"{value!r} is not a number{label}; the column holds numbers in {other}",
+        f"{value!r} is not a number{label}; the column holds numbers in {other[2]}",
         source=source,
         column=column,
-        row=line_of(frame, position),
+        row=line,
     )
 
 
@@ -315,7 +314,10 @@ def _present_values(
 ) -> np.ndarray | pd.Series:
     """The column without missing or infinite values: float64 numbers, or a Series."""
     if numeric:
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if isinstance(series.dtype, np.dtype):  # float64 comes without a copy
+            values = series.to_numpy(dtype=np.float64)
+        else:  # nullable Int64/Float64 hold pd.NA
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         finite = np.isfinite(values)
         if not finite.all():
             values = values[finite]

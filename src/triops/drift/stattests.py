@@ -37,20 +37,24 @@ class Samples:
 
     @cached_property
     def value_counts(self) -> tuple[pd.Series, pd.Series]:
-        """How often each value occurs on each side, indexed by value."""
-        return (
-            pd.Series(self.reference, copy=False).value_counts(sort=False),
-            pd.Series(self.current, copy=False).value_counts(sort=False),
-        )
+        """How often each value occurs on each side, indexed by value; only values that occur
+        (a `category` column would also list its unused categories with 0)."""
+        ref = pd.Series(self.reference, copy=False).value_counts(sort=False)
+        cur = pd.Series(self.current, copy=False).value_counts(sort=False)
+        return ref[ref > 0], cur[cur > 0]
 
     @cached_property
-    def counts(self) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-        """Counts on each side over the union of values seen on either (0 where absent)."""
+    def counts(self) -> tuple[np.ndarray, np.ndarray, list]:
+        """Counts on each side over the union of values seen on either (0 where absent).
+
+        Plain dicts, as in Evidently's code: equal keys are the same bin (1, 1.0 and True)."""
         ref, cur = self.value_counts
-        keys = ref.index.union(cur.index, sort=False)
+        ref_map = dict(zip(ref.index.tolist(), ref.tolist(), strict=True))
+        cur_map = dict(zip(cur.index.tolist(), cur.tolist(), strict=True))
+        keys = list(ref_map) + [key for key in cur_map if key not in ref_map]
         return (
-            ref.reindex(keys, fill_value=0).to_numpy(dtype=np.float64),
-            cur.reindex(keys, fill_value=0).to_numpy(dtype=np.float64),
+            np.array([ref_map.get(key, 0) for key in keys], dtype=np.float64),
+            np.array([cur_map.get(key, 0) for key in keys], dtype=np.float64),
             keys,
         )
 
@@ -102,7 +106,7 @@ def z(samples: Samples) -> float:
     ref, cur, keys = samples.counts
     if len(keys) == 1:
         return 1.0
-    first = keys.get_loc(sorted(keys)[0])
+    first = keys.index(min(keys))
     n1, n2 = ref.sum(), cur.sum()
     p1 = float(n1 - ref[first]) / n1
     p2 = float(n2 - cur[first]) / n2
