@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,10 +52,18 @@ class CheckResult:
 
 
 def reset(lab: Lab, target: Path) -> None:
-    """Write the starter files into `target` (its previous contents are replaced)."""
+    """Write the starter files into `target` (its previous contents are replaced), then let the
+    lab's reset hook, if it has one, generate its files there (seeded data, for example)."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(lab.starter, target)
+    if lab.spec.reset:
+        hook = getattr(load_lab_module(lab, lab.spec.reset), "reset", None)
+        if not callable(hook):
+            raise InvalidInputError(
+                f"{lab.folder / lab.spec.reset}: the lab's reset hook defines no reset(workdir)"
+            )
+        hook(target)
 
 
 def solve(lab: Lab, target: Path) -> None:
@@ -175,15 +184,22 @@ class CheckContext:
     rerun: Callable[[Callable[[Path], None]], LabRun]
 
 
-def _load_check(lab: Lab):
-    path = lab.folder / "check.py"
-    spec = importlib.util.spec_from_file_location(
-        f"triops_lab_check_{lab.id.replace('-', '_')}", path
-    )
+def load_lab_module(lab: Lab, filename: str):
+    """A Python file of the lab folder (check.py, a reset hook), freshly imported.
+
+    Registered in sys.modules under a name of its own, as dataclasses and pickle expect."""
+    path = lab.folder / filename
+    name = f"triops_lab_{lab.id.replace('-', '_')}_{Path(filename).stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise InvalidInputError(f"{path}: cannot load the lab's check")
+        raise InvalidInputError(f"{path}: cannot load this file of the lab")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
     return module
 
 
@@ -208,6 +224,6 @@ def check(
             return execute(lab, copy, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
 
     ctx = CheckContext(workdir=files, report=run.report, artifacts=run.artifacts, rerun=rerun)
-    raw = _load_check(lab).check(ctx)
+    raw = load_lab_module(lab, "check.py").check(ctx)
     criteria = [Criterion(str(name), bool(ok), str(reason)) for name, ok, reason in raw]
     return CheckResult(run, criteria)

@@ -60,6 +60,10 @@ class LabSpec(Strict):
     run: RunSpec
     limits: LabLimits = Field(default_factory=LabLimits)
     hints: list[Hint] = Field(default_factory=list)
+    # A Python file of the lab folder (beside lab.yaml, not in starter/) whose `reset(workdir)`
+    # writes generated files, such as seeded data, into a freshly reset work folder. It is the
+    # lab author's trusted code: it runs in the project's Python at reset and solve.
+    reset: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,10 @@ def load_labs(
         if spec.run.kind == "workflow" and not (lab_dir / "starter" / spec.run.workflow).is_file():
             problems.append(
                 error(f"{shown}/lab.yaml", 1, f"workflow '{spec.run.workflow}' is not in starter/")
+            )
+        if spec.reset and not (lab_dir / spec.reset).is_file():
+            problems.append(
+                error(f"{shown}/lab.yaml", 1, f"reset hook '{spec.reset}' is not in {shown}/")
             )
         if lesson_ids is not None:
             for lesson in spec.lessons:
