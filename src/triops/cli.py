@@ -12,6 +12,7 @@ import typer
 
 from triops.config import REPO_ROOT, get_settings
 from triops.drift.cli import drift_command
+from triops.evals.cli import eval_app
 
 app = typer.Typer(
     help="Triops: learn DevOps, MLOps and LLMOps offline.",
@@ -469,6 +470,9 @@ def ask(
         where = c.title + (f" › {c.section}" if c.section else "")
         typer.echo(f"[{n}] {where}: {c.url}")
     typer.echo(f"(confidence {answer.confidence:.2f})")
+
+
+app.add_typer(eval_app, name="eval")
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,1355 @@
+"""Eval configs in promptfoo's shape, parsed with pydantic; every error names file, line and key.
+
+A config is a YAML file::
+
+    description: Ask the course, v1 against v2
+    prompts:                       # strings, file:// paths (globs too), or objects
+      - id: v1
+        label: v1
+        raw: "{{ question }}"
+        config: {k: 5, max_sentences: 3, citations: none}   # merged over the provider's config
+      - file://prompts/v2.txt
+    providers:                     # strings or objects with id, label, config (and prompts)
+      - triops:extractive          # the Ask engine (deterministic)
+      - echo                       # returns the rendered prompt
+      - id: openai-compatible:llama3   # chat completions over HTTP (also openai:<model>)
+        config: {base_url: "http://localhost:8080/v1", temperature: 0}
+    defaultTest:                   # merged into every test (or a file:// path)
+      assert: [{type: groundedness}]
+    tests:                         # a list, or a file:// path (YAML or JSON list)
+      - description: canary
+        vars: {question: What is a canary release?}
+        threshold: 0.5             # pass when the weighted score reaches it
+        assert:
+          - {type: icontains, value: canary, weight: 2, metric: accuracy}
+          - {type: not-contains, value: "I don't know"}
+    prices:                        # Triops: what a token costs, per provider id or label
+      unit: 1M                     # prices are per 1M tokens (1M, the default) or per 1K
+      currency: USD
+      providers:
+        triops:extractive: {prompt: 0.15, completion: 0.60}
+    gate: {...}                    # Triops: the regression gate, see triops.evals.gate
+
+Provider config keys: `triops:extractive` takes `k`, `abstain_threshold`, `max_sentences`,
+`citations` (none, inline, footnote) and `kinds`; chat providers take `model`, `base_url`
+(alias `apiBaseUrl`), `temperature`, `max_tokens`, `system` and `timeout_s`; `echo` takes none.
+A prompt's `config` may hold any key some configured provider knows; each provider reads its own.
+
+Keys that promptfoo knows and Triops does not run (for example `evaluateOptions`, a test's
+`options.transform`, or an assertion type such as `javascript`) are reported as *skipped*, with
+the reason; any other unknown key is an error. `vars` with list values expand into one test per
+combination, as in promptfoo. A prompt or an assertion value that uses a variable a test does not
+define is an error when the config loads.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from triops.content.yamlsource import YamlDoc, YamlSyntaxError, describe_loc, parse_yaml
+from triops.errors import TriopsError
+from triops.evals.text import TemplateError, as_text, check_template, render, template_vars
+from triops.search.ask import ABSTAIN_THRESHOLD
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class EvalProblem:
+    """An error or a skipped feature in a config, located by file, 1-based line and key."""
+
+    path: str
+    line: int
+    key: str
+    message: str
+    severity: Literal["error", "skipped"] = "error"
+
+    def __str__(self) -> str:
+        key = f"{self.key}: " if self.key else ""
+        return f"{self.path}:{self.line}: {self.severity}: {key}{self.message}"
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "key": self.key,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+class EvalConfigError(TriopsError):
+    """A config that cannot run; `problems` lists every error found, each with file:line:key."""
+
+    def __init__(self, problems: list[EvalProblem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+    @property
+    def path(self) -> str:
+        return self.problems[0].path
+
+    @property
+    def line(self) -> int:
+        return self.problems[0].line
+
+    @property
+    def key(self) -> str:
+        return self.problems[0].key
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where a value sits: its YAML document, the file's shown path and the key path."""
+
+    doc: YamlDoc
+    path: str
+    loc: tuple = ()
+
+    def at(self, *more) -> _Site:
+        return _Site(self.doc, self.path, self.loc + tuple(more))
+
+    @property
+    def line(self) -> int:
+        return self.doc.line_of(self.loc)
+
+    @property
+    def key(self) -> str:
+        return describe_loc(self.loc) if self.loc else ""
+
+    def problem(self, message: str, severity: Literal["error", "skipped"] = "error"):
+        return EvalProblem(self.path, self.line, self.key, message, severity)
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[EvalProblem] = []
+        self.skipped: list[EvalProblem] = []
+
+    def error(self, site: _Site, message: str) -> None:
+        self.errors.append(site.problem(message))
+
+    def skip(self, site: _Site, message: str) -> None:
+        self.skipped.append(site.problem(message, "skipped"))
+
+    def validation(self, exc: ValidationError, site: _Site) -> None:
+        for err in exc.errors():
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function"))
+            )
+            here = site.at(*loc)
+            if err["type"] == "missing":
+                self.error(here, "missing required key")
+            elif err["type"] == "extra_forbidden":
+                self.error(here, "unknown key")
+            else:
+                self.error(here, err["msg"])
+
+
+# --------------------------------------------------------------------------- known keys
+
+# promptfoo keys Triops reads as promptfoo does.
+TOP_KEYS = ("description", "prompts", "providers", "tests", "defaultTest", "assertionTemplates")
+TRIOPS_KEYS = ("gate", "prices")
+# promptfoo keys Triops does not run, with the reason it gives.
+SKIPPED_TOP = {
+    "tags": "tags only label a run in promptfoo's web viewer",
+    "outputPath": "write the run with --json FILE",
+    "evaluateOptions": "Triops runs each case once, in order, with no cache",
+    "commandLineOptions": "give options on the command line",
+    "sharing": "Triops never uploads results",
+    "env": "set environment variables in the shell",
+    "nunjucksFilters": "custom filters are JavaScript; Triops runs no code from a config",
+    "extensions": "extension hooks are code; Triops runs no code from a config",
+    "derivedMetrics": "derived metrics are mathjs or JavaScript expressions",
+    "scenarios": "scenarios are not supported: their tests do not run",
+    "redteam": "red teaming is not part of Triops' runner",
+    "metadata": "run metadata is not kept",
+    "writeLatestResults": "Triops writes a run only with --json FILE",
+    "tracing": "Triops does not collect traces",
+}
+SKIPPED_TEST = {
+    "provider": "a test runs on every configured provider",
+    "providerOutput": "outputs always come from a provider",
+    "assertScoringFunction": "scoring functions are code; the score is the weighted average",
+    "vars_file": "use vars: file://...",
+}
+SKIPPED_OPTIONS = {
+    "transform": "output transforms are code; assertions see the raw output",
+    "transformVars": "variable transforms are code",
+    "storeOutputAs": "multi-turn chains are not supported",
+    "runSerially": "Triops always runs cases one at a time",
+    "rubricPrompt": "llm-rubric uses Triops' own grading prompt",
+    "cache": "Triops has no cache",
+}
+SKIPPED_ASSERTION_KEYS = {
+    "config": "assertion config only feeds script assertions",
+    "rubricPrompt": "llm-rubric uses Triops' own grading prompt",
+}
+# Keys that change what an assertion checks: the assertion is skipped rather than run wrongly.
+SKIPPING_ASSERTION_KEYS = {
+    "transform": "output transforms are code, so this assertion is not run",
+    "contextTransform": "context transforms are code, so this assertion is not run",
+}
+
+ASSERTION_TYPES = (
+    "equals",
+    "contains",
+    "icontains",
+    "contains-any",
+    "contains-all",
+    "icontains-any",
+    "icontains-all",
+    "starts-with",
+    "regex",
+    "is-json",
+    "contains-json",
+    "similar",
+    "latency",
+    "cost",
+    "groundedness",
+    "answer-relevance",
+    "context-recall",
+    "llm-rubric",
+)
+_CODE = "runs code from the config; Triops runs none"
+_JUDGED = "needs a judge model and is not implemented; llm-rubric is"
+SKIPPED_ASSERTIONS = {
+    "javascript": _CODE,
+    "python": _CODE,
+    "ruby": _CODE,
+    "webhook": "calls a web service; Triops runs offline",
+    "levenshtein": "not implemented",
+    "rouge-n": "not implemented",
+    "bleu": "not implemented",
+    "gleu": "not implemented",
+    "meteor": "not implemented",
+    "perplexity": "needs token log-probabilities",
+    "perplexity-score": "needs token log-probabilities",
+    "is-html": "not implemented",
+    "contains-html": "not implemented",
+    "is-sql": "needs an SQL parser",
+    "contains-sql": "needs an SQL parser",
+    "is-xml": "not implemented",
+    "contains-xml": "not implemented",
+    "is-refusal": "not implemented",
+    "is-valid-function-call": "Triops' providers make no function calls",
+    "is-valid-openai-function-call": "Triops' providers make no function calls",
+    "is-valid-openai-tools-call": "Triops' providers make no tool calls",
+    "tool-call-f1": "Triops' providers make no tool calls",
+    "finish-reason": "not implemented",
+    "word-count": "not implemented",
+    "ends-with": "not implemented",
+    "skill-used": "needs agent traces",
+    "trace-span-count": "needs traces",
+    "trace-span-duration": "needs traces",
+    "trace-error-spans": "needs traces",
+    "guardrails": "needs a guardrail service",
+    "moderation": "needs a moderation service",
+    "classifier": "needs a classifier model",
+    "assert-set": "assertion sets are not implemented",
+    "context-faithfulness": f"{_JUDGED} (Triops' groundedness measures the same)",
+    "context-relevance": _JUDGED,
+    "conversation-relevance": _JUDGED,
+    "factuality": _JUDGED,
+    "model-graded-closedqa": _JUDGED,
+    "g-eval": _JUDGED,
+    "pi": "needs the Pi Labs scorer",
+    "select-best": _JUDGED,
+    "max-score": "not implemented",
+    "similar:dot": "Triops computes cosine similarity only",
+    "similar:euclidean": "Triops computes cosine similarity only",
+}
+NO_JUDGE = (
+    "no judge provider: give the assertion a `provider`, or the test `options.provider`, "
+    "naming an openai-compatible chat model"
+)
+
+EXTRACTIVE = "triops:extractive"
+ECHO = "echo"
+CHAT = "openai-compatible"
+ProviderKind = Literal["extractive", "echo", "chat"]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExtractiveSettings(_Strict):
+    """Knobs of the Ask engine; a prompt's config may set them per prompt version."""
+
+    k: int = Field(5, ge=1, le=50)
+    """Passages retrieved for each question."""
+    abstain_threshold: float = ABSTAIN_THRESHOLD
+    """Answer only when the top passage's search score reaches this; else say "I don't know"."""
+    max_sentences: int = Field(3, ge=1, le=20)
+    """Most sentences quoted in an answer."""
+    citations: Literal["none", "inline", "footnote"] = "none"
+    """none: sentences only; inline: `[Lesson › Section]` after each sentence; footnote: `[n]`
+    markers and a numbered list of sources after the answer."""
+    kinds: list[Literal["lesson", "question", "lab"]] = ["lesson"]
+    """Which passages may be quoted."""
+
+
+class ChatSettings(_Strict):
+    """Settings of an openai-compatible chat completions endpoint."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    model: str | None = None
+    """Model name sent to the server (default: the part of the id after the colon)."""
+    base_url: str | None = Field(None, alias="apiBaseUrl")
+    """Server URL up to /v1 (default: TRIOPS_EVAL_BASE_URL, then OPENAI_BASE_URL)."""
+    temperature: float | None = 0.0
+    max_tokens: int | None = Field(None, ge=1)
+    system: str | None = None
+    """A system message sent before the prompt."""
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class EchoSettings(_Strict):
+    """echo has no settings."""
+
+
+SETTINGS: dict[str, type[_Strict]] = {
+    "extractive": ExtractiveSettings,
+    "echo": EchoSettings,
+    "chat": ChatSettings,
+}
+
+
+def _setting_keys(kind: str) -> set[str]:
+    model = SETTINGS[kind]
+    keys = set(model.model_fields)
+    keys |= {f.alias for f in model.model_fields.values() if f.alias}
+    return keys
+
+
+class Prompt(BaseModel):
+    """One prompt version: a `{{var}}` template and the provider settings it brings."""
+
+    id: str
+    label: str
+    raw: str
+    config: dict[str, Any] = {}
+
+
+class ProviderSpec(BaseModel):
+    """One provider: `kind` says which engine answers; `config` is validated for that kind."""
+
+    id: str
+    label: str
+    kind: ProviderKind
+    model: str | None = None
+    config: dict[str, Any] = {}
+    prompts: list[str] | None = None
+    """Only these prompts (ids or labels) run on this provider, as promptfoo's filter."""
+
+    def settings(self, prompt: Prompt | None = None) -> dict[str, Any]:
+        """The provider's config with the prompt's config on top, keys of this kind only."""
+        keys = _setting_keys(self.kind)
+        merged = dict(self.config)
+        if prompt is not None:
+            merged.update({k: v for k, v in prompt.config.items() if k in keys})
+        return merged
+
+    def runs(self, prompt: Prompt) -> bool:
+        return self.prompts is None or prompt.id in self.prompts or prompt.label in self.prompts
+
+
+class Assertion(BaseModel):
+    """One check of an output. `type` is the base type; `negate` is the `not-` prefix."""
+
+    type: str
+    negate: bool = False
+    value: Any = None
+    threshold: float | None = None
+    weight: float = 1.0
+    metric: str | None = None
+    judge: ProviderSpec | None = None
+    skip: str | None = None
+    """Why this assertion does not run (it is then reported as skipped)."""
+
+    @property
+    def name(self) -> str:
+        return f"not-{self.type}" if self.negate else self.type
+
+
+class TestCase(BaseModel):
+    """One test after defaultTest is merged in and list-valued vars are expanded."""
+
+    __test__ = False  # not a pytest class
+
+    key: str
+    """Identity across runs: the description, else the vars (see triops.evals.gate.compare)."""
+    description: str = ""
+    vars: dict[str, Any] = {}
+    assertions: list[Assertion] = []
+    threshold: float | None = None
+    metadata: dict[str, Any] = {}
+    prefix: str = ""
+    suffix: str = ""
+
+
+class GateRule(_Strict):
+    """Limits on one metric; every limit given must hold."""
+
+    min: float | None = None
+    """The candidate's value is at least this."""
+    max: float | None = None
+    """The candidate's value is at most this."""
+    min_delta: float | None = None
+    """candidate - baseline is at least this (0: may not drop)."""
+    max_delta: float | None = None
+    """candidate - baseline is at most this (0: may not rise)."""
+    max_increase_pct: float | None = None
+    """(candidate - baseline) / baseline * 100 is at most this."""
+    max_decrease_pct: float | None = None
+    """(baseline - candidate) / baseline * 100 is at most this."""
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> GateRule:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("give at least one of: " + ", ".join(type(self).model_fields))
+        return self
+
+    def limits(self) -> list[tuple[str, float]]:
+        return [
+            (name, getattr(self, name))
+            for name in type(self).model_fields
+            if getattr(self, name) is not None
+        ]
+
+
+class Gate(BaseModel):
+    """The regression gate: rules per metric, and optionally which prompt is the baseline and
+    which the candidate within one run."""
+
+    baseline: str | None = None
+    candidate: str | None = None
+    rules: dict[str, GateRule] = {}
+
+
+class Price(_Strict):
+    prompt: float = Field(ge=0)
+    """Price of prompt (input) tokens, per `unit` tokens."""
+    completion: float = Field(ge=0)
+    """Price of completion (output) tokens, per `unit` tokens."""
+
+
+class Prices(_Strict):
+    """Token prices: cost = (prompt tokens x prompt price + completion tokens x completion
+    price) / tokens per unit."""
+
+    unit: Literal["1M", "1K"] = "1M"
+    currency: str = "USD"
+    providers: dict[str, Price] = {}
+
+    @property
+    def per_tokens(self) -> int:
+        return 1_000_000 if self.unit == "1M" else 1_000
+
+    def for_provider(self, provider: ProviderSpec) -> Price | None:
+        return self.providers.get(provider.label) or self.providers.get(provider.id)
+
+    def cost(self, provider: ProviderSpec, prompt_tokens: int, completion_tokens: int):
+        price = self.for_provider(provider)
+        if price is None:
+            return None
+        return (prompt_tokens * price.prompt + completion_tokens * price.completion) / (
+            self.per_tokens
+        )
+
+
+# The metrics a gate rule may name (besides the `metric` names assertions give).
+GATE_METRICS = {
+    "pass_rate": "share of tests that passed (skipped tests left out)",
+    "score": "mean test score",
+    "tokens": "prompt plus completion tokens, summed",
+    "tokens_prompt": "prompt tokens, summed",
+    "tokens_completion": "completion tokens, summed",
+    "cost": "cost of every case, summed",
+    "latency_p50_ms": "median latency of a provider call",
+    "latency_p95_ms": "95th percentile latency of a provider call",
+    "groundedness": "mean groundedness of the answers that made claims",
+    "answer_relevance": "mean answer relevance",
+    "context_recall": "mean context recall",
+    "abstain_rate": "share of answers that abstained (triops:extractive)",
+}
+_MEASURED_BY = {
+    "groundedness": "groundedness",
+    "answer_relevance": "answer-relevance",
+    "context_recall": "context-recall",
+}
+
+
+class EvalConfig(BaseModel):
+    """A loaded config: prompts, providers and expanded tests, ready to run."""
+
+    path: str
+    description: str = ""
+    prompts: list[Prompt]
+    providers: list[ProviderSpec]
+    tests: list[TestCase]
+    gate: Gate | None = None
+    prices: Prices | None = None
+    skipped: list[EvalProblem] = []
+    """promptfoo features this config uses that Triops does not run, with the reason."""
+
+    def columns(self) -> list[tuple[Prompt, ProviderSpec]]:
+        """Every prompt x provider pair that runs, prompts first."""
+        return [(p, v) for p in self.prompts for v in self.providers if v.runs(p)]
+
+    @property
+    def case_count(self) -> int:
+        return len(self.columns()) * len(self.tests)
+
+    def assertion_types(self) -> set[str]:
+        return {a.type for t in self.tests for a in t.assertions if a.skip is None}
+
+    @property
+    def needs_index(self) -> bool:
+        return any(p.kind == "extractive" for p in self.providers)
+
+    @property
+    def needs_embedder(self) -> bool:
+        semantic = {"similar", "groundedness", "answer-relevance", "context-recall"}
+        return self.needs_index or bool(self.assertion_types() & semantic)
+
+    def prompt(self, name: str) -> Prompt | None:
+        """The prompt with this id, else with this label."""
+        for p in self.prompts:
+            if p.id == name:
+                return p
+        return next((p for p in self.prompts if p.label == name), None)
+
+    @property
+    def config_hash(self) -> str:
+        """sha256 of what the config runs (files it includes read in), not of its layout."""
+        payload = {
+            "description": self.description,
+            "prompts": [p.model_dump() for p in self.prompts],
+            "providers": [p.model_dump() for p in self.providers],
+            "tests": [t.model_dump() for t in self.tests],
+            "gate": self.gate.model_dump() if self.gate else None,
+            "prices": self.prices.model_dump() if self.prices else None,
+        }
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- raw shapes
+
+SEMANTIC = ("similar", "groundedness", "answer-relevance", "context-recall")
+
+
+class _PromptIn(_Strict):
+    id: str | None = None
+    label: str | None = None
+    raw: str | None = None
+    config: dict[str, Any] = {}
+
+
+class _ProviderIn(_Strict):
+    id: str
+    label: str | None = None
+    config: dict[str, Any] = {}
+    prompts: list[str] | None = None
+
+
+class _OptionsIn(_Strict):
+    provider: str | dict | None = None
+    disableDefaultAsserts: bool = False
+    prefix: str = ""
+    suffix: str = ""
+
+
+class _TestIn(_Strict):
+    description: str | None = None
+    vars: dict[str, Any] | str | None = None
+    assert_: list[Any] | None = Field(None, alias="assert")
+    threshold: float | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class _AssertionIn(_Strict):
+    type: str
+    value: Any = None
+    threshold: float | None = None
+    weight: float = Field(1.0, ge=0)
+    metric: str | None = None
+    provider: str | dict | None = None
+
+
+@dataclass
+class _Parsed:
+    """A test or defaultTest as written, validated, before merging and expansion."""
+
+    test: _TestIn
+    options: _OptionsIn
+    vars: dict[str, Any]
+    asserts: list[tuple[Any, _Site]]
+    site: _Site
+
+
+def _items(raw: Any, site: _Site) -> Iterable[tuple[Any, _Site]]:
+    """A list's items with their sites; a single value stands for a list of one."""
+    if isinstance(raw, list):
+        return [(item, site.at(i)) for i, item in enumerate(raw)]
+    return [] if raw is None else [(raw, site)]
+
+
+def _is_texts(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> EvalConfig:
+    """Read and check a config; raise EvalConfigError listing every problem found."""
+    return _Loader(Path(path)).load()
+
+
+class _Loader:
+    def __init__(self, path: Path):
+        self.path = path
+        self.base = path.parent
+        self.out = _Collector()
+
+    # ------------------------------------------------------------ files
+
+    def _read(self, file: Path, site: _Site | None) -> str | None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            if site is None:
+                self.out.errors.append(EvalProblem(str(file), 1, "", f"cannot read file: {exc}"))
+            else:
+                self.out.error(site, f"cannot read {file}: {exc}")
+            return None
+
+    def _yaml(self, file: Path, site: _Site | None) -> _Site | None:
+        text = self._read(file, site)
+        if text is None:
+            return None
+        try:
+            doc = parse_yaml(text)
+        except YamlSyntaxError as exc:
+            self.out.errors.append(EvalProblem(str(file), exc.line, "", exc.message))
+            return None
+        return _Site(doc, str(file))
+
+    def _files(self, ref: str, site: _Site) -> list[Path]:
+        """The files a file:// reference names (a glob expands, sorted)."""
+        target = ref.removeprefix("file://")
+        pattern = target if Path(target).is_absolute() else str(self.base / target)
+        if any(ch in target for ch in "*?["):
+            found = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+            found = [p for p in found if p.is_file()]
+        else:
+            found = [Path(pattern)] if Path(pattern).is_file() else []
+        if not found:
+            self.out.error(site, f"no file matches {ref}")
+        return found
+
+    # ------------------------------------------------------------ top level
+
+    def load(self) -> EvalConfig:
+        top = self._yaml(self.path, None)
+        if top is None:
+            raise EvalConfigError(self.out.errors)
+        data = top.doc.data
+        if not isinstance(data, dict):
+            got = "nothing" if data is None else type(data).__name__
+            raise EvalConfigError([top.problem(f"expected a mapping of keys, got {got}")])
+        self.top = top
+        for key in data:
+            if key in SKIPPED_TOP:
+                self.out.skip(top.at(key), SKIPPED_TOP[key])
+            elif key not in TOP_KEYS + TRIOPS_KEYS:
+                self.out.error(
+                    top.at(key),
+                    "unknown key (known: " + ", ".join(TOP_KEYS + TRIOPS_KEYS) + ")",
+                )
+        for key in ("prompts", "providers", "tests"):
+            if key not in data:
+                self.out.error(top, f"missing required key '{key}'")
+        description = data.get("description") or ""
+        if not isinstance(description, str):
+            self.out.error(top.at("description"), "must be a string")
+            description = ""
+        self.prompt_sites: dict[str, _Site] = {}
+        self.provider_sites: dict[str, _Site] = {}
+        prompts = self._prompts(data.get("prompts"), top.at("prompts"))
+        self.prompts = prompts
+        providers = self._providers(data.get("providers"), top.at("providers"))
+        prices = self._prices(data.get("prices"), top.at("prices"))
+        default = self._default_test(data.get("defaultTest"), top.at("defaultTest"))
+        default_failed = data.get("defaultTest") is not None and default is None
+        tests = self._tests(data.get("tests"), top.at("tests"), default, default_failed)
+        gate = self._gate(data.get("gate"), top.at("gate"))
+        if self.out.errors:
+            raise EvalConfigError(self.out.errors)
+        config = EvalConfig(
+            path=str(self.path),
+            description=description,
+            prompts=prompts,
+            providers=providers,
+            tests=tests,
+            gate=gate,
+            prices=prices,
+            skipped=self.out.skipped,
+        )
+        self._cross_check(config, top)
+        if self.out.errors:
+            raise EvalConfigError(self.out.errors)
+        return config
+
+    # ------------------------------------------------------------ prompts
+
+    def _prompts(self, raw: Any, site: _Site) -> list[Prompt]:
+        out: list[Prompt] = []
+        for item, here in _items(raw, site):
+            if isinstance(item, str) and item.startswith("file://"):
+                out.extend(self._prompt_files(item, here, None, None, {}))
+            elif isinstance(item, str):
+                out.append(self._prompt(f"prompt-{len(out) + 1}", item, item, {}, here))
+            elif isinstance(item, dict):
+                out.extend(self._prompt_object(item, here, len(out)))
+            else:
+                self.out.error(here, "a prompt is a string, a file:// path or a mapping")
+        seen: set[str] = set()
+        for p in out:
+            for name in dict.fromkeys((p.id, p.label)):
+                if name in seen:
+                    self.out.error(site, f"two prompts are named '{name}'; give each an id")
+                seen.add(name)
+        return out
+
+    def _prompt_object(self, item: dict, site: _Site, count: int) -> list[Prompt]:
+        try:
+            spec = _PromptIn.model_validate(item)
+        except ValidationError as exc:
+            self.out.validation(exc, site)
+            return []
+        source = spec.raw if spec.raw is not None else spec.id
+        if source is None:
+            self.out.error(site, "give the prompt's text as raw, or a file:// path as id")
+            return []
+        if source.startswith("file://"):
+            found = self._prompt_files(source, site, spec.id, spec.label, spec.config)
+        elif spec.raw is None:
+            self.out.error(site.at("id"), "an id that is not a file:// path needs raw text")
+            return []
+        else:
+            pid = spec.id or spec.label or f"prompt-{count + 1}"
+            found = [self._prompt(pid, spec.label or pid, spec.raw, spec.config, site.at("raw"))]
+        for prompt in found:
+            self.prompt_sites[prompt.id] = site
+        return found
+
+    def _prompt_files(
+        self, ref: str, site: _Site, pid: str | None, label: str | None, config: dict
+    ) -> list[Prompt]:
+        out = []
+        for file in self._files(ref, site):
+            text = self._read(file, site)
+            if text is None:
+                continue
+            name = f"file://{_relative(file, self.base)}"
+            # A text file may hold several prompts separated by a line of dashes.
+            parts = [text] if file.suffix == ".json" else re.split(r"\n-{3,}\n", text)
+            parts = [p.strip("\n") for p in parts if p.strip()]
+            for n, part in enumerate(parts, start=1):
+                suffix = f"#{n}" if len(parts) > 1 else ""
+                this_id = (pid or name) + suffix
+                this_label = (label or pid or name) + suffix
+                out.append(self._prompt(this_id, this_label, part, config, site))
+        return out
+
+    def _prompt(self, pid: str, label: str, raw: str, config: dict, site: _Site) -> Prompt:
+        try:
+            check_template(raw)
+        except TemplateError as exc:
+            self.out.error(site, str(exc))
+        return Prompt(id=pid, label=label, raw=raw, config=dict(config))
+
+    # ------------------------------------------------------------ providers
+
+    def _providers(self, raw: Any, site: _Site) -> list[ProviderSpec]:
+        if isinstance(raw, dict) and "id" not in raw:
+            # promptfoo's Record<id, options> form
+            pairs = [({"id": k, **(v or {})}, site.at(k)) for k, v in raw.items()]
+        else:
+            pairs = list(_items(raw, site))
+        out = []
+        for item, here in pairs:
+            spec = self._provider(item, here)
+            if spec is None:
+                continue
+            if spec.label in self.provider_sites:
+                self.out.error(here, f"two providers are labelled '{spec.label}'; give labels")
+            self.provider_sites[spec.label] = here
+            out.append(spec)
+        return out
+
+    def _provider(self, item: Any, site: _Site) -> ProviderSpec | None:
+        if isinstance(item, str):
+            item = {"id": item}
+        elif isinstance(item, dict):
+            item = dict(item)
+            for key in ("delay", "transform", "env"):
+                if key in item:
+                    item.pop(key)
+                    self.out.skip(site.at(key), "not supported; ignored")
+        else:
+            self.out.error(site, "a provider is a string or a mapping with an id")
+            return None
+        try:
+            spec = _ProviderIn.model_validate(item)
+        except ValidationError as exc:
+            self.out.validation(exc, site)
+            return None
+        kind, model = _provider_kind(spec.id)
+        if kind is None:
+            self.out.error(
+                site.at("id") if len(item) > 1 else site,
+                f"unknown provider '{spec.id}' (Triops runs: {EXTRACTIVE}, {ECHO}, "
+                f"{CHAT}[:model], openai:<model>)",
+            )
+            return None
+        if "apiKey" in spec.config:
+            self.out.error(
+                site.at("config", "apiKey"),
+                "keep API keys out of configs (they end up in run files): set OPENAI_API_KEY",
+            )
+            return None
+        try:
+            SETTINGS[kind].model_validate(spec.config)
+        except ValidationError as exc:
+            self.out.validation(exc, site.at("config"))
+        return ProviderSpec(
+            id=spec.id,
+            label=spec.label or spec.id,
+            kind=kind,
+            model=model,
+            config=dict(spec.config),
+            prompts=spec.prompts,
+        )
+
+    # ------------------------------------------------------------ prices
+
+    def _prices(self, raw: Any, site: _Site) -> Prices | None:
+        if raw is None:
+            return None
+        try:
+            return Prices.model_validate(raw)
+        except ValidationError as exc:
+            self.out.validation(exc, site)
+            return None
+
+    # ------------------------------------------------------------ tests
+
+    def _default_test(self, raw: Any, site: _Site) -> _Parsed | None:
+        if raw is None:
+            return None
+        if isinstance(raw, str) and raw.startswith("file://"):
+            files = self._files(raw, site)
+            loaded = self._yaml(files[0], site) if files else None
+            if loaded is None:
+                return None
+            raw, site = loaded.doc.data, loaded
+        if not isinstance(raw, dict):
+            self.out.error(site, "defaultTest is a mapping (or a file:// path to one)")
+            return None
+        return self._parse_test(raw, site)
+
+    def _tests(
+        self, raw: Any, site: _Site, default: _Parsed | None, default_failed: bool
+    ) -> list[TestCase]:
+        entries: list[tuple[Any, _Site]] = []
+        for item, here in _items(raw, site):
+            if isinstance(item, str) and item.startswith("file://"):
+                for file in self._files(item, here):
+                    entries.extend(self._test_file(file, here))
+            elif isinstance(item, dict):
+                entries.append((item, here))
+            else:
+                self.out.error(here, "a test is a mapping, or a file:// path to a list of them")
+        out: list[TestCase] = []
+        keys: dict[str, int] = {}
+        for item, here in entries:
+            parsed = self._parse_test(item, here)
+            if parsed is None or default_failed:
+                continue  # its errors are reported; cases would only add noise
+            for case in self._cases(parsed, default):
+                n = keys.get(case.key, 0) + 1
+                keys[case.key] = n
+                if n > 1:
+                    case.key = f"{case.key} #{n}"
+                out.append(case)
+        return out
+
+    def _test_file(self, file: Path, site: _Site) -> list[tuple[Any, _Site]]:
+        if file.suffix.lower() not in (".yaml", ".yml", ".json"):
+            self.out.error(site, f"{file.name}: test files must be YAML or JSON")
+            return []
+        loaded = self._yaml(file, site)
+        if loaded is None:
+            return []
+        data = loaded.doc.data
+        if isinstance(data, dict):
+            return [(data, loaded)]
+        if not isinstance(data, list):
+            self.out.errors.append(loaded.problem("expected a list of tests"))
+            return []
+        return [(item, loaded.at(i)) for i, item in enumerate(data)]
+
+    def _parse_test(self, raw: dict, site: _Site) -> _Parsed | None:
+        """Validate one test (or defaultTest): skipped keys noted, vars read, asserts built."""
+        raw = dict(raw)
+        for key, reason in SKIPPED_TEST.items():
+            if key in raw:
+                raw.pop(key)
+                self.out.skip(site.at(key), reason)
+        options = raw.pop("options", None)
+        try:
+            test = _TestIn.model_validate(raw)
+        except ValidationError as exc:
+            self.out.validation(exc, site)
+            return None
+        if options is not None and not isinstance(options, dict):
+            self.out.error(site.at("options"), "options is a mapping")
+            return None
+        options = dict(options or {})
+        for key, reason in SKIPPED_OPTIONS.items():
+            if key in options:
+                options.pop(key)
+                self.out.skip(site.at("options", key), reason)
+        try:
+            opts = _OptionsIn.model_validate(options)
+        except ValidationError as exc:
+            self.out.validation(exc, site.at("options"))
+            return None
+        variables = self._vars(test.vars, site.at("vars"))
+        asserts = [(a, site.at("assert", i)) for i, a in enumerate(test.assert_ or [])]
+        return _Parsed(test, opts, variables, asserts, site)
+
+    def _cases(self, parsed: _Parsed, default: _Parsed | None) -> list[TestCase]:
+        test, opts, site = parsed.test, parsed.options, parsed.site
+        variables = {**(default.vars if default else {}), **parsed.vars}
+        raw_asserts = list(parsed.asserts)
+        if default is not None and not opts.disableDefaultAsserts:
+            raw_asserts = list(default.asserts) + raw_asserts
+        judge, judge_site = opts.provider, site.at("options", "provider")
+        if judge is None and default is not None and default.options.provider is not None:
+            judge, judge_site = default.options.provider, default.site.at("options", "provider")
+        built = [(self._assertion(r, s, judge, judge_site), s) for r, s in raw_asserts]
+        asserted = [(a, s) for a, s in built if a is not None]
+        threshold = test.threshold
+        if threshold is None and default is not None:
+            threshold = default.test.threshold
+        metadata = {**((default.test.metadata or {}) if default else {}), **(test.metadata or {})}
+        prefix = opts.prefix or (default.options.prefix if default else "")
+        suffix = opts.suffix or (default.options.suffix if default else "")
+        description = test.description or ""
+        listed = [k for k, v in variables.items() if isinstance(v, list)]
+        out = []
+        for combo in _expand(variables):
+            final = self._compose_vars(combo, site.at("vars"))
+            shown = ", ".join(f"{k}={as_text(combo[k])}" for k in listed)
+            label = f"{description} [{shown}]" if description and shown else description
+            key = label or "vars " + json.dumps(final, sort_keys=True, default=str)
+            case = TestCase(
+                key=key,
+                description=label,
+                vars=final,
+                assertions=[a for a, _ in asserted],
+                threshold=threshold,
+                metadata=metadata,
+                prefix=prefix,
+                suffix=suffix,
+            )
+            self._check_vars(case, site, asserted)
+            out.append(case)
+        return out
+
+    def _vars(self, raw: Any, site: _Site) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        if isinstance(raw, str):
+            if not raw.startswith("file://"):
+                self.out.error(site, "vars is a mapping or a file:// path to one")
+                return {}
+            files = self._files(raw, site)
+            loaded = self._yaml(files[0], site) if files else None
+            if loaded is None:
+                return {}
+            if not isinstance(loaded.doc.data, dict):
+                self.out.errors.append(loaded.problem("expected a mapping of vars"))
+                return {}
+            raw, site = loaded.doc.data, loaded
+        out = {}
+        for name, value in raw.items():
+            if isinstance(value, str) and value.startswith("file://"):
+                texts = [self._read(f, site.at(name)) for f in self._files(value, site.at(name))]
+                texts = [t for t in texts if t is not None]
+                value = texts[0] if len(texts) == 1 else texts
+            out[str(name)] = value
+        return out
+
+    def _compose_vars(self, variables: dict[str, Any], site: _Site) -> dict[str, Any]:
+        """A var may use other vars (`item: 'tweet about {{topic}}'`): it is rendered once."""
+        out = dict(variables)
+        for name, value in variables.items():
+            if isinstance(value, str) and "{{" in value:
+                try:
+                    out[name] = render(value, {k: v for k, v in variables.items() if k != name})
+                except TemplateError as exc:
+                    self.out.error(site.at(name), str(exc))
+        return out
+
+    # ------------------------------------------------------------ assertions
+
+    def _assertion(
+        self, raw: Any, site: _Site, judge_raw: Any, judge_site: _Site
+    ) -> Assertion | None:
+        if isinstance(raw, dict) and "$ref" in raw:
+            raw, site = self._ref(raw["$ref"], site.at("$ref"))
+            if raw is None:
+                return None
+        if not isinstance(raw, dict):
+            self.out.error(site, "an assertion is a mapping with a type")
+            return None
+        raw = dict(raw)
+        skip = None
+        for key, reason in SKIPPED_ASSERTION_KEYS.items():
+            if key in raw:
+                raw.pop(key)
+                self.out.skip(site.at(key), reason)
+        for key, reason in SKIPPING_ASSERTION_KEYS.items():
+            if key in raw:
+                raw.pop(key)
+                skip = reason
+        try:
+            spec = _AssertionIn.model_validate(raw)
+        except ValidationError as exc:
+            self.out.validation(exc, site)
+            return None
+        negate = spec.type.startswith("not-")
+        base = spec.type.removeprefix("not-")
+        if base == "similar:cosine":
+            base = "similar"
+        if base.startswith("trajectory:") or base in SKIPPED_ASSERTIONS:
+            skip = skip or SKIPPED_ASSERTIONS.get(base, "needs agent traces")
+        elif base not in ASSERTION_TYPES:
+            self.out.error(
+                site.at("type"),
+                f"unknown assertion type '{spec.type}' (Triops runs: "
+                + ", ".join(ASSERTION_TYPES)
+                + "; each may take the not- prefix)",
+            )
+            return None
+        judge = None
+        if base == "llm-rubric" and skip is None:
+            source, where = spec.provider, site.at("provider")
+            if source is None:
+                source, where = judge_raw, judge_site
+            if source is None:
+                skip = NO_JUDGE
+            else:
+                judge = self._provider(source, where)
+                if judge is None:
+                    return None
+                if judge.kind == "extractive":
+                    self.out.error(where, f"{EXTRACTIVE} cannot grade; use a chat model")
+                    return None
+        elif spec.provider is not None:
+            self.out.skip(site.at("provider"), f"{base} uses Triops' own models")
+        value = spec.value
+        if skip is None:
+            value = self._check_value(base, spec, site)
+        return Assertion(
+            type=base,
+            negate=negate,
+            value=value,
+            threshold=spec.threshold,
+            weight=spec.weight,
+            metric=spec.metric,
+            judge=judge,
+            skip=skip,
+        )
+
+    def _ref(self, ref: Any, site: _Site) -> tuple[Any, _Site]:
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            self.out.error(site, "only references inside this file (#/...) are supported")
+            return None, site
+        node: Any = self.top.doc.data
+        loc: list[Any] = []
+        for part in ref[2:].split("/"):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+                loc.append(part)
+            else:
+                self.out.error(site, f"{ref} does not resolve")
+                return None, site
+        return node, self.top.at(*loc)
+
+    def _check_value(self, base: str, spec: _AssertionIn, site: _Site) -> Any:
+        """Check an assertion's value and threshold for its type; return the value to keep."""
+        value, here = spec.value, site.at("value")
+        if base in ("contains", "icontains", "starts-with", "regex") and (
+            not isinstance(value, str | int | float) or isinstance(value, bool)
+        ):
+            self.out.error(here, f"{base} needs a string value")
+        elif base == "equals" and value is None:
+            self.out.error(here, "equals needs a value")
+        elif base.endswith(("-any", "-all")):
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+                self.out.error(here, f"{base} needs a list of strings")
+        elif base == "regex" and "{{" not in str(value):
+            try:
+                re.compile(str(value))
+            except re.error as exc:
+                self.out.error(here, f"invalid regular expression: {exc}")
+        elif base in ("is-json", "contains-json") and value not in (None, ""):
+            value = self._schema(value, here)
+        elif base in ("similar", "context-recall") and not _is_texts(value):
+            self.out.error(here, f"{base} needs a string or a list of strings")
+        elif base == "answer-relevance" and value is not None and not isinstance(value, str):
+            self.out.error(here, "answer-relevance takes an optional question string")
+        elif base == "llm-rubric" and not isinstance(value, str):
+            self.out.error(here, "llm-rubric needs the rubric as a string")
+        if base in ("latency", "cost") and spec.threshold is None:
+            self.out.error(site, f"{base} needs a threshold (the run's totals record {base})")
+        if base in SEMANTIC and spec.threshold is not None and not -1 <= spec.threshold <= 1:
+            self.out.error(site.at("threshold"), f"{base} threshold must be within -1 and 1")
+        return value
+
+    def _schema(self, schema: Any, site: _Site) -> Any:
+        import jsonschema
+        import yaml
+
+        if isinstance(schema, str):
+            if schema.startswith("file://"):
+                files = self._files(schema, site)
+                schema = self._read(files[0], site) if files else None
+                if schema is None:
+                    return None
+            try:
+                schema = yaml.safe_load(schema)
+            except yaml.YAMLError as exc:
+                self.out.error(site, f"the JSON schema does not parse: {exc}")
+                return None
+        if not isinstance(schema, dict | bool):
+            self.out.error(site, "a JSON schema is a mapping")
+            return None
+        try:
+            jsonschema.validators.validator_for(schema).check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            self.out.error(site, f"invalid JSON schema: {exc.message}")
+        return schema
+
+    # ------------------------------------------------------------ gate
+
+    def _gate(self, raw: Any, site: _Site) -> Gate | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.out.error(site, "gate is a mapping of metric rules")
+            return None
+        gate = Gate()
+        for key, value in raw.items():
+            here = site.at(key)
+            if key in ("baseline", "candidate"):
+                if not isinstance(value, str | int) or isinstance(value, bool):
+                    self.out.error(here, "name a prompt by its id or label")
+                else:
+                    setattr(gate, key, str(value))
+                continue
+            if not isinstance(value, dict):
+                self.out.error(here, "a rule is a mapping such as {min: 0.8} or {min_delta: 0}")
+                continue
+            try:
+                gate.rules[str(key)] = GateRule.model_validate(value)
+            except ValidationError as exc:
+                self.out.validation(exc, here)
+        if (gate.baseline is None) != (gate.candidate is None):
+            self.out.error(site, "give both gate.baseline and gate.candidate, or neither")
+        return gate
+
+    # ------------------------------------------------------------ cross checks
+
+    def _check_vars(
+        self, case: TestCase, site: _Site, asserted: list[tuple[Assertion, _Site]]
+    ) -> None:
+        """Every variable a prompt or an assertion value uses is defined by the test."""
+        have = set(case.vars)
+        vars_site = site.at("vars")
+        for prompt in self.prompts:
+            for name in template_vars(case.prefix + prompt.raw + case.suffix):
+                if name not in have:
+                    self.out.error(
+                        vars_site,
+                        f"prompt '{prompt.label}' uses {{{{{name}}}}}, which this test does "
+                        "not define in vars",
+                    )
+        for assertion, where in asserted:
+            for text in _strings(assertion.value):
+                for name in template_vars(text):
+                    if name not in have:
+                        self.out.error(
+                            where.at("value"),
+                            f"uses {{{{{name}}}}}, which the test does not define in vars",
+                        )
+
+    def _cross_check(self, config: EvalConfig, top: _Site) -> None:
+        # A prompt's config keys mean something to some provider, with valid values.
+        kinds = {p.kind for p in config.providers}
+        known = set().union(*(_setting_keys(k) for k in kinds)) if kinds else set()
+        for prompt in config.prompts:
+            psite = self.prompt_sites.get(prompt.id, top.at("prompts"))
+            for key in prompt.config:
+                if key not in known:
+                    self.out.error(
+                        psite.at("config", key),
+                        "no configured provider reads this key (known: "
+                        + ", ".join(sorted(known))
+                        + ")",
+                    )
+            for provider in config.providers:
+                if not provider.runs(prompt):
+                    continue
+                try:
+                    SETTINGS[provider.kind].model_validate(provider.settings(prompt))
+                except ValidationError as exc:
+                    vsite = self.provider_sites.get(provider.label, top.at("providers"))
+                    for err in exc.errors():
+                        key = err["loc"][0] if err["loc"] else ""
+                        here = (
+                            psite.at("config", key)
+                            if key in prompt.config
+                            else vsite.at("config", key)
+                        )
+                        self.out.error(here, f"{err['msg']} (for provider '{provider.label}')")
+        # Prices name configured providers; a cost check has a price for every provider.
+        names = {p.label for p in config.providers} | {p.id for p in config.providers}
+        if config.prices is not None:
+            for name in config.prices.providers:
+                if name not in names:
+                    self.out.error(
+                        top.at("prices", "providers", name), "no provider has this id or label"
+                    )
+        wants_cost = "cost" in config.assertion_types() or (
+            config.gate is not None and "cost" in config.gate.rules
+        )
+        if wants_cost:
+            for provider in config.providers:
+                if config.prices is None or config.prices.for_provider(provider) is None:
+                    self.out.error(
+                        top.at("prices") if config.prices else top,
+                        f"cost is checked but provider '{provider.label}' has no price "
+                        "in prices.providers",
+                    )
+        if config.gate is not None:
+            self._check_gate(config, top.at("gate"))
+
+    def _check_gate(self, config: EvalConfig, site: _Site) -> None:
+        gate = config.gate
+        named = {a.metric for t in config.tests for a in t.assertions if a.metric}
+        types = config.assertion_types()
+        for metric in gate.rules:
+            here = site.at(metric)
+            if metric in _MEASURED_BY and _MEASURED_BY[metric] not in types:
+                self.out.error(
+                    here, f"no test asserts {_MEASURED_BY[metric]}, so it is never measured"
+                )
+            elif metric == "abstain_rate" and not config.needs_index:
+                self.out.error(here, f"only {EXTRACTIVE} abstains")
+            elif metric not in GATE_METRICS and metric not in named:
+                self.out.error(
+                    here,
+                    "unknown metric (known: "
+                    + ", ".join(GATE_METRICS)
+                    + ", or a `metric` name an assertion gives)",
+                )
+        for key in ("baseline", "candidate"):
+            name = getattr(gate, key)
+            if name is not None and config.prompt(name) is None:
+                self.out.error(
+                    site.at(key),
+                    f"no prompt has the id or label '{name}' (prompts: "
+                    + ", ".join(p.label for p in config.prompts)
+                    + ")",
+                )
+        if gate.baseline is not None and gate.baseline == gate.candidate:
+            self.out.error(site.at("candidate"), "the candidate must differ from the baseline")
+
+
+def _provider_kind(pid: str) -> tuple[ProviderKind | None, str | None]:
+    if pid == EXTRACTIVE:
+        return "extractive", None
+    if pid == ECHO:
+        return "echo", None
+    if pid == CHAT:
+        return "chat", None
+    for prefix in (f"{CHAT}:", "openai:chat:", "openai:"):
+        if pid.startswith(prefix) and pid != prefix:
+            return "chat", pid.removeprefix(prefix)
+    return None, None
+
+
+def _expand(variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """One vars mapping per combination of list-valued vars (promptfoo's expansion)."""
+    lists = {k: v for k, v in variables.items() if isinstance(v, list)}
+    if not lists:
+        return [variables]
+    out = []
+    for combo in itertools.product(*lists.values()):
+        out.append({**variables, **dict(zip(lists, combo, strict=True))})
+    return out
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _relative(file: Path, base: Path) -> str:
+    try:
+        return str(file.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(file)
+
+
+def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
+    """An assertion value with `{{var}}` rendered in every string it holds."""
+    if isinstance(value, str):
+        return render(value, variables) if "{{" in value else value
+    if isinstance(value, list):
+        return [render_value(v, variables) for v in value]
+    return value

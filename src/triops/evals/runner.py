@@ -1,0 +1,482 @@
+"""The eval runner: every prompt x provider x test, in a fixed order, with totals per column.
+
+Order: prompts in config order, then providers, then tests (a *column* is one prompt on one
+provider). Each case renders the prompt with the test's vars (the test's `prefix` and `suffix`
+around it), calls the provider, timed with the injected clock, prices the tokens and runs the
+assertions.
+
+Latency is warm: a provider whose first answer fills caches (triops:extractive encodes the
+passages' sentences once) first answers each distinct prompt and settings untimed, so that the
+first column does not pay for the others (`warm_up=False` turns this off).
+
+Totals per column, each recomputable from the result rows of a run file:
+
+- tests, passed, failed, errors, skipped: counts of results by status (a result whose every
+  assertion was skipped is `skipped`; a provider failure is `error`).
+- pass_rate = passed / (tests - skipped); score = mean test score over the same results (an
+  error scores 0).
+- tokens_prompt, tokens_completion, tokens (their sum), cost: sums over results; cost is None
+  when the provider has no price.
+- latency_p50_ms, latency_p95_ms: percentiles of the provider call's latency over results that
+  are not errors, interpolated linearly between the closest ranks (numpy's default).
+- groundedness, answer_relevance, context_recall: the mean measure of that assertion over the
+  results where it ran and measured something (a groundedness check of an answer that abstained
+  measures nothing); None when it never did.
+- abstain_rate: answers that abstained / results that are not errors (triops:extractive).
+- metrics: for each assertion `metric` name, the mean over results of the weighted average score
+  of that result's assertions with that name.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from triops.errors import TriopsError
+from triops.evals.assertions import (
+    RUBRIC_SYSTEM,
+    AssertionResult,
+    Case,
+    Vectors,
+    case_verdict,
+    evaluate,
+    parse_verdict,
+    rubric_prompt,
+)
+from triops.evals.config import Assertion, EvalConfig, Prompt, ProviderSpec
+from triops.evals.gate import GateResult, gate_within
+from triops.evals.providers import (
+    Completion,
+    EvalError,
+    Provider,
+    ProviderError,
+    TokenCounter,
+    make_provider,
+    tokenizer_for,
+)
+from triops.evals.text import TemplateError, render
+
+SCHEMA = "triops.eval-run"
+SCHEMA_VERSION = 1
+
+
+class EvalRunError(TriopsError):
+    """A run file that cannot be read as a Triops eval run."""
+
+
+class ResultRow(BaseModel):
+    """One case: a prompt on a provider for a test, with its output and assertions."""
+
+    prompt_id: str
+    prompt_label: str
+    provider_id: str
+    provider_label: str
+    test_index: int
+    test_key: str
+    description: str = ""
+    vars: dict[str, Any] = {}
+    prompt: str = ""
+    """The rendered prompt."""
+    output: str = ""
+    status: str
+    """pass, fail, error (the provider failed) or skipped (every assertion skipped)."""
+    score: float
+    reason: str = ""
+    assertions: list[AssertionResult] = []
+    tokens_prompt: int = 0
+    tokens_completion: int = 0
+    cost: float | None = None
+    latency_ms: float = 0.0
+    context: list[str] | None = None
+    citations: list[dict[str, str]] = []
+    abstained: bool | None = None
+    confidence: float | None = None
+
+    @property
+    def column(self) -> str:
+        return column_name(self.prompt_label, self.provider_label)
+
+    def measure(self, assertion_type: str) -> float | None:
+        """The mean measure of this row's assertions of a type (not negated ones), if any."""
+        found = [
+            r.measure
+            for r in self.assertions
+            if r.type == assertion_type and r.status != "skipped" and r.measure is not None
+        ]
+        return sum(found) / len(found) if found else None
+
+
+class Totals(BaseModel):
+    """The totals of one column (see the module docstring for each formula)."""
+
+    prompt_id: str
+    prompt_label: str
+    provider_id: str
+    provider_label: str
+    tests: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    pass_rate: float | None = None
+    score: float | None = None
+    tokens_prompt: int = 0
+    tokens_completion: int = 0
+    tokens: int = 0
+    cost: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    groundedness: float | None = None
+    answer_relevance: float | None = None
+    context_recall: float | None = None
+    abstain_rate: float | None = None
+    metrics: dict[str, float] = {}
+
+    @property
+    def column(self) -> str:
+        return column_name(self.prompt_label, self.provider_label)
+
+    def value(self, metric: str) -> float | None:
+        """A gate metric's value: a field of these totals or a named metric."""
+        if metric in type(self).model_fields and metric != "metrics":
+            value = getattr(self, metric)
+            return None if value is None else float(value)
+        return self.metrics.get(metric)
+
+
+class EvalRun(BaseModel):
+    """A whole run: what ran, every result row, the totals per column and the gate verdicts."""
+
+    schema_name: str = SCHEMA
+    version: int = SCHEMA_VERSION
+    config_path: str = ""
+    config_hash: str = ""
+    description: str = ""
+    created: str = ""
+    embedder: str | None = None
+    tokenizer: str = ""
+    currency: str | None = None
+    prompts: list[dict[str, Any]] = []
+    providers: list[dict[str, Any]] = []
+    results: list[ResultRow] = []
+    totals: list[Totals] = []
+    gates: list[GateResult] = []
+    """The gate's verdicts within this run (see triops.evals.gate)."""
+    skipped: list[dict[str, Any]] = []
+    """Config features that were not run, with their reasons."""
+
+    @property
+    def tests_passed(self) -> bool:
+        return all(r.status in ("pass", "skipped") for r in self.results)
+
+    @property
+    def passed(self) -> bool:
+        """Every test passed (skipped ones aside) and every gate held."""
+        return self.tests_passed and all(g.passed for g in self.gates)
+
+    def column(self, prompt_id: str, provider_id: str) -> Totals | None:
+        return next(
+            (t for t in self.totals if t.prompt_id == prompt_id and t.provider_id == provider_id),
+            None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the run file's content)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvalRun:
+        """A run from a run file's content; EvalRunError if it is not one this version reads."""
+        if not isinstance(data, Mapping) or data.get("schema_name") != SCHEMA:
+            raise EvalRunError(f"not a Triops eval run (expected schema_name '{SCHEMA}')")
+        if data.get("version") != SCHEMA_VERSION:
+            raise EvalRunError(
+                f"eval run version {data.get('version')} is not supported "
+                f"(this Triops reads version {SCHEMA_VERSION})"
+            )
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise EvalRunError(f"the eval run does not validate: {exc}") from exc
+
+
+def column_name(prompt_label: str, provider_label: str) -> str:
+    return f"{prompt_label} / {provider_label}"
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """The pct-th percentile, linearly interpolated between the closest ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = (len(ordered) - 1) * pct / 100
+    lo = int(rank)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def totals_of(prompt: Prompt, provider: ProviderSpec, rows: list[ResultRow]) -> Totals:
+    """The totals of one column from its rows."""
+    counted = [r for r in rows if r.status != "skipped"]
+    answered = [r for r in rows if r.status != "error"]
+    passed = sum(r.status == "pass" for r in rows)
+    costs = [r.cost for r in rows if r.status != "error"]
+    metrics: dict[str, list[float]] = {}
+    for row in rows:
+        per: dict[str, list[tuple[float, float]]] = {}
+        for a in row.assertions:
+            if a.metric and a.status != "skipped":
+                per.setdefault(a.metric, []).append((a.score or 0.0, a.weight))
+        for name, scored in per.items():
+            weight = sum(w for _, w in scored)
+            value = sum(s * w for s, w in scored) / weight if weight else 0.0
+            metrics.setdefault(name, []).append(value)
+    abstained = [r.abstained for r in answered if r.abstained is not None]
+    tokens_prompt = sum(r.tokens_prompt for r in rows)
+    tokens_completion = sum(r.tokens_completion for r in rows)
+    return Totals(
+        prompt_id=prompt.id,
+        prompt_label=prompt.label,
+        provider_id=provider.id,
+        provider_label=provider.label,
+        tests=len(rows),
+        passed=passed,
+        failed=sum(r.status == "fail" for r in rows),
+        errors=sum(r.status == "error" for r in rows),
+        skipped=len(rows) - len(counted),
+        pass_rate=passed / len(counted) if counted else None,
+        score=_mean([r.score for r in counted]),
+        tokens_prompt=tokens_prompt,
+        tokens_completion=tokens_completion,
+        tokens=tokens_prompt + tokens_completion,
+        cost=None if any(c is None for c in costs) else sum(costs),
+        latency_p50_ms=percentile([r.latency_ms for r in answered], 50),
+        latency_p95_ms=percentile([r.latency_ms for r in answered], 95),
+        groundedness=_mean(_measures(rows, "groundedness")),
+        answer_relevance=_mean(_measures(rows, "answer-relevance")),
+        context_recall=_mean(_measures(rows, "context-recall")),
+        abstain_rate=sum(abstained) / len(abstained) if abstained else None,
+        metrics={name: sum(v) / len(v) for name, v in metrics.items()},
+    )
+
+
+def _measures(rows: list[ResultRow], assertion_type: str) -> list[float]:
+    return [m for m in (r.measure(assertion_type) for r in rows) if m is not None]
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_eval(
+    config: EvalConfig,
+    *,
+    embedder=None,
+    index=None,
+    on_result: Callable[[ResultRow], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    providers: Mapping[str, Provider] | None = None,
+    env: Mapping[str, str] | None = None,
+    warm_up: bool = True,
+) -> EvalRun:
+    """Run every case of `config` and evaluate the gate within it (gate.baseline and
+    gate.candidate, or its absolute rules when it names no baseline).
+
+    `embedder` is needed by triops:extractive and the semantic assertions, `index` (the search
+    index) by triops:extractive; EvalError says which is missing. `on_result` is called with
+    each row as it completes (config.case_count rows in all). `clock` times provider calls, in
+    seconds. `providers` replaces providers by label (tests use it); `env` supplies a chat
+    server's URL and key (default: os.environ); `warm_up` as in the module docstring."""
+    if config.needs_embedder and embedder is None:
+        raise EvalError(
+            "this config needs the embedder (triops:extractive or similar, groundedness, "
+            "answer-relevance, context-recall): pass embedder="
+        )
+    tokenizer = tokenizer_for(embedder)
+    tokenizer.count("load")  # load it now, not inside the first timed call
+    built: dict[str, Provider] = {}
+    for spec in config.providers:
+        if providers and spec.label in providers:
+            built[spec.label] = providers[spec.label]
+        else:
+            built[spec.label] = make_provider(
+                spec, index=index, embedder=embedder, tokenizer=tokenizer, env=env
+            )
+    vectors = Vectors(embedder)
+    judge = _Judge(tokenizer, env)
+    warmed: set[str] | None = set() if warm_up else None
+    rows: list[ResultRow] = []
+    totals: list[Totals] = []
+    for prompt, spec in config.columns():
+        column: list[ResultRow] = []
+        settings = spec.settings(prompt)
+        for n, test in enumerate(config.tests):
+            row = _run_case(
+                config,
+                prompt,
+                spec,
+                built[spec.label],
+                settings,
+                n,
+                test,
+                vectors,
+                judge,
+                clock,
+                warmed,
+            )
+            column.append(row)
+            if on_result is not None:
+                on_result(row)
+        rows.extend(column)
+        totals.append(totals_of(prompt, spec, column))
+    run = EvalRun(
+        config_path=config.path,
+        config_hash=config.config_hash,
+        description=config.description,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedder=getattr(embedder, "model_id", None),
+        tokenizer=tokenizer.name,
+        currency=config.prices.currency if config.prices else None,
+        prompts=[p.model_dump() for p in config.prompts],
+        providers=[p.model_dump() for p in config.providers],
+        results=rows,
+        totals=totals,
+        skipped=[p.to_dict() for p in config.skipped],
+    )
+    run.gates = gate_within(config, run)
+    return run
+
+
+def _run_case(
+    config: EvalConfig,
+    prompt: Prompt,
+    spec: ProviderSpec,
+    provider: Provider,
+    settings: dict[str, Any],
+    n: int,
+    test,
+    vectors: Vectors,
+    judge: _Judge,
+    clock: Callable[[], float],
+    warmed: set[str] | None,
+) -> ResultRow:
+    base = {
+        "prompt_id": prompt.id,
+        "prompt_label": prompt.label,
+        "provider_id": spec.id,
+        "provider_label": spec.label,
+        "test_index": n,
+        "test_key": test.key,
+        "description": test.description,
+        "vars": test.vars,
+    }
+    try:
+        rendered = test.prefix + render(prompt.raw, test.vars) + test.suffix
+    except TemplateError as exc:
+        return ResultRow(**base, status="error", score=0.0, reason=str(exc))
+    if warmed is not None and getattr(provider, "warm_up", False):
+        key = json.dumps([spec.label, rendered, settings], sort_keys=True, default=str)
+        if key not in warmed:
+            warmed.add(key)
+            try:
+                provider.complete(rendered, settings)
+            except TriopsError:
+                pass  # the timed call below fails the same way and reports it
+    start = clock()
+    try:
+        done: Completion = provider.complete(rendered, settings)
+    except TriopsError as exc:
+        latency = (clock() - start) * 1000
+        return ResultRow(
+            **base,
+            prompt=rendered,
+            status="error",
+            score=0.0,
+            reason=exc.user_message,
+            latency_ms=latency,
+        )
+    latency = (clock() - start) * 1000
+    cost = (
+        config.prices.cost(spec, done.prompt_tokens, done.completion_tokens)
+        if config.prices
+        else None
+    )
+    case = Case(
+        output=done.output,
+        prompt=rendered,
+        vars=test.vars,
+        latency_ms=latency,
+        cost=cost,
+        context=done.context,
+        abstained=done.abstained,
+        vectors=vectors,
+        judge=lambda a, rubric: judge(a, rubric, done.output),
+    )
+    results = []
+    for assertion in test.assertions:
+        try:
+            results.append(evaluate(assertion, case))
+        except TriopsError as exc:
+            results.append(
+                AssertionResult(
+                    type=assertion.name,
+                    status="fail",
+                    score=0.0,
+                    weight=assertion.weight,
+                    metric=assertion.metric,
+                    value=assertion.value,
+                    threshold=assertion.threshold,
+                    reason=exc.user_message,
+                )
+            )
+    status, score, reason = case_verdict(results, test.threshold)
+    return ResultRow(
+        **base,
+        prompt=rendered,
+        output=done.output,
+        status=status,
+        score=score,
+        reason=reason,
+        assertions=results,
+        tokens_prompt=done.prompt_tokens,
+        tokens_completion=done.completion_tokens,
+        cost=cost,
+        latency_ms=latency,
+        context=done.context,
+        citations=done.citations,
+        abstained=done.abstained,
+        confidence=done.confidence,
+    )
+
+
+class _Judge:
+    """Grades llm-rubric assertions through their judge provider."""
+
+    def __init__(self, tokenizer: TokenCounter, env: Mapping[str, str] | None):
+        self.tokenizer = tokenizer
+        self.env = env
+        self._providers: dict[str, Provider] = {}
+
+    def __call__(self, assertion: Assertion, rubric: str, output: str) -> dict:
+        spec = assertion.judge
+        if spec is None:
+            raise ProviderError("no judge provider")
+        key = spec.model_dump_json()
+        if key not in self._providers:
+            self._providers[key] = make_provider(spec, tokenizer=self.tokenizer, env=self.env)
+        settings = dict(spec.config)
+        if spec.kind == "chat":
+            settings.setdefault("system", RUBRIC_SYSTEM)
+        reply = self._providers[key].complete(rubric_prompt(output, rubric), settings)
+        return parse_verdict(reply.output)
