@@ -50,7 +50,10 @@ def test_labs_list_shows_each_lab_with_its_status():
     at = with_profile()
     at.switch_page("app_pages/labs.py").run()
     assert not at.exception
-    assert [s.value for s in at.subheader] == ["Make the CI pipeline green"]
+    assert [s.value for s in at.subheader] == [
+        "Make the CI pipeline green",
+        "Catch drift, retrain, and promote only a better model",
+    ]
     assert "not started" in at.caption[0].value
 
 

@@ -35,7 +35,7 @@ def triops(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def test_every_real_lab_loads():
     labs = load_labs(REPO)
     assert labs.problems == []
-    assert [lab.id for lab in labs.labs] == ["ci-build"]
+    assert [lab.id for lab in labs.labs] == ["ci-build", "drift-retrain"]
 
 
 def test_lab_list_names_the_ci_build_lab():
