@@ -186,6 +186,27 @@ def test_tests_and_vars_can_live_in_files_and_a_var_can_use_another(tmp_path):
     ]
 
 
+def test_a_prompt_file_may_hold_several_prompts_and_a_provider_may_run_only_some(tmp_path):
+    write(tmp_path, "A: {{q}}\n---\nB: {{q}}\n", "versions.txt")
+    path = write(
+        tmp_path,
+        """
+        prompts: [file://versions.txt, {id: short, raw: "{{q}}"}]
+        providers:
+          - {id: echo, prompts: [short]}
+          - {id: echo, label: everything}
+        tests: [{vars: {q: hi}}]
+        """,
+    )
+    run = run_eval(load_config(path))
+    assert [(t.column, r.output) for t, r in zip(run.totals, run.results, strict=True)] == [
+        ("file://versions.txt#1 / everything", "A: hi"),
+        ("file://versions.txt#2 / everything", "B: hi"),
+        ("short / echo", "hi"),
+        ("short / everything", "hi"),
+    ]
+
+
 def test_the_config_hash_follows_content_not_layout(tmp_path):
     a = load_config(write(tmp_path, "prompts: [hi]\nproviders: [echo]\ntests: [{}]\n", "a.yaml"))
     b = load_config(
@@ -299,10 +320,12 @@ BAD_CONFIGS = {
     ),
     "cost without a price": (
         HEAD + lines("tests:", "  - assert:", "      - {type: cost, threshold: 1}"),
-        1,
-        "",
+        5,
+        "tests[0].assert[0]",
         "provider 'echo' has no price",
     ),
+    "a missing section": ("prompts: [hi]\ntests: [{}]\n", 1, "providers", "missing required key"),
+    "an empty section": (HEAD + "tests: []\n", 3, "tests", "give at least one of the tests"),
     "a template tag": (
         lines("prompts: ['{% if x %}hi{% endif %}']", "providers: [echo]", "tests: [{}]"),
         1,
@@ -847,6 +870,30 @@ def test_the_openai_compatible_provider_speaks_chat_completions(tmp_path, chat_s
         "temperature": 0.0,
         "max_tokens": 20,
     }
+
+
+def test_a_chat_prompt_in_promptfoos_json_format_is_sent_as_messages(tmp_path, chat_server):
+    server = chat_server(lambda body: completion("ok"))  # no usage: Triops counts the tokens
+    write(
+        tmp_path,
+        '[{"role": "system", "content": "Answer in {{lang}}."},\n'
+        ' {"role": "user", "content": "{{q}}"}]\n',
+        "chat.json",
+    )
+    path = write(
+        tmp_path,
+        f"""
+        prompts: [file://chat.json]
+        providers: [{{id: openai-compatible, config: {{base_url: "{server.url}", model: m}}}}]
+        tests: [{{vars: {{lang: French, q: Hello}}}}]
+        """,
+    )
+    row = run_eval(load_config(path)).results[0]
+    assert server.requests[0][2]["messages"] == [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "Hello"},
+    ]
+    assert (row.tokens_completion, row.output) == (tokenizer_for(None).count("ok"), "ok")
 
 
 def test_the_base_url_comes_from_the_environment_and_a_server_error_is_a_case_error(

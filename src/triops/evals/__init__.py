@@ -13,15 +13,9 @@ See config (the schema), assertions (scoring), runner (totals), gate (rules) and
 CALIBRATION.md (the thresholds of the semantic assertions).
 """
 
-from triops.evals.config import (
-    EvalConfig,
-    EvalConfigError,
-    EvalProblem,
-    Gate,
-    GateRule,
-    load_config,
-)
+from triops.evals.config import EvalConfigError, load_config
 from triops.evals.gate import Comparison, GateResult, GateRow, compare, evaluate_gate
+from triops.evals.models import EvalConfig, EvalProblem, Gate, GateRule
 from triops.evals.providers import EvalError, ProviderError, format_answer, make_provider
 from triops.evals.report import (
     format_comparison,

@@ -28,16 +28,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
 from triops.evals.calibration import RELEVANCE_THRESHOLD, SIMILAR_THRESHOLD, SUPPORT_THRESHOLD
-from triops.evals.config import Assertion, render_value
+from triops.evals.models import Assertion
 from triops.evals.providers import ProviderError
-from triops.evals.text import as_text, claims, flat, sentences
+from triops.evals.text import as_text, claims, flat, render_value, sentences
 
 EPSILON = 1e-9  # a measure within this of its threshold counts as reaching it
 
@@ -101,7 +101,6 @@ class Case:
     abstained: bool | None
     vectors: Vectors
     judge: Callable[[Assertion, str], dict] | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,7 +140,7 @@ def evaluate(assertion: Assertion, case: Case) -> AssertionResult:
             "status": "pass" if passed else "fail",
             "score": max(0.0, min(1.0, score)),
             "measure": outcome.measure,
-            "threshold": outcome.threshold if outcome.threshold is not None else None,
+            "threshold": outcome.threshold,
             "value": value,
             "reason": reason,
         }

@@ -18,7 +18,7 @@ A config is a YAML file::
       assert: [{type: groundedness}]
     tests:                         # a list, or a file:// path (YAML or JSON list)
       - description: canary
-        vars: {question: What is a canary release?}
+        vars: {question: "What is a canary release?"}
         threshold: 0.5             # pass when the weighted score reaches it
         assert:
           - {type: icontains, value: canary, weight: 2, metric: accuracy}
@@ -32,8 +32,14 @@ A config is a YAML file::
 
 Provider config keys: `triops:extractive` takes `k`, `abstain_threshold`, `max_sentences`,
 `citations` (none, inline, footnote) and `kinds`; chat providers take `model`, `base_url`
-(alias `apiBaseUrl`), `temperature`, `max_tokens`, `system` and `timeout_s`; `echo` takes none.
+(alias `apiBaseUrl`; else TRIOPS_EVAL_BASE_URL or OPENAI_BASE_URL), `temperature`,
+`max_tokens`, `system` and `timeout_s`, and send OPENAI_API_KEY when it is set (a key in the
+config is refused: run files would carry it); `echo` takes none.
 A prompt's `config` may hold any key some configured provider knows; each provider reads its own.
+
+Providers that retrieve nothing (echo, chat models) give groundedness and context-recall the
+test's `context` var as their context: one string, passages separated by blank lines (a list
+would expand into one test per passage, as every list var does).
 
 Keys that promptfoo knows and Triops does not run (for example `evaluateOptions`, a test's
 `options.transform`, or an assertion type such as `javascript`) are reported as *skipped*, with
@@ -45,47 +51,42 @@ define is an error when the config loads.
 from __future__ import annotations
 
 import glob
-import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError
 
 from triops.content.yamlsource import YamlDoc, YamlSyntaxError, describe_loc, parse_yaml
 from triops.errors import TriopsError
+from triops.evals.models import (
+    CHAT,
+    ECHO,
+    EXTRACTIVE,
+    GATE_METRICS,
+    MEASURED_BY,
+    SEMANTIC,
+    SETTINGS,
+    Assertion,
+    EvalConfig,
+    EvalProblem,
+    Gate,
+    GateRule,
+    Prices,
+    Prompt,
+    ProviderKind,
+    ProviderSpec,
+    StrictModel,
+    TestCase,
+    setting_keys,
+)
 from triops.evals.text import TemplateError, as_text, check_template, render, template_vars
-from triops.search.ask import ABSTAIN_THRESHOLD
 
 # --------------------------------------------------------------------------- problems
-
-
-@dataclass(frozen=True)
-class EvalProblem:
-    """An error or a skipped feature in a config, located by file, 1-based line and key."""
-
-    path: str
-    line: int
-    key: str
-    message: str
-    severity: Literal["error", "skipped"] = "error"
-
-    def __str__(self) -> str:
-        key = f"{self.key}: " if self.key else ""
-        return f"{self.path}:{self.line}: {self.severity}: {key}{self.message}"
-
-    def to_dict(self) -> dict:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "key": self.key,
-            "message": self.message,
-            "severity": self.severity,
-        }
 
 
 class EvalConfigError(TriopsError):
@@ -129,9 +130,6 @@ class _Site:
 
     def problem(self, message: str, severity: Literal["error", "skipped"] = "error"):
         return EvalProblem(self.path, self.line, self.key, message, severity)
-
-    def where(self) -> str:
-        return f"{self.path}:{self.line}"
 
 
 class _Collector:
@@ -278,309 +276,32 @@ NO_JUDGE = (
     "naming an openai-compatible chat model"
 )
 
-EXTRACTIVE = "triops:extractive"
-ECHO = "echo"
-CHAT = "openai-compatible"
-ProviderKind = Literal["extractive", "echo", "chat"]
-
-
-# --------------------------------------------------------------------------- models
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ExtractiveSettings(_Strict):
-    """Knobs of the Ask engine; a prompt's config may set them per prompt version."""
-
-    k: int = Field(5, ge=1, le=50)
-    """Passages retrieved for each question."""
-    abstain_threshold: float = ABSTAIN_THRESHOLD
-    """Answer only when the top passage's search score reaches this; else say "I don't know"."""
-    max_sentences: int = Field(3, ge=1, le=20)
-    """Most sentences quoted in an answer."""
-    citations: Literal["none", "inline", "footnote"] = "none"
-    """none: sentences only; inline: `[Lesson › Section]` after each sentence; footnote: `[n]`
-    markers and a numbered list of sources after the answer."""
-    kinds: list[Literal["lesson", "question", "lab"]] = ["lesson"]
-    """Which passages may be quoted."""
-
-
-class ChatSettings(_Strict):
-    """Settings of an openai-compatible chat completions endpoint."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    model: str | None = None
-    """Model name sent to the server (default: the part of the id after the colon)."""
-    base_url: str | None = Field(None, alias="apiBaseUrl")
-    """Server URL up to /v1 (default: TRIOPS_EVAL_BASE_URL, then OPENAI_BASE_URL)."""
-    temperature: float | None = 0.0
-    max_tokens: int | None = Field(None, ge=1)
-    system: str | None = None
-    """A system message sent before the prompt."""
-    timeout_s: float = Field(60.0, gt=0)
-
-
-class EchoSettings(_Strict):
-    """echo has no settings."""
-
-
-SETTINGS: dict[str, type[_Strict]] = {
-    "extractive": ExtractiveSettings,
-    "echo": EchoSettings,
-    "chat": ChatSettings,
-}
-
-
-def _setting_keys(kind: str) -> set[str]:
-    model = SETTINGS[kind]
-    keys = set(model.model_fields)
-    keys |= {f.alias for f in model.model_fields.values() if f.alias}
-    return keys
-
-
-class Prompt(BaseModel):
-    """One prompt version: a `{{var}}` template and the provider settings it brings."""
-
-    id: str
-    label: str
-    raw: str
-    config: dict[str, Any] = {}
-
-
-class ProviderSpec(BaseModel):
-    """One provider: `kind` says which engine answers; `config` is validated for that kind."""
-
-    id: str
-    label: str
-    kind: ProviderKind
-    model: str | None = None
-    config: dict[str, Any] = {}
-    prompts: list[str] | None = None
-    """Only these prompts (ids or labels) run on this provider, as promptfoo's filter."""
-
-    def settings(self, prompt: Prompt | None = None) -> dict[str, Any]:
-        """The provider's config with the prompt's config on top, keys of this kind only."""
-        keys = _setting_keys(self.kind)
-        merged = dict(self.config)
-        if prompt is not None:
-            merged.update({k: v for k, v in prompt.config.items() if k in keys})
-        return merged
-
-    def runs(self, prompt: Prompt) -> bool:
-        return self.prompts is None or prompt.id in self.prompts or prompt.label in self.prompts
-
-
-class Assertion(BaseModel):
-    """One check of an output. `type` is the base type; `negate` is the `not-` prefix."""
-
-    type: str
-    negate: bool = False
-    value: Any = None
-    threshold: float | None = None
-    weight: float = 1.0
-    metric: str | None = None
-    judge: ProviderSpec | None = None
-    skip: str | None = None
-    """Why this assertion does not run (it is then reported as skipped)."""
-
-    @property
-    def name(self) -> str:
-        return f"not-{self.type}" if self.negate else self.type
-
-
-class TestCase(BaseModel):
-    """One test after defaultTest is merged in and list-valued vars are expanded."""
-
-    __test__ = False  # not a pytest class
-
-    key: str
-    """Identity across runs: the description, else the vars (see triops.evals.gate.compare)."""
-    description: str = ""
-    vars: dict[str, Any] = {}
-    assertions: list[Assertion] = []
-    threshold: float | None = None
-    metadata: dict[str, Any] = {}
-    prefix: str = ""
-    suffix: str = ""
-
-
-class GateRule(_Strict):
-    """Limits on one metric; every limit given must hold."""
-
-    min: float | None = None
-    """The candidate's value is at least this."""
-    max: float | None = None
-    """The candidate's value is at most this."""
-    min_delta: float | None = None
-    """candidate - baseline is at least this (0: may not drop)."""
-    max_delta: float | None = None
-    """candidate - baseline is at most this (0: may not rise)."""
-    max_increase_pct: float | None = None
-    """(candidate - baseline) / baseline * 100 is at most this."""
-    max_decrease_pct: float | None = None
-    """(baseline - candidate) / baseline * 100 is at most this."""
-
-    @model_validator(mode="after")
-    def _some_limit(self) -> GateRule:
-        if all(getattr(self, name) is None for name in type(self).model_fields):
-            raise ValueError("give at least one of: " + ", ".join(type(self).model_fields))
-        return self
-
-    def limits(self) -> list[tuple[str, float]]:
-        return [
-            (name, getattr(self, name))
-            for name in type(self).model_fields
-            if getattr(self, name) is not None
-        ]
-
-
-class Gate(BaseModel):
-    """The regression gate: rules per metric, and optionally which prompt is the baseline and
-    which the candidate within one run."""
-
-    baseline: str | None = None
-    candidate: str | None = None
-    rules: dict[str, GateRule] = {}
-
-
-class Price(_Strict):
-    prompt: float = Field(ge=0)
-    """Price of prompt (input) tokens, per `unit` tokens."""
-    completion: float = Field(ge=0)
-    """Price of completion (output) tokens, per `unit` tokens."""
-
-
-class Prices(_Strict):
-    """Token prices: cost = (prompt tokens x prompt price + completion tokens x completion
-    price) / tokens per unit."""
-
-    unit: Literal["1M", "1K"] = "1M"
-    currency: str = "USD"
-    providers: dict[str, Price] = {}
-
-    @property
-    def per_tokens(self) -> int:
-        return 1_000_000 if self.unit == "1M" else 1_000
-
-    def for_provider(self, provider: ProviderSpec) -> Price | None:
-        return self.providers.get(provider.label) or self.providers.get(provider.id)
-
-    def cost(self, provider: ProviderSpec, prompt_tokens: int, completion_tokens: int):
-        price = self.for_provider(provider)
-        if price is None:
-            return None
-        return (prompt_tokens * price.prompt + completion_tokens * price.completion) / (
-            self.per_tokens
-        )
-
-
-# The metrics a gate rule may name (besides the `metric` names assertions give).
-GATE_METRICS = {
-    "pass_rate": "share of tests that passed (skipped tests left out)",
-    "score": "mean test score",
-    "tokens": "prompt plus completion tokens, summed",
-    "tokens_prompt": "prompt tokens, summed",
-    "tokens_completion": "completion tokens, summed",
-    "cost": "cost of every case, summed",
-    "latency_p50_ms": "median latency of a provider call",
-    "latency_p95_ms": "95th percentile latency of a provider call",
-    "groundedness": "mean groundedness of the answers that made claims",
-    "answer_relevance": "mean answer relevance",
-    "context_recall": "mean context recall",
-    "abstain_rate": "share of answers that abstained (triops:extractive)",
-}
-_MEASURED_BY = {
-    "groundedness": "groundedness",
-    "answer_relevance": "answer-relevance",
-    "context_recall": "context-recall",
-}
-
-
-class EvalConfig(BaseModel):
-    """A loaded config: prompts, providers and expanded tests, ready to run."""
-
-    path: str
-    description: str = ""
-    prompts: list[Prompt]
-    providers: list[ProviderSpec]
-    tests: list[TestCase]
-    gate: Gate | None = None
-    prices: Prices | None = None
-    skipped: list[EvalProblem] = []
-    """promptfoo features this config uses that Triops does not run, with the reason."""
-
-    def columns(self) -> list[tuple[Prompt, ProviderSpec]]:
-        """Every prompt x provider pair that runs, prompts first."""
-        return [(p, v) for p in self.prompts for v in self.providers if v.runs(p)]
-
-    @property
-    def case_count(self) -> int:
-        return len(self.columns()) * len(self.tests)
-
-    def assertion_types(self) -> set[str]:
-        return {a.type for t in self.tests for a in t.assertions if a.skip is None}
-
-    @property
-    def needs_index(self) -> bool:
-        return any(p.kind == "extractive" for p in self.providers)
-
-    @property
-    def needs_embedder(self) -> bool:
-        semantic = {"similar", "groundedness", "answer-relevance", "context-recall"}
-        return self.needs_index or bool(self.assertion_types() & semantic)
-
-    def prompt(self, name: str) -> Prompt | None:
-        """The prompt with this id, else with this label."""
-        for p in self.prompts:
-            if p.id == name:
-                return p
-        return next((p for p in self.prompts if p.label == name), None)
-
-    @property
-    def config_hash(self) -> str:
-        """sha256 of what the config runs (files it includes read in), not of its layout."""
-        payload = {
-            "description": self.description,
-            "prompts": [p.model_dump() for p in self.prompts],
-            "providers": [p.model_dump() for p in self.providers],
-            "tests": [t.model_dump() for t in self.tests],
-            "gate": self.gate.model_dump() if self.gate else None,
-            "prices": self.prices.model_dump() if self.prices else None,
-        }
-        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
 
 # --------------------------------------------------------------------------- raw shapes
 
-SEMANTIC = ("similar", "groundedness", "answer-relevance", "context-recall")
 
-
-class _PromptIn(_Strict):
+class _PromptIn(StrictModel):
     id: str | None = None
     label: str | None = None
     raw: str | None = None
     config: dict[str, Any] = {}
 
 
-class _ProviderIn(_Strict):
+class _ProviderIn(StrictModel):
     id: str
     label: str | None = None
     config: dict[str, Any] = {}
     prompts: list[str] | None = None
 
 
-class _OptionsIn(_Strict):
+class _OptionsIn(StrictModel):
     provider: str | dict | None = None
     disableDefaultAsserts: bool = False
     prefix: str = ""
     suffix: str = ""
 
 
-class _TestIn(_Strict):
+class _TestIn(StrictModel):
     description: str | None = None
     vars: dict[str, Any] | str | None = None
     assert_: list[Any] | None = Field(None, alias="assert")
@@ -588,7 +309,7 @@ class _TestIn(_Strict):
     metadata: dict[str, Any] | None = None
 
 
-class _AssertionIn(_Strict):
+class _AssertionIn(StrictModel):
     type: str
     value: Any = None
     threshold: float | None = None
@@ -692,12 +413,13 @@ class _Loader:
                 )
         for key in ("prompts", "providers", "tests"):
             if key not in data:
-                self.out.error(top, f"missing required key '{key}'")
+                self.out.error(top.at(key), "missing required key")
         description = data.get("description") or ""
         if not isinstance(description, str):
             self.out.error(top.at("description"), "must be a string")
             description = ""
         self.prompt_sites: dict[str, _Site] = {}
+        self.cost_site: _Site | None = None
         self.provider_sites: dict[str, _Site] = {}
         prompts = self._prompts(data.get("prompts"), top.at("prompts"))
         self.prompts = prompts
@@ -706,6 +428,9 @@ class _Loader:
         default = self._default_test(data.get("defaultTest"), top.at("defaultTest"))
         default_failed = data.get("defaultTest") is not None and default is None
         tests = self._tests(data.get("tests"), top.at("tests"), default, default_failed)
+        for key, found in (("prompts", prompts), ("providers", providers), ("tests", tests)):
+            if key in data and not found and not self.out.errors:
+                self.out.error(top.at(key), f"give at least one of the {key}")
         gate = self._gate(data.get("gate"), top.at("gate"))
         if self.out.errors:
             raise EvalConfigError(self.out.errors)
@@ -1057,6 +782,8 @@ class _Loader:
             return None
         negate = spec.type.startswith("not-")
         base = spec.type.removeprefix("not-")
+        if base == "cost" and self.cost_site is None:
+            self.cost_site = site
         if base == "similar:cosine":
             base = "similar"
         if base.startswith("trajectory:") or base in SKIPPED_ASSERTIONS:
@@ -1227,7 +954,7 @@ class _Loader:
     def _cross_check(self, config: EvalConfig, top: _Site) -> None:
         # A prompt's config keys mean something to some provider, with valid values.
         kinds = {p.kind for p in config.providers}
-        known = set().union(*(_setting_keys(k) for k in kinds)) if kinds else set()
+        known = set().union(*(setting_keys(k) for k in kinds)) if kinds else set()
         for prompt in config.prompts:
             psite = self.prompt_sites.get(prompt.id, top.at("prompts"))
             for key in prompt.config:
@@ -1265,10 +992,15 @@ class _Loader:
             config.gate is not None and "cost" in config.gate.rules
         )
         if wants_cost:
+            # Point at the price table if there is one, else at what checks cost.
+            if config.prices is not None:
+                where = top.at("prices", "providers")
+            else:
+                where = self.cost_site or top.at("gate", "cost")
             for provider in config.providers:
                 if config.prices is None or config.prices.for_provider(provider) is None:
                     self.out.error(
-                        top.at("prices") if config.prices else top,
+                        where,
                         f"cost is checked but provider '{provider.label}' has no price "
                         "in prices.providers",
                     )
@@ -1281,9 +1013,9 @@ class _Loader:
         types = config.assertion_types()
         for metric in gate.rules:
             here = site.at(metric)
-            if metric in _MEASURED_BY and _MEASURED_BY[metric] not in types:
+            if metric in MEASURED_BY and MEASURED_BY[metric] not in types:
                 self.out.error(
-                    here, f"no test asserts {_MEASURED_BY[metric]}, so it is never measured"
+                    here, f"no test asserts {MEASURED_BY[metric]}, so it is never measured"
                 )
             elif metric == "abstain_rate" and not config.needs_index:
                 self.out.error(here, f"only {EXTRACTIVE} abstains")
@@ -1344,12 +1076,3 @@ def _relative(file: Path, base: Path) -> str:
         return str(file.resolve().relative_to(base.resolve()))
     except ValueError:
         return str(file)
-
-
-def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
-    """An assertion value with `{{var}}` rendered in every string it holds."""
-    if isinstance(value, str):
-        return render(value, variables) if "{{" in value else value
-    if isinstance(value, list):
-        return [render_value(v, variables) for v in value]
-    return value

@@ -30,7 +30,7 @@ What is compared with what:
 - `gate.baseline` and `gate.candidate` (two prompts of one config): the candidate prompt's
   column against the baseline prompt's, for each provider. This is how a lab compares v1 and v2.
 - `triops eval run CONFIG --compare BASELINE.json`: every column of the run against the column
-  of the saved run with the same prompt id and provider id.
+  of the saved run with the same prompt id and provider label.
 - Neither: only the absolute rules (min, max) are checked, on every column; relative rules are
   reported as skipped.
 
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from triops.evals.config import GATE_METRICS, EvalConfig, Gate
+from triops.evals.models import GATE_METRICS, EvalConfig, Gate
 
 if TYPE_CHECKING:
     from triops.evals.runner import EvalRun, Totals
@@ -145,8 +145,8 @@ def gate_within(config: EvalConfig, run: EvalRun) -> list[GateResult]:
         base, cand = config.prompt(gate.baseline), config.prompt(gate.candidate)
         out = []
         for provider in config.providers:
-            b = run.column(base.id, provider.id)
-            c = run.column(cand.id, provider.id)
+            b = run.column(base.id, provider.label)
+            c = run.column(cand.id, provider.label)
             if b is not None and c is not None:
                 out.append(evaluate_gate(gate, b, c))
         return out
@@ -199,7 +199,7 @@ class ColumnComparison(BaseModel):
 
     column: str
     prompt_id: str
-    provider_id: str
+    provider_label: str
     metrics: list[MetricRow] = []
     newly_failing: list[TestChange] = []
     newly_passing: list[TestChange] = []
@@ -230,12 +230,12 @@ class Comparison(BaseModel):
 
 
 def compare(baseline_run: EvalRun, current_run: EvalRun, gate: Gate | None = None) -> Comparison:
-    """Compare each column of `current_run` with the same column (prompt id and provider id)
+    """Compare each column of `current_run` with the same column (prompt id and provider label)
     of `baseline_run`: metrics with their deltas, tests newly failing or passing, and the gate
     (when given) checked on every column."""
     out = Comparison(baseline_hash=baseline_run.config_hash, current_hash=current_run.config_hash)
     for cur in current_run.totals:
-        base = baseline_run.column(cur.prompt_id, cur.provider_id)
+        base = baseline_run.column(cur.prompt_id, cur.provider_label)
         if base is None:
             out.unmatched.append(cur.column)
             continue
@@ -243,7 +243,7 @@ def compare(baseline_run: EvalRun, current_run: EvalRun, gate: Gate | None = Non
         column = ColumnComparison(
             column=cur.column,
             prompt_id=cur.prompt_id,
-            provider_id=cur.provider_id,
+            provider_label=cur.provider_label,
             metrics=_metric_rows(base, cur, checked),
             gate=checked,
         )
@@ -282,7 +282,7 @@ def _test_changes(column: ColumnComparison, baseline_run: EvalRun, current_run: 
         return {
             r.test_key: r
             for r in run.results
-            if r.prompt_id == column.prompt_id and r.provider_id == column.provider_id
+            if r.prompt_id == column.prompt_id and r.provider_label == column.provider_label
         }
 
     before, after = rows(baseline_run), rows(current_run)

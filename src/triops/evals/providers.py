@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from triops.errors import TriopsError
-from triops.evals.config import ChatSettings, ExtractiveSettings, ProviderSpec
+from triops.evals.models import ChatSettings, ExtractiveSettings, ProviderSpec
 from triops.search.ask import Answer, plain_markdown
 from triops.search.ask import ask as ask_course
 

@@ -48,10 +48,9 @@ from triops.evals.assertions import (
     parse_verdict,
     rubric_prompt,
 )
-from triops.evals.config import Assertion, EvalConfig, Prompt, ProviderSpec
 from triops.evals.gate import GateResult, gate_within
+from triops.evals.models import Assertion, EvalConfig, Prompt, ProviderSpec, TestCase
 from triops.evals.providers import (
-    Completion,
     EvalError,
     Provider,
     ProviderError,
@@ -179,9 +178,14 @@ class EvalRun(BaseModel):
         """Every test passed (skipped ones aside) and every gate held."""
         return self.tests_passed and all(g.passed for g in self.gates)
 
-    def column(self, prompt_id: str, provider_id: str) -> Totals | None:
+    def column(self, prompt_id: str, provider_label: str) -> Totals | None:
+        """The totals of a prompt (by id) on a provider (by label: two may share an id)."""
         return next(
-            (t for t in self.totals if t.prompt_id == prompt_id and t.provider_id == provider_id),
+            (
+                t
+                for t in self.totals
+                if t.prompt_id == prompt_id and t.provider_label == provider_label
+            ),
             None,
         )
 
@@ -313,28 +317,13 @@ def run_eval(
             built[spec.label] = make_provider(
                 spec, index=index, embedder=embedder, tokenizer=tokenizer, env=env
             )
-    vectors = Vectors(embedder)
-    judge = _Judge(tokenizer, env)
-    warmed: set[str] | None = set() if warm_up else None
+    cases = _Cases(config, Vectors(embedder), _Judge(tokenizer, env), clock, warm_up)
     rows: list[ResultRow] = []
     totals: list[Totals] = []
     for prompt, spec in config.columns():
         column: list[ResultRow] = []
-        settings = spec.settings(prompt)
         for n, test in enumerate(config.tests):
-            row = _run_case(
-                config,
-                prompt,
-                spec,
-                built[spec.label],
-                settings,
-                n,
-                test,
-                vectors,
-                judge,
-                clock,
-                warmed,
-            )
+            row = cases.run(prompt, spec, built[spec.label], n, test)
             column.append(row)
             if on_result is not None:
                 on_result(row)
@@ -358,106 +347,109 @@ def run_eval(
     return run
 
 
-def _run_case(
-    config: EvalConfig,
-    prompt: Prompt,
-    spec: ProviderSpec,
-    provider: Provider,
-    settings: dict[str, Any],
-    n: int,
-    test,
-    vectors: Vectors,
-    judge: _Judge,
-    clock: Callable[[], float],
-    warmed: set[str] | None,
-) -> ResultRow:
-    base = {
-        "prompt_id": prompt.id,
-        "prompt_label": prompt.label,
-        "provider_id": spec.id,
-        "provider_label": spec.label,
-        "test_index": n,
-        "test_key": test.key,
-        "description": test.description,
-        "vars": test.vars,
-    }
-    try:
-        rendered = test.prefix + render(prompt.raw, test.vars) + test.suffix
-    except TemplateError as exc:
-        return ResultRow(**base, status="error", score=0.0, reason=str(exc))
-    if warmed is not None and getattr(provider, "warm_up", False):
-        key = json.dumps([spec.label, rendered, settings], sort_keys=True, default=str)
-        if key not in warmed:
-            warmed.add(key)
-            try:
-                provider.complete(rendered, settings)
-            except TriopsError:
-                pass  # the timed call below fails the same way and reports it
-    start = clock()
-    try:
-        done: Completion = provider.complete(rendered, settings)
-    except TriopsError as exc:
-        latency = (clock() - start) * 1000
+class _Cases:
+    """Runs one case at a time: render, (warm up,) call and time, price, assert."""
+
+    def __init__(self, config: EvalConfig, vectors: Vectors, judge: _Judge, clock, warm_up: bool):
+        self.config = config
+        self.vectors = vectors
+        self.judge = judge
+        self.clock = clock
+        self.warmed: set[str] | None = set() if warm_up else None
+
+    def run(
+        self, prompt: Prompt, spec: ProviderSpec, provider: Provider, n: int, test: TestCase
+    ) -> ResultRow:
+        base = {
+            "prompt_id": prompt.id,
+            "prompt_label": prompt.label,
+            "provider_id": spec.id,
+            "provider_label": spec.label,
+            "test_index": n,
+            "test_key": test.key,
+            "description": test.description,
+            "vars": test.vars,
+        }
+        try:
+            rendered = test.prefix + render(prompt.raw, test.vars) + test.suffix
+        except TemplateError as exc:
+            return ResultRow(**base, status="error", score=0.0, reason=str(exc))
+        settings = spec.settings(prompt)
+        self._warm(provider, spec, rendered, settings)
+        start = self.clock()
+        try:
+            done = provider.complete(rendered, settings)
+        except TriopsError as exc:
+            latency = (self.clock() - start) * 1000
+            return ResultRow(
+                **base,
+                prompt=rendered,
+                status="error",
+                score=0.0,
+                reason=exc.user_message,
+                latency_ms=latency,
+            )
+        latency = (self.clock() - start) * 1000
+        prices = self.config.prices
+        cost = prices.cost(spec, done.prompt_tokens, done.completion_tokens) if prices else None
+        case = Case(
+            output=done.output,
+            prompt=rendered,
+            vars=test.vars,
+            latency_ms=latency,
+            cost=cost,
+            context=done.context,
+            abstained=done.abstained,
+            vectors=self.vectors,
+            judge=lambda a, rubric: self.judge(a, rubric, done.output),
+        )
+        results = [self._assert(assertion, case) for assertion in test.assertions]
+        status, score, reason = case_verdict(results, test.threshold)
         return ResultRow(
             **base,
             prompt=rendered,
-            status="error",
-            score=0.0,
-            reason=exc.user_message,
+            output=done.output,
+            status=status,
+            score=score,
+            reason=reason,
+            assertions=results,
+            tokens_prompt=done.prompt_tokens,
+            tokens_completion=done.completion_tokens,
+            cost=cost,
             latency_ms=latency,
+            context=done.context,
+            citations=done.citations,
+            abstained=done.abstained,
+            confidence=done.confidence,
         )
-    latency = (clock() - start) * 1000
-    cost = (
-        config.prices.cost(spec, done.prompt_tokens, done.completion_tokens)
-        if config.prices
-        else None
-    )
-    case = Case(
-        output=done.output,
-        prompt=rendered,
-        vars=test.vars,
-        latency_ms=latency,
-        cost=cost,
-        context=done.context,
-        abstained=done.abstained,
-        vectors=vectors,
-        judge=lambda a, rubric: judge(a, rubric, done.output),
-    )
-    results = []
-    for assertion in test.assertions:
+
+    def _warm(self, provider: Provider, spec: ProviderSpec, rendered: str, settings) -> None:
+        if self.warmed is None or not getattr(provider, "warm_up", False):
+            return
+        key = json.dumps([spec.label, rendered, settings], sort_keys=True, default=str)
+        if key in self.warmed:
+            return
+        self.warmed.add(key)
         try:
-            results.append(evaluate(assertion, case))
-        except TriopsError as exc:
-            results.append(
-                AssertionResult(
-                    type=assertion.name,
-                    status="fail",
-                    score=0.0,
-                    weight=assertion.weight,
-                    metric=assertion.metric,
-                    value=assertion.value,
-                    threshold=assertion.threshold,
-                    reason=exc.user_message,
-                )
+            provider.complete(rendered, settings)
+        except TriopsError:
+            pass  # the timed call fails the same way and reports it
+
+    @staticmethod
+    def _assert(assertion: Assertion, case: Case) -> AssertionResult:
+        try:
+            return evaluate(assertion, case)
+        except TriopsError as exc:  # a judge that cannot be reached, for instance
+            return AssertionResult(
+                type=assertion.name,
+                status="fail",
+                score=0.0,
+                weight=assertion.weight,
+                metric=assertion.metric,
+                value=assertion.value,
+                threshold=assertion.threshold,
+                reason=exc.user_message,
             )
-    status, score, reason = case_verdict(results, test.threshold)
-    return ResultRow(
-        **base,
-        prompt=rendered,
-        output=done.output,
-        status=status,
-        score=score,
-        reason=reason,
-        assertions=results,
-        tokens_prompt=done.prompt_tokens,
-        tokens_completion=done.completion_tokens,
-        cost=cost,
-        latency_ms=latency,
-        context=done.context,
-        citations=done.citations,
-        abstained=done.abstained,
-        confidence=done.confidence,
-    )
 
 
 class _Judge:

@@ -176,3 +176,12 @@ def flat(text: str) -> str:
     """Text reduced for a verbatim comparison: markdown emphasis dropped, whitespace collapsed,
     lower case."""
     return " ".join(_EMPHASIS.sub("", plain_markdown(text)).split()).lower()
+
+
+def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
+    """An assertion value with `{{var}}` rendered in every string it holds."""
+    if isinstance(value, str):
+        return render(value, variables) if "{{" in value else value
+    if isinstance(value, list):
+        return [render_value(v, variables) for v in value]
+    return value
