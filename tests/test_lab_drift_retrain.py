@@ -304,3 +304,38 @@ def test_a_gate_without_guardrails_promotes_the_sabotaged_challenger(tmp_path):
         )
     finally:
         shutil.rmtree(result.run.artifacts, ignore_errors=True)
+
+
+@needs_sandbox
+def test_a_policy_that_trains_on_a_holdout_stops_the_run_and_the_check_says_why(tmp_path):
+    work = tmp_path / "work"
+    runs.solve(lab(), work)
+    policy = (work / "policy.py").read_text()
+    (work / "policy.py").write_text(
+        policy.replace("window=[batch.name],", 'window=[f"{batch.name}-holdout"],')
+    )
+    box = Sandbox(root=get_settings().sandbox_root)
+    try:
+        run = runs.execute(lab(), work, sandbox=box, labs_venv=VENV)
+    finally:
+        box.close()
+    try:
+        assert run.status == "failure"
+        assert "week-4: week-4-holdout is a holdout: the gate judges models on it" in run.log
+        summary = json.loads((run.artifacts / "monitoring" / "summary.json").read_text())
+        assert summary["status"] == "failed"
+        assert [b["batch"] for b in summary["batches"]] == ["week-1", "week-2", "week-3"]
+
+        def no_rerun(change):
+            raise AssertionError("the check reran a pipeline that did not finish")
+
+        check = runs.load_lab_module(lab(), "check.py").check
+        context = runs.CheckContext(work, run.report, run.artifacts, no_rerun)
+        results = check(context)
+        assert len(results) == 6 and not any(passed for _, passed, _ in results)
+        assert {why for _, _, why in results} == {
+            "the pipeline did not finish: week-4: week-4-holdout is a holdout: the gate judges "
+            "models on it, so no model may learn from it (weeks recorded: week-1, week-2, week-3)"
+        }
+    finally:
+        shutil.rmtree(run.artifacts, ignore_errors=True)
