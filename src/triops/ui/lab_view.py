@@ -9,7 +9,7 @@ import streamlit as st
 from triops.errors import TriopsError
 from triops.labs import service
 from triops.labs.spec import Lab, Labs
-from triops.ui import resources
+from triops.ui import lab_results, resources
 from triops.ui.identity import Identity, now
 from triops.ui.lesson_view import lesson_link
 
@@ -138,6 +138,9 @@ def lab_page(lab: Lab, identity: Identity) -> None:
 
     st.header("Run")
     st.fragment(run_every=1.0 if running else None)(_live)(lab, user_id, running)
+    latest = service.latest_job(db, user_id, lab)
+    if latest is not None and latest.state != "running":
+        lab_results.show(service.run_folder(home, user_id, lab, latest.id))
 
     hints = service.unlocked_hints(db, user_id, lab)
     if hints:
