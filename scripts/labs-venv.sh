@@ -48,7 +48,10 @@ packages_ready() {
   [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]
 }
 drift_ready() {
-  [ -f "$DRIFT_STAMP" ] && [ "$(cat "$DRIFT_STAMP")" = "$DRIFT_WANT" ]
+  [ -f "$DRIFT_STAMP" ] && [ "$(cat "$DRIFT_STAMP")" = "$DRIFT_WANT" ] || return 1
+  # The copy itself must still be there, not only the stamp.
+  [ "$DRIFT_WANT" = "absent" ] \
+    || compgen -G "$VENV/lib/python3*/site-packages/triops/drift/__init__.py" >/dev/null
 }
 
 if packages_ready && drift_ready; then

@@ -286,7 +286,16 @@ def _retrain(answer, view: BatchView) -> Retrain:
         raise ContractError(
             f"policy.decide must return pipeline.contracts.Retrain, not {type(answer).__name__}"
         )
-    if not str(answer.reason or "").strip():
+    # Plain values for the decision record (a numpy bool, say, is not JSON).
+    answer = Retrain(
+        retrain=bool(answer.retrain),
+        reason=_text(answer.reason),
+        window=[answer.window]
+        if isinstance(answer.window, str)
+        else [str(name) for name in answer.window or []],
+        trigger=_text(answer.trigger),
+    )
+    if not answer.reason:
         print("warning: the policy gave no reason for its decision")
     if answer.trigger not in TRIGGERS:
         print(f"warning: trigger '{answer.trigger}' is none of {', '.join(TRIGGERS)}")
@@ -298,7 +307,7 @@ def _retrain(answer, view: BatchView) -> Retrain:
             f"{view.name}: the policy retrains on an empty window; name data sets from "
             f"batch.available ({', '.join(view.available)})"
         )
-    holdouts = [n for n in window if str(n).endswith("holdout")]
+    holdouts = [n for n in window if n.endswith("holdout")]
     if holdouts:
         raise ContractError(
             f"{view.name}: {', '.join(holdouts)} is a holdout: the gate judges models on it, so "
@@ -307,7 +316,7 @@ def _retrain(answer, view: BatchView) -> Retrain:
     unknown = [n for n in window if n not in view.available]
     if unknown:
         raise ContractError(
-            f"{view.name}: cannot train on {', '.join(map(str, unknown))}; the labelled data "
+            f"{view.name}: cannot train on {', '.join(unknown)}; the labelled data "
             f"sets so far are {', '.join(view.available)}"
         )
     if len(set(window)) != len(window):
@@ -320,9 +329,14 @@ def _promotion(answer) -> Promotion:
         raise ContractError(
             f"gate.decide must return pipeline.contracts.Promotion, not {type(answer).__name__}"
         )
-    if not str(answer.reason or "").strip():
+    answer = Promotion(promote=bool(answer.promote), reason=_text(answer.reason))
+    if not answer.reason:
         print("warning: the gate gave no reason for its decision")
     return answer
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
 
 
 def _aliases(aliases: dict) -> str:
