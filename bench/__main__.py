@@ -9,7 +9,15 @@ import sys
 import traceback
 from pathlib import Path
 
-from bench import app_bench, ask_bench, drift_bench, lab_bench, quiz_bench, search_bench
+from bench import (
+    app_bench,
+    ask_bench,
+    drift_bench,
+    eval_bench,
+    lab_bench,
+    quiz_bench,
+    search_bench,
+)
 from bench.report import Figure, table, write
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
@@ -39,6 +47,7 @@ def main() -> int:
     measure("search", search_bench.run)
     measure("ask", ask_bench.ask_figures)
     measure("drift report", drift_bench.run)
+    measure("eval runner", eval_bench.run)
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
