@@ -339,3 +339,14 @@ def test_a_policy_that_trains_on_a_holdout_stops_the_run_and_the_check_says_why(
         }
     finally:
         shutil.rmtree(run.artifacts, ignore_errors=True)
+
+
+def test_the_check_refuses_data_that_is_not_the_lab_s(tmp_path):
+    work = tmp_path / "work"
+    runs.reset(lab(), work)
+    week = work / "data" / "week-2.csv"
+    week.write_text(week.read_text().replace(",north,", ",west,", 5))
+    check = runs.load_lab_module(lab(), "check.py")
+    name, passed, why = check._drift_tables(check.Truth(), work, {}, tmp_path / "none")
+    assert not passed
+    assert why.startswith("data/week-2.csv differ from the lab's generated data")

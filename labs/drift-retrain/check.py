@@ -219,7 +219,11 @@ def _drift_tables(truth: Truth, workdir: Path, summary: dict, artifacts: Path):
             + (" dataset drift" if expected.dataset_drift else "")
         )
     if problems:
-        return criterion, False, "; ".join(problems[:6])
+        # The pipeline's code is not editable, so a disagreement on unchanged data usually means
+        # that the sandbox's copy of triops.drift is older than the project's.
+        stale = " (the data is the lab's: if triops.drift changed, `make install` refreshes "
+        stale += "the labs' environment, where the sandbox imports it)"
+        return criterion, False, "; ".join(problems[:6]) + stale
     return criterion, True, "every column agrees: " + "; ".join(verdicts)
 
 
