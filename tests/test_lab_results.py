@@ -143,3 +143,97 @@ def test_the_lab_page_draws_the_results_of_the_last_run_and_never_markup():
     assert "<img src=x onerror=alert(1)> **bold**" in [t.value for t in at.text]
     assert not any("<b>promoted</b>" in m.value for m in at.markdown)
     assert any(r"\<b\>promoted\</b\>" in m.value for m in at.markdown)
+
+
+# --------------------------------------------------------------------------- prompt-eval
+
+EVAL_CONFIG = """\
+prompts:
+  - id: v1
+    raw: "Answer: {{question}}"
+  - id: v2
+    raw: "Answer briefly and cite: {{question}} <b>bold</b>"
+providers: [echo]
+prices:
+  unit: 1K
+  currency: USD
+  providers:
+    echo: {prompt: 0.5, completion: 1.5}
+gate:
+  baseline: v1
+  candidate: v2
+  pass_rate: {min_delta: 0}
+  cost: {max_increase_pct: 10}
+tests:
+  - description: mentions canary
+    vars: {question: what is a canary release}
+    assert:
+      - type: icontains
+        value: canary
+  - description: briefly
+    vars: {question: what is drift}
+    assert:
+      - type: contains
+        value: briefly
+"""
+
+
+@pytest.fixture
+def eval_run_folder(tmp_path) -> Path:
+    """A real eval run (echo provider: no model) kept the way a prompt-eval run keeps it."""
+    from triops.evals import load_config, run_eval
+
+    config = tmp_path / "promptfooconfig.yaml"
+    config.write_text(EVAL_CONFIG)
+    run = run_eval(load_config(config))
+    results = tmp_path / "run" / "artifacts" / "eval" / "results.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(json.dumps(run.to_dict()))
+    return tmp_path / "run"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_eval_results_read_as_a_matrix_totals_and_the_gate(eval_run_folder):
+    from triops.labs.results import eval_case, read_eval, side_by_side
+
+    view = read_eval(eval_run_folder / "artifacts")
+    assert view.columns == ["v1 / echo", "v2 / echo"]
+    assert view.matrix["test"].tolist() == ["1. mentions canary", "2. briefly"]
+    assert view.matrix["v1 / echo"].str[0].tolist() == ["✅", "❌"]
+    assert view.matrix["v2 / echo"].str[0].tolist() == ["✅", "✅"]
+    (candidate, baseline, passed, rows) = view.gates[0]
+    assert (candidate, baseline) == ("v2 / echo", "v1 / echo")
+    # v2's longer prompt costs more than 10 % above v1's: the gate fails on cost alone.
+    verdicts = dict(zip(rows.metric, rows.verdict, strict=True))
+    assert verdicts == {"pass_rate": "pass", "cost": "fail"} and not passed
+    side = side_by_side(view)
+    assert side.loc["passed"].tolist() == ["1 of 2", "2 of 2"]
+    answers = eval_case(view, "2. briefly")
+    assert [a["status"] for a in answers] == ["fail", "pass"]
+    assert answers[0]["assertions"]["reason"].str.len().iloc[0] > 0
+
+
+def test_a_file_that_is_not_an_eval_run_is_named(eval_run_folder):
+    from triops.labs.results import read_eval
+
+    path = eval_run_folder / "artifacts" / "eval" / "results.json"
+    path.write_text(json.dumps({"schema_name": "something else"}))
+    with pytest.raises(ResultsError, match="results.json: not a Triops eval run"):
+        read_eval(eval_run_folder / "artifacts")
+
+
+def test_the_eval_results_page_shows_outputs_as_text(eval_run_folder, tmp_path):
+    page = tmp_path / "page.py"
+    page.write_text(
+        "from pathlib import Path\n"
+        "from triops.ui import lab_results\n"
+        f"lab_results.show(Path({str(eval_run_folder)!r}))\n"
+    )
+    at = AppTest.from_file(str(page)).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Gate on v2 / echo against v1 / echo: fails"]
+    assert [h.value for h in at.subheader] == ["Side by side", "Cost and latency", "Results matrix"]
+    at.selectbox(key="eval-case").select("2. briefly").run()
+    texts = [t.value for t in at.text]
+    assert "Answer briefly and cite: what is drift <b>bold</b>" in texts
+    assert not any("<b>bold</b>" in m.value for m in at.markdown)

@@ -356,3 +356,150 @@ def registry_over_time(monitoring: Monitoring) -> pd.DataFrame:
         if not math.isnan(number):
             rows.append({"step": step, "order": order, "version": number, "role": "champion"})
     return pd.DataFrame(rows, columns=["step", "order", "version", "role"])
+
+
+# --------------------------------------------------------------------------- prompt-eval
+
+EVAL_RESULTS = ("eval", "results.json")
+STATUS_MARK = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "⏭️"}
+
+
+@dataclass
+class EvalView:
+    """A prompt-eval run as tables: one column per prompt x provider."""
+
+    run: Any  # triops.evals.runner.EvalRun
+    columns: list[str]
+    matrix: pd.DataFrame  # test, then per column "✅ 0.92" / "❌ 0.31" / ...
+    totals: pd.DataFrame  # one row per column
+    gates: list[tuple[str, str | None, bool, pd.DataFrame]]  # candidate, baseline, passed, rows
+    latencies: pd.DataFrame  # column, test, latency_ms (one row per result)
+    cases: list[str]  # test labels, in order
+
+
+def read_eval(artifacts: Path) -> EvalView | None:
+    """The eval results a prompt-eval run left (artifacts/eval/results.json), or None."""
+    from triops.evals.runner import EvalRun, EvalRunError
+
+    root = Path(artifacts) / EVAL_RESULTS[0]
+    path = root / EVAL_RESULTS[1]
+    if not path.is_file():
+        return None
+    try:
+        run = EvalRun.from_dict(_load(path, root))
+    except EvalRunError as exc:
+        raise ResultsError(f"{EVAL_RESULTS[1]}: {exc.user_message}") from exc
+    columns: list[str] = []
+    for row in run.totals:
+        if row.column not in columns:
+            columns.append(row.column)
+    cases: list[str] = []
+    cells: dict[str, dict[str, str]] = {}
+    latencies = []
+    for r in run.results:
+        label = f"{r.test_index + 1}. {r.description or _vars(r.vars)}"
+        if label not in cells:
+            cases.append(label)
+            cells[label] = {}
+        cells[label][r.column] = f"{STATUS_MARK.get(r.status, r.status)} {r.score:.2f}"
+        if r.status != "error":
+            latencies.append({"column": r.column, "test": label, "latency_ms": r.latency_ms})
+    matrix = pd.DataFrame(
+        [{"test": case, **{c: cells[case].get(c, "") for c in columns}} for case in cases],
+        columns=["test", *columns],
+    )
+    totals = pd.DataFrame(
+        [
+            {
+                "column": t.column,
+                "passed": f"{t.passed} of {t.tests - t.skipped}",
+                "pass rate": t.pass_rate,
+                "score": t.score,
+                "tokens": t.tokens,
+                f"cost ({run.currency or 'price units'})": t.cost,
+                "p50 ms": t.latency_p50_ms,
+                "p95 ms": t.latency_p95_ms,
+                "groundedness": t.groundedness,
+                "abstain rate": t.abstain_rate,
+            }
+            for t in run.totals
+        ]
+    )
+    gates = []
+    for g in run.gates:
+        rows = pd.DataFrame(
+            [
+                {
+                    "metric": r.metric,
+                    "rule": r.rule,
+                    "baseline": r.baseline,
+                    "candidate": r.candidate,
+                    "delta": r.delta,
+                    "verdict": r.verdict,
+                    "reason": r.reason,
+                }
+                for r in g.rows
+            ],
+            columns=["metric", "rule", "baseline", "candidate", "delta", "verdict", "reason"],
+        )
+        gates.append((g.candidate, g.baseline, g.passed, rows))
+    return EvalView(
+        run=run,
+        columns=columns,
+        matrix=matrix,
+        totals=totals,
+        gates=gates,
+        latencies=pd.DataFrame(latencies, columns=["column", "test", "latency_ms"]),
+        cases=cases,
+    )
+
+
+def _vars(values: dict) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in values.items())
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def eval_case(view: EvalView, case: str) -> list[dict[str, Any]]:
+    """Each column's answer to one test: output, status, score, and each assertion's verdict."""
+    out = []
+    for r in view.run.results:
+        label = f"{r.test_index + 1}. {r.description or _vars(r.vars)}"
+        if label != case:
+            continue
+        out.append(
+            {
+                "column": r.column,
+                "status": r.status,
+                "score": r.score,
+                "output": r.output,
+                "latency_ms": r.latency_ms,
+                "cost": r.cost,
+                "assertions": pd.DataFrame(
+                    [
+                        {
+                            "assertion": a.type,
+                            "verdict": a.status,
+                            "score": a.score,
+                            "reason": a.reason,
+                        }
+                        for a in r.assertions
+                    ],
+                    columns=["assertion", "verdict", "score", "reason"],
+                ),
+            }
+        )
+    return out
+
+
+def side_by_side(view: EvalView) -> pd.DataFrame:
+    """The totals with one column per prompt x provider (v1 beside v2), as display text."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        number = _number(value)
+        return "–" if math.isnan(number) else f"{number:.4g}"
+
+    side = view.totals.set_index("column").T
+    side.index.name = "total"
+    return side.apply(lambda col: col.map(shown))

@@ -12,7 +12,16 @@ from pathlib import Path
 import altair as alt
 import streamlit as st
 
-from triops.labs.results import Monitoring, ResultsError, read_monitoring, registry_over_time
+from triops.labs.results import (
+    EvalView,
+    Monitoring,
+    ResultsError,
+    eval_case,
+    read_eval,
+    read_monitoring,
+    registry_over_time,
+    side_by_side,
+)
 from triops.ui.text import plain
 
 DECISION_ICON = {"promoted": "🟢", "rejected": "🟠", "no-retrain": "⚪"}
@@ -22,12 +31,76 @@ def show(run_folder: Path) -> None:
     """The results section for a kept run (nothing when the run left no result files)."""
     try:
         monitoring = read_monitoring(run_folder / "artifacts")
+        evals = read_eval(run_folder / "artifacts")
     except ResultsError as exc:
         st.header("Results")
         st.warning(f"The run's result files could not be read: {exc.user_message}")
         return
     if monitoring is not None:
         _monitoring(monitoring)
+    if evals is not None:
+        _evals(evals)
+
+
+def _evals(view: EvalView) -> None:
+    st.header("Results")
+    for candidate, baseline, passed, rows in view.gates:
+        against = f" against {plain(baseline)}" if baseline else ""
+        text = f"Gate on {plain(candidate)}{against}: " + ("holds" if passed else "fails")
+        (st.success if passed else st.error)(text)
+        st.dataframe(
+            rows,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.4g")
+                for c in ("baseline", "candidate", "delta")
+            },
+        )
+    if not view.gates:
+        st.info("No gate in the config: add a `gate:` section to compare the two prompts.")
+
+    st.subheader("Side by side")
+    st.dataframe(side_by_side(view), width="stretch")
+
+    st.subheader("Cost and latency")
+    cost_column = next(c for c in view.totals.columns if c.startswith("cost"))
+    left, right = st.columns(2)
+    cost = (
+        alt.Chart(view.totals.dropna(subset=[cost_column]))
+        .mark_bar()
+        .encode(
+            x=alt.X("column:N", title=None, sort=view.columns),
+            y=alt.Y(f"{cost_column}:Q", title=cost_column),
+            tooltip=["column", alt.Tooltip(f"{cost_column}:Q", format=".6g")],
+        )
+        .properties(height=240)
+    )
+    left.altair_chart(cost, width="stretch")
+    latency = (
+        alt.Chart(view.latencies)
+        .mark_boxplot(extent="min-max")
+        .encode(
+            x=alt.X("column:N", title=None, sort=view.columns),
+            y=alt.Y("latency_ms:Q", title="latency per case (ms)"),
+        )
+        .properties(height=240)
+    )
+    right.altair_chart(latency, width="stretch")
+
+    st.subheader("Results matrix")
+    st.caption("✅ passed · ❌ failed · ⚠️ error · ⏭️ skipped; the number is the test's score.")
+    st.dataframe(view.matrix, hide_index=True, width="stretch")
+
+    case = st.selectbox("Look at one test", view.cases, key="eval-case")
+    if case:
+        answers = eval_case(view, case)
+        for col, answer in zip(st.columns(len(answers) or 1), answers, strict=False):
+            with col:
+                mark = "✅" if answer["status"] == "pass" else "❌"
+                st.markdown(f"{mark} **{plain(answer['column'])}** · score {answer['score']:.2f}")
+                st.text(answer["output"] or "(empty answer)")
+                st.dataframe(answer["assertions"], hide_index=True, width="stretch")
 
 
 def _monitoring(m: Monitoring) -> None:
