@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -79,9 +80,15 @@ def test_ci_build_check_fails_when_the_gate_is_removed(tmp_path):
 def test_lab_run_prints_live_job_lines_and_exit_status(tmp_path):
     work = tmp_path / "work"
     triops("lab", "reset", "ci-build", "--dir", str(work))
-    result = triops("lab", "run", "ci-build", "--dir", str(work))
+    before = set(Path(tempfile.gettempdir()).glob("triops-artifacts-*"))
+    kept = tmp_path / "kept"
+    result = triops("lab", "run", "ci-build", "--dir", str(work), "--artifacts", str(kept))
     assert result.returncode == 1
     assert "[lint]" in result.stdout and "lab run: failure" in result.stdout
+    # The starter's build job runs ungated and uploads its wheel: kept where asked, and the
+    # run's temporary artifacts folder is gone.
+    assert [p.name for p in (kept / "wheel").glob("*.whl")] == ["textstats-0.3.0-py3-none-any.whl"]
+    assert set(Path(tempfile.gettempdir()).glob("triops-artifacts-*")) <= before
 
 
 @needs_sandbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -337,7 +338,16 @@ def lab_solve(lab_id: str, dir: DirOption) -> None:
 
 
 @lab_app.command("run")
-def lab_run(lab_id: str, dir: DirOption) -> None:
+def lab_run(
+    lab_id: str,
+    dir: DirOption,
+    artifacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the run's artifacts (reports, drift tables, registry...) in this folder."
+        ),
+    ] = None,
+) -> None:
     """Run the lab on the files in DIR, in the sandbox; exit 0 when the run succeeds."""
     from triops.labs import runs
 
@@ -348,6 +358,11 @@ def lab_run(lab_id: str, dir: DirOption) -> None:
         )
     finally:
         box.close()
+    if artifacts is not None:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(run.artifacts, artifacts, symlinks=True, dirs_exist_ok=True)
+        typer.echo(f"artifacts kept in {artifacts}")
+    shutil.rmtree(run.artifacts, ignore_errors=True)
     typer.echo(f"lab run: {run.status} in {run.seconds:.1f} s")
     raise typer.Exit(0 if run.status == "success" else 1)
 
@@ -364,6 +379,7 @@ def lab_check(lab_id: str, dir: DirOption) -> None:
         )
     finally:
         box.close()
+    shutil.rmtree(result.run.artifacts, ignore_errors=True)
     for c in result.criteria:
         typer.echo(f"{'passed' if c.passed else 'failed'}: {c.name}: {c.reason}")
     typer.echo(
@@ -375,28 +391,11 @@ def lab_check(lab_id: str, dir: DirOption) -> None:
 
 def _search_index(model: str | None, rebuild: bool = False):
     """The search index for the course as it is now: opened, or (re)built incrementally."""
-    from triops.content.loader import load_course
-    from triops.labs.spec import load_labs
-    from triops.quiz.bank import load_bank
-    from triops.search.chunks import collect
-    from triops.search.embedder import default_embedder
-    from triops.search.index import build_index, index_is_current, open_index
+    from triops.search.service import course_index
 
-    settings = get_settings()
-    root = settings.root
-    course = load_course(root)
-    chunks = collect(course, load_bank(root), load_labs(root))
-    embedder = default_embedder(model or settings.embed_model)
-    index = None if rebuild else open_index(settings.derived_dir, embedder.model_id)
-    if index is None or not index_is_current(index, chunks):
-        typer.echo(f"indexing {len(chunks)} passages…", err=True)
-        index, stats = build_index(chunks, embedder, settings.derived_dir)
-        typer.echo(
-            f"indexed {stats.chunks} passages: encoded {stats.encoded}, reused "
-            f"{stats.reused}, in {stats.seconds:.1f} s",
-            err=True,
-        )
-    return index, embedder
+    return course_index(
+        get_settings(), model, rebuild=rebuild, log=lambda text: typer.echo(text, err=True)
+    )
 
 
 @app.command()
