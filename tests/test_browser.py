@@ -96,3 +96,18 @@ def test_edit_a_lab_file_run_the_check_and_see_it_pass(browser, server, tmp_path
     assert page.locator("[data-testid=stAlertContentError]").count() == 0
     assert page.locator("[data-testid=stAlertContentSuccess]").count() >= 5
     page.close()
+
+
+@pytest.mark.slow
+def test_search_page_shows_build_progress_then_becomes_ready_by_itself(browser, server):
+    """No button to press: the page follows the background build and reruns when it is done."""
+    page = browser.new_page()
+    page.goto(f"{server.url}/search")
+    page.get_by_text("Building the search index").or_(
+        page.get_by_text("Loading the language model")
+    ).first.wait_for(timeout=60_000)
+    page.get_by_text("Type a few words or a question").wait_for(timeout=300_000)
+    page.get_by_label("Search the course").fill("my model got worse when the data changed")
+    page.keyboard.press("Enter")
+    page.locator("a[href*='lesson=mlops-']").first.wait_for(timeout=60_000)
+    page.close()

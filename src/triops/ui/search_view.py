@@ -15,21 +15,27 @@ KIND_ICON = {
 
 
 def progress(build) -> bool:
-    """Show the index's state; True when search can run."""
+    """Show the index's state; True when search can run. While the model loads or the index
+    builds, the state redraws itself every second and the page reruns once it is ready."""
     if build.state == "ready" and build.index is not None:
         if build.busy:
             st.caption("Updating the index for your latest edits…")
         return True
+    st.fragment(run_every=None if build.state == "failed" else 1.0)(_waiting)(build)
+    return False
+
+
+def _waiting(build) -> None:
+    if build.state == "ready" and build.index is not None:
+        st.rerun(scope="app")
     if build.state == "failed":
         st.error("The search index could not be built: " + build.error.splitlines()[0])
-        return False
+        return
     if build.state == "loading-model" or build.total == 0:
         st.info("Loading the language model for search (a few seconds, once per server)…")
     else:
         st.info(f"Building the search index: {build.done} of {build.total} passages…")
         st.progress(build.done / build.total if build.total else 0.0)
-    st.button("Refresh", key="index-refresh")
-    return False
 
 
 def results(hits, query: str) -> None:
