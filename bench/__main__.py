@@ -68,6 +68,7 @@ def main() -> int:
         measure("sandbox start", lab_bench.start_overhead)
         measure("cpu job", lab_bench.cpu_job)
         measure("ci lab", lab_bench.ci_lab)
+        measure("drift lab", lab_bench.drift_lab)
     print()
     print(table(figures))
     write(figures, RESULTS)
