@@ -36,7 +36,7 @@ def triops(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def test_every_real_lab_loads():
     labs = load_labs(REPO)
     assert labs.problems == []
-    assert [lab.id for lab in labs.labs] == ["ci-build", "drift-retrain"]
+    assert [lab.id for lab in labs.labs] == ["ci-build", "drift-retrain", "prompt-eval"]
 
 
 def test_lab_list_names_the_ci_build_lab():
@@ -46,7 +46,10 @@ def test_lab_list_names_the_ci_build_lab():
 
 
 @needs_sandbox
-@pytest.mark.parametrize("lab", [lab.id for lab in load_labs(REPO).labs])
+# Sandbox labs; an eval lab (prompt-eval) runs no sandbox: tests/test_lab_prompt_eval.py.
+@pytest.mark.parametrize(
+    "lab", [lab.id for lab in load_labs(REPO).labs if lab.spec.run.kind == "workflow"]
+)
 def test_starter_fails_its_check_and_solution_passes(tmp_path, lab):
     starter, solution = tmp_path / "starter", tmp_path / "solution"
     assert triops("lab", "reset", lab, "--dir", str(starter)).returncode == 0

@@ -189,7 +189,11 @@ def _contains_many(a: Assertion, value: Any, case: Case) -> Outcome:
 
 def _starts_with(a: Assertion, value: Any, case: Case) -> Outcome:
     prefix = as_text(value)
-    return _binary(case.output.startswith(prefix), f"output does not start with '{_short(prefix)}'")
+    return _binary(
+        case.output.startswith(prefix),
+        f"output does not start with '{_short(prefix)}'",
+        f"output starts with '{_short(prefix)}'",
+    )
 
 
 def _regex(a: Assertion, value: Any, case: Case) -> Outcome:
@@ -197,7 +201,12 @@ def _regex(a: Assertion, value: Any, case: Case) -> Outcome:
         pattern = re.compile(as_text(value))
     except re.error as exc:
         return Outcome(False, 0.0, f"invalid regular expression: {exc}")
-    return _binary(pattern.search(case.output) is not None, f"no match for /{pattern.pattern}/")
+    found = pattern.search(case.output)
+    return _binary(
+        found is not None,
+        f"no match for /{pattern.pattern}/",
+        f"/{pattern.pattern}/ matches '{_short(found.group(0)) if found else ''}'",
+    )
 
 
 def _schema_errors(schema: Any, data: Any) -> str | None:

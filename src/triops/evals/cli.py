@@ -81,9 +81,10 @@ def run(
 def _resources(config):
     """The embedder and the search index the config needs, got as `triops ask` gets them."""
     if config.needs_index:
-        from triops.cli import _search_index
+        from triops.config import get_settings
+        from triops.search.service import course_index
 
-        index, embedder = _search_index(None)
+        index, embedder = course_index(get_settings(), log=lambda text: typer.echo(text, err=True))
         return embedder, index
     if config.needs_embedder:
         from triops.config import get_settings

@@ -54,7 +54,7 @@ import glob
 import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -345,16 +345,46 @@ def _is_texts(value: Any) -> bool:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(path: str | Path) -> EvalConfig:
-    """Read and check a config; raise EvalConfigError listing every problem found."""
-    return _Loader(Path(path)).load()
+def load_config(
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    providers: Collection[str] | None = None,
+) -> EvalConfig:
+    """Read and check a config; raise EvalConfigError listing every problem found.
+
+    `root` confines the config and every file:// reference to one folder: an absolute path, a
+    `..` part or a link that leads out of it is an error. `providers`, when given, lists the
+    provider ids a config may use (e.g. triops:extractive and echo for an offline lab run); any
+    other provider, including an llm-rubric judge, is an error."""
+    return _Loader(Path(path), root=root, providers=providers).load()
 
 
 class _Loader:
-    def __init__(self, path: Path):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        root: str | Path | None = None,
+        providers: Collection[str] | None = None,
+    ):
         self.path = path
         self.base = path.parent
         self.out = _Collector()
+        self.root = Path(root).resolve() if root is not None else None
+        self.allowed = list(providers) if providers is not None else None
+        kinds = (_provider_kind(p)[0] for p in self.allowed or [])
+        self.allowed_kinds = {k for k in kinds if k is not None}
+
+    def _inside(self, file: Path) -> bool:
+        """Whether `file`, links followed, lies in the root (always, without a root)."""
+        if self.root is None:
+            return True
+        try:
+            file.resolve().relative_to(self.root)
+        except (ValueError, OSError):
+            return False
+        return True
 
     # ------------------------------------------------------------ files
 
@@ -382,12 +412,24 @@ class _Loader:
     def _files(self, ref: str, site: _Site) -> list[Path]:
         """The files a file:// reference names (a glob expands, sorted)."""
         target = ref.removeprefix("file://")
+        if self.root is not None:
+            if Path(target).is_absolute():
+                self.out.error(site, f"{ref}: an absolute path; name a file in the work folder")
+                return []
+            if ".." in Path(target).parts:
+                self.out.error(site, f"{ref}: '..' is not allowed; keep files in the work folder")
+                return []
         pattern = target if Path(target).is_absolute() else str(self.base / target)
         if any(ch in target for ch in "*?["):
             found = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
             found = [p for p in found if p.is_file()]
         else:
             found = [Path(pattern)] if Path(pattern).is_file() else []
+        outside = [p for p in found if not self._inside(p)]
+        for file in outside:
+            self.out.error(site, f"{ref}: {file.name} is a link that leads out of the work folder")
+        if outside:
+            return [p for p in found if p not in outside]
         if not found:
             self.out.error(site, f"no file matches {ref}")
         return found
@@ -395,6 +437,10 @@ class _Loader:
     # ------------------------------------------------------------ top level
 
     def load(self) -> EvalConfig:
+        if not self._inside(self.path):
+            raise EvalConfigError(
+                [EvalProblem(str(self.path), 1, "", "the config must be a file in the work folder")]
+            )
         top = self._yaml(self.path, None)
         if top is None:
             raise EvalConfigError(self.out.errors)
@@ -560,6 +606,12 @@ class _Loader:
                 site.at("id") if len(item) > 1 else site,
                 f"unknown provider '{spec.id}' (Triops runs: {EXTRACTIVE}, {ECHO}, "
                 f"{CHAT}[:model], openai:<model>)",
+            )
+            return None
+        if self.allowed is not None and kind not in self.allowed_kinds:
+            self.out.error(
+                site.at("id") if len(item) > 1 else site,
+                f"provider '{spec.id}' is not allowed here (allowed: {', '.join(self.allowed)})",
             )
             return None
         if "apiKey" in spec.config:

@@ -117,7 +117,12 @@ def execute(
     on_line: Callable[[str], None] | None = None,
     allow_network: bool = False,
 ) -> LabRun:
-    """Run the lab's workflow on the learner's files in the sandbox."""
+    """Run the lab's workflow on the learner's files in the sandbox (an eval lab's config in a
+    child process instead: triops.labs.evalrun)."""
+    if lab.spec.run.kind == "eval":
+        from triops.labs.evalrun import execute_eval
+
+        return execute_eval(lab, files, sandbox_root=sandbox.root, on_line=on_line)
     if lab.spec.run.kind != "workflow":
         raise InvalidInputError(f"Lab {lab.id}: only workflow runs are supported so far.")
     if not (labs_venv / "bin" / "python").exists():
@@ -220,7 +225,7 @@ def check(
             shutil.copytree(files, copy)
             change(copy)
             if on_line is not None:
-                on_line("--- the check runs the workflow again with a change of its own ---")
+                on_line("--- the check runs the lab again with a change of its own ---")
             return execute(lab, copy, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
 
     ctx = CheckContext(workdir=files, report=run.report, artifacts=run.artifacts, rerun=rerun)

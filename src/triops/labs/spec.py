@@ -27,9 +27,12 @@ class Hint(Strict):
 
 
 class RunSpec(Strict):
-    kind: Literal["workflow", "command"]
+    kind: Literal["workflow", "command", "eval"]
     workflow: str | None = None
     command: list[str] | None = None
+    # kind eval: the eval config (promptfoo's shape) that `triops.evals.labrun` runs in a child
+    # process of the project's Python (triops.labs.evalrun).
+    config: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> RunSpec:
@@ -37,6 +40,8 @@ class RunSpec(Strict):
             raise ValueError("a workflow run names its workflow file")
         if self.kind == "command" and not self.command:
             raise ValueError("a command run gives its command as a list")
+        if self.kind == "eval" and not self.config:
+            raise ValueError("an eval run names its config file")
         return self
 
 
@@ -133,6 +138,10 @@ def load_labs(
         if spec.run.kind == "workflow" and not (lab_dir / "starter" / spec.run.workflow).is_file():
             problems.append(
                 error(f"{shown}/lab.yaml", 1, f"workflow '{spec.run.workflow}' is not in starter/")
+            )
+        if spec.run.kind == "eval" and not (lab_dir / "starter" / spec.run.config).is_file():
+            problems.append(
+                error(f"{shown}/lab.yaml", 1, f"eval config '{spec.run.config}' is not in starter/")
             )
         if spec.reset and not (lab_dir / spec.reset).is_file():
             problems.append(

@@ -1,0 +1,254 @@
+"""Eval labs (lab.yaml `run: {kind: eval, config: promptfooconfig.yaml}`): the learner's eval
+config runs in a child process of the project's Python, `python -I -m triops.evals.labrun`.
+
+The learner edits only YAML and only Triops' code runs, but DESIGN.md keeps learner work out of
+the server process all the same. This module copies the learner's files into a fresh 0700
+folder under the sandbox root (links kept as links: the config loader refuses any that lead
+out), starts the child in a session of its own with an explicit minimal environment, streams
+its output line by line (capped), and kills its process group at the lab's wall-clock limit.
+The child limits itself before any heavy import (rlimits, no new privileges, seccomp without
+network sockets: see triops.evals.labrun), because preexec_fn can deadlock in a threaded
+server. It writes `eval/results.json`, `eval/summary.json` and `eval/protections.json` into the
+run's artifacts folder (labs/prompt-eval/README.md documents them); a run stopped before it
+wrote its summary gets one from here that says why.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from triops.labs.spec import Lab
+
+ARTIFACT = "eval"
+EXIT_CODES = {0: "pass", 1: "fail", 2: "config-error", 3: "error"}
+MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+
+
+def execute_eval(
+    lab: Lab,
+    files: Path,
+    *,
+    sandbox_root: Path,
+    on_line: Callable[[str], None] | None = None,
+    settings=None,
+):
+    """Run the lab's eval config on the learner's files in a child process; a LabRun with the
+    run's summary as its report, success when the eval's verdict is pass."""
+    from triops.config import get_settings
+    from triops.labs.runs import LabRun
+
+    settings = settings or get_settings()
+    limits = lab.spec.limits
+    config = lab.spec.run.config
+    sandbox_root = Path(sandbox_root)
+    sandbox_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="triops-eval-", dir=sandbox_root))
+    artifacts = Path(tempfile.mkdtemp(prefix="triops-artifacts-"))
+    out = artifacts / ARTIFACT
+    out.mkdir()
+    lines: list[str] = []
+
+    def emit(text: str) -> None:
+        lines.append(text)
+        if on_line is not None:
+            on_line(text)
+
+    start = time.monotonic()
+    try:
+        work = scratch / "work"
+        shutil.copytree(files, work, symlinks=True)
+        for name in ("home", "tmp"):
+            (scratch / name).mkdir(mode=0o700)
+        cmd = [
+            sys.executable,
+            "-I",  # no cwd, user site or PYTHON* variables: a learner's yaml.py shadows nothing
+            "-u",
+            "-B",
+            "-m",
+            "triops.evals.labrun",
+            config,
+            "--out",
+            str(out),
+            "--memory-mb",
+            str(limits.memory_mb),
+            "--cpu-seconds",
+            str(limits.cpu_seconds),
+            "--file-size-mb",
+            str(limits.disk_mb),
+        ]
+        emit(f"$ triops eval (lab mode) {config}")
+        code, stopped = _supervise(
+            cmd,
+            cwd=work,
+            env=child_env(settings, scratch),
+            wall_seconds=limits.wall_seconds,
+            output_bytes=limits.output_bytes,
+            emit=emit,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    seconds = time.monotonic() - start
+    report = _report(out, code, stopped, limits, seconds, "\n".join(lines))
+    if stopped:
+        emit(f"eval: stopped ({stopped}): {report['reasons'][0]}")
+    protection = _read_json(out / "protections.json") or {}
+    return LabRun(
+        status="success" if code == 0 and not stopped else "failure",
+        report=report,
+        artifacts=artifacts,
+        seconds=seconds,
+        log="\n".join(lines),
+        protections=list(protection.get("protections", [])),
+        missing=sorted(protection.get("missing", {})),
+    )
+
+
+def child_env(settings, scratch: Path) -> dict[str, str]:
+    """The child's whole environment: where the course and TRIOPS_HOME are, offline models,
+    HOME and TMPDIR in its scratch folder; nothing inherited (no proxies, no API keys)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(scratch / "home"),
+        "TMPDIR": str(scratch / "tmp"),
+        "TRIOPS_HOME": str(Path(settings.home).resolve()),
+        "TRIOPS_ROOT": str(Path(settings.root).resolve()),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    if settings.embed_model:
+        env["TRIOPS_EMBED_MODEL"] = str(settings.embed_model)
+    return env
+
+
+def _supervise(
+    cmd: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    wall_seconds: float,
+    output_bytes: int,
+    emit: Callable[[str], None],
+) -> tuple[int | None, str | None]:
+    """Run `cmd`, pass its output on line by line, and kill its process group at the wall-clock
+    limit or the output cap; (exit code, or -signal; why it was stopped, or None)."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        close_fds=True,
+        start_new_session=True,  # its own process group, killed as one
+    )
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    pending, seen, stopped = "", 0, None
+    deadline = time.monotonic() + wall_seconds
+    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                stopped = "timeout"
+                break
+            ready, _, _ = select.select([fd], [], [], min(left, 0.5))
+            if not ready:
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            seen += len(data)
+            pending += decoder.decode(data)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                emit(line)
+            if seen > output_bytes:
+                stopped = "output-truncated"
+                break
+        if stopped is None:
+            try:  # the output is closed; the process still has until the deadline to end
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                stopped = "timeout"
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        if stopped is not None:
+            _kill(proc)
+        code = proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        emit(pending)
+    if stopped is None and code == -signal.SIGXCPU:
+        stopped = "cpu-limit"
+    elif stopped is None and code < 0:
+        stopped = "killed"
+    return code, stopped
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _report(
+    out: Path, code: int | None, stopped: str | None, limits, seconds: float, log: str
+) -> dict[str, Any]:
+    """The run's summary as the child wrote it, or one that says why there is none; the exit
+    code and how the run was stopped are added either way."""
+    summary = _read_json(out / "summary.json")
+    written = isinstance(summary, dict) and not stopped
+    if not written:
+        why = {
+            "timeout": f"the run took longer than the lab's {limits.wall_seconds:g} s and was "
+            "stopped",
+            "cpu-limit": f"the run used more than {limits.cpu_seconds} s of CPU",
+            "output-truncated": f"the run printed more than {limits.output_bytes:,} bytes",
+            "killed": "the run was killed",
+        }.get(stopped or "", "the run ended without writing its summary")
+        if stopped is None and any(sign in log for sign in MEMORY_SIGNS):
+            stopped, why = "memory-limit", f"the run needed more than {limits.memory_mb} MB"
+        summary = {
+            "format": 1,
+            "status": stopped or "error",
+            "verdict": "fail",
+            "reasons": [why],
+            "config": None,
+            "problems": [],
+            "seconds": round(seconds, 3),
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    summary["exit_code"] = code
+    summary["stopped"] = stopped
+    if stopped:
+        summary["outcome"] = stopped
+    elif written and summary.get("status") == "complete":
+        summary["outcome"] = EXIT_CODES.get(code, "error")
+    else:
+        summary["outcome"] = summary.get("status", "error")
+    return summary
