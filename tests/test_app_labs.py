@@ -53,6 +53,7 @@ def test_labs_list_shows_each_lab_with_its_status():
     assert [s.value for s in at.subheader] == [
         "Make the CI pipeline green",
         "Catch drift, retrain, and promote only a better model",
+        "Gate a prompt change with an eval set",
     ]
     assert "not started" in at.caption[0].value
 
