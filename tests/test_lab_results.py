@@ -237,3 +237,41 @@ def test_the_eval_results_page_shows_outputs_as_text(eval_run_folder, tmp_path):
     texts = [t.value for t in at.text]
     assert "Answer briefly and cite: what is drift <b>bold</b>" in texts
     assert not any("<b>bold</b>" in m.value for m in at.markdown)
+
+
+def test_a_config_error_run_shows_its_problems(tmp_path):
+    from triops.labs.results import read_eval
+
+    summary = tmp_path / "run" / "artifacts" / "eval" / "summary.json"
+    summary.parent.mkdir(parents=True)
+    problem = {
+        "path": "promptfooconfig.yaml",
+        "line": 12,
+        "key": "prompts[1].config.k",
+        "message": "must be at least 1",
+        "severity": "error",
+    }
+    summary.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "status": "config-error",
+                "verdict": "fail",
+                "reasons": ["the config has 1 error"],
+                "problems": [problem],
+            }
+        )
+    )
+    view = read_eval(tmp_path / "run" / "artifacts")
+    assert view.run is None and view.status == "config-error"
+    assert view.problems == ["promptfooconfig.yaml:12: prompts[1].config.k: must be at least 1"]
+    page = tmp_path / "page.py"
+    page.write_text(
+        "from pathlib import Path\n"
+        "from triops.ui import lab_results\n"
+        f"lab_results.show(Path({str(tmp_path / 'run')!r}))\n"
+    )
+    at = AppTest.from_file(str(page)).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The config has errors; nothing ran:"]
+    assert "prompts[1].config.k" in at.code[0].value

@@ -375,6 +375,34 @@ class EvalView:
     gates: list[tuple[str, str | None, bool, pd.DataFrame]]  # candidate, baseline, passed, rows
     latencies: pd.DataFrame  # column, test, latency_ms (one row per result)
     cases: list[str]  # test labels, in order
+    status: str = "complete"  # the lab run's summary.json, when there is one
+    verdict: str = ""
+    reasons: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # config errors as path:line: key: ...
+
+
+def _eval_summary(root: Path) -> dict[str, Any]:
+    """status, verdict, reasons and problems from a prompt-eval run's summary.json."""
+    path = root / "summary.json"
+    if not path.is_file():
+        return {}
+    data = _load(path, root)
+    if not isinstance(data, dict):
+        raise ResultsError("summary.json: not an object")
+    problems = []
+    for p in data.get("problems") or []:
+        if isinstance(p, dict):
+            problems.append(
+                f"{_text(p.get('path'))}:{_text(p.get('line'))}: {_text(p.get('key'))}: "
+                f"{_text(p.get('message'))}"
+            )
+    reasons = data.get("reasons") if isinstance(data.get("reasons"), list) else []
+    return {
+        "status": _text(data.get("status")) or "complete",
+        "verdict": _text(data.get("verdict")),
+        "reasons": [_text(r) for r in reasons],
+        "problems": problems,
+    }
 
 
 def read_eval(artifacts: Path) -> EvalView | None:
@@ -383,8 +411,12 @@ def read_eval(artifacts: Path) -> EvalView | None:
 
     root = Path(artifacts) / EVAL_RESULTS[0]
     path = root / EVAL_RESULTS[1]
+    summary = _eval_summary(root)
     if not path.is_file():
-        return None
+        if not summary:
+            return None
+        empty = pd.DataFrame()
+        return EvalView(None, [], empty, empty, [], empty, [], **summary)
     try:
         run = EvalRun.from_dict(_load(path, root))
     except EvalRunError as exc:
@@ -451,6 +483,7 @@ def read_eval(artifacts: Path) -> EvalView | None:
         gates=gates,
         latencies=pd.DataFrame(latencies, columns=["column", "test", "latency_ms"]),
         cases=cases,
+        **summary,
     )
 
 

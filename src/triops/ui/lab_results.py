@@ -44,6 +44,17 @@ def show(run_folder: Path) -> None:
 
 def _evals(view: EvalView) -> None:
     st.header("Results")
+    if view.problems:
+        st.error("The config has errors; nothing ran:")
+        st.code("\n".join(view.problems), language="text")
+    elif view.status != "complete":
+        st.warning(f"The eval stopped early: {plain(view.status)}.")
+    if view.verdict == "pass":
+        st.success("Every test passes and the gate holds.")
+    elif view.reasons:
+        st.markdown("**Not yet:**\n" + "\n".join(f"- {plain(r)}" for r in view.reasons))
+    if view.run is None:
+        return
     for candidate, baseline, passed, rows in view.gates:
         against = f" against {plain(baseline)}" if baseline else ""
         text = f"Gate on {plain(candidate)}{against}: " + ("holds" if passed else "fails")
