@@ -275,3 +275,20 @@ def test_a_config_error_run_shows_its_problems(tmp_path):
     assert not at.exception
     assert [e.value for e in at.error] == ["The config has errors; nothing ran:"]
     assert "prompts[1].config.k" in at.code[0].value
+
+
+@pytest.mark.slow
+def test_the_prompt_eval_lab_page_shows_the_solution_passing_its_gate():
+    at = with_profile()
+    at.switch_page("app_pages/labs.py")
+    at.query_params["lab"] = "prompt-eval"
+    at.run()
+    lab = load_labs(REPO).get("prompt-eval")
+    runs.solve(lab, get_settings().home / "labs" / user_id() / "prompt-eval" / "files")
+    at.button(key="lab-run").click().run()
+    at = _finished(at, 300)
+    assert not at.exception
+    assert "Results" in [h.value for h in at.header]
+    assert "Every test passes and the gate holds." in [s.value for s in at.success]
+    assert any(s.value.startswith("Gate on v2") for s in at.success)
+    assert at.selectbox(key="eval-case").options[0].startswith("1. answerable")
