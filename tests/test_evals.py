@@ -12,6 +12,7 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -32,7 +33,8 @@ from triops.evals import (
     run_eval,
 )
 from triops.evals.config import NO_JUDGE
-from triops.evals.providers import EvalError, tokenizer_for
+from triops.evals.providers import EvalError, make_provider, tokenizer_for
+from triops.evals.text import claims
 from triops.search.ask import ABSTAIN_MESSAGE
 
 EVALS = FIXTURES / "evals"
@@ -759,6 +761,75 @@ def test_the_extractive_provider_answers_from_the_course_or_abstains(tmp_path, e
     # deterministic: a second run says the same
     again = run_eval(config, embedder=embedder, index=index)
     assert [r.output for r in again.results] == [r.output for r in run.results]
+
+
+class CountingEmbedder:
+    """Hashed trigrams (no model), recording every batch it is asked to encode."""
+
+    def __init__(self):
+        from triops.search.embedder import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.model_id = self.inner.model_id
+        self.batches: list[list[str]] = []
+
+    def encode(self, texts):
+        self.batches.append(list(texts))
+        return self.inner.encode(texts)
+
+
+def test_a_cases_semantic_assertions_are_encoded_in_one_batch(tmp_path):
+    counting = CountingEmbedder()
+    path = echo_config(
+        tmp_path,
+        [
+            {"type": "similar", "value": "canary releases send traffic to a new version"},
+            {"type": "answer-relevance", "value": "What is a canary release?"},
+            {"type": "context-recall", "value": "a small part of the traffic"},
+            {"type": "groundedness"},
+        ],
+        output="A canary release sends some traffic to the new version.",
+        vars={"context": "Canaries get a small share of traffic first. Then everyone."},
+    )
+    run = run_eval(load_config(path), embedder=counting)
+    assert all(a.status != "skipped" for a in run.results[0].assertions)
+    (batch,) = counting.batches
+    assert "What is a canary release?" in batch and "a small part of the traffic" in batch
+
+
+def test_vectors_a_provider_hands_over_are_not_encoded_again(tmp_path):
+    from triops.evals.providers import Completion
+
+    counting = CountingEmbedder()
+    question, answer = "What is drift?", "Drift is a change in the inputs."
+    given = dict(zip([question, answer], counting.inner.encode([question, answer]), strict=True))
+
+    class Handing:
+        warm_up = False
+
+        def complete(self, prompt, settings):
+            return Completion(output=answer, prompt_tokens=1, completion_tokens=1, vectors=given)
+
+    path = echo_config(tmp_path, [{"type": "answer-relevance"}], output=question)
+    run = run_eval(load_config(path), embedder=counting, providers={"echo": Handing()})
+    assert counting.batches == []
+    assert run.results[0].assertions[0].measure == pytest.approx(
+        float(given[question] @ given[answer])
+    )
+
+
+@pytest.mark.slow
+def test_the_extractive_provider_hands_over_the_question_and_the_quoted_sentences(
+    tmp_path, embedder, index
+):
+    config = load_config(write(tmp_path, EXTRACTIVE))
+    provider = make_provider(config.providers[0], index=index, embedder=embedder)
+    done = provider.complete("What is the population stability index?", {"max_sentences": 2})
+    assert "What is the population stability index?" in done.vectors
+    for sentence in claims(done.output):
+        assert sentence in done.vectors
+    fresh = embedder.encode(list(done.vectors))
+    assert np.allclose(fresh, np.stack(list(done.vectors.values())), atol=1e-5)
 
 
 @pytest.mark.slow

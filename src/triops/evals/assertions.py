@@ -70,19 +70,42 @@ class AssertionResult(BaseModel):
 
 
 class Vectors:
-    """Unit vectors of texts, each text encoded once per run (in batches)."""
+    """Unit vectors of texts, each text encoded once per run (in batches).
 
-    def __init__(self, embedder):
+    A text is looked up, in order, in this run's cache, in vectors a provider handed over
+    (`seed`: the question it encoded, the sentences it quoted) and in `shared`, a cache the
+    embedder's other users fill (Ask's sentence cache); only the rest is encoded. `prefetch`
+    encodes everything one case's assertions will need in a single batch."""
+
+    def __init__(self, embedder, shared: Callable[[str], np.ndarray | None] | None = None):
         self.embedder = embedder
+        self.shared = shared
         self._cache: dict[str, np.ndarray] = {}
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+    def seed(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Keep vectors that this run's embedder computed elsewhere (a provider's)."""
+        for text, vector in vectors.items():
+            self._cache.setdefault(text, np.asarray(vector, dtype=np.float32))
+
+    def prefetch(self, texts: list[str]) -> None:
+        """Encode every text not known yet, in one batch."""
+        missing = []
+        for text in dict.fromkeys(texts):
+            if text in self._cache:
+                continue
+            found = self.shared(text) if self.shared is not None else None
+            if found is not None:
+                self._cache[text] = found
+            else:
+                missing.append(text)
         if missing:
             if self.embedder is None:
                 raise ProviderError("this assertion needs an embedder, and the run has none")
             encoded = np.asarray(self.embedder.encode(missing), dtype=np.float32)
             self._cache.update(zip(missing, encoded, strict=True))
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.prefetch(texts)
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
@@ -312,13 +335,19 @@ def context_sentences(context: list[str]) -> list[str]:
     return list(dict.fromkeys(s for passage in context for s in sentences(passage)))
 
 
-def supported(texts: list[str], context: list[str], vectors: Vectors) -> list[bool]:
-    """For each text: whether the context holds it verbatim, else whether its cosine with some
-    context sentence reaches SUPPORT_THRESHOLD."""
+def _verbatim(texts: list[str], context: list[str]) -> tuple[list[bool], list[int], list[str]]:
+    """(found verbatim, indices of the rest, the context sentences to compare the rest with)."""
     whole = flat(" \n ".join(context))
     found = [bool(flat(t)) and flat(t) in whole for t in texts]
     rest = [i for i, ok in enumerate(found) if not ok]
     pool = context_sentences(context) if rest and context else []
+    return found, rest, pool
+
+
+def supported(texts: list[str], context: list[str], vectors: Vectors) -> list[bool]:
+    """For each text: whether the context holds it verbatim, else whether its cosine with some
+    context sentence reaches SUPPORT_THRESHOLD."""
+    found, rest, pool = _verbatim(texts, context)
     if rest and pool:
         matrix = vectors([texts[i] for i in rest]) @ vectors(pool).T
         for i, best in zip(rest, matrix.max(axis=1), strict=True):
@@ -389,6 +418,37 @@ def _llm_rubric(a: Assertion, value: Any, case: Case) -> Outcome:
         passed = bool(verdict.get("pass", score >= 0.5))
     reason = str(verdict.get("reason", "")) or ("passes" if passed else "fails") + " the rubric"
     return Outcome(passed, score, f"judge: {reason}", score, True, a.threshold)
+
+
+_SUPPORTED = ("groundedness", "context-recall")
+
+
+def texts_to_encode(assertion: Assertion, case: Case) -> list[str]:
+    """The texts a semantic assertion will look up in case.vectors, so that a case's
+    assertions can be encoded in one batch (the checks above decide the same way)."""
+    if assertion.skip or assertion.type not in ("similar", "answer-relevance") + _SUPPORTED:
+        return []
+    try:
+        value = render_value(assertion.value, case.vars)
+    except ValueError:
+        return []  # evaluate() reports it
+    if assertion.type == "similar":
+        return [case.output, *([value] if isinstance(value, str) else list(value or []))]
+    if assertion.type == "answer-relevance":
+        question = value if isinstance(value, str) and value else case.prompt
+        answer = " ".join(claims(case.output)) or case.output
+        return [question, answer] if answer.strip() else []
+    if assertion.type == "groundedness":
+        if case.abstained:
+            return []
+        texts = claims(case.output)
+    else:
+        texts = [value] if isinstance(value, str) else list(value or [])
+    context = _context(case)
+    if not texts or not context:
+        return []
+    _, rest, pool = _verbatim(texts, context)
+    return [texts[i] for i in rest] + pool if rest and pool else []
 
 
 CHECKS: dict[str, Callable[[Assertion, Any, Case], Outcome]] = {

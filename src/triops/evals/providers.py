@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from triops.errors import TriopsError
 from triops.evals.models import ChatSettings, ExtractiveSettings, ProviderSpec
-from triops.search.ask import Answer, plain_markdown
+from triops.search.ask import Answer, plain_markdown, sentence_cache
 from triops.search.ask import ask as ask_course
 
 BASE_URL_ENV = ("TRIOPS_EVAL_BASE_URL", "OPENAI_BASE_URL")
@@ -49,6 +49,9 @@ class Completion:
     confidence: float | None = None
     tokens_reported: bool = False
     """True when the token counts came from the server rather than Triops' tokenizer."""
+    vectors: dict[str, Any] = field(default_factory=dict)
+    """Unit vectors the provider computed with the run's embedder, by text (the question, the
+    sentences it quoted), for the assertions to reuse instead of encoding them again."""
 
 
 class Provider(Protocol):
@@ -158,10 +161,11 @@ class ExtractiveProvider:
 
     def complete(self, prompt: str, settings: Mapping[str, Any]) -> Completion:
         knobs = ExtractiveSettings.model_validate(dict(settings))
+        recorder = _Recorder(self.embedder)
         answer = ask_course(
             prompt,
             self.index,
-            self.embedder,
+            recorder,
             k=knobs.k,
             threshold=knobs.abstain_threshold,
             max_sentences=knobs.max_sentences,
@@ -179,7 +183,37 @@ class ExtractiveProvider:
             ],
             abstained=answer.abstained,
             confidence=answer.confidence,
+            vectors=recorder.vectors(answer),
         )
+
+
+class _Recorder:
+    """The embedder, keeping the vectors of the texts Ask encodes (the question among them)."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self.encoded: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._embedder, name)
+
+    def encode(self, texts: list[str]):
+        vectors = self._embedder.encode(texts)
+        self.encoded.update(zip(texts, vectors, strict=True))
+        return vectors
+
+    def vectors(self, answer: Answer) -> dict[str, Any]:
+        """What Ask encoded for this answer, and the quoted sentences' vectors from its sentence
+        cache (as Ask encoded them: markdown links reduced to their text)."""
+        out = dict(self.encoded)
+        model = getattr(self._embedder, "model_id", "")
+        for s in answer.sentences:
+            text = plain_markdown(s.text)
+            if text not in out:
+                vector = sentence_cache.get((model, text))
+                if vector is not None:
+                    out[text] = vector
+        return out
 
 
 def _source(chunk) -> str:

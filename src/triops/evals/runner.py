@@ -9,6 +9,11 @@ Latency is warm: a provider whose first answer fills caches (triops:extractive e
 passages' sentences once) first answers each distinct prompt and settings untimed, so that the
 first column does not pay for the others (`warm_up=False` turns this off).
 
+Semantic assertions encode as little as they can: the vectors a provider hands over
+(Completion.vectors: triops:extractive gives the question and the sentences it quoted), Ask's
+sentence cache and the run's own cache are looked up first, and whatever one case's assertions
+still need is encoded in a single batch before they run.
+
 Totals per column, each recomputable from the result rows of a run file:
 
 - tests, passed, failed, errors, skipped: counts of results by status (a result whose every
@@ -47,6 +52,7 @@ from triops.evals.assertions import (
     evaluate,
     parse_verdict,
     rubric_prompt,
+    texts_to_encode,
 )
 from triops.evals.gate import GateResult, gate_within
 from triops.evals.models import Assertion, EvalConfig, Prompt, ProviderSpec, TestCase
@@ -209,6 +215,17 @@ class EvalRun(BaseModel):
             raise EvalRunError(f"the eval run does not validate: {exc}") from exc
 
 
+def _shared(embedder) -> Callable[[str], Any] | None:
+    """A lookup in Ask's sentence cache for this embedder's vectors (the sentences
+    triops:extractive quoted from are there already)."""
+    if embedder is None:
+        return None
+    from triops.search.ask import sentence_cache
+
+    model = getattr(embedder, "model_id", "")
+    return lambda text: sentence_cache.get((model, text))
+
+
 def column_name(prompt_label: str, provider_label: str) -> str:
     return f"{prompt_label} / {provider_label}"
 
@@ -317,7 +334,9 @@ def run_eval(
             built[spec.label] = make_provider(
                 spec, index=index, embedder=embedder, tokenizer=tokenizer, env=env
             )
-    cases = _Cases(config, Vectors(embedder), _Judge(tokenizer, env), clock, warm_up)
+    cases = _Cases(
+        config, Vectors(embedder, _shared(embedder)), _Judge(tokenizer, env), clock, warm_up
+    )
     rows: list[ResultRow] = []
     totals: list[Totals] = []
     for prompt, spec in config.columns():
@@ -403,6 +422,11 @@ class _Cases:
             vectors=self.vectors,
             judge=lambda a, rubric: self.judge(a, rubric, done.output),
         )
+        self.vectors.seed(done.vectors)
+        try:  # one batch for every text this case's assertions compare
+            self.vectors.prefetch([t for a in test.assertions for t in texts_to_encode(a, case)])
+        except TriopsError:
+            pass  # the assertion that needs the embedder reports it
         results = [self._assert(assertion, case) for assertion in test.assertions]
         status, score, reason = case_verdict(results, test.threshold)
         return ResultRow(
