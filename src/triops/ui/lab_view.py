@@ -163,7 +163,7 @@ def _live(lab: Lab, user_id: str, was_running: bool) -> None:
     db = resources.state_db()
     job = service.latest_job(db, user_id, lab)
     if job is None:
-        st.caption("No run yet: press Run to run the workflow in the sandbox.")
+        st.caption("No run yet: press Run to run the lab.")
         return
     if was_running and job.state != "running":
         st.rerun(scope="app")  # show the results, hints and history of the finished job
