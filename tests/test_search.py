@@ -6,6 +6,7 @@ import re
 import shutil
 import threading
 import time
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -307,13 +308,45 @@ def test_the_model_loads_lazily(embedder):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
 
-def test_a_query_takes_the_direct_path_and_gets_the_batch_vector(embedder):
+def test_a_query_takes_the_traced_path_and_gets_the_batch_vector(embedder):
     texts = [f"{word} in a continuous delivery pipeline" for word in ("canary", "drift", "cost")]
-    texts += ["a much longer text about blue-green deployments " * 8, "ok", "six"]
+    texts += ["a much longer text about blue-green deployments " * 80, "ok", "six"]
     batch = embedder.encode(texts)  # more than DIRECT_MAX texts: SentenceTransformer.encode
-    assert len(texts) > embedder_module.DIRECT_MAX and embedder._direct
+    assert len(texts) > embedder_module.DIRECT_MAX and embedder.fast_path == "traced"
     for text, row in zip(texts, batch, strict=True):
         assert np.allclose(embedder.encode([text])[0], row, atol=1e-5), text
+    # a few texts of different lengths at once are padded: the traced graph applies the mask
+    few = embedder.encode(texts[2:6])
+    assert np.allclose(few, batch[2:6], atol=1e-5)
+
+
+def test_a_traced_model_that_disagrees_with_encode_is_not_used(monkeypatch):
+    def skewed(st):
+        def run(texts):
+            vectors = embedder_module._forward(st, texts)
+            vectors[:, 0] += 1e-3  # a small error, as a mistraced branch would give
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+        return run
+
+    monkeypatch.setattr(embedder_module, "_traced", skewed)
+    emb = SentenceTransformerEmbedder().load()
+    assert emb.fast_path == "direct"
+    text = "what is a canary release"
+    reference = emb._st.encode([text], normalize_embeddings=True)
+    assert np.allclose(emb.encode([text]), reference, atol=1e-6)
+
+
+def test_a_model_that_cannot_be_traced_keeps_the_eager_pass(monkeypatch):
+    def broken(st):
+        raise RuntimeError("tracing is not supported for this model")
+
+    monkeypatch.setattr(embedder_module, "_traced", broken)
+    emb = SentenceTransformerEmbedder().load()
+    assert emb.fast_path == "direct"
+    untraced = SentenceTransformerEmbedder(trace=False).load()
+    assert untraced.fast_path == "direct"
+    assert np.allclose(emb.encode(["drift"]), untraced.encode(["drift"]), atol=1e-6)
 
 
 class _FakeModel:
@@ -396,3 +429,54 @@ def test_filters_combine_and_an_unknown_track_finds_nothing(index, embedder):
     assert hits and all(h.chunk.track == "mlops" and h.chunk.kind == "question" for h in hits)
     assert index.search("drift", embedder, track="no-such-track") == []
     assert index.search("drift", embedder, kinds=[]) == []
+
+
+# --------------------------------------------------------------------------- the rough pass
+
+RANK_QUERIES = [query for query, _ in PARAPHRASES] + ["kubernetes", "PSI", "token cost"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"k": 1}, {"k": 40}, {"track": "mlops"}, {"kinds": ["question", "lab"]}],
+    ids=["k10", "k1", "k40", "track", "kinds"],
+)
+def test_the_rough_bfloat16_pass_gives_the_exact_pass_hits(index, embedder, options):
+    rough = VectorIndex(index.chunks, index.vectors, index.model_id, coarse_min=0)
+    exact = VectorIndex(index.chunks, index.vectors, index.model_id, coarse_min=10**9)
+    for query in RANK_QUERIES:
+        qvec = embedder.encode([query])[0]
+        got, want = rough.rank(qvec, query, **options), exact.rank(qvec, query, **options)
+        assert [hit[0] for hit in got] == [hit[0] for hit in want], query
+        assert np.allclose([hit[1:] for hit in got], [hit[1:] for hit in want], atol=1e-6)
+    assert rough._coarse is not None and exact._coarse is None
+
+
+def test_the_rough_pass_stays_within_its_error_bound(index, embedder):
+    coarse = index_module._Coarse(index.vectors)
+    for query in RANK_QUERIES:
+        qvec = embedder.encode([query])[0]
+        error = np.abs(coarse.cosine(qvec) - index.vectors @ qvec).max()
+        assert error < index_module._Coarse.ERROR / 2, query
+
+
+def test_near_ties_the_rough_pass_cannot_order_are_ordered_exactly(index):
+    # 3000 chunks whose cosines with the query lie within 0.004: bfloat16 (8 significant bits)
+    # rounds them to a handful of values, so only the exact rescoring orders them.
+    rng = np.random.default_rng(3)
+    query = rng.normal(size=384).astype(np.float32)
+    query /= np.linalg.norm(query)
+    other = rng.normal(size=(3000, 384)).astype(np.float32)
+    other -= np.outer(other @ query, query)
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    target = 0.6 + rng.uniform(0, 4e-3, size=3000).astype(np.float32)
+    vectors = target[:, None] * query + np.sqrt(1 - target**2)[:, None] * other
+    chunks = [index.chunks[i % len(index.chunks)] for i in range(3000)]
+    chunks = [replace(c, id=f"gen:{n}") for n, c in enumerate(chunks)]
+    rough = VectorIndex(chunks, vectors, "m", coarse_min=0)
+    exact = VectorIndex(chunks, vectors, "m", coarse_min=10**9)
+    got, want = rough.rank(query, "", k=25), exact.rank(query, "", k=25)
+    assert [hit[0] for hit in got] == [hit[0] for hit in want]
+    exact_cosine = np.einsum("ij,j->i", vectors, query)
+    assert [hit[0] for hit in want] == list(np.argsort(-exact_cosine, kind="stable")[:25])
+    assert len({round(float(c), 3) for c in rough._coarse.cosine(query)}) < 10  # ties, roughly
