@@ -254,3 +254,20 @@ def test_semantic_questions_stay_out_of_exams(bank):
     for seed in range(20):
         drawn |= {d.question.id for d in engine.draw(exam.blueprint, bank, random.Random(seed))}
     assert not drawn & semantic
+
+
+def test_exam_pools_follow_a_change_to_the_bank(bank):
+    copy = load_bank(REPO)
+    pools = copy.exam_pools()
+    assert copy.exam_pools() is pools  # worked out once
+    extra = next(q for q in copy.questions if getattr(q.question, "semantic", None) is None)
+    extra = extra.__class__(
+        extra.question.model_copy(update={"id": f"{extra.id}-copy"}),
+        extra.track,
+        extra.path,
+        extra.line,
+    )
+    copy.questions.append(extra)
+    domain = f"{extra.track}/{extra.question.domain}"
+    assert copy.exam_pools()[domain][-1] is extra
+    assert sum(map(len, copy.exam_pools().values())) == sum(map(len, pools.values())) + 1

@@ -71,13 +71,7 @@ class AttemptView:
 
 def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQuestion]:
     """Questions for one attempt, per the blueprint's domain counts and shuffling."""
-    pools: dict[str, list] = {}
-    for q in bank.questions:
-        if getattr(q.question, "semantic", None) is not None:
-            # Graded by meaning with the language model: practice only, because the server
-            # also grades exams at expiry, where loading the model is not an option.
-            continue
-        pools.setdefault(f"{q.track}/{q.question.domain}", []).append(q)
+    pools = bank.exam_pools()  # without questions graded by meaning: see Bank.exam_pools
     chosen = []
     for domain, count in blueprint.counts().items():
         pool = pools.get(domain, [])

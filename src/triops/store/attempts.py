@@ -77,20 +77,23 @@ def create_attempt(
                 "INSERT INTO attempt_guards VALUES (?, ?, coalesce(?, 'infinity'::TIMESTAMP), ?)",
                 [_guard_key(row.token, row.user_id), row.id, row.deadline, row.question_count],
             )
-            # One multi-row INSERT: executemany would pay a statement per question.
-            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in questions)
-            params: list[Any] = []
-            for q in questions:
-                params += [
-                    row.id,
-                    q.position,
-                    q.question_id,
-                    q.track,
-                    json.dumps(q.snapshot),
-                    json.dumps(q.option_order),
-                ]
+            # One INSERT of six lists unnested side by side. executemany pays a statement per
+            # question (14 ms for 65), and one VALUES row per question binds 390 parameters
+            # (5-7 ms); six list parameters take 2 ms.
             if questions:
-                db.execute(f"INSERT INTO attempt_questions VALUES {values}", params)
+                db.execute(
+                    "INSERT INTO attempt_questions SELECT ?, unnest(?::INTEGER[]), "
+                    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                    "unnest(?::VARCHAR[])",
+                    [
+                        row.id,
+                        [q.position for q in questions],
+                        [q.question_id for q in questions],
+                        [q.track for q in questions],
+                        [json.dumps(q.snapshot) for q in questions],
+                        [json.dumps(q.option_order) for q in questions],
+                    ],
+                )
             db.execute("COMMIT")
         except BaseException:
             rollback(db)
