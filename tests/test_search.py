@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -480,3 +483,63 @@ def test_near_ties_the_rough_pass_cannot_order_are_ordered_exactly(index):
     exact_cosine = np.einsum("ij,j->i", vectors, query)
     assert [hit[0] for hit in want] == list(np.argsort(-exact_cosine, kind="stable")[:25])
     assert len({round(float(c), 3) for c in rough._coarse.cosine(query)}) < 10  # ties, roughly
+
+
+# --------------------------------------------------------------------------- the saved encoder
+
+_NEXT_PROCESS = """
+import json, sys
+from triops.search.embedder import SentenceTransformerEmbedder
+emb = SentenceTransformerEmbedder(cache_dir=sys.argv[1])
+vectors = emb.encode(["my model got worse when the data changed", "drift"])
+print(json.dumps({"imported": "sentence_transformers" in sys.modules,
+                  "path": emb.fast_path, "vectors": vectors.tolist()}))
+"""
+
+
+def test_the_next_process_encodes_queries_with_the_saved_encoder(embedder, tmp_path):
+    SentenceTransformerEmbedder(cache_dir=tmp_path).load()
+    assert sorted(p.suffix for p in tmp_path.glob("query-encoder-*")) == [".json", ".pt"]
+    result = subprocess.run(
+        [sys.executable, "-c", _NEXT_PROCESS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["path"] == "saved" and not out["imported"]  # no sentence-transformers import
+    want = embedder.encode(["my model got worse when the data changed", "drift"])
+    assert np.allclose(out["vectors"], want, atol=1e-5)
+
+
+def test_a_saved_encoder_that_disagrees_or_is_damaged_is_not_used(tmp_path):
+    SentenceTransformerEmbedder(cache_dir=tmp_path).load()
+    (meta,) = tmp_path.glob("query-encoder-*.json")
+    (module,) = tmp_path.glob("query-encoder-*.pt")
+    saved = json.loads(meta.read_text())
+    wrong = json.loads(meta.read_text())
+    wrong["vectors"][0][0][0] += 1e-3
+    meta.write_text(json.dumps(wrong))
+    emb = SentenceTransformerEmbedder(cache_dir=tmp_path)
+    emb.encode(["drift"])
+    assert emb.fast_path == "traced" and emb._st is not None  # the model itself was loaded
+    assert json.loads(meta.read_text())["vectors"] == saved["vectors"]  # and saved again
+
+    module.write_bytes(module.read_bytes()[: module.stat().st_size // 2])
+    emb = SentenceTransformerEmbedder(cache_dir=tmp_path)
+    emb.encode(["drift"])
+    assert emb.fast_path == "traced" and emb._st is not None
+
+
+def test_an_embedder_that_may_not_save_only_reads(tmp_path, embedder):
+    reader = SentenceTransformerEmbedder(cache_dir=tmp_path, save=False).load()
+    assert reader.fast_path == "traced" and not list(tmp_path.iterdir())
+    SentenceTransformerEmbedder(cache_dir=tmp_path).load()  # a process that may save
+    reader = SentenceTransformerEmbedder(cache_dir=tmp_path, save=False)
+    texts = [f"passage {i} about canary releases" for i in range(6)]
+    assert np.allclose(reader.encode(texts[:1]), embedder.encode(texts[:1]), atol=1e-5)
+    assert reader.fast_path == "saved" and reader._st is None
+    # more texts than DIRECT_MAX go through the model itself, loaded then
+    assert np.allclose(reader.encode(texts), embedder.encode(texts), atol=1e-5)
+    assert reader._st is not None

@@ -50,7 +50,7 @@ def validate(
     if not fast:
         from triops.search.embedder import default_embedder
 
-        embedder = default_embedder(get_settings().embed_model)
+        embedder = default_embedder(get_settings().embed_model, get_settings().derived_dir)
     report = run_validate(target, embedder, get_settings().derived_dir)
     for problem in report.problems:
         typer.echo(str(problem))

@@ -90,5 +90,6 @@ def _resources(config):
         from triops.config import get_settings
         from triops.search.embedder import default_embedder
 
-        return default_embedder(get_settings().embed_model), None
+        settings = get_settings()
+        return default_embedder(settings.embed_model, settings.derived_dir), None
     return None, None

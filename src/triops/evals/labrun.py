@@ -278,11 +278,16 @@ def _run(config_path: Path, out: Path, started: float) -> int:
         embedder = index = None
         if config.needs_index:
             print("opening the course's search index…", flush=True)
-            index, embedder = course_index(get_settings(), log=lambda t: print(t, flush=True))
+            # The traced query encoder saved in TRIOPS_HOME is read, never written: this
+            # process's file-size limit would kill it in the middle of a 90 MB save.
+            index, embedder = course_index(
+                get_settings(), log=lambda t: print(t, flush=True), save_encoder=False
+            )
         elif config.needs_embedder:
             from triops.search.embedder import default_embedder
 
-            embedder = default_embedder(get_settings().embed_model)
+            settings = get_settings()
+            embedder = default_embedder(settings.embed_model, settings.derived_dir, save=False)
         run = run_eval(
             config,
             embedder=embedder,

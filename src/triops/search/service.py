@@ -14,10 +14,13 @@ def course_index(
     *,
     rebuild: bool = False,
     log: Callable[[str], None] | None = None,
+    save_encoder: bool = True,
 ):
     """(index, embedder) for the course under settings.root as it is now: the artifact in
     settings.derived_dir when it is current, else built incrementally there (only changed
-    passages are encoded). `model` overrides settings.embed_model; `log` hears about builds."""
+    passages are encoded). `model` overrides settings.embed_model; `log` hears about builds.
+    The embedder keeps its traced query encoder in settings.derived_dir (`save_encoder` False:
+    it only reads one saved there)."""
     from triops.content.loader import load_course
     from triops.labs.spec import load_labs
     from triops.quiz.bank import load_bank
@@ -28,7 +31,9 @@ def course_index(
 
     root = settings.root
     chunks = collect(load_course(root), load_bank(root), load_labs(root))
-    embedder = default_embedder(model or settings.embed_model)
+    embedder = default_embedder(
+        model or settings.embed_model, settings.derived_dir, save=save_encoder
+    )
     index = None if rebuild else open_index(settings.derived_dir, embedder.model_id)
     if index is None or not index_is_current(index, chunks):
         if log is not None:

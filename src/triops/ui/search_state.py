@@ -46,7 +46,7 @@ def embedder(model: str):
     """One embedder per process; the model loads on its first encode, not here."""
     from triops.search.embedder import default_embedder
 
-    return default_embedder(model or None)
+    return default_embedder(model or None, resources.settings().derived_dir)
 
 
 def _chunks():
