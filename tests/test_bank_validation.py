@@ -33,7 +33,8 @@ def test_each_malformed_question_is_reported_with_its_line(root):
         "quizzes/devops/bad.yaml:36: error: question 'devops-bad-domain': domain 'governance' "
         "is not a devops domain (culture-and-collaboration, integration-and-testing, "
         "delivery-and-deployment, infrastructure-and-operations, monitoring-and-feedback, "
-        "measurement-and-improvement)",
+        "measurement-and-improvement, security-and-compliance, configuration-and-iac, "
+        "resilience-and-recovery)",
         "quizzes/devops/bad.yaml:44: error: unknown type (use one of: single, multiple, "
         "true_false, numeric, short_text, ordering, matching)",
         "quizzes/devops/broken.yaml:4: error: YAML syntax error: while scanning a quoted "
@@ -65,3 +66,34 @@ def test_imported_gaps_are_warnings_not_errors(root):
         "quizzes/devops/imported.yaml:2: warning: question 'imported-one' links no lesson",
     ]
     assert "imported-one" in load_bank(root).by_id()
+
+
+def test_choose_must_match_the_number_of_correct_options():
+    from pydantic import ValidationError
+
+    from triops.quiz.models import Multiple
+
+    base = {
+        "id": "q-choose",
+        "type": "multiple",
+        "stem": "Pick the two.",
+        "options": [{"text": "a", "correct": True}, {"text": "b", "correct": True}, "c"],
+    }
+    assert Multiple.model_validate({**base, "choose": 2}).choose == 2
+    with pytest.raises(ValidationError, match="choose is 3 but the question has 2 correct"):
+        Multiple.model_validate({**base, "choose": 3})
+
+
+def test_a_practice_only_question_is_never_in_an_exam_pool():
+    from triops.quiz.bank import Bank, BankQuestion
+    from triops.quiz.models import TrueFalse
+
+    def tf(qid, **extra):
+        q = TrueFalse.model_validate(
+            {"id": qid, "type": "true_false", "stem": "s", "answer": True, "domain": "d", **extra}
+        )
+        return BankQuestion(question=q, track="devops", path="quizzes/devops/x.yaml", line=1)
+
+    bank = Bank(questions=[tf("in-exams"), tf("formative", practice_only=True)])
+    assert [q.id for q in bank.exam_pools()["devops/d"]] == ["in-exams"]
+    assert {q.id for q in bank.practice()} == {"in-exams", "formative"}

@@ -54,6 +54,8 @@ class Bank:
         if self._pools is None or self._pools[0] != key:
             pools: dict[str, list[BankQuestion]] = {}
             for q in self.questions:
+                if q.question.practice_only:
+                    continue
                 if getattr(q.question, "semantic", None) is not None:
                     # Graded by meaning with the language model: practice only, because the
                     # server also grades exams at expiry, where loading the model is not an

@@ -168,13 +168,7 @@ def fill_problems(exam: Exam, bank: Bank) -> list[Problem]:
                 error(exam.path, 1, f"domain '{domain}' is not in quizzes/vocabulary.yaml")
             )
             continue
-        have = sum(
-            1
-            for q in bank.questions
-            if q.track == track
-            and q.question.domain == name
-            and getattr(q.question, "semantic", None) is None  # practice only
-        )
+        have = len(bank.exam_pools().get(domain, []))
         if have < need:
             problems.append(
                 error(

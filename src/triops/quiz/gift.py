@@ -57,8 +57,8 @@ id::`, the `[format]` prefix when it is not markdown, and the text with every sp
 escaped and every line break written as `\\n` (as Moodle's own exporter does). On import, a name
 equal to the `triops-id` of its question is not a title. So `import_gift(export_gift([q]))`
 gives back `q` with the same id, title, domain, stem, stem_format, options/answers, weights,
-feedback, unit, case_sensitive and explanation; lesson, difficulty, tags and exam_only have no
-GIFT form and come back empty.
+feedback, unit, case_sensitive and explanation; lesson, difficulty, tags, exam_only,
+practice_only and choose have no GIFT form and come back empty.
 
 A `multiple` question keyed by `correct: true` (no weights) is written with Moodle's weights,
 +100/k for each of the k right options and -100/k for each wrong one, so that Moodle scores it
@@ -791,6 +791,7 @@ _HEAD = (
     "lesson",
     "tags",
     "exam_only",
+    "practice_only",
     "stem_format",
     "stem",
 )

@@ -54,6 +54,8 @@ class QuestionBase(_Strict):
     explanation: str | None = None
     tags: list[str] = Field(default_factory=list)
     exam_only: bool = False
+    # Formative only: never drawn into an exam (trivia, course recall, a volatile fact).
+    practice_only: bool = False
 
     _check_id = field_validator("id")(_kebab)
 
@@ -63,6 +65,12 @@ class QuestionBase(_Strict):
         if value.count(BLANK) > 1:
             raise ValueError(f"a stem may mark at most one {BLANK}")
         return value
+
+    @model_validator(mode="after")
+    def _one_pool(self) -> QuestionBase:
+        if self.exam_only and self.practice_only:
+            raise ValueError("a question cannot be both exam_only and practice_only")
+        return self
 
 
 class Single(QuestionBase):
@@ -101,6 +109,9 @@ class Multiple(QuestionBase):
     type: Literal["multiple"]
     options: list[Option] = Field(min_length=2)
     answer: list[str] | None = None
+    # "Choose N": the item tells the candidate how many options to pick, as real
+    # certification exams do; it must equal the number of correct options.
+    choose: int | None = Field(default=None, ge=2)
 
     _opts = field_validator("options", mode="before")(_options)
 
@@ -124,6 +135,16 @@ class Multiple(QuestionBase):
                 raise ValueError(
                     "a multiple-answer question has at least two correct options "
                     "(use type: single for one)"
+                )
+        if self.choose is not None:
+            keys = sum(
+                1
+                for o in self.options
+                if (o.weight or 0) > 0 or o.correct or o.text in (self.answer or [])
+            )
+            if keys != self.choose:
+                raise ValueError(
+                    f"choose is {self.choose} but the question has {keys} correct options"
                 )
         return self
 
