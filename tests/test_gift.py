@@ -53,8 +53,12 @@ def bank_questions():
 
 
 def _without_gift_gaps(q):
-    """What a round trip can reproduce: GIFT has no place for these four fields."""
-    return q.model_copy(update={"lesson": None, "difficulty": None, "tags": [], "exam_only": False})
+    """What a round trip can reproduce: GIFT has no place for these fields."""
+    gaps = {"lesson": None, "difficulty": None, "tags": [], "exam_only": False}
+    gaps["practice_only"] = False
+    if q.type == "multiple":
+        gaps["choose"] = None
+    return q.model_copy(update=gaps)
 
 
 # --- import: one test per feature of everything.gift -----------------------------------------
