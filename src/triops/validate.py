@@ -12,6 +12,7 @@ from triops.labs.spec import load_labs
 from triops.market.data import load_market_data
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.quiz.itemwriting import ExamStrategies, item_writing_problems
 from triops.search.intelligence import semantic_warnings, too_few_questions
 
 
@@ -22,6 +23,8 @@ class Report:
     exams: int = 0
     labs: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Blind-strategy scores per exam profile (`triops validate --strategies` prints them).
+    strategies: list[ExamStrategies] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -51,6 +54,7 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
     bank = load_bank(root, lesson_ids, cache)
     exams = load_exams(root, bank, cache)
     labs = load_labs(root, lesson_ids, cache)
+    item_writing, strategies = item_writing_problems(bank, exams)
     intelligence = too_few_questions(course, bank) if bank.questions else []
     if embedder is not None and derived_dir is not None:
         intelligence += semantic_warnings(course, bank, embedder, derived_dir)
@@ -62,6 +66,7 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
         | set(exams.problems)
         | set(labs.problems)
         | set(intelligence)
+        | set(item_writing)
     )
     return Report(
         lessons=len(course.lessons()),
@@ -69,4 +74,5 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
         exams=len(exams.exams),
         labs=len(labs.labs),
         problems=problems,
+        strategies=strategies,
     )

@@ -1,0 +1,789 @@
+"""Item-writing checks and blind-strategy scores over the question bank.
+
+Each check turns one guideline of Haladyna, Downing and Rodriguez (2002), "A review of
+multiple-choice item-writing guidelines for classroom assessment" (Applied Measurement in
+Education 15(3)), into a measurable rule; quizzes/README.md ("Item-writing checks") gives each
+rule, its threshold and its reason. The blind strategies are what a candidate who never reads a
+stem can score on each exam profile's pool, computed with the bank's own grading rules.
+
+Pure functions of a loaded Bank and Exams: no files, no database, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from functools import lru_cache
+from itertools import combinations
+
+from triops.content.problems import Problem, warning
+from triops.quiz.bank import Bank, BankQuestion
+from triops.quiz.grading import grade
+
+# code -> what it flags, in the order the README and the Content health page list them.
+CHECKS: dict[str, str] = {
+    "key-longest": "the key is the longest option by a clear margin",
+    "key-longest-share": "too many keys are the longest option (per file, per track)",
+    "tf-balance": "true/false keys are unbalanced (per track)",
+    "key-first": "the key is written first more often than chance (per file)",
+    "absolute-words": "an absolute word in a distractor but not in the key",
+    "stem-echo": "a distinctive stem word repeated in the key only",
+    "all-none-above": '"all of the above" or "none of the above"',
+    "near-identical-options": "two options are the same or nearly the same",
+    "course-recall": "an exam item asks what the course itself says",
+    "choose-missing": "an all-or-nothing multiple-response item does not say how many to choose",
+    "blind-strategy": "a blind strategy beats guessing on an exam profile",
+}
+
+KEY_LENGTH_RATIO = 1.2  # the key at least 20 % longer than the longest distractor
+LONGEST_SHARE_MAX = 0.35  # chance is 1/n: 25 % with four options
+LONGEST_SHARE_MIN_ITEMS = 5  # fewer single-choice items in a file say little on their own
+TF_TRUE_RANGE = (0.35, 0.65)
+KEY_FIRST_P = 0.05  # one-sided chance of so many first-position keys in an honest file
+STRATEGY_MARGIN = 10.0  # points above guessing that a blind strategy may reach
+DISTINCTIVE_SHARE = 0.03  # a stem word in at most 3 % of the bank's items stands out
+NEAR_IDENTICAL_RATIO = 0.9
+NEAR_IDENTICAL_MIN_WORDS = 5  # in shorter options one word is a real difference
+
+ABSOLUTES = frozenset(
+    {"always", "never", "only", "every", "all", "none", "nothing", "everything", "everyone"}
+)
+
+# After "every", these make a schedule rather than a claim about every case (stemmed).
+_SCHEDULE = frozenset(
+    """
+    second minut hour day night week month quarter year morn even sprint time few other
+    build run commit push merg chang deploy releas request call
+    """.split()
+)
+
+# Function words and words every stem uses; they say nothing about which option is keyed.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren as at be because been
+    before being below between both but by can cannot could did do does doing don down during
+    each either else few for from further had has have having he her here hers him his how i if
+    in into is isn it its itself just least less let like may me might more most much must my
+    neither no nor not now of off on once one only or other our ours out over own per rather
+    same shall she should so some such than that the their theirs them then there these they
+    this those through thus to too under until up upon us very via was we were what when where
+    whether which while who whom whose why will with within without would yet you your
+    answer best choose correct describe describes explain following given option options
+    question select statement true false two three four five way ways using used use uses
+    allow allows allowed cause causes caused get gets got give gives given happen happens
+    happened keep keeps kept make makes made need needs needed take takes taken
+    """.split()
+)
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"\*\*|__|~~|`|\*")
+_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_DIGIT = re.compile(r"\d")
+_ABSOLUTE = re.compile(r"(?<![\w-])(" + "|".join(sorted(ABSOLUTES)) + r")(?![\w-])")
+_ABOVE = re.compile(
+    r"\b(all|none|both|neither)\s+of\s+the\s+(above|preceding|options|answers|these)\b"
+    r"|\b(all|none)\s+of\s+these\b|\bboth\s+[a-d]\s+and\s+[a-d]\b",
+    re.IGNORECASE,
+)
+_RECALL = re.compile(
+    r"\b(?:the|this|that|our)\s+(?:lesson|lessons|course|module|seed\s+article|article|"
+    r"chapter|reading)(?:'s|’s)?\b"
+    r"|\btriops\b"
+    r"|\baccording\s+to\s+(?:the\s+)?[A-Z][\w-]*",
+    re.IGNORECASE,
+)
+_ACCORDING_LOWER = re.compile(r"\baccording\s+to\s+(?:the\s+)?[a-z]")
+_ABOVE_HINT = re.compile(r"above|preceding|these|both|options|answers", re.IGNORECASE)
+_SELECT_ALL = re.compile(r"\b(select|choose|pick|mark)\s+all\s+that\s+apply\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One item-writing warning, located at the item (or, bank-wide, at its file or track)."""
+
+    code: str
+    path: str
+    line: int
+    track: str
+    question: str  # the item's id; "" for a finding about a file, a track or an exam
+    message: str
+
+    def problem(self) -> Problem:
+        return warning(self.path, self.line, f"[{self.code}] {self.message}")
+
+
+# ---------------------------------------------------------------------------------- text
+
+
+@lru_cache(maxsize=16384)
+def plain(text: str) -> str:
+    """Markdown text as a reader sees it: no links' targets, backticks or emphasis markers."""
+    if "[" in text:
+        text = _LINK.sub(r"\1", text)
+    if "*" in text or "`" in text or "~" in text or "_" in text:
+        text = _MARKS.sub("", text)
+        text = _UNDERSCORE.sub("", text)
+    return " ".join(text.split())
+
+
+def length(text: str) -> int:
+    """Characters a reader sees."""
+    return len(plain(text))
+
+
+@lru_cache(maxsize=16384)
+def _root(word: str) -> str:
+    """A crude stem, enough to match deploy/deploys/deployed/deployment and cache/caching."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return word
+
+
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Lower-case words as written, without a possessive 's."""
+    found = _WORD.findall(plain(text).casefold().replace("’", "'"))
+    if "'" not in text and "’" not in text:
+        return tuple(found)
+    return tuple(w[:-2] if w.endswith("'s") else w for w in found)
+
+
+@lru_cache(maxsize=16384)
+def _content(word: str) -> str:
+    """The stem of a content word, or "" for a function word or a one- or two-letter word."""
+    if word in STOPWORDS or (len(word) < 3 and not _DIGIT.search(word)):
+        return ""
+    return _root(word)
+
+
+@lru_cache(maxsize=16384)
+def words(text: str) -> frozenset[str]:
+    """Content words (stemmed): no function words, no one- or two-letter words except numbers."""
+    return frozenset(filter(None, map(_content, _tokens(text))))
+
+
+@lru_cache(maxsize=16384)
+def _shape(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An option's stemmed words, and the same with every figure replaced by '#'."""
+    roots = tuple(_root(w) for w in _tokens(text))
+    return roots, tuple("#" if _DIGIT.search(w) else w for w in roots)
+
+
+@lru_cache(maxsize=16384)
+def absolutes(text: str) -> frozenset[str]:
+    """The absolute words of a text. Not counted: "every" that sets a schedule ("every night",
+    "on every push"), "not only", "nearly all", and compounds such as "North-only"."""
+    t = plain(text).casefold()
+    found = set()
+    for m in _ABSOLUTE.finditer(t):
+        word = m.group(1)
+        before = t[: m.start()].split()[-1:]
+        after = _WORD.findall(t[m.end() : m.end() + 40])[:1]
+        if word == "every" and after and _root(after[0]) in _SCHEDULE:
+            continue
+        if before and before[0] in ("not", "nearly", "almost"):
+            continue
+        found.add(word)
+    return frozenset(found)
+
+
+# ---------------------------------------------------------------------------------- items
+
+
+def _choice_keys(q) -> tuple[list[str], list[bool]]:
+    """Option texts and whether each earns credit (partial-credit options count as keys)."""
+    texts = [o.text for o in q.options]
+    return texts, [w > 0 for w in q.weights()]
+
+
+def _full_keys(q) -> list[bool]:
+    """Options worth full credit in a single item, or any credit in a multiple one."""
+    if q.type == "single":
+        return [w >= 100 for w in q.weights()]
+    return [w > 0 for w in q.weights()]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def _key_longest(bq: BankQuestion) -> list[Finding]:
+    q = bq.question
+    keys = _full_keys(q)
+    lengths = [length(o.text) for o in q.options]
+    key_lens = [n for n, k in zip(lengths, keys, strict=True) if k]
+    wrong_lens = [n for n, k in zip(lengths, keys, strict=True) if not k]
+    if not wrong_lens or not key_lens:
+        return []
+    if q.type == "single":
+        key, longest = key_lens[0], max(wrong_lens)
+        if longest and key >= KEY_LENGTH_RATIO * longest:
+            return [
+                _at(
+                    bq,
+                    "key-longest",
+                    f"the key is {key / longest:.2f}× as long as the longest distractor "
+                    f"({key} vs {longest} characters): make the distractors as specific and "
+                    "qualified as the key, or trim the key",
+                )
+            ]
+        return []
+    mean_key = sum(key_lens) / len(key_lens)
+    mean_wrong = sum(wrong_lens) / len(wrong_lens)
+    if mean_wrong and mean_key >= KEY_LENGTH_RATIO * mean_wrong:
+        return [
+            _at(
+                bq,
+                "key-longest",
+                f"the correct options average {mean_key:.0f} characters against "
+                f"{mean_wrong:.0f} for the wrong ones ({mean_key / mean_wrong:.2f}×): make "
+                "the wrong options as specific as the correct ones, or trim the correct ones",
+            )
+        ]
+    return []
+
+
+def _absolute_words(bq: BankQuestion) -> list[Finding]:
+    q = bq.question
+    keys = _full_keys(q)
+    key_abs = set().union(*(absolutes(o.text) for o, k in zip(q.options, keys, strict=True) if k))
+    if key_abs:
+        return []
+    hits = []
+    for o, k in zip(q.options, keys, strict=True):
+        found = sorted(absolutes(o.text))
+        if not k and found:
+            hits.append(f'"{plain(o.text)}" ({", ".join(found)})')
+    if not hits:
+        return []
+    which = "key" if q.type == "single" else "correct options"
+    return [
+        _at(
+            bq,
+            "absolute-words",
+            f"absolute words in distractors but not in the {which}: {'; '.join(hits)}: a "
+            "test-wise candidate strikes these; make the distractor wrong for a substantive "
+            "reason, or qualify the key as well",
+        )
+    ]
+
+
+def _stem_echo(bq: BankQuestion, distinctive: set[str]) -> list[Finding]:
+    q = bq.question
+    keys = _full_keys(q)
+    stem = words(q.stem) & distinctive
+    if not stem:
+        return []
+    option_words = [words(o.text) for o in q.options]
+    in_wrong = set().union(*(w for w, k in zip(option_words, keys, strict=True) if not k))
+    key_sets = [w for w, k in zip(option_words, keys, strict=True) if k]
+    # A single key, or every correct option of a multiple item, repeats the word.
+    echoed = (frozenset.intersection(*key_sets) & stem) - in_wrong if key_sets else set()
+    if not echoed:
+        return []
+    shown = sorted(_surface(q.stem, echoed))
+    which = "the key" if q.type == "single" else "every correct option"
+    return [
+        _at(
+            bq,
+            "stem-echo",
+            f"{which} repeats the stem's word{'s' if len(shown) > 1 else ''} "
+            f"{', '.join(repr(w) for w in shown)} and no distractor does: reword the key, or "
+            "use the word in a distractor too",
+        )
+    ]
+
+
+def _surface(text: str, roots: set[str]) -> set[str]:
+    """The words of `text` as written whose stems are in `roots`."""
+    out = set()
+    for w in _WORD.findall(plain(text).casefold()):
+        if _root(w.removesuffix("'s")) in roots:
+            out.add(w)
+    return out or roots
+
+
+def _all_none_above(bq: BankQuestion) -> list[Finding]:
+    hits = [
+        plain(o.text)
+        for o in bq.question.options
+        if _ABOVE_HINT.search(o.text) and _ABOVE.search(plain(o.text))
+    ]
+    if not hits:
+        return []
+    return [
+        _at(
+            bq,
+            "all-none-above",
+            f'option "{hits[0]}": replace it with a plausible, specific option ("all of the '
+            'above" is found by spotting two right options; "none of the above" tests only '
+            "that a candidate can reject)",
+        )
+    ]
+
+
+def _near_identical(bq: BankQuestion) -> list[Finding]:
+    opts = [plain(o.text) for o in bq.question.options]
+    shapes = [_shape(o.text) for o in bq.question.options]
+    toks = [t for t, _ in shapes]
+    masked = [m for _, m in shapes]
+    for i, j in combinations(range(len(opts)), 2):
+        a, b = toks[i], toks[j]
+        if masked[i] == masked[j] and a != b:
+            continue  # parallel options that differ only in their figures
+        same = len(a) == len(b) and set(a) == set(b) and sorted(a) == sorted(b)
+        if not same and min(len(a), len(b)) >= NEAR_IDENTICAL_MIN_WORDS:
+            sa, sb = set(a), set(b)
+            if len(sa & sb) >= NEAR_IDENTICAL_RATIO * len(sa | sb) - 1:
+                ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+                same = ratio >= NEAR_IDENTICAL_RATIO
+        if same:
+            return [
+                _at(
+                    bq,
+                    "near-identical-options",
+                    f'options {i + 1} and {j + 1} say nearly the same thing ("{opts[i]}" / '
+                    f'"{opts[j]}"): make each option a distinct, plausible answer',
+                )
+            ]
+    return []
+
+
+def _course_recall(bq: BankQuestion) -> list[Finding]:
+    stem = plain(bq.question.stem)
+    m = _RECALL.search(stem)
+    if m is None:
+        return []
+    if m.group(0).casefold().startswith("according") and _ACCORDING_LOWER.match(m.group(0)):
+        return []
+    return [
+        _at(
+            bq,
+            "course-recall",
+            f'the stem asks about "{m.group(0)}": in an exam pool, test understanding with a '
+            "scenario instead of recall of this course or one author, or mark the item "
+            "`practice_only: true`",
+        )
+    ]
+
+
+def _at(bq: BankQuestion, code: str, message: str) -> Finding:
+    return Finding(code, bq.path, bq.line, bq.track, bq.id, f"question '{bq.id}': {message}")
+
+
+# ---------------------------------------------------------------------------------- bank-wide
+
+
+def _strictly_longest_key(q) -> bool:
+    keys = _full_keys(q)
+    lengths = [length(o.text) for o in q.options]
+    key = max(n for n, k in zip(lengths, keys, strict=True) if k)
+    return all(n < key for n, k in zip(lengths, keys, strict=True) if not k)
+
+
+def _tail(probabilities: list[float], observed: int) -> float:
+    """P(X >= observed) for a sum of independent Bernoulli variables (Poisson binomial)."""
+    dist = [1.0]
+    for p in probabilities:
+        nxt = [0.0] * (len(dist) + 1)
+        for k, mass in enumerate(dist):
+            nxt[k] += mass * (1 - p)
+            nxt[k + 1] += mass * p
+        dist = nxt
+    return sum(dist[observed:])
+
+
+def _longest_share(items: list[BankQuestion], where: tuple[str, int], scope: str, track: str):
+    singles = [bq for bq in items if bq.question.type == "single"]
+    longest = [bq for bq in singles if _strictly_longest_key(bq.question)]
+    if not singles or len(longest) / len(singles) <= LONGEST_SHARE_MAX:
+        return []
+    need = len(longest) - math.floor(LONGEST_SHARE_MAX * len(singles))
+    return [
+        Finding(
+            "key-longest-share",
+            where[0],
+            where[1],
+            track,
+            "",
+            f"{scope}: the key is strictly the longest option in {len(longest)} of "
+            f"{len(singles)} single-choice items ({_pct(len(longest) / len(singles))}, limit "
+            f"{_pct(LONGEST_SHARE_MAX)}, chance about 25 %): make the key the shortest or a "
+            f"middle option in at least {need} of them "
+            f"({', '.join(bq.id for bq in longest[:4])}{', ...' if len(longest) > 4 else ''})",
+        )
+    ]
+
+
+def _key_first(items: list[BankQuestion], where: tuple[str, int], track: str) -> list[Finding]:
+    choice = [bq for bq in items if bq.question.type in ("single", "multiple")]
+    if len(choice) < 2:
+        return []
+    expected = []
+    first = []
+    for bq in choice:
+        keys = _full_keys(bq.question)
+        expected.append(sum(keys) / len(keys))
+        if keys[0]:
+            first.append(bq)
+    n, k = len(choice), len(first)
+    mean = sum(expected)
+    p = _tail(expected, k)
+    most = n >= 3 and k > n / 2
+    if k <= mean or not (most or p <= KEY_FIRST_P):
+        return []
+    return [
+        Finding(
+            "key-first",
+            where[0],
+            where[1],
+            track,
+            "",
+            f"{where[0]}: a key is written first in {k} of {n} choice items, where chance gives "
+            f"{mean:.1f} (probability {p:.3f}): exams shuffle options, but GIFT exports and "
+            "printed copies keep this order; move keys to other positions",
+        )
+    ]
+
+
+def _tf_balance(items: list[BankQuestion], track: str) -> list[Finding]:
+    tf = [bq for bq in items if bq.question.type == "true_false"]
+    if not tf:
+        return []
+    n = len(tf)
+    true = sum(1 for bq in tf if bq.question.answer)
+    lo, hi = TF_TRUE_RANGE
+    # Half an item of slack, so that a small track always has a count that passes.
+    if lo * n - 0.5 <= true <= hi * n + 0.5:
+        return []
+    keyed = "true" if true > n / 2 else "false"
+    other = "false" if keyed == "true" else "true"
+    target = math.ceil(lo * n - 0.5)
+    move = max(true, n - true) - (n - target)
+    first = tf[0]
+    return [
+        Finding(
+            "tf-balance",
+            first.path,
+            first.line,
+            track,
+            "",
+            f"track {track}: {true} of {n} true/false items are keyed true ({_pct(true / n)}, "
+            f"allowed {_pct(lo)}–{_pct(hi)}): a candidate who always answers {keyed} gains; "
+            f"rewrite at least {move} {keyed} statement{'s' if move > 1 else ''} as "
+            f"{other} one{'s' if move > 1 else ''}",
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------- exams
+
+
+def _exam_pool_ids(bank: Bank) -> set[str]:
+    return {bq.id for pool in bank.exam_pools().values() for bq in pool}
+
+
+def exam_pools(exam, bank: Bank) -> dict[str, list[BankQuestion]]:
+    """The questions each domain of an exam may draw, keyed like `blueprint.counts()`."""
+    bp = exam.blueprint
+    if hasattr(bp, "pools"):
+        return bp.pools(bank)
+    pools = bank.exam_pools()
+    return {domain: pools.get(domain, []) for domain in bp.counts()}
+
+
+def scoring_mode(blueprint) -> str:
+    """How an exam scores multiple response: "all-or-nothing" or "partial" (Moodle's)."""
+    return getattr(blueprint, "multiple_response", "partial") or "partial"
+
+
+def _choose_missing(bank: Bank, exams) -> list[Finding]:
+    strict: dict[str, list[str]] = defaultdict(list)  # question id -> exam ids
+    for exam in getattr(exams, "exams", []) if exams is not None else []:
+        if scoring_mode(exam.blueprint) != "all-or-nothing":
+            continue
+        for pool in exam_pools(exam, bank).values():
+            for bq in pool:
+                strict[bq.id].append(exam.id)
+    out = []
+    for bq in bank.questions:
+        q = bq.question
+        if q.type != "multiple" or bq.id not in strict:
+            continue
+        names = ", ".join(sorted(set(strict[bq.id])))
+        k = sum(_full_keys(q))
+        if q.choose is None:
+            out.append(
+                _at(
+                    bq,
+                    "choose-missing",
+                    f"exam {names} scores multiple response all-or-nothing, and this item does "
+                    f"not say how many to choose: add `choose: {k}` and ask for {k} in the stem",
+                )
+            )
+        elif _SELECT_ALL.search(plain(q.stem)):
+            out.append(
+                _at(
+                    bq,
+                    "choose-missing",
+                    f'the item has `choose: {q.choose}` but the stem says "select all that '
+                    f'apply": ask for {q.choose} ("Which {q.choose} ...?")',
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------- checks
+
+
+def distinctive_words(bank: Bank) -> set[str]:
+    """Word stems rare enough in the bank to stand out: in at most 3 % of its items (and
+    at least four letters, no numbers)."""
+    df: Counter[str] = Counter()
+    for bq in bank.questions:
+        q = bq.question
+        df.update(words(q.stem).union(*(words(o.text) for o in getattr(q, "options", []))))
+    limit = max(3, DISTINCTIVE_SHARE * len(bank.questions))
+    return {w for w, n in df.items() if n <= limit and len(w) >= 4 and w.isalpha()}
+
+
+def check_bank(bank: Bank, exams=None) -> list[Finding]:
+    """Every item-writing finding over the bank; `exams` decides choose-missing."""
+    findings: list[Finding] = []
+    pool_ids = _exam_pool_ids(bank)
+    by_file: dict[str, list[BankQuestion]] = defaultdict(list)
+    by_track: dict[str, list[BankQuestion]] = defaultdict(list)
+    for bq in bank.questions:
+        by_file[bq.path].append(bq)
+        by_track[bq.track].append(bq)
+    distinctive = distinctive_words(bank)
+    for bq in bank.questions:
+        q = bq.question
+        if q.type in ("single", "multiple"):
+            findings += _key_longest(bq)
+            findings += _absolute_words(bq)
+            findings += _stem_echo(bq, distinctive)
+            findings += _all_none_above(bq)
+            findings += _near_identical(bq)
+        if bq.id in pool_ids:
+            findings += _course_recall(bq)
+    for path, items in by_file.items():
+        where = (path, min(bq.line for bq in items))
+        track = items[0].track
+        if sum(1 for bq in items if bq.question.type == "single") >= LONGEST_SHARE_MIN_ITEMS:
+            findings += _longest_share(items, where, path, track)
+        findings += _key_first(items, where, track)
+    for track, items in by_track.items():
+        first = min(items, key=lambda bq: (bq.path, bq.line))
+        findings += _longest_share(items, (first.path, first.line), f"track {track}", track)
+        findings += _tf_balance(items, track)
+    findings += _choose_missing(bank, exams)
+    return sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message))
+
+
+# ---------------------------------------------------------------------------------- strategies
+
+STRATEGIES: dict[str, str] = {
+    "longest": "pick the longest option",
+    "first": "pick the first option as authored",
+    "false": "always answer false",
+    "overlap": "pick the option sharing most words with the stem",
+}
+
+
+def _top(values: list[float], n: int) -> list[tuple[int, ...]]:
+    """Every n-subset a candidate picking the n highest values may take (ties broken at random)."""
+    order = sorted(values, reverse=True)
+    cut = order[n - 1]
+    above = [i for i, v in enumerate(values) if v > cut]
+    tied = [i for i, v in enumerate(values) if v == cut]
+    return [tuple(sorted(above + list(rest))) for rest in combinations(tied, n - len(above))]
+
+
+def _choice_score(q, chosen: tuple[int, ...], all_or_nothing: bool) -> float:
+    if q.type == "single":
+        return grade(q, chosen[0]).score
+    result = grade(q, list(chosen))
+    if all_or_nothing:
+        # Full credit for exactly the keyed options, as real exams score multiple response.
+        return 1.0 if list(chosen) == q.key() else 0.0
+    return result.score
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def expected_scores(q, all_or_nothing: bool = False) -> dict[str, float]:
+    """Expected score (0..1) of guessing and each blind strategy on one item.
+
+    Types no strategy applies to score what guessing scores: numeric and short text 0, an
+    ordering of n items 1/n (the expected share of neighbouring pairs in order under a random
+    permutation), matching 1/m per left item with m right-hand choices."""
+    t = q.type
+    if t in ("single", "multiple"):
+        n = len(q.options)
+        pick = 1 if t == "single" else (q.choose or len(q.key()))
+        pick = min(pick, n)
+        score = {s: _choice_score(q, s, all_or_nothing) for s in combinations(range(n), pick)}
+
+        def over(subsets) -> float:
+            return _mean([score[s] for s in subsets])
+
+        lengths = [float(length(o.text)) for o in q.options]
+        stem = words(q.stem)
+        overlap = [float(len(words(o.text) & stem)) for o in q.options]
+        guess = _mean(list(score.values()))
+        return {
+            "guessing": guess,
+            "longest": over(_top(lengths, pick)),
+            "first": score[tuple(range(pick))],
+            "false": guess,
+            "overlap": over(_top(overlap, pick)),
+        }
+    if t == "true_false":
+        return {
+            "guessing": 0.5,
+            "longest": 0.5,
+            "first": 0.5,
+            "false": 0.0 if q.answer else 1.0,
+            "overlap": 0.5,
+        }
+    if t == "ordering":
+        value = 1 / len(q.items)
+    elif t == "matching":
+        value = 1 / len(q.choices())
+    else:
+        value = 0.0
+    return dict.fromkeys(("guessing", *STRATEGIES), value)
+
+
+@dataclass(frozen=True)
+class ExamStrategies:
+    """Blind-strategy scores (percent) over one exam profile's pool, weighted as it draws."""
+
+    exam_id: str
+    title: str
+    path: str
+    pass_mark: float
+    scoring: str
+    questions: int
+    pool: int
+    guessing: float
+    strategies: dict[str, float] = field(default_factory=dict)
+
+    def gains(self) -> dict[str, float]:
+        return {name: score - self.guessing for name, score in self.strategies.items()}
+
+
+def blind_strategies(bank: Bank, exams) -> list[ExamStrategies]:
+    """Per exam profile, the expected score of guessing and of each blind strategy."""
+    cache: dict[tuple[str, bool], dict[str, float]] = {}
+    out = []
+    for exam in getattr(exams, "exams", []) if exams is not None else []:
+        bp = exam.blueprint
+        aon = scoring_mode(bp) == "all-or-nothing"
+        pools = exam_pools(exam, bank)
+        totals: dict[str, float] = defaultdict(float)
+        drawn = 0
+        seen = set()
+        for domain, count in bp.counts().items():
+            pool = pools.get(domain, [])
+            if not pool:
+                continue
+            sums: dict[str, float] = defaultdict(float)
+            for bq in pool:
+                seen.add(bq.id)
+                key = (bq.id, aon)
+                if key not in cache:
+                    cache[key] = expected_scores(bq.question, aon)
+                for name, value in cache[key].items():
+                    sums[name] += value
+            for name, value in sums.items():
+                totals[name] += count * value / len(pool)
+            drawn += count
+        if not drawn:
+            continue
+        pct = {name: 100 * value / drawn for name, value in totals.items()}
+        out.append(
+            ExamStrategies(
+                exam_id=exam.id,
+                title=bp.title,
+                path=exam.path,
+                pass_mark=float(bp.pass_mark),
+                scoring="all-or-nothing" if aon else "partial",
+                questions=drawn,
+                pool=len(seen),
+                guessing=pct.pop("guessing"),
+                strategies=pct,
+            )
+        )
+    return out
+
+
+def strategy_findings(results: list[ExamStrategies]) -> list[Finding]:
+    """A warning per exam and strategy that beats guessing by more than STRATEGY_MARGIN."""
+    out = []
+    for r in results:
+        for name, score in r.strategies.items():
+            if score - r.guessing > STRATEGY_MARGIN:
+                out.append(
+                    Finding(
+                        "blind-strategy",
+                        r.path,
+                        1,
+                        "",
+                        "",
+                        f"exam '{r.exam_id}': a candidate who never reads a stem and "
+                        f"{STRATEGIES[name]}s expects {score:.1f} % against {r.guessing:.1f} % "
+                        f"for pure guessing (+{score - r.guessing:.1f} points, limit "
+                        f"+{STRATEGY_MARGIN:g}); pass mark {r.pass_mark:g} %: remove the cue "
+                        "from the items of its pool",
+                    )
+                )
+    return out
+
+
+def format_strategies(results: list[ExamStrategies]) -> str:
+    """A plain-text table per exam: guessing, each strategy, the pass mark."""
+    lines = []
+    for r in results:
+        lines.append(
+            f"{r.exam_id} ({r.questions} questions drawn from {r.pool}, multiple response "
+            f"{r.scoring}, pass mark {r.pass_mark:g} %)"
+        )
+        lines.append(f"  {'strategy':<52}{'expected':>9}{'vs guessing':>13}")
+        lines.append(f"  {'pure guessing':<52}{r.guessing:>8.1f}%{'':>13}")
+        for name, score in r.strategies.items():
+            gain = score - r.guessing
+            flag = "  over limit" if gain > STRATEGY_MARGIN else ""
+            lines.append(f"  {STRATEGIES[name]:<52}{score:>8.1f}%{gain:>+12.1f}{flag}")
+    return "\n".join(lines)
+
+
+def is_item_writing(problem: Problem) -> bool:
+    """Whether a problem is one of this module's warnings."""
+    code = problem.message[1 : problem.message.find("]")] if problem.message[:1] == "[" else ""
+    return problem.severity == "warning" and code in CHECKS
+
+
+def item_writing_problems(bank: Bank, exams) -> tuple[list[Problem], list[ExamStrategies]]:
+    """Every item-writing warning as a Problem, and the strategy scores behind the exam ones."""
+    if not bank.questions:
+        return [], []
+    strategies = blind_strategies(bank, exams)
+    findings = check_bank(bank, exams) + strategy_findings(strategies)
+    return [f.problem() for f in findings], strategies
