@@ -6,6 +6,7 @@ Every function takes `now` (naive UTC) from the caller, so deadlines are testabl
 from __future__ import annotations
 
 import json
+import math
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class DrawnQuestion:
     question: Any
     track: str
     option_order: list[int]
+    pilot: bool = False  # unscored: shown like the others, never counted
 
 
 @dataclass
@@ -70,26 +72,32 @@ class AttemptView:
 
 
 def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQuestion]:
-    """Questions for one attempt, per the blueprint's domain counts and shuffling."""
-    pools = bank.exam_pools()  # without questions graded by meaning: see Bank.exam_pools
-    chosen = []
+    """Questions for one attempt, per the blueprint's domain counts and shuffling.
+
+    Each domain draws its scored and its pilot questions in one sample from its pool, so the
+    two never overlap; which of them is pilot is recorded, never shown."""
+    pools = blueprint.pools(bank)  # without questions graded by meaning: see Bank.exam_pools
+    pilot = blueprint.pilot_counts()
+    chosen: list[tuple[Any, bool]] = []
     for domain, count in blueprint.counts().items():
         pool = pools.get(domain, [])
-        if len(pool) < count:
+        need = count + pilot.get(domain, 0)
+        if len(pool) < need:
             raise InvalidInputError(
-                f"The bank cannot fill this exam: domain {domain} needs {count} questions and "
+                f"The bank cannot fill this exam: domain {domain} needs {need} questions and "
                 f"has {len(pool)}. Run `triops validate` for details."
             )
-        chosen += rng.sample(pool, count)
+        picked = rng.sample(pool, need)
+        chosen += [(bq, False) for bq in picked[:count]] + [(bq, True) for bq in picked[count:]]
     if blueprint.shuffle_questions:
         rng.shuffle(chosen)
     drawn = []
-    for position, bq in enumerate(chosen):
+    for position, (bq, is_pilot) in enumerate(chosen):
         n = option_count(bq.question)
         order = list(range(n))
         if n and (blueprint.shuffle_options or bq.question.type == "ordering"):
             rng.shuffle(order)  # ordering items are always shown shuffled
-        drawn.append(DrawnQuestion(position, bq.question, bq.track, order))
+        drawn.append(DrawnQuestion(position, bq.question, bq.track, order, is_pilot))
     return drawn
 
 
@@ -101,6 +109,8 @@ def start(
     if existing is not None:
         return existing
     bp = exam.blueprint
+    if not exam.startable:
+        raise InvalidInputError(f"{bp.title} {exam.shortfall_text()}.")
     if bp.attempts_allowed and store.count_attempts(db, user_id, exam.id) >= bp.attempts_allowed:
         raise InvalidInputError(
             f"You have used all {bp.attempts_allowed} attempts allowed for this exam."
@@ -138,6 +148,7 @@ def start(
             track=d.track,
             snapshot=d.question.model_dump(mode="json"),
             option_order=d.option_order,
+            pilot=d.pilot,
         )
         for d in drawn
     ]
@@ -179,15 +190,28 @@ def status(db, token: str, user_id: str, now: datetime) -> AttemptRow:
 def load(db, token: str, user_id: str, now: datetime) -> AttemptView:
     """The attempt behind a token, for its owner only; expired attempts are finalized first."""
     row = finalize_if_expired(db, _owned(db, token, user_id), now)
-    bp = Blueprint.model_validate_json(row.blueprint_json)
-    drawn = [
-        DrawnQuestion(q.position, _QUESTION.validate_python(q.snapshot), q.track, q.option_order)
+    return AttemptView(
+        row,
+        Blueprint.model_validate_json(row.blueprint_json),
+        _drawn(db, row),
+        _answers(db, row),
+        store.flags(db, row.id),
+    )
+
+
+def _drawn(db, row: AttemptRow) -> list[DrawnQuestion]:
+    return [
+        DrawnQuestion(
+            q.position, _QUESTION.validate_python(q.snapshot), q.track, q.option_order, q.pilot
+        )
         for q in store.questions(db, row.id)
     ]
-    answers = {
+
+
+def _answers(db, row: AttemptRow) -> dict[int, Any]:
+    return {
         p: (None if r is None else json.loads(r)) for p, r in store.responses(db, row.id).items()
     }
-    return AttemptView(row, bp, drawn, answers, store.flags(db, row.id))
 
 
 def save_answer(
@@ -216,41 +240,154 @@ def set_flag(db, token: str, user_id: str, position: int, flagged: bool, now: da
         raise AttemptClosedError("This attempt is closed.")
 
 
+def margin_points(percent: float, n: int) -> float:
+    """The score's standard error in percentage points, for one attempt of n scored items: the
+    binomial standard error of a proportion, sqrt(p(1-p)/n)."""
+    if n <= 0:
+        return 0.0
+    p = max(0.0, min(1.0, percent / 100))
+    return 100 * math.sqrt(p * (1 - p) / n)
+
+
+def meets(percent: float, pass_mark: float) -> bool:
+    """The per-domain rule: a domain meets the standard when its raw score reaches the pass
+    mark. Issuers do not publish theirs; this one is Triops's."""
+    return percent + 1e-9 >= pass_mark
+
+
 def grade_attempt(view: AttemptView) -> dict[str, Any]:
-    """Score, pass or fail, and the per-domain breakdown."""
+    """Score over the scored items, pass or fail, the scaled score where the blueprint has one,
+    the margin of error, and the per-domain breakdown. Pilot items are graded (for item
+    analysis) but never counted."""
+    bp = view.blueprint
     domains: dict[str, list[float]] = {}
+    titles: dict[str, str | None] = {}
     per_question = []
     for d in view.questions:
-        g: Grade = grade(d.question, view.responses.get(d.position))
-        key = f"{d.track}/{d.question.domain}"
-        domains.setdefault(key, []).append(g.score)
-        per_question.append({"position": d.position, "score": g.score})
-    total = sum(q["score"] for q in per_question)
-    percent = 100.0 * total / len(per_question) if per_question else 0.0
-    breakdown = [
-        {"domain": k, "earned": sum(v), "possible": len(v), "percent": 100.0 * sum(v) / len(v)}
-        for k, v in domains.items()
-    ]
+        g: Grade = grade(
+            d.question, view.responses.get(d.position), multiple_response=bp.multiple_response
+        )
+        course = f"{d.track}/{d.question.domain}"
+        section = bp.domain_of(course)
+        key = section.key if section is not None else course
+        titles[key] = section.title if section is not None else None
+        per_question.append(
+            {
+                "position": d.position,
+                "score": g.score,
+                "domain": key,
+                "pilot": d.pilot,
+                "scored": not d.pilot,
+            }
+        )
+        if not d.pilot:
+            domains.setdefault(key, []).append(g.score)
+    scored = [q["score"] for q in per_question if q["scored"]]
+    percent = 100.0 * sum(scored) / len(scored) if scored else 0.0
+    breakdown = []
+    for k, v in domains.items():
+        domain_percent = 100.0 * sum(v) / len(v)
+        breakdown.append(
+            {
+                "domain": k,
+                "title": titles[k],
+                "earned": sum(v),
+                "possible": len(v),
+                "percent": domain_percent,
+                "meets": meets(domain_percent, bp.pass_mark),
+                "margin": margin_points(domain_percent, len(v)),
+            }
+        )
     breakdown.sort(key=lambda b: b["percent"])
     return {
+        "version": 2,
         "percent": percent,
-        "passed": percent >= view.blueprint.pass_mark,
+        "passed": meets(percent, bp.pass_mark),
+        "scaled": bp.scaled.score(percent, bp.pass_mark) if bp.scaled is not None else None,
+        "scored_items": len(scored),
+        "pilot_items": len(per_question) - len(scored),
+        "margin": margin_points(percent, len(scored)),
+        "multiple_response": bp.multiple_response,
         "domains": breakdown,
         "questions": per_question,
     }
 
 
+@dataclass(frozen=True)
+class DomainResult:
+    key: str  # course domain id, or the title of a real exam's domain
+    title: str | None  # None for a course domain (its title comes from the vocabulary)
+    earned: float
+    possible: int
+    percent: float
+    meets: bool
+    margin: float  # percentage points
+
+
+@dataclass(frozen=True)
+class ExamResult:
+    """A finished attempt's result as the results screen reports it, from the stored grade.
+
+    Attempts graded before pilot items and scaled scores existed have neither: their result
+    reads as all items scored, no scaled score, and margins computed from the stored score."""
+
+    percent: float
+    passed: bool
+    scaled: int | None
+    scored_items: int
+    pilot_positions: list[int]
+    margin: float  # percentage points of the raw score
+    scaled_margin: float | None  # the same margin in scaled points, near the score
+    multiple_response: str
+    domains: list[DomainResult]  # weakest first
+    scores: dict[int, float]  # position -> score as graded at submission
+
+
+def result(view: AttemptView) -> ExamResult:
+    """The stored result of a finished attempt, old or new."""
+    bp = view.blueprint
+    data = json.loads(view.row.result_json or "{}")
+    questions = data.get("questions", [])
+    pilot = [q["position"] for q in questions if q.get("pilot")]
+    percent = data.get("percent", view.row.score or 0.0)
+    scored_items = data.get("scored_items", len(questions) - len(pilot))
+    margin = data.get("margin")
+    if margin is None:
+        margin = margin_points(percent, scored_items)
+    scaled = data.get("scaled")
+    scaled_margin = None
+    if scaled is not None and bp.scaled is not None:
+        scaled_margin = margin * bp.scaled.points_per_percent(percent, bp.pass_mark)
+    domains = [
+        DomainResult(
+            key=d["domain"],
+            title=d.get("title"),
+            earned=d["earned"],
+            possible=d["possible"],
+            percent=d["percent"],
+            meets=d.get("meets", meets(d["percent"], bp.pass_mark)),
+            margin=d.get("margin", margin_points(d["percent"], d["possible"])),
+        )
+        for d in data.get("domains", [])
+    ]
+    passed = view.row.passed if view.row.passed is not None else data.get("passed", False)
+    return ExamResult(
+        percent=percent,
+        passed=bool(passed),
+        scaled=scaled,
+        scored_items=scored_items,
+        pilot_positions=pilot,
+        margin=margin,
+        scaled_margin=scaled_margin,
+        multiple_response=data.get("multiple_response", "partial"),
+        domains=domains,
+        scores={q["position"]: q["score"] for q in questions},
+    )
+
+
 def _finish(db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...]) -> None:
     view = AttemptView(
-        row,
-        Blueprint.model_validate_json(row.blueprint_json),
-        [
-            DrawnQuestion(
-                q.position, _QUESTION.validate_python(q.snapshot), q.track, q.option_order
-            )
-            for q in store.questions(db, row.id)
-        ],
-        {p: (None if r is None else json.loads(r)) for p, r in store.responses(db, row.id).items()},
+        row, Blueprint.model_validate_json(row.blueprint_json), _drawn(db, row), _answers(db, row)
     )
     result = grade_attempt(view)
     store.set_state(

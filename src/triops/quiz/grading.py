@@ -64,7 +64,7 @@ def _single(q: Single, r: Any) -> Grade:
     return Grade(_clamp(weight / 100), fb)
 
 
-def _multiple(q: Multiple, r: Any) -> Grade:
+def _multiple(q: Multiple, r: Any, all_or_nothing: bool = False) -> Grade:
     if not isinstance(r, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) for i in r
     ):
@@ -72,9 +72,19 @@ def _multiple(q: Multiple, r: Any) -> Grade:
     chosen = sorted(set(r))
     if any(not 0 <= i < len(q.options) for i in chosen):
         raise InvalidResponse("unknown option")
+    fb = [q.options[i].feedback for i in chosen if q.options[i].feedback]
+    if all_or_nothing:
+        # As AWS scores multiple response: full credit for exactly the keyed set, else none.
+        key = q.key()
+        if chosen == key:
+            return Grade(1.0, fb)
+        if q.choose is not None and len(chosen) > q.choose:
+            detail = f"{len(chosen)} options chosen where the item asks for {q.choose}: no credit"
+        else:
+            detail = f"all-or-nothing: credit only for exactly the {len(key)} right options"
+        return Grade(0.0, fb, detail=detail)
     weights = q.weights()
     total = sum(weights[i] for i in chosen)
-    fb = [q.options[i].feedback for i in chosen if q.options[i].feedback]
     return Grade(_clamp(total / 100), fb)
 
 
@@ -180,15 +190,23 @@ _GRADERS = {
 }
 
 
-def grade(question, response: Any, embedder=None) -> Grade:
+MULTIPLE_RESPONSE_MODES = ("partial", "all-or-nothing")
+
+
+def grade(question, response: Any, embedder=None, *, multiple_response: str = "partial") -> Grade:
     """Score a response; None (unanswered) scores 0. Raises InvalidResponse for a wrong shape.
 
     `embedder` is only used by short-text questions that declare semantic grading; without one
-    they fall back to exact matching."""
+    they fall back to exact matching. `multiple_response` is the exam's rule for multiple
+    response: "partial" (Moodle's weights, the default) or "all-or-nothing"."""
+    if multiple_response not in MULTIPLE_RESPONSE_MODES:
+        raise ValueError(f"unknown multiple_response mode '{multiple_response}'")
     if response is None:
         return Grade(0.0, detail="not answered")
     if question.type == "short_text":
         return _short_text(question, response, embedder)
+    if question.type == "multiple":
+        return _multiple(question, response, multiple_response == "all-or-nothing")
     return _GRADERS[question.type](question, response)
 
 

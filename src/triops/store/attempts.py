@@ -45,6 +45,7 @@ class QuestionRow(BaseModel):
     track: str
     snapshot: dict[str, Any]
     option_order: list[int]
+    pilot: bool = False  # an unscored pilot item (shown like the others, never counted)
 
 
 def create_attempt(
@@ -77,14 +78,15 @@ def create_attempt(
                 "INSERT INTO attempt_guards VALUES (?, ?, coalesce(?, 'infinity'::TIMESTAMP), ?)",
                 [_guard_key(row.token, row.user_id), row.id, row.deadline, row.question_count],
             )
-            # One INSERT of six lists unnested side by side. executemany pays a statement per
+            # One INSERT of lists unnested side by side. executemany pays a statement per
             # question (14 ms for 65), and one VALUES row per question binds 390 parameters
-            # (5-7 ms); six list parameters take 2 ms.
+            # (5-7 ms); a few list parameters take 2 ms.
             if questions:
                 db.execute(
-                    "INSERT INTO attempt_questions SELECT ?, unnest(?::INTEGER[]), "
+                    "INSERT INTO attempt_questions (attempt_id, position, question_id, track, "
+                    "snapshot_json, option_order, pilot) SELECT ?, unnest(?::INTEGER[]), "
                     "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                    "unnest(?::VARCHAR[])",
+                    "unnest(?::VARCHAR[]), unnest(?::BOOLEAN[])",
                     [
                         row.id,
                         [q.position for q in questions],
@@ -92,6 +94,7 @@ def create_attempt(
                         [q.track for q in questions],
                         [json.dumps(q.snapshot) for q in questions],
                         [json.dumps(q.option_order) for q in questions],
+                        [q.pilot for q in questions],
                     ],
                 )
             db.execute("COMMIT")
@@ -143,15 +146,20 @@ def count_attempts(db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str) ->
 
 def questions(db: duckdb.DuckDBPyConnection, attempt_id: str) -> list[QuestionRow]:
     rows = db.execute(
-        "SELECT position, question_id, track, snapshot_json, option_order "
+        "SELECT position, question_id, track, snapshot_json, option_order, pilot "
         "FROM attempt_questions WHERE attempt_id = ? ORDER BY position",
         [attempt_id],
     ).fetchall()
     return [
         QuestionRow(
-            position=p, question_id=q, track=t, snapshot=json.loads(s), option_order=json.loads(o)
+            position=p,
+            question_id=q,
+            track=t,
+            snapshot=json.loads(s),
+            option_order=json.loads(o),
+            pilot=pilot,
         )
-        for p, q, t, s, o in rows
+        for p, q, t, s, o, pilot in rows
     ]
 
 
