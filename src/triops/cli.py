@@ -38,6 +38,15 @@ def validate(
             "questions, questions far from their lesson).",
         ),
     ] = False,
+    strategies: Annotated[
+        bool,
+        typer.Option(
+            "--strategies",
+            help="Also print, per exam profile, what blind strategies expect to score "
+            "(longest option, first option, always false, most words shared with the stem) "
+            "beside pure guessing and the pass mark.",
+        ),
+    ] = False,
 ) -> None:
     """Check lessons, questions, exams, labs, knowledge and data; exit 1 on any error."""
     from triops.validate import validate as run_validate
@@ -54,6 +63,10 @@ def validate(
     report = run_validate(target, embedder, get_settings().derived_dir)
     for problem in report.problems:
         typer.echo(str(problem))
+    if strategies:
+        from triops.quiz.itemwriting import format_strategies
+
+        typer.echo(format_strategies(report.strategies))
     typer.echo(report.summary())
     raise typer.Exit(1 if report.errors else 0)
 
