@@ -1,0 +1,295 @@
+"""Item analysis: statistics on hand-computable matrices, reports from attempts made through the
+real exam engine on a DuckDB file, planted bad items among simulated candidates, the CLI and the
+Instructor › Item analysis page."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from triops.quiz import analysis
+from triops.quiz import exam as engine
+from triops.quiz.bank import load_bank
+from triops.quiz.blueprint import load_exams
+from triops.store import users
+from triops.store.connection import open_state
+
+T0 = datetime(2026, 12, 1, 9, 0, 0)
+
+# Six attempts of four 0/1 items: totals 4, 3, 2, 2, 1, 0.
+MATRIX = np.array(
+    [
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+        [1, 1, 0, 0],
+        [1, 0, 1, 0],
+        [0, 1, 0, 0],
+        [0, 0, 0, 0],
+    ],
+    dtype=float,
+)
+
+
+def matrix_data(matrix: np.ndarray, exam_id: str = "hand") -> analysis.ItemData:
+    """A fixed form: every attempt answers every item; no option data."""
+    n, k = matrix.shape
+    items = pd.DataFrame(
+        {
+            "exam_id": exam_id,
+            "attempt_id": np.repeat([f"a{i}" for i in range(n)], k),
+            "question_id": np.tile([f"q{j}" for j in range(k)], n),
+            "type": "numeric",
+            "score": matrix.ravel(),
+            "scored": True,
+            "seconds": np.tile(np.arange(1, k + 1) * 10.0, n),
+        }
+    )
+    empty_options = pd.DataFrame(
+        {"question_id": [], "option": [], "key": pd.Series([], dtype=bool), "order": []}
+    )
+    return analysis.ItemData(
+        items,
+        empty_options,
+        pd.DataFrame({"row": pd.Series([], dtype="int64"), "option": pd.Series([], dtype="int64")}),
+        pd.DataFrame({"question_id": [], "type": [], "stem": [], "versions": []}),
+    )
+
+
+def by_question(form: analysis.FormReport) -> pd.DataFrame:
+    return form.items.set_index("question_id").sort_index()
+
+
+def test_facility_discrimination_upper_lower_kr20_and_sem_match_hand_computation():
+    form = analysis.analyse(matrix_data(MATRIX), minimum=2)[0]
+    items = by_question(form)
+    # Facility: the share right per item.
+    assert items["facility"].tolist() == pytest.approx([4 / 6, 4 / 6, 3 / 6, 1 / 6])
+    # Point-biserial against the rest score (total minus the item), by numpy's own Pearson.
+    totals = MATRIX.sum(axis=1)
+    for j in range(4):
+        rest = totals - MATRIX[:, j]
+        expected = np.corrcoef(MATRIX[:, j], rest)[0, 1]
+        assert items.loc[f"q{j}", "discrimination"] == pytest.approx(expected)
+    # 27 % of 6 attempts rounds to 2: top = totals 4 and 3, bottom = totals 1 and 0.
+    assert items["upper_lower"].tolist() == pytest.approx([1.0, 0.5, 1.0, 0.5])
+    # KR-20 by hand: sum pq = 30/36, population variance of totals = 10/6,
+    # KR-20 = 4/3 * (1 - (5/6) / (5/3)) = 2/3.
+    rel = form.reliability
+    assert rel.method == "KR-20"
+    assert rel.coefficient == pytest.approx(2 / 3)
+    # Percent scores 100, 75, 50, 50, 25, 0: sample SD 25 * sqrt(2); SEM = SD * sqrt(1/3).
+    assert form.sd == pytest.approx(25 * math.sqrt(2))
+    assert rel.sem_points == pytest.approx(25 * math.sqrt(2) * math.sqrt(1 / 3))
+    assert items["median_seconds"].tolist() == [10.0, 20.0, 30.0, 40.0]
+
+
+def test_partial_credit_uses_cronbachs_alpha_from_its_formula():
+    matrix = np.array(
+        [
+            [1.0, 0.5, 1.0],
+            [0.5, 0.5, 1.0],
+            [1.0, 1.0, 0.5],
+            [0.0, 0.5, 0.0],
+            [0.5, 0.0, 0.5],
+        ]
+    )
+    form = analysis.analyse(matrix_data(matrix), minimum=2)[0]
+    k = matrix.shape[1]
+    alpha = k / (k - 1) * (1 - matrix.var(axis=0).sum() / matrix.sum(axis=1).var())
+    assert form.reliability.method == "Cronbach's alpha"
+    assert form.reliability.coefficient == pytest.approx(alpha)
+    assert analysis.reliability(matrix) == (pytest.approx(alpha), "Cronbach's alpha")
+
+
+def test_too_few_responses_say_how_many_more_instead_of_a_number():
+    form = analysis.analyse(matrix_data(MATRIX))[0]  # minimum 30
+    assert form.items["needed"].tolist() == [24, 24, 24, 24]
+    assert form.items["facility"].isna().all()
+    assert form.items["discrimination"].isna().all()
+    assert form.items["flags"].map(len).sum() == 0
+    assert form.reliability.needed == 24
+    assert form.reliability.coefficient is None and form.reliability.sem_points is None
+
+
+# --- attempts through the real exam engine ---------------------------------------------------
+
+BANK = """\
+questions:
+  - id: ia-single-one
+    type: single
+    domain: culture-and-collaboration
+    stem: Which option is keyed in item one?
+    options:
+      - {text: Alpha one, correct: true}
+      - Beta one
+      - Gamma one
+      - Delta one
+  - id: ia-single-two
+    type: single
+    domain: culture-and-collaboration
+    stem: Which option is keyed in item two?
+    options:
+      - {text: Alpha two, correct: true}
+      - Beta two
+      - Gamma two
+  - id: ia-true-false
+    type: true_false
+    domain: culture-and-collaboration
+    stem: Item three is true.
+    answer: true
+  - id: ia-multiple
+    type: multiple
+    domain: culture-and-collaboration
+    stem: Which two options are keyed in item four?
+    options:
+      - {text: Right A, correct: true}
+      - {text: Right B, correct: true}
+      - Wrong C
+      - Wrong D
+  - id: ia-numeric
+    type: numeric
+    domain: culture-and-collaboration
+    stem: How many items are in this bank?
+    answers:
+      - {value: 5}
+"""
+
+EXAM = """\
+title: Item analysis check
+tracks: [devops]
+time_limit_minutes: 30
+pass_mark: 50
+domains:
+  - {domain: devops/culture-and-collaboration, count: 5}
+"""
+
+ORDER = ["ia-single-one", "ia-single-two", "ia-true-false", "ia-multiple", "ia-numeric"]
+# Per candidate, the answers in ORDER: single = authored option index, multiple = list,
+# true_false = bool, numeric = number; None leaves the question unanswered.
+ANSWERS = [
+    dict(zip(ORDER, answers, strict=True))
+    for answers in [
+        (0, 0, True, [0, 1], 5),
+        (0, 0, True, [0, 1], 4),
+        (0, 1, True, [0, 2], 5),
+        (1, 0, False, [0], None),
+        (2, 2, False, [2, 3], 1),
+        (1, None, False, [3], 2),
+    ]
+]
+
+
+@pytest.fixture
+def quiz_root(tmp_path) -> Path:
+    root = tmp_path / "root"
+    (root / "quizzes" / "devops").mkdir(parents=True)
+    (root / "quizzes" / "exams").mkdir()
+    shutil.copy(REPO / "quizzes" / "vocabulary.yaml", root / "quizzes" / "vocabulary.yaml")
+    (root / "quizzes" / "devops" / "analysis.yaml").write_text(BANK, encoding="utf-8")
+    (root / "quizzes" / "exams" / "analysis-check.yaml").write_text(EXAM, encoding="utf-8")
+    return root
+
+
+def take_exams(db, root: Path, answers=ANSWERS) -> tuple[list[str], list[list[float]]]:
+    """Each candidate starts the exam, saves answers 20 s apart in question order, submits.
+
+    Returns the attempt ids and, per attempt, the graded score of each question id in bank
+    order (as the engine stored them)."""
+    bank = load_bank(root)
+    exam = load_exams(root, bank).get("analysis-check")
+    assert exam is not None
+    ids, scores = [], []
+    order = [q.id for q in bank.questions]
+    for n, wanted in enumerate(answers):
+        user = users.create_user(db, f"Candidate {n}", T0)
+        started = T0 + timedelta(hours=n)
+        row = engine.start(db, exam, bank, user.id, started, random.Random(n))
+        view = engine.load(db, row.token, user.id, started)
+        by_id = {d.question.id: d for d in view.questions}
+        now = started
+        for qid in order:
+            d = by_id[qid]
+            now += timedelta(seconds=20)
+            if wanted[qid] is not None:
+                engine.save_answer(db, row.token, user.id, d.position, wanted[qid], now, d.question)
+        finished = engine.submit(db, row.token, user.id, now + timedelta(seconds=5))
+        assert finished.state == "finished"
+        ids.append(row.id)
+        result = json.loads(finished.result_json)
+        per_position = {q["position"]: q["score"] for q in result["questions"]}
+        scores.append([per_position[by_id[qid].position] for qid in order])
+    return ids, scores
+
+
+def test_report_from_real_exam_attempts_reads_scores_choices_and_times(tmp_path, quiz_root):
+    db = open_state(tmp_path / "state.duckdb")
+    _, scores = take_exams(db, quiz_root)
+    # The bank changes after the attempts: the report still reads the options as shown.
+    bank_file = quiz_root / "quizzes" / "devops" / "analysis.yaml"
+    bank_file.write_text(
+        bank_file.read_text(encoding="utf-8").replace("Beta one", "Beta one, reworded"),
+        encoding="utf-8",
+    )
+    report = analysis.item_report(db, bank=load_bank(quiz_root), minimum=3)
+    db.close()
+    form = report.form("analysis-check")
+    items = by_question(form)
+    matrix = np.array(scores)
+    order = ORDER
+    assert items.loc[order, "responses"].tolist() == [6] * 5
+    assert items.loc[order, "facility"].tolist() == pytest.approx(matrix.mean(axis=0).tolist())
+    # ia-single-one: 3 of 6 right.
+    assert items.loc["ia-single-one", "facility"] == pytest.approx(0.5)
+    options = form.options.set_index(["question_id", "option"])
+    assert options.loc[("ia-single-one", "Alpha one"), "overall"] == pytest.approx(3 / 6)
+    assert options.loc[("ia-single-one", "Beta one"), "overall"] == pytest.approx(2 / 6)
+    assert options.loc[("ia-single-one", "Delta one"), "overall"] == 0.0
+    assert ("ia-single-one", "Beta one, reworded") not in options.index
+    # The omitted answer counts in the denominator: Alpha two 3 of 6, not 3 of 5.
+    assert options.loc[("ia-single-two", "Alpha two"), "overall"] == pytest.approx(3 / 6)
+    assert options.loc[("ia-multiple", "Wrong C"), "overall"] == pytest.approx(2 / 6)
+    assert options.loc[("ia-true-false", "True"), "key"]
+    assert options.loc[("ia-true-false", "False"), "overall"] == pytest.approx(3 / 6)
+    # Top 27 % of 6 = 2 attempts (candidates 0 and 1): both picked Alpha one.
+    assert options.loc[("ia-single-one", "Alpha one"), "upper"] == 1.0
+    # Saves are 20 s apart: each answered item took 20 s, the one after a skipped item 40 s.
+    assert items.loc["ia-single-one", "median_seconds"] == 20.0
+    totals = matrix.sum(axis=1)
+    rest = totals - matrix[:, 0]
+    assert items.loc["ia-single-one", "discrimination"] == pytest.approx(
+        np.corrcoef(matrix[:, 0], rest)[0, 1]
+    )
+    where = report.where["ia-single-one"]
+    assert where == ("quizzes/devops/analysis.yaml", 2)
+    # The multiple-response item gives partial credit: Cronbach's alpha, on the same matrix.
+    alpha, method = analysis.reliability(matrix)
+    assert form.reliability.method == method == "Cronbach's alpha"
+    assert form.reliability.coefficient == pytest.approx(alpha)
+
+
+def test_form_reliability_counts_attempts_and_needs_the_minimum(tmp_path, quiz_root):
+    db = open_state(tmp_path / "state.duckdb")
+    assert analysis.form_reliability(db, "analysis-check") == analysis.FormReliability(
+        0, 30, None, "KR-20", None
+    )
+    _, scores = take_exams(db, quiz_root)
+    few = analysis.form_reliability(db, "analysis-check")
+    assert (few.attempts, few.needed, few.coefficient, few.sem_points) == (6, 24, None, None)
+    enough = analysis.form_reliability(db, "analysis-check", minimum=6)
+    db.close()
+    matrix = np.array(scores)
+    alpha, _ = analysis.reliability(matrix)
+    percent = 100 * matrix.sum(axis=1) / matrix.shape[1]
+    assert enough.needed == 0 and enough.coefficient == pytest.approx(alpha)
+    assert enough.sem_points == pytest.approx(
+        np.std(percent, ddof=1) * math.sqrt(1 - min(1, max(0, alpha)))
+    )
