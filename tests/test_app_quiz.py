@@ -99,11 +99,19 @@ def test_exam_list_shows_every_exam_and_needs_a_profile():
     at = with_profile()
     at.switch_page("app_pages/exam.py").run()
     assert [s.value for s in at.subheader] == [
-        "DevOps practitioner mock exam",
-        "LLMOps practitioner mock exam",
-        "MLOps practitioner mock exam",
+        "DevOps mock in the DOP-C02 format",
+        "DevOps quick mock",
+        "LLMOps mock in the Databricks GenAI Engineer Associate format",
+        "LLMOps quick mock",
+        "MLOps mock in the Professional ML Engineer format",
+        "MLOps quick mock",
         "Ops triad mock certification",
     ]
+    captions = " ".join(c.value for c in at.caption)
+    assert "pass at 750 on a 100–1000 scale" in captions
+    assert "75 questions (10 of them unscored" in captions
+    assert "a Triops study target: the issuer publishes no pass mark" in captions
+    assert "checked 2026-12-06" in captions
 
 
 def test_starting_an_exam_puts_the_token_in_the_url_and_saves_answers_on_change():

@@ -3,7 +3,6 @@ triops.quiz.exam, which commits it before the page confirms it."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import altair as alt
@@ -30,8 +29,48 @@ def _time_text(minutes: float | None) -> str:
     return f"{minutes:g} min"
 
 
+def _pass_rule(bp) -> str:
+    """The pass rule as the Exams page states it, with where it comes from."""
+    basis = bp.source.pass_mark_basis if bp.source is not None else None
+    if bp.scaled is not None:
+        text = (
+            f"pass at {bp.scaled.cut} on a {bp.scaled.min}–{bp.scaled.max} scale "
+            f"(Triops: {bp.pass_mark:g}% of the scored questions)"
+        )
+    else:
+        text = f"pass mark {bp.pass_mark:g}%"
+    if basis == "study-target":
+        text += " (a Triops study target: the issuer publishes no pass mark)"
+    elif basis == "third-party":
+        text += " (as a third-party summary reports it)"
+    return text
+
+
+def _rules(bp, multiplier: float | None, used: int) -> str:
+    limit = None if multiplier is None else bp.time_limit_minutes * multiplier
+    allowed = "unlimited" if not bp.attempts_allowed else f"{used} of {bp.attempts_allowed}"
+    count = f"{bp.shown} questions"
+    if bp.pilot:
+        count += f" ({bp.pilot} of them unscored, not identified until the results)"
+    multiple = (
+        "multiple response all-or-nothing"
+        if bp.multiple_response == "all-or-nothing"
+        else "partial credit on multiple response"
+    )
+    expiry = (
+        "auto-submits at the deadline"
+        if bp.expiry.policy == "auto-submit"
+        else f"{bp.expiry.grace_minutes} min grace period to submit"
+    )
+    return (
+        f"{count} · {_time_text(limit)} · {_pass_rule(bp)} · {multiple} · "
+        f"attempts used: {allowed} · {expiry}"
+    )
+
+
 def exam_list(exams: Exams, identity: Identity) -> None:
-    """Every exam with its rules, a start or resume button, and the attempt history."""
+    """Every exam with its rules and source, a start or resume button (or why it cannot start
+    yet), and the attempt history."""
     db = resources.state_db()
     user_id = identity.user_id
     factor = engine.accommodation(db, user_id)
@@ -45,18 +84,16 @@ def exam_list(exams: Exams, identity: Identity) -> None:
         with st.container(border=True):
             st.subheader(bp.title)
             st.markdown(bp.description)
-            limit = None if multiplier is None else bp.time_limit_minutes * multiplier
-            used = len(history)
-            allowed = "unlimited" if not bp.attempts_allowed else f"{used} of {bp.attempts_allowed}"
-            st.caption(
-                f"{bp.total} questions · {_time_text(limit)} · pass mark {bp.pass_mark:g}% · "
-                f"attempts used: {allowed} · "
-                + (
-                    "auto-submits at the deadline"
-                    if bp.expiry.policy == "auto-submit"
-                    else f"{bp.expiry.grace_minutes} min grace period to submit"
+            st.caption(_rules(bp, multiplier, len(history)))
+            if bp.source is not None:
+                src = bp.source
+                st.caption(
+                    f"Modelled on {src.exam} ({src.issuer}): [{src.title}]({src.url}), "
+                    f"checked {src.checked:%Y-%m-%d}. {src.note}".strip()
                 )
-            )
+            if open_row is None and not ex.startable:
+                st.warning(f"{bp.title} {ex.shortfall_text()}.")
+                continue
             label = "Resume attempt" if open_row else "Start exam"
             if st.button(label, key=f"start-{ex.id}", type="primary"):
                 row = open_row or engine.start(db, ex, resources.bank(), user_id, now())
@@ -185,6 +222,7 @@ def take(view: AttemptView, identity: Identity) -> None:
             key,
             disabled=overdue,
             on_change=lambda p=position, k=key: _save(view, p, k, user_id),
+            at_most_choose=view.blueprint.multiple_response == "all-or-nothing",
         )
         flag_key = f"{view.token}-flag-{position}"
         st.session_state.setdefault(flag_key, position in view.flags)
@@ -282,12 +320,116 @@ def _summary(view: AttemptView, user_id: str) -> None:
     )
 
 
+MARGIN_NOTE = (
+    "One attempt measures with error: this is the standard error of a proportion, "
+    "√(p(1−p)/n) over the n scored questions. Another draw of questions would land within "
+    "about this much of your score two times in three."
+)
+
+
+def _domain_name(d: engine.DomainResult, vocab) -> str:
+    if d.title is not None:
+        return d.title
+    track, name = d.key.split("/")
+    return f"{track}: {vocab.domain_title(track, name)}"
+
+
+def _score(view: AttemptView, r: engine.ExamResult) -> None:
+    """Pass or fail, the (scaled) score, and how precise it is."""
+    bp = view.blueprint
+    verdict = "Passed" if r.passed else "Not passed"
+    show = st.success if r.passed else st.error
+    if r.scaled is not None and bp.scaled is not None:
+        show(
+            f"{verdict}: scaled score {r.scaled} (pass {bp.scaled.cut}, "
+            f"scale {bp.scaled.min}–{bp.scaled.max})"
+        )
+        st.caption(
+            f"Raw score {r.percent:.1f}% of the {r.scored_items} scored questions. Triops maps "
+            f"raw to scaled in two straight lines: 0% → {bp.scaled.min}, "
+            f"{bp.pass_mark:g}% → {bp.scaled.cut}, 100% → {bp.scaled.max}. Real issuers equate "
+            "each exam form to the scale statistically; Triops does not."
+        )
+    else:
+        show(f"{verdict}: {r.percent:.1f}% (pass mark {bp.pass_mark:g}%)")
+    if bp.source is not None and bp.source.pass_mark_basis != "published":
+        st.caption(bp.source.note)
+    _finished_at(view.row.finished_at, view.row.started_at)
+    margin = f"±{r.margin:.1f} points"
+    if r.scaled_margin is not None:
+        margin += f" (about ±{r.scaled_margin:.0f} scaled points)"
+    st.markdown(f"**Margin of error:** {margin}")
+    extreme = r.percent in (0.0, 100.0)
+    st.caption(
+        MARGIN_NOTE
+        + (
+            " At 0% or 100% the formula gives no spread, though the next draw could."
+            if extreme
+            else ""
+        )
+    )
+    if r.pilot_positions:
+        shown = ", ".join(str(p + 1) for p in sorted(r.pilot_positions))
+        st.info(
+            f"{len(r.pilot_positions)} of the {len(view.questions)} questions were unscored "
+            f"pilot questions (questions {shown}): they were shown like the others and do not "
+            "count toward your score or the domain results."
+        )
+
+
+def _domains(view: AttemptView, r: engine.ExamResult) -> None:
+    """Per domain: meets or needs work (and, unless the profile reports only that, the score)."""
+    bp = view.blueprint
+    vocab = resources.bank().vocabulary
+    if not r.domains:
+        return
+    st.subheader("Results by domain")
+    st.caption(
+        f"A domain meets the standard when your score on its scored questions reaches the pass "
+        f"mark ({bp.pass_mark:g}%). Issuers do not publish their rule; this one is Triops's. "
+        "With a few questions per domain, a domain result is rougher than the total."
+    )
+    order = {d.key: i for i, d in enumerate(bp.domains)}
+    rows = []
+    for d in sorted(r.domains, key=lambda d: order.get(d.key, len(order))):
+        row = {
+            "domain": _domain_name(d, vocab),
+            "result": "meets" if d.meets else "needs work",
+        }
+        if bp.review.domains == "percent":
+            row |= {
+                "score": round(d.percent, 1),
+                "margin (± points)": round(d.margin, 1),
+                "questions": d.possible,
+            }
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    st.dataframe(frame, hide_index=True, width="stretch")
+    if bp.review.domains != "percent":
+        return
+    weakest = [_domain_name(d, vocab) for d in r.domains if not d.meets][:2]
+    if weakest:
+        st.markdown("**Weakest domains:** " + "; ".join(weakest))
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title="Score (%)"),
+            y=alt.Y("domain:N", sort="x", title=None),
+            color=alt.Color("result:N", title="Result"),
+            tooltip=["domain", "score", "result", "questions"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+
 def results(view: AttemptView, identity: Identity) -> None:
-    """Score, pass or fail, per-domain breakdown and review, as the blueprint allows."""
+    """Score, pass or fail, per-domain results and review, as the blueprint allows.
+
+    Attempts graded before pilot items and scaled scores existed render from what they stored."""
     bp = view.blueprint
     review = bp.review
     course = resources.course()
-    vocab = resources.bank().vocabulary
     st.subheader(bp.title)
     if view.state == "abandoned":
         st.error(
@@ -295,52 +437,33 @@ def results(view: AttemptView, identity: Identity) -> None:
             "abandoned and does not count."
         )
         return
-    result = json.loads(view.row.result_json or "{}")
+    r = engine.result(view)
     if review.score:
-        verdict = "Passed" if view.row.passed else "Not passed"
-        (st.success if view.row.passed else st.error)(
-            f"{verdict}: {view.row.score:.1f}% (pass mark {bp.pass_mark:g}%)"
-        )
-        _finished_at(view.row.finished_at, view.row.started_at)
-        rows = []
-        for d in result.get("domains", []):
-            track, name = d["domain"].split("/")
-            rows.append(
-                {
-                    "domain": f"{track}: {vocab.domain_title(track, name)}",
-                    "score": round(d["percent"], 1),
-                    "questions": d["possible"],
-                }
-            )
-        frame = pd.DataFrame(rows)
-        if not frame.empty:
-            weakest = frame[frame["score"] < bp.pass_mark].head(2)["domain"].tolist()
-            if weakest:
-                st.markdown("**Weakest domains:** " + "; ".join(weakest))
-            chart = (
-                alt.Chart(frame)
-                .mark_bar()
-                .encode(
-                    x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title="Score (%)"),
-                    y=alt.Y("domain:N", sort="x", title=None),
-                    tooltip=["domain", "score", "questions"],
-                )
-            )
-            st.altair_chart(chart, width="stretch")
-    if not (review.correctness or review.right_answer or review.explanation):
+        _score(view, r)
+        _domains(view, r)
+    if not review.questions:
+        if not review.score:
+            _finished_at(view.row.finished_at, view.row.started_at)
         return
     st.header("Review")
+    pilot = set(r.pilot_positions)
     for d in view.questions:
         q = d.question
         response = view.responses.get(d.position)
-        g = grade(q, response)
+        g = grade(q, response, multiple_response=bp.multiple_response)
         mark = "✓" if g.correct else ("½" if g.score > 0 else "✗")
-        title = f"{d.position + 1}. {mark if review.correctness else ''} {q.stem.splitlines()[0]}"
+        unscored = " (unscored pilot)" if d.position in pilot else ""
+        first = q.stem.splitlines()[0]
+        title = f"{d.position + 1}. {mark if review.correctness else ''}{unscored} {first}"
         with st.expander(title[:120]):
             question_view.stem(q)
             st.markdown(f"**Your answer:** {describe(q, response)}")
             if review.correctness:
-                st.caption(f"Score: {g.score:.0%}")
+                st.caption(
+                    f"Score: {g.score:.0%}"
+                    + (" (a pilot question: not counted)" if d.position in pilot else "")
+                    + (f" · {g.detail}" if g.detail and g.score < 1 else "")
+                )
             if review.right_answer and not g.correct:
                 st.markdown(f"**Right answer:** {describe(q, right_answer(q))}")
             if review.feedback:

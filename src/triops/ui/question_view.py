@@ -97,8 +97,12 @@ def inputs(
     *,
     disabled: bool = False,
     on_change: Callable[[], None] | None = None,
+    at_most_choose: bool = False,
 ) -> None:
-    """Draw the answer widgets for a question."""
+    """Draw the answer widgets for a question.
+
+    A multiple-response item with `choose: N` says "Choose N."; with `at_most_choose` (exams
+    that score multiple response all-or-nothing) no more than N boxes can be ticked."""
     t = question.type
     shown = labels(question, order)
     if t == "single":
@@ -112,9 +116,26 @@ def inputs(
             on_change=on_change,
         )
     elif t == "multiple":
-        st.caption("Choose all that apply.")
-        for i, k in enumerate(_keys(question, key, order)):
-            st.checkbox(shown[i], key=k, disabled=disabled, on_change=on_change)
+        keys = _keys(question, key, order)
+        n = question.choose
+        st.caption(f"Choose {n}." if n else "Choose all that apply.")
+        ticked = sum(1 for k in keys if st.session_state.get(k))
+        full = at_most_choose and n is not None and ticked >= n
+        for i, k in enumerate(keys):
+            locked = full and not st.session_state.get(k)
+            st.checkbox(shown[i], key=k, disabled=disabled or locked, on_change=on_change)
+        if n is not None and ticked > n:
+            st.warning(
+                f"{ticked} options are ticked, but this question asks for {n}: "
+                + (
+                    "it scores nothing unless exactly the right ones are ticked. Untick "
+                    f"{ticked - n}."
+                    if at_most_choose
+                    else f"untick {ticked - n}."
+                )
+            )
+        elif full:
+            st.caption(f"{n} chosen: untick one to change your choice.")
     elif t == "true_false":
         st.radio(
             "Your answer",
