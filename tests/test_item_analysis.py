@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from triops.quiz import analysis
+from triops.quiz import analysis, simulate
 from triops.quiz import exam as engine
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
@@ -293,3 +293,69 @@ def test_form_reliability_counts_attempts_and_needs_the_minimum(tmp_path, quiz_r
     assert enough.sem_points == pytest.approx(
         np.std(percent, ddof=1) * math.sqrt(1 - min(1, max(0, alpha)))
     )
+
+
+# --- simulated candidates with planted bad items ------------------------------------------------
+
+
+def sim_blueprint(count: int = 65):
+    from triops.quiz.blueprint import Blueprint
+
+    return Blueprint(
+        title="Simulated form",
+        tracks=["devops"],
+        time_limit_minutes=90,
+        pass_mark=70,
+        domains=[{"domain": "devops/culture-and-collaboration", "count": count}],
+    )
+
+
+def test_planted_items_are_flagged_at_500_candidates_from_a_demo_database(tmp_path):
+    plan = simulate.plan_form(simulate.synthetic_questions(65), seed=13)
+    sim = simulate.simulate(plan, 500, seed=13)
+    db = open_state(tmp_path / "demo-items.duckdb")
+    marker = simulate.write(db, sim, "simulated-form", sim_blueprint(), T0)
+    report = analysis.item_report(db)
+    names = [u.name for u in users.list_users(db)]
+    db.close()
+    assert names[0] == "Simulated candidate 001" and len(names) == 500
+    assert report.simulated == marker and report.simulated["candidates"] == 500
+    form = report.form("simulated-form")
+    assert form.reliability.attempts == 500 and form.reliability.method == "KR-20"
+    result = simulate.check(form.items, sim)
+    assert result["planted_found"] == dict.fromkeys(result["planted_found"], True)
+    assert len(result["planted_found"]) == 3
+    assert result["good_flagged_share"] <= 0.05
+    # The database round trip gives the same figures as the simulation analysed in memory.
+    direct = analysis.analyse(simulate.item_data(sim, "simulated-form"))[0]
+    left, right = by_question(form), by_question(direct)
+    for column in ("responses", "facility", "discrimination", "upper_lower", "median_seconds"):
+        assert np.allclose(left[column].astype(float), right[column].astype(float))
+    assert left["flags"].tolist() == right["flags"].tolist()
+    assert form.reliability == direct.reliability
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_planted_items_are_flagged_for_other_seeds(seed):
+    plan = simulate.plan_form(simulate.synthetic_questions(65), seed=seed)
+    sim = simulate.simulate(plan, 500, seed=seed)
+    form = analysis.analyse(simulate.item_data(sim))[0]
+    result = simulate.check(form.items, sim)
+    assert all(result["planted_found"].values()), result
+    assert result["good_flagged_share"] <= 0.05, result
+
+
+def test_each_planted_item_gets_its_own_flag():
+    plan = simulate.plan_form(simulate.synthetic_questions(20), seed=7)
+    sim = simulate.simulate(plan, 500, seed=7)
+    form = analysis.analyse(simulate.item_data(sim))[0]
+    flags = dict(zip(form.items["question_id"], form.items["flags"], strict=True))
+    roles = {it.question.id: it.role for it in plan}
+    miskeyed = next(q for q, r in roles.items() if r == simulate.MISKEYED)
+    flat = next(q for q, r in roles.items() if r == simulate.FLAT)
+    dead = next(q for q, r in roles.items() if r == simulate.DEAD)
+    assert flags[miskeyed][0] == "likely miskey"
+    assert "low discrimination" in flags[flat]
+    assert flags[dead] == ("dead distractor",)
+    # The table puts the worst first.
+    assert form.items["question_id"].iloc[0] == miskeyed

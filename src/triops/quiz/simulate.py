@@ -63,6 +63,7 @@ class SimItem:
     # item, `truth` is the option that strong candidates pick.
     plausibility: tuple[float, ...] = ()
     truth: int | None = None
+    pilot: bool = False  # an unscored pilot item of the form
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Simulation:
     scores: np.ndarray  # (N, k), 0..1 as graded
     seconds: np.ndarray  # (N, k): time spent on each item
     seed: int
+    multiple_response: str = "partial"
 
     @property
     def candidates(self) -> int:
@@ -101,15 +103,20 @@ def _key(question) -> int:
 
 
 def plan_form(
-    questions: list[tuple[Any, str]], seed: int = 0, *, plant: bool = True
+    questions: list[tuple[Any, str]] | list[tuple[Any, str, bool]],
+    seed: int = 0,
+    *,
+    plant: bool = True,
 ) -> list[SimItem]:
-    """2PL parameters for each question; with `plant`, three single-choice items of at least
-    four options become the miskeyed, zero-discrimination and dead-distractor items."""
+    """2PL parameters for each (question, track[, pilot]); with `plant`, three scored
+    single-choice items of at least four options become the miskeyed, zero-discrimination and
+    dead-distractor items."""
     rng = np.random.default_rng(seed)
+    entries = [(q, track, bool(rest[0]) if rest else False) for q, track, *rest in questions]
     singles = [
         i
-        for i, (q, _) in enumerate(questions)
-        if q.type == "single" and len(q.options) >= CHOICE_COUNT
+        for i, (q, _, pilot) in enumerate(entries)
+        if q.type == "single" and len(q.options) >= CHOICE_COUNT and not pilot
     ]
     roles = {}
     if plant:
@@ -121,7 +128,7 @@ def plan_form(
         picked = rng.choice(singles, size=3, replace=False)
         roles = {int(picked[0]): MISKEYED, int(picked[1]): FLAT, int(picked[2]): DEAD}
     plan = []
-    for i, (q, track) in enumerate(questions):
+    for i, (q, track, pilot) in enumerate(entries):
         a, b = float(rng.uniform(1.0, 2.2)), float(rng.uniform(-0.5, 0.8))
         role = roles.get(i, GOOD)
         plausibility: tuple[float, ...] = ()
@@ -143,7 +150,7 @@ def plan_form(
             plausibility = tuple(float(w) for w in weights / weights.sum())
         if role == FLAT:
             a = 0.0
-        plan.append(SimItem(q, track, a, b, role, plausibility, truth))
+        plan.append(SimItem(q, track, a, b, role, plausibility, truth, pilot))
     return plan
 
 
@@ -167,8 +174,11 @@ def _responses(item: SimItem, right: np.ndarray, rng: np.random.Generator):
     return np.where(right, 0, -1), [right_answer(q)]
 
 
-def simulate(items: list[SimItem], candidates: int, seed: int = 0) -> Simulation:
-    """Draw `candidates` abilities and every candidate's responses, scores and times."""
+def simulate(
+    items: list[SimItem], candidates: int, seed: int = 0, *, multiple_response: str = "partial"
+) -> Simulation:
+    """Draw `candidates` abilities and every candidate's responses, scores (graded by the
+    exam's rule for multiple response) and times."""
     if candidates < 1:
         raise InvalidInputError("Simulate at least one candidate.")
     rng = np.random.default_rng(seed)
@@ -184,11 +194,13 @@ def simulate(items: list[SimItem], candidates: int, seed: int = 0) -> Simulation
         c = np.where(rng.random(candidates) < OMIT, -1, c)
         codes[:, j] = c
         values.append(vals)
-        graded = np.array([grade(item.question, v).score for v in vals])
+        graded = np.array(
+            [grade(item.question, v, multiple_response=multiple_response).score for v in vals]
+        )
         scores[:, j] = np.where(c >= 0, graded[np.maximum(c, 0)], 0.0)
     medians = rng.uniform(30, 90, size=k)
     seconds = np.exp(np.log(medians) + 0.5 * rng.standard_normal((candidates, k)))
-    return Simulation(items, theta, codes, values, scores, seconds, seed)
+    return Simulation(items, theta, codes, values, scores, seconds, seed, multiple_response)
 
 
 def item_data(sim: Simulation, exam_id: str = "simulated") -> analysis.ItemData:
@@ -204,7 +216,7 @@ def item_data(sim: Simulation, exam_id: str = "simulated") -> analysis.ItemData:
             "question_id": np.tile(qids, n),
             "type": np.tile(kinds, n),
             "score": sim.scores.ravel(),
-            "scored": np.ones(n * k, dtype=bool),
+            "scored": np.tile([not it.pilot for it in sim.items], n),
             "seconds": np.where(answered, _credited_seconds(sim), np.nan).ravel(),
         }
     )
@@ -295,8 +307,12 @@ def write(
     *,
     chunk: int = 500,
 ) -> dict[str, Any]:
-    """Write the cohort as submitted attempts of `exam_id` into a demo database; return the
-    marker row stored with it. Refuses a database that already holds profiles or attempts."""
+    """Write the cohort as submitted attempts of `exam_id` into a demo database, graded by the
+    exam engine's own `grade_attempt`; return the marker row stored with it. Refuses a database
+    that already holds profiles or attempts."""
+    from triops.quiz.exam import AttemptView, DrawnQuestion, grade_attempt
+    from triops.quiz.presentation import option_count
+
     if store.has_rows(db):
         raise InvalidInputError(
             "This database already holds profiles or attempts: simulated candidates go into a "
@@ -312,77 +328,73 @@ def write(
         "created": now.isoformat(timespec="seconds"),
         "items": truth(sim),
     }
+    drawn = [
+        DrawnQuestion(j, it.question, it.track, list(range(option_count(it.question))), it.pilot)
+        for j, it in enumerate(sim.items)
+    ]
     snapshots = [json.dumps(it.question.model_dump(mode="json")) for it in sim.items]
-    blueprint_json = blueprint.model_dump_json()
-    pass_mark = float(blueprint.pass_mark)
+    orders = [json.dumps(d.option_order) for d in drawn]
     columns = list(AttemptRow.model_fields)
-    first = True
     for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        people = range(lo, hi)
+        people = range(lo, min(n, lo + chunk))
         ids = [f"simulated-{sim.seed}-{i + 1:0{width}d}" for i in people]
         names = [f"Simulated candidate {i + 1:0{width}d}" for i in people]
-        users = pd.DataFrame(
-            {
-                "id": ids,
-                "name": names,
-                "name_key": [s.casefold() for s in names],
-                "role": "learner",
-                "created_at": now,
-            }
-        )
         starts = [now + timedelta(minutes=i) for i in people]
-        elapsed = np.cumsum(sim.seconds[lo:hi], axis=1)
+        elapsed = np.cumsum(sim.seconds[lo : lo + len(ids)], axis=1)
         attempts = []
         for row, i in enumerate(people):
-            percent = 100.0 * float(sim.scores[i].sum()) / k
-            result = {
-                "percent": percent,
-                "passed": percent >= pass_mark,
-                "domains": _domains(sim, i),
-                "questions": [{"position": j, "score": float(sim.scores[i, j])} for j in range(k)],
-            }
-            finished = starts[row] + timedelta(seconds=float(elapsed[row, -1]))
-            attempt = {
-                "id": ids[row],
-                "token": ids[row],
-                "user_id": ids[row],
-                "exam_id": exam_id,
-                "blueprint_json": blueprint_json,
-                "question_count": k,
-                "state": "finished",
-                "accommodation": "1",
-                "started_at": starts[row],
-                "deadline": starts[row] + timedelta(minutes=blueprint.time_limit_minutes),
-                "grace_until": None,
-                "finished_at": finished,
-                "score": percent,
-                "passed": percent >= pass_mark,
-                "result_json": json.dumps(result),
-            }
-            attempts.append([attempt[c] for c in columns])
+            answers = {j: _plain(sim.values[j][c]) for j, c in enumerate(sim.codes[i]) if c >= 0}
+            attempt = AttemptRow(
+                id=ids[row],
+                token=ids[row],
+                user_id=ids[row],
+                exam_id=exam_id,
+                blueprint_json=blueprint.model_dump_json(),
+                question_count=k,
+                state="finished",
+                accommodation="1",
+                started_at=starts[row],
+                deadline=starts[row] + timedelta(minutes=blueprint.time_limit_minutes),
+                grace_until=None,
+                finished_at=starts[row] + timedelta(seconds=float(elapsed[row, -1])),
+                score=None,
+                passed=None,
+                result_json=None,
+            )
+            result = grade_attempt(AttemptView(attempt, blueprint, drawn, answers))
+            attempt = attempt.model_copy(
+                update={
+                    "score": result["percent"],
+                    "passed": result["passed"],
+                    "result_json": json.dumps(result),
+                }
+            )
+            attempts.append(attempt.model_dump())
         attempt_frame = pd.DataFrame(attempts, columns=columns)
         attempt_frame["grace_until"] = pd.Series(
             pd.NaT, index=attempt_frame.index, dtype="datetime64[us]"
         )
+        users = pd.DataFrame(
+            {
+                "id": ids,
+                "name": names,
+                "name_key": [name.casefold() for name in names],
+                "role": "learner",
+                "created_at": now,
+            }
+        )
         questions = pd.DataFrame(
             {
                 "attempt_id": np.repeat(ids, k),
-                "position": np.tile(np.arange(k), hi - lo),
-                "question_id": np.tile([it.question.id for it in sim.items], hi - lo),
-                "track": np.tile([it.track for it in sim.items], hi - lo),
-                "snapshot_json": np.tile(snapshots, hi - lo),
-                "option_order": np.tile(
-                    [json.dumps(list(range(_option_count(it.question)))) for it in sim.items],
-                    hi - lo,
-                ),
+                "position": np.tile(np.arange(k, dtype=np.int32), len(ids)),
+                "question_id": np.tile([it.question.id for it in sim.items], len(ids)),
+                "track": np.tile([it.track for it in sim.items], len(ids)),
+                "snapshot_json": np.tile(snapshots, len(ids)),
+                "option_order": np.tile(orders, len(ids)),
+                "pilot": np.tile([it.pilot for it in sim.items], len(ids)),
             }
         )
-        who, pos = np.nonzero(sim.codes[lo:hi] >= 0)
-        saved = [
-            starts[w] + timedelta(seconds=float(elapsed[w, p]))
-            for w, p in zip(who, pos, strict=True)
-        ]
+        who, pos = np.nonzero(sim.codes[lo : lo + len(ids)] >= 0)
         responses = pd.DataFrame(
             {
                 "attempt_id": np.asarray(ids)[who],
@@ -391,20 +403,18 @@ def write(
                     json.dumps(_plain(sim.values[p][sim.codes[lo + w, p]]))
                     for w, p in zip(who, pos, strict=True)
                 ],
-                "saved_at": pd.to_datetime(saved),
+                "saved_at": pd.to_datetime(
+                    [
+                        starts[w] + timedelta(seconds=float(elapsed[w, p]))
+                        for w, p in zip(who, pos, strict=True)
+                    ]
+                ),
             }
         )
         store.write_simulated(
-            db, marker if first else None, users, attempt_frame, questions, responses
+            db, marker if lo == 0 else None, users, attempt_frame, questions, responses
         )
-        first = False
     return marker
-
-
-def _option_count(question) -> int:
-    from triops.quiz.presentation import option_count
-
-    return option_count(question)
 
 
 def _plain(value: Any) -> Any:
@@ -413,17 +423,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-def _domains(sim: Simulation, i: int) -> list[dict[str, Any]]:
-    groups: dict[str, list[float]] = {}
-    for j, it in enumerate(sim.items):
-        groups.setdefault(f"{it.track}/{it.question.domain}", []).append(float(sim.scores[i, j]))
-    out = [
-        {"domain": d, "earned": sum(v), "possible": len(v), "percent": 100.0 * sum(v) / len(v)}
-        for d, v in groups.items()
-    ]
-    return sorted(out, key=lambda b: b["percent"])
 
 
 def check(report_items: pd.DataFrame, sim: Simulation) -> dict[str, Any]:
