@@ -90,8 +90,7 @@ _ABOVE = re.compile(
     re.IGNORECASE,
 )
 _RECALL = re.compile(
-    r"\b(?:the|this|that|our)\s+(?:lesson|lessons|course|module|seed\s+article|article|"
-    r"chapter|reading)(?:'s|’s)?\b"
+    r"\b(?:the|this|that|our)\s+(?:lessons?|course(?!\s+of\b)|module|seed\s+article)(?:'s|’s)?\b"
     r"|\btriops\b"
     r"|\baccording\s+to\s+(?:the\s+)?[A-Z][\w-]*",
     re.IGNORECASE,
