@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -359,3 +362,99 @@ def test_each_planted_item_gets_its_own_flag():
     assert flags[dead] == ("dead distractor",)
     # The table puts the worst first.
     assert form.items["question_id"].iloc[0] == miskeyed
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def items_cli(*args):
+    from typer.testing import CliRunner
+
+    from triops.cli import app
+
+    return CliRunner().invoke(app, ["items", *map(str, args)])
+
+
+def test_cli_report_prints_form_statistics_and_flags_and_writes_the_csv(
+    tmp_path, quiz_root, use_root, triops_home
+):
+    use_root(quiz_root)
+    db = open_state(triops_home / "state.duckdb")
+    take_exams(db, quiz_root)
+    db.close()
+    out = tmp_path / "items.csv"
+    result = items_cli("report", "--exam", "analysis-check", "--csv", out, "--minimum", "3")
+    assert result.exit_code == 0, result.output
+    assert "== analysis-check: 6 submitted attempts" in result.output
+    assert "reliability: Cronbach's alpha" in result.output
+    assert "SIMULATED" not in result.output
+    rows = pd.read_csv(out)
+    assert len(rows) == 5 and set(rows["source"]) == {"exam"}
+    first = rows.set_index("question_id").loc["ia-single-one"]
+    assert first["where"] == "quizzes/devops/analysis.yaml:2"
+    assert first["facility"] == pytest.approx(0.5)
+    # With the default minimum of 30 the figures give way to what is missing.
+    result = items_cli("report")
+    assert "needs 24 more attempts" in result.output
+    assert "needs 24 more responses" in result.output
+
+
+def test_cli_simulate_writes_a_marked_demo_database_that_report_opens(
+    tmp_path, quiz_root, use_root, triops_home
+):
+    extra = "questions:\n" + "".join(
+        f"""  - id: ia-extra-{n}
+    type: single
+    domain: integration-and-testing
+    stem: Extra item {n}?
+    options: [{{text: Key {n}, correct: true}}, Other {n} b, Other {n} c, Other {n} d]
+"""
+        for n in range(4)
+    )
+    (quiz_root / "quizzes" / "devops" / "extra.yaml").write_text(extra, encoding="utf-8")
+    (quiz_root / "quizzes" / "exams" / "sim-check.yaml").write_text(
+        EXAM.replace(
+            "count: 5}", "count: 5}\n  - {domain: devops/integration-and-testing, count: 4}"
+        ),
+        encoding="utf-8",
+    )
+    use_root(quiz_root)
+    result = items_cli("simulate", "--candidates", 200, "--seed", 4, "--exam", "sim-check")
+    assert result.exit_code == 0, result.output
+    demo = triops_home / "demo-items.duckdb"
+    assert f"wrote 200 simulated candidates of sim-check (9 items) to {demo}" in result.output
+    assert result.output.count("planted: ") == 3
+    assert not (triops_home / "state.duckdb").exists()
+    report = items_cli("report", "--db", demo)
+    assert report.exit_code == 0, report.output
+    assert report.output.startswith("SIMULATED DATA: 200 simulated candidates of sim-check")
+    # Simulating again replaces the demo file; a file that is not a demo is never touched.
+    again = items_cli("simulate", "--candidates", 50, "--exam", "sim-check")
+    assert again.exit_code == 0, again.output
+    state = open_state(triops_home / "state.duckdb")
+    state.close()
+    refused = items_cli("simulate", "--out", triops_home / "state.duckdb", "--exam", "sim-check")
+    assert refused.exit_code == 1 and "learner state" in refused.output
+    other = tmp_path / "other.duckdb"
+    open_state(other).close()
+    refused = items_cli("simulate", "--out", other, "--exam", "sim-check")
+    assert refused.exit_code == 1 and "not a simulated demo database" in refused.output
+
+
+def test_cli_report_says_in_one_line_when_the_app_holds_the_database(triops_home):
+    db = open_state(triops_home / "state.duckdb")  # this process plays the running app
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "triops.cli", "items", "report"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TRIOPS_HOME": str(triops_home)},
+        )
+    finally:
+        db.close()
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "locked by another process" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr

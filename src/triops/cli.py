@@ -186,6 +186,167 @@ def export_gift(
         )
 
 
+items_app = typer.Typer(
+    help="Item analysis of submitted exam attempts, and simulated candidates to try it on.",
+    no_args_is_help=True,
+)
+app.add_typer(items_app, name="items")
+DEMO_DB = "demo-items.duckdb"
+
+
+def _read_only(path: Path):
+    """A read-only connection, or a one-line error: with DuckDB, a running app holds the lock."""
+    from triops.errors import StoreError
+    from triops.store.connection import connect
+
+    try:
+        return connect(path, read_only=True)
+    except StoreError as exc:
+        cause = str(exc.__cause__ or exc)
+        if "lock" in cause.lower():
+            typer.echo(
+                f"{path}: error: locked by another process (is the Triops app running?): stop "
+                "it and run this again, or open Instructor › Item analysis in the app",
+                err=True,
+            )
+        else:
+            typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@items_app.command("report")
+def items_report(
+    exam: Annotated[str | None, typer.Option(help="Only this exam (default: every exam).")] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the per-item rows to this CSV file.")
+    ] = None,
+    practice: Annotated[
+        bool, typer.Option("--practice", help="Also report practice answers (shown apart).")
+    ] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="A database to read instead of the learner state, e.g. the simulated demo "
+            f"(TRIOPS_HOME/{DEMO_DB}).",
+        ),
+    ] = None,
+    minimum: Annotated[
+        int,
+        typer.Option(
+            min=2, help="Responses (per item) and attempts (per form) before a figure is shown."
+        ),
+    ] = 30,
+) -> None:
+    """Facility, discrimination, upper-lower index, option rates, time, reliability and flags."""
+    from triops.quiz.analysis import csv_rows, format_report, item_report
+    from triops.quiz.bank import load_bank
+
+    settings = get_settings()
+    path = db if db is not None else settings.state_db
+    if not path.is_file():
+        if db is not None:
+            typer.echo(f"{path}: error: no such database", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"no learner state at {path} yet: no exam has been submitted")
+        return
+    conn = _read_only(path)
+    try:
+        report = item_report(
+            conn, exam, bank=load_bank(settings.root), minimum=minimum, practice=practice
+        )
+    finally:
+        conn.close()
+    if exam is not None and not report.forms:
+        typer.echo(f"no submitted attempts of exam '{exam}' in {path}")
+    else:
+        typer.echo(format_report(report, practice=practice), nl=False)
+    if csv is not None:
+        csv_rows(report, practice=practice).to_csv(csv, index=False)
+        typer.echo(f"wrote {csv}")
+
+
+@items_app.command("simulate")
+def items_simulate(
+    candidates: Annotated[int, typer.Option(min=1, max=100_000, help="How many.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same data).")] = 0,
+    exam: Annotated[
+        str, typer.Option(help="The exam whose blueprint draws the simulated form.")
+    ] = "triad-mock-certification",
+    out: Annotated[
+        Path | None,
+        typer.Option(help=f"The demo database to write (default: TRIOPS_HOME/{DEMO_DB})."),
+    ] = None,
+) -> None:
+    """Write simulated candidates (2PL model, three planted bad items) into a demo database."""
+    import random
+    from datetime import UTC, datetime
+
+    from triops.errors import TriopsError
+    from triops.quiz import analysis, simulate
+    from triops.quiz.bank import load_bank
+    from triops.quiz.blueprint import load_exams
+    from triops.quiz.exam import draw
+    from triops.store.connection import open_state
+    from triops.store.items import simulated_marker
+
+    settings = get_settings()
+    target = out if out is not None else settings.home / DEMO_DB
+    if target.resolve() == settings.state_db.resolve():
+        typer.echo(f"{target}: error: this is the learner state; simulate into a demo file")
+        raise typer.Exit(1)
+    if target.exists():
+        conn = _read_only(target)
+        try:
+            marker = simulated_marker(conn)
+        except Exception:  # not a Triops database at all
+            marker = None
+        finally:
+            conn.close()
+        if marker is None:
+            typer.echo(f"{target}: error: exists and is not a simulated demo database", err=True)
+            raise typer.Exit(1)
+        target.unlink()
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+    bank = load_bank(settings.root)
+    exams = load_exams(settings.root, bank)
+    chosen = exams.get(exam)
+    if chosen is None:
+        known = ", ".join(e.id for e in exams.exams) or "none"
+        typer.echo(f"error: unknown exam '{exam}' (exams: {known})", err=True)
+        raise typer.Exit(1)
+    try:
+        form = draw(chosen.blueprint, bank, random.Random(seed))
+        plan = simulate.plan_form([(d.question, d.track, d.pilot) for d in form], seed)
+        sim = simulate.simulate(
+            plan, candidates, seed, multiple_response=chosen.blueprint.multiple_response
+        )
+        conn = open_state(target)
+        try:
+            now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            simulate.write(conn, sim, chosen.id, chosen.blueprint, now)
+            found = analysis.analyse(analysis.load(conn, chosen.id))[0]
+        finally:
+            conn.close()
+    except TriopsError as exc:
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"wrote {candidates} simulated candidates of {chosen.id} ({len(form)} items) to {target}"
+    )
+    for item in plan:
+        if item.role != simulate.GOOD:
+            typer.echo(f"planted: {item.question.id}: {item.role}")
+    result = simulate.check(found.items, sim)
+    planted = sum(result["planted_found"].values())
+    good = len(plan) - len(result["planted_found"])
+    typer.echo(
+        f"the item report flags {planted} of {len(result['planted_found'])} planted items "
+        f"and {len(result['good_flagged'])} of {good} good items"
+    )
+    typer.echo(f"open it: triops items report --db {target} (or Instructor › Item analysis)")
+
+
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)
 ci_app = typer.Typer(
     help="Run GitHub Actions workflows locally, offline, in the sandbox.", no_args_is_help=True

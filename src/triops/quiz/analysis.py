@@ -644,5 +644,97 @@ def _where(where: dict[str, tuple[str, int]], question_id: str) -> str:
     return f"{found[0]}:{found[1]}" if found else "not in the bank now"
 
 
-def describe_needed(needed: int, what: str = "responses") -> str:
-    return f"needs {needed} more {what}"
+def csv_rows(report: ItemReport, *, practice: bool = False) -> pd.DataFrame:
+    """The per-item rows for a CSV file: exam items, and practice rows when asked."""
+    table = item_rows(report)
+    if not table.empty:
+        table.insert(0, "source", "simulated" if report.simulated else "exam")
+    if practice and not report.practice.empty:
+        rows = report.practice.copy()
+        rows.insert(0, "source", "practice")
+        rows.insert(2, "where", rows["question_id"].map(lambda q: _where(report.where, q)))
+        rows["flags"] = rows["flags"].map(", ".join)
+        table = pd.concat([table, rows], ignore_index=True)
+    return table
+
+
+def _number(value: float, spec: str) -> str:
+    return "-" if value is None or not np.isfinite(value) else format(value, spec)
+
+
+def simulated_banner(marker: dict) -> str:
+    """One line that says the data is simulated, for every place that shows it."""
+    return (
+        f"SIMULATED DATA: {marker.get('candidates')} simulated candidates of "
+        f"{marker.get('exam_id')} (2PL model, seed {marker.get('seed')}), not real learners"
+    )
+
+
+def format_report(report: ItemReport, *, practice: bool = False) -> str:
+    """The report as text: per exam the form statistics, the item table (worst flags first) and
+    each flag as `path:line: flag: question: why`."""
+    lines: list[str] = []
+    if report.simulated:
+        lines += [simulated_banner(report.simulated), ""]
+    if not report.forms:
+        lines.append("no submitted exam attempts")
+    for form in report.forms:
+        rel = form.reliability
+        lines.append(f"== {form.exam_id}: {len(form.scores)} submitted attempts")
+        if rel.needed:
+            lines.append(
+                f"reliability ({rel.method}): needs {rel.needed} more attempts "
+                f"(at least {report.minimum})"
+            )
+        elif rel.coefficient is None:
+            lines.append(f"reliability ({rel.method}): cannot be computed (no score variance)")
+        else:
+            lines.append(
+                f"reliability: {rel.method} {rel.coefficient:.2f}, standard error of "
+                f"measurement {_number(rel.sem_points, '.1f')} percentage points"
+            )
+        if form.excluded:
+            lines.append(
+                f"({form.excluded} attempts with another number of scored items left out of "
+                "the reliability)"
+            )
+        lines.append(
+            f"scores: mean {_number(form.mean, '.1f')} %, SD {_number(form.sd, '.1f')} points; "
+            + "  ".join(f"{b} {n}" for b, n in form.distribution().itertuples(index=False))
+        )
+        lines.append("")
+        header = f"{'question':<44} {'n':>5} {'facil':>6} {'disc':>6} {'U-L':>6} {'time':>6}  flags"
+        lines += [header, "-" * len(header)]
+        for row in form.items.itertuples(index=False):
+            if row.needed:
+                stats = f"{'':>6} {'':>6} {'':>6} {'':>6}  needs {row.needed} more responses"
+            else:
+                stats = (
+                    f"{_number(row.facility, '.2f'):>6} {_number(row.discrimination, '.2f'):>6} "
+                    f"{_number(row.upper_lower, '.2f'):>6} "
+                    f"{_number(row.median_seconds, '.0f') + 's':>6}  {', '.join(row.flags)}"
+                )
+            lines.append(f"{_short(row.question_id, 44):<44} {row.responses:>5} {stats}".rstrip())
+        flagged = form.items[form.items["flags"].map(len) > 0]
+        if len(flagged):
+            lines += ["", "flags:"]
+            for row in flagged.itertuples(index=False):
+                where = _where(report.where, row.question_id)
+                lines.append(f"{where}: {', '.join(row.flags)}: {row.question_id}: {row.notes}")
+        lines.append("")
+    if practice:
+        lines.append("== practice answers (apart from exams)")
+        if report.practice.empty:
+            lines.append("no practice answers")
+        for row in report.practice.itertuples(index=False):
+            if row.needed:
+                detail = f"needs {row.needed} more answers"
+            else:
+                detail = f"facility {row.facility:.2f}, first try {row.first_try:.2f}" + (
+                    f"  {', '.join(row.flags)}" if row.flags else ""
+                )
+            lines.append(
+                f"{_short(row.question_id, 44):<44} {row.answers:>5} answers, "
+                f"{row.learners} learners: {detail}"
+            )
+    return "\n".join(lines).rstrip() + "\n"
