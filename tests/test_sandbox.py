@@ -290,6 +290,7 @@ def test_without_root_the_run_works_and_says_what_is_missing():
         for rel in (
             "__init__.py",
             "errors.py",
+            "terminal.py",
             "labs/__init__.py",
             "labs/sandbox.py",
             "labs/launcher.py",
@@ -328,7 +329,8 @@ def test_without_root_the_run_works_and_says_what_is_missing():
         assert done.returncode == 0, done.stderr
         first, *rest = done.stdout.splitlines()
         protections = ["rlimits", "landlock", "seccomp", "network-off", "env-clean", "disk-quota"]
-        assert first == f"failed {protections} ['uid'] ['uid']"
+        missing = ["uid", "proc-private"]
+        assert first == f"failed {protections} {missing} {sorted(missing)}"
         assert rest[0] == "65534"
         assert "Permission denied" in done.stdout
         assert not [pid for pid in processes_of(65534) if marker in cmdline(pid)]

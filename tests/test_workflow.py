@@ -818,15 +818,27 @@ def test_working_directory_is_relative_to_the_workspace(tmp_path, seed):
     assert "working-directory 'missing' does not exist" in missing.message
 
 
-def test_a_bash_step_uses_pipefail_and_errexit(tmp_path, seed):
+def test_shells_follow_github_no_shell_is_bash_e_and_shell_bash_adds_pipefail(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
         """
         on: push
         jobs:
-          strict:
+          default:
             runs-on: ubuntu-latest
+            steps:
+              - run: |
+                  false | true
+                  echo reached
+              - run: |
+                  false
+                  echo unreachable
+          explicit:
+            runs-on: ubuntu-latest
+            defaults:
+              run:
+                shell: bash
             steps:
               - run: |
                   false | true
@@ -836,7 +848,12 @@ def test_a_bash_step_uses_pipefail_and_errexit(tmp_path, seed):
                 run: print("from python")
         """,
     )
-    pipe, python = steps(report, "strict")
+    piped, errexit = steps(report, "default")
+    # GitHub runs a step without shell: as `bash -e {0}`: a failing command stops the step,
+    # but a pipe takes the status of its last command (no pipefail).
+    assert piped.status == "success" and piped.log == "reached"
+    assert errexit.status == "failure" and "unreachable" not in errexit.log
+    pipe, python = steps(report, "explicit")
     assert pipe.status == "failure" and "unreachable" not in pipe.log
     assert python.log == "from python"
 

@@ -20,7 +20,17 @@ reaps it. It reports on the status fd, one JSON object a line:
 Keys (a key given twice makes a list): uid, gid (absent: keep the caller's identity), box (the
 only writable folder), cwd, read (read and execute, repeatable), device (read and write device
 files, repeatable), cpu (seconds), as and fsize (bytes), nproc, nofile, network (0 or 1),
-status_fd, wall (backstop seconds).
+status_fd, env_fd, wall (backstop seconds).
+
+The launcher starts as root, so its own environment is fixed and minimal (the runner passes only
+PATH and LANG): a learner's LD_PRELOAD, LD_LIBRARY_PATH or LD_DEBUG_OUTPUT would otherwise be
+applied by the dynamic loader to this root process before it drops privileges. The command's
+environment comes through env_fd instead (a sealed memory file of NUL-separated NAME=value
+entries), read here as data and handed to the command only at its execve, after the drop.
+
+As root, the child also gets a mount namespace of its own with a fresh /proc mounted
+hidepid=invisible, so that a run sees only its own UID's processes (not the command lines of
+other learners' runs); a missing namespace is reported as the missing protection "proc-private".
 """
 
 import _signal as signal
@@ -31,10 +41,16 @@ import sys
 import time
 
 LISTS = ("read", "device")
-INTS = ("uid", "gid", "cpu", "as", "fsize", "nproc", "nofile", "network", "status_fd")
+INTS = ("uid", "gid", "cpu", "as", "fsize", "nproc", "nofile", "network", "status_fd", "env_fd")
+ENV_MAX = 4 << 20  # bytes of environment the runner may hand over
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
+
+# A mount namespace and a /proc of the run's own (sys/mount.h, sched.h).
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
 
 # Landlock (include/uapi/linux/landlock.h); the syscall numbers are shared by all architectures.
 SYS_LANDLOCK_CREATE_RULESET = 444
@@ -162,7 +178,54 @@ def parse_config(args):
     return cfg
 
 
+def read_env(fd):
+    """The command's environment from `fd`: NUL-separated NAME=value entries, read as data."""
+    chunks, size = [], 0
+    while True:
+        chunk = os.pread(fd, 1 << 16, size)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > ENV_MAX:
+            raise ValueError("the command's environment is larger than 4 MB")
+        chunks.append(chunk)
+    env = {}
+    for entry in b"".join(chunks).split(b"\0"):
+        if not entry:
+            continue
+        name, sep, value = entry.partition(b"=")
+        if not sep or not name:
+            raise ValueError("a malformed environment entry")
+        env[os.fsdecode(name)] = os.fsdecode(value)
+    return env
+
+
 # ---------------------------------------------------------------------------- the child
+
+
+def _private_proc(ctypes, libc):
+    """A mount namespace of this process's own, with a fresh /proc that shows each UID only its
+    own processes (hidepid=invisible; hidepid=2 on kernels before 5.8)."""
+    libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_char_p,
+    ]
+    if libc.unshare(CLONE_NEWNS) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "unshare(CLONE_NEWNS): " + os.strerror(err))
+    # Nothing mounted here may propagate back to the machine's mount table.
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "making the mount namespace private: " + os.strerror(err))
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    for option in (b"hidepid=invisible", b"hidepid=2"):
+        if libc.mount(b"proc", b"/proc", b"proc", flags, option) == 0:
+            return
+        err = ctypes.get_errno()
+    raise OSError(err, "mounting a private /proc: " + os.strerror(err))
 
 
 def _set_rlimits(cfg):
@@ -309,7 +372,7 @@ def _seccomp(cfg, ctypes):
         lib.seccomp_release(ctx)
 
 
-def _child(cfg, argv, status_fd):
+def _child(cfg, argv, status_fd, env):
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     # Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve: restore them.
     for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
@@ -327,6 +390,16 @@ def _child(cfg, argv, status_fd):
     ctypes, libc = _libc()
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+    if cfg.get("uid") is not None:
+        # Before Landlock, which refuses mounts; the /proc read rule then names the new /proc.
+        try:
+            _private_proc(ctypes, libc)
+            protections.append("proc-private")
+        except OSError as exc:
+            missing["proc-private"] = exc.strerror or str(exc)
+    else:
+        missing["proc-private"] = "not running as root: other users' processes stay visible"
 
     tcp_blocked = False
     try:
@@ -370,7 +443,7 @@ def _child(cfg, argv, status_fd):
     os.chdir(cfg["cwd"])
     _emit(status_fd, event="ready", protections=protections, missing=missing)
     try:
-        os.execvpe(argv[0], argv, os.environ)
+        os.execvpe(argv[0], argv, env)
     except OSError as exc:
         _emit(status_fd, event="error", message=f"cannot run {argv[0]!r}: {exc.strerror}")
         os._exit(127)
@@ -461,6 +534,15 @@ def main(argv):
     command = argv[split + 1 :]
     status_fd = cfg["status_fd"]
     os.set_inheritable(status_fd, False)
+    env = {}
+    if cfg.get("env_fd") is not None:
+        try:
+            env = read_env(cfg["env_fd"])
+        except (OSError, ValueError) as exc:
+            _emit(status_fd, event="error", message=f"sandbox setup failed: {exc}")
+            return 2
+        finally:
+            os.close(cfg["env_fd"])
 
     watched = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
@@ -470,7 +552,7 @@ def main(argv):
     main_pid = os.fork()
     if main_pid == 0:
         try:
-            _child(cfg, command, status_fd)
+            _child(cfg, command, status_fd, env)
         except BaseException as exc:  # report, never fall back into the supervisor's code
             _emit(status_fd, event="error", message=f"sandbox setup failed: {exc}")
         os._exit(127)

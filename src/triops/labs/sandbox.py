@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triops.errors import InvalidInputError, TriopsError
+from triops.terminal import visible
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 DEFAULT_UIDS = range(61000, 61064)
@@ -60,7 +61,19 @@ STATUSES = (
     "output-truncated",
     "killed",
 )
-PROTECTIONS = ("uid", "rlimits", "landlock", "seccomp", "network-off", "env-clean", "disk-quota")
+PROTECTIONS = (
+    "uid",
+    "rlimits",
+    "landlock",
+    "seccomp",
+    "network-off",
+    "proc-private",
+    "env-clean",
+    "disk-quota",
+)
+# The launcher's own environment: it starts as root, so nothing of the command's environment
+# may reach it (the dynamic loader would apply LD_PRELOAD and friends before the drop).
+LAUNCHER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 # What a Python tool run needs to read (and execute); everything else is out of reach.
 SYSTEM_READ = (
@@ -201,7 +214,10 @@ def kill_uid(uid: int, rounds: int = 50) -> bool:
 
 
 def disk_usage(path: Path, max_entries: int) -> tuple[int, int]:
-    """Bytes allocated and entries below `path`, never following links; stops past max_entries."""
+    """Bytes used and entries below `path`, never following links; stops past max_entries.
+
+    A file counts at the larger of its allocated and its apparent size: a sparse file takes
+    almost no blocks, but every copy of it (an artifact upload, a kept run) writes it whole."""
     total = entries = 0
     stack = [os.fspath(path)]
     while stack:
@@ -216,7 +232,7 @@ def disk_usage(path: Path, max_entries: int) -> tuple[int, int]:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                total += st.st_blocks * 512
+                total += max(st.st_blocks * 512, st.st_size if stat.S_ISREG(st.st_mode) else 0)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
                 if entries > max_entries:
@@ -371,7 +387,13 @@ class Sandbox:
         read: list[str],
     ) -> SandboxResult:
         status_r, status_w = os.pipe()
-        config = [f"box={slot.box}", f"cwd={cwd}", f"status_fd={status_w}"]
+        env_fd = _env_file(env)
+        config = [
+            f"box={slot.box}",
+            f"cwd={cwd}",
+            f"status_fd={status_w}",
+            f"env_fd={env_fd}",
+        ]
         if self.privileged:
             config += [f"uid={slot.uid}", f"gid={slot.uid}"]
         config += [f"read={path}" for path in read] + [f"device={path}" for path in DEVICES]
@@ -392,10 +414,10 @@ class Sandbox:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env=LAUNCHER_ENV,
                 cwd="/",
                 close_fds=True,
-                pass_fds=(status_w,),
+                pass_fds=(status_w, env_fd),
                 start_new_session=True,
             )
         except BaseException:
@@ -403,6 +425,7 @@ class Sandbox:
             raise
         finally:
             os.close(status_w)
+            os.close(env_fd)
 
         out = _Output(limits.output_bytes, on_output)
         status_raw = bytearray()
@@ -516,7 +539,7 @@ class Sandbox:
         protections = set(ready.get("protections", [])) | {"env-clean", "disk-quota"}
         reasons = dict(ready.get("missing", {}))
         if not ready:
-            for name in ("uid", "rlimits", "landlock", "seccomp", "network-off"):
+            for name in ("uid", "rlimits", "landlock", "seccomp", "network-off", "proc-private"):
                 reasons.setdefault(name, "the launcher did not start")
         if allow_network:
             protections.discard("network-off")
@@ -682,14 +705,14 @@ class _Output:
             else:
                 line, self._pending = self._pending[:cut], self._pending[cut + 1 :]
             if self.on_output is not None:
-                self.on_output(line)
+                self.on_output(visible(line))
 
     def flush(self) -> None:
         self._emit(self._decoder.decode(b"", final=True))
         if self._pending:
             line, self._pending = self._pending, ""
             if self.on_output is not None:
-                self.on_output(line)
+                self.on_output(visible(line))
 
     def note(self, line: str) -> None:
         self._notes.append(line)
@@ -728,6 +751,23 @@ def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
             raise InvalidInputError(f"{key} is set by the sandbox and cannot be overridden.")
         result[key] = value
     return result
+
+
+def _env_file(env: Mapping[str, str]) -> int:
+    """A memory file holding `env` as NUL-separated NAME=value entries, for the launcher's
+    env_fd (read from the start; nothing on disk, nothing in the launcher's own environment)."""
+    blob = b"".join(
+        os.fsencode(name) + b"=" + os.fsencode(value) + b"\0" for name, value in env.items()
+    )
+    fd = os.memfd_create("triops-env", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _check_cwd(cwd: str | None) -> str:

@@ -10,12 +10,13 @@ other action fails its step with `not available offline: <owner/repo@ref>`.
 
 from __future__ import annotations
 
-import glob
+import functools
 import hashlib
 import itertools
 import json
 import math
 import os
+import posixpath
 import re
 import selectors
 import shlex
@@ -33,17 +34,39 @@ from typing import Any, Protocol
 
 import yaml
 
-from triops.content.yamlsource import YamlDoc, YamlSyntaxError, parse_yaml
+from triops.content.yamlsource import LEARNER_YAML, YamlDoc, YamlSyntaxError, parse_yaml
 from triops.errors import InvalidInputError
+from triops.labs.safefs import (
+    Confined,
+    TooLarge,
+    TooSlow,
+    UnsafePath,
+    check_deadline,
+)
+from triops.terminal import visible
 
-# What GitHub runs for `shell: bash`. GitHub itself runs a step with no `shell:` as `bash -e {0}`
-# (no pipefail); this runner uses the stricter form for every bash step, as the labs teach it.
-DEFAULT_SHELL = "bash --noprofile --norc -eo pipefail {0}"
+# GitHub's shells on Linux runners ("Workflow syntax for GitHub Actions", jobs.<job_id>.steps[*].
+# shell): a step with no `shell:` (and no defaults.run.shell) runs `bash -e {0}`, without
+# pipefail; `shell: bash` runs `bash --noprofile --norc -eo pipefail {0}`.
+UNSET_SHELL = ("bash -e {0}", ".sh")
 SHELLS = {
-    "bash": (DEFAULT_SHELL, ".sh"),
+    "bash": ("bash --noprofile --norc -eo pipefail {0}", ".sh"),
     "sh": ("sh -e {0}", ".sh"),
     "python": ("python {0}", ".py"),
 }
+# What the runner (as root) reads back from files a step may have written or replaced. GitHub
+# caps a step summary at 1 MiB and a job's outputs at 1 MB; Triops caps each file at 1 MiB.
+COMMAND_FILE_LIMIT = 1 << 20
+# Variables a step may not set through GITHUB_ENV: they make the dynamic loader or an
+# interpreter run code of the step's choosing in every later process. GitHub refuses only
+# NODE_OPTIONS; Triops refuses these too (labs/README.md says so).
+REFUSED_ENV = re.compile(
+    r"^(LD_[A-Z0-9_]*|GCONV_PATH|GLIBC_TUNABLES|MALLOC_[A-Z0-9_]*|HOSTALIASES|LOCALDOMAIN|"
+    r"RES_OPTIONS|NODE_OPTIONS|PYTHONSTARTUP|PYTHONHOME|PYTHONEXECUTABLE|PYTHONINSPECT|"
+    r"BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PERL5OPT|PERL5DB|PERLLIB|PERL5LIB|"
+    r"RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS)$"
+)
+DEFAULT_COPY_BUDGET = 1 << 30  # bytes a run's built-in actions may copy (artifacts, checkout)
 DEFAULT_TIMEOUT_MINUTES = 360
 MAX_MATRIX_CELLS = 256
 LOG_LIMIT = 64_000
@@ -292,17 +315,16 @@ class _Parser:
         raise self.fail(f"unexpected '{value}'")
 
 
-_PARSED: dict[str, tuple] = {}
-
-
 def parse_expression(src: str) -> tuple:
     """The syntax tree of one expression (the text between `${{` and `}}`); cached."""
-    src = src.strip()
-    if src not in _PARSED:
-        node = _Parser(src).parse()
-        _check_functions(node, src)
-        _PARSED[src] = node
-    return _PARSED[src]
+    return _parse_expression(src.strip())
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: a server sees every expression learners write
+def _parse_expression(src: str) -> tuple:
+    node = _Parser(src).parse()
+    _check_functions(node, src)
+    return node
 
 
 def _walk(node: tuple):
@@ -389,7 +411,7 @@ class ExpressionContext:
 
     data: dict[str, Any]
     status: Callable[[str], bool] = _always_status
-    workspace: Path | None = None
+    workspace: Path | Confined | None = None
 
 
 class _Filtered(list):
@@ -549,24 +571,110 @@ def _format(fmt: str, args: list[Any]) -> str:
     return "".join(out)
 
 
-def hash_files(workspace: Path, patterns: list[str]) -> str:
-    """sha256 over the sha256 of each matching file, in path order; '' when nothing matches."""
-    matched: set[Path] = set()
-    excluded: set[Path] = set()
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        target = excluded if negate else matched
-        spec = pattern[1:] if negate else pattern
-        for hit in glob.glob(str(workspace / spec), recursive=True, include_hidden=True):
-            if Path(hit).is_file():
-                target.add(Path(hit))
-    files = sorted(matched - excluded)
-    if not files:
-        return ""
-    total = hashlib.sha256()
-    for path in files:
-        total.update(hashlib.sha256(path.read_bytes()).digest())
-    return total.hexdigest()
+HASH_FILES_SECONDS = 120.0  # hashFiles() is evaluated by the runner itself: it gets a deadline
+
+
+def hash_files(
+    workspace: Path | Confined, patterns: list[str], *, deadline: float | None = None
+) -> str:
+    """sha256 over the sha256 of each matching file, in path order; '' when nothing matches.
+
+    As on GitHub, only files inside the workspace count (a pattern with `..` or an absolute path
+    outside it matches nothing); unlike GitHub, links are never followed: a link, or anything
+    below a linked folder, is not hashed. The walk and the reads have a deadline and a cap."""
+    if deadline is None:
+        deadline = time.monotonic() + HASH_FILES_SECONDS
+    own = not isinstance(workspace, Confined)
+    folder = Confined(workspace) if own else workspace
+    try:
+        included, excluded = [], []
+        for pattern in patterns:
+            negate = pattern.startswith("!")
+            spec = pattern[1:] if negate else pattern
+            try:
+                regex = glob_regex(_inside(str(folder.folder), spec))
+            except UnsafePath:
+                continue  # GitHub ignores matches outside the workspace
+            (excluded if negate else included).append(regex)
+        files = [
+            entry.path
+            for entry in folder.walk(deadline=deadline)
+            if entry.kind == "file"
+            and any(r.match(entry.path) for r in included)
+            and not any(r.match(entry.path) for r in excluded)
+        ]
+        if not files:
+            return ""
+        total = hashlib.sha256()
+        for path in sorted(files):
+            check_deadline(deadline, "hashFiles()")
+            total.update(hashlib.sha256(folder.read_file(path, HASH_FILE_LIMIT)).digest())
+        return total.hexdigest()
+    except (UnsafePath, TooLarge, TooSlow, OSError) as exc:
+        raise ExpressionError(f"hashFiles: {exc}") from exc
+    finally:
+        if own:
+            folder.close()
+
+
+HASH_FILE_LIMIT = 1 << 30
+
+
+def _inside(folder: str, spec: str) -> str:
+    """`spec` (relative to `folder`, or absolute inside it) as a normalised relative path ('' for
+    the folder itself); UnsafePath when it leaves the folder."""
+    spec = spec.strip()
+    root = os.path.normpath(folder)
+    if spec.startswith("/"):
+        norm = os.path.normpath(spec)
+        if norm == root:
+            return ""
+        if not norm.startswith(root + "/"):
+            raise UnsafePath(f"'{spec}' is outside {root}")
+        spec = norm[len(root) + 1 :]
+    norm = posixpath.normpath(spec) if spec else "."
+    if norm == ".." or norm.startswith("../"):
+        raise UnsafePath(f"'{spec}' goes up out of {root}")
+    return "" if norm == "." else norm
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """@actions/glob semantics over posix paths relative to the walked folder: `*`, `?` and
+    `[...]` within one component, `**` as a whole component for any number of folders. A
+    pattern also matches everything below a folder it names (implicit descendants)."""
+    parts = [p for p in pattern.replace("\\", "/").split("/") if p not in ("", ".")]
+    out = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+        else:
+            out.append(_component_regex(part) + ("" if last else "/"))
+    body = "".join(out)
+    return re.compile(f"(?s:{body})(?:/.*)?\\Z" if body else "(?s:.*)\\Z")
+
+
+def _component_regex(part: str) -> str:
+    out, i = [], 0
+    while i < len(part):
+        char = part[i]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            first = i + 2 if part[i + 1 : i + 2] in ("!", "^") else i + 1
+            end = part.find("]", first + 1)  # a ] right after [ or [! is a member
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                members = part[first:end].replace("\\", "\\\\")
+                out.append(("[^" if first == i + 2 else "[") + members + "]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
 
 
 class _Evaluator:
@@ -1196,9 +1304,14 @@ def load_workflow(path: str | Path) -> Workflow:
     """Parse and check a workflow file; raise WorkflowError (file and line) before anything runs."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(LEARNER_YAML.max_bytes + 1)
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise WorkflowError(path, 1, f"cannot read the workflow: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise WorkflowError(path, line, "the workflow is not UTF-8 text") from exc
     return parse_workflow(text, path)
 
 
@@ -1206,7 +1319,7 @@ def parse_workflow(text: str, path: str | Path = "<workflow>") -> Workflow:
     """Parse and check workflow text; `path` is only used in messages."""
     path = Path(path)
     try:
-        doc = parse_yaml(text)
+        doc = parse_yaml(text, limits=LEARNER_YAML)
     except YamlSyntaxError as exc:
         raise WorkflowError(path, exc.line, exc.message) from exc
     except yaml.YAMLError as exc:  # constructor errors that compose accepted
@@ -1488,10 +1601,20 @@ _MARKS = {"success": "✓", "failure": "✗", "skipped": "-", "cancelled": "⊘"
 
 
 def format_event(event: Event) -> str:
-    """One line of live output for an event."""
-    who = f"{event.job} ({event.cell})" if event.cell else event.job
+    """One line of live output for an event. Every part a workflow or a run controls (job,
+    cell and step names, output lines, messages) is escaped: a carriage return, newline or
+    ANSI sequence in them cannot forge a line of the runner's own."""
+    who = visible(f"{event.job} ({event.cell})" if event.cell else event.job)
     mark = _MARKS.get(event.status or "", "?")
-    extra = f" ({event.line})" if event.line else ""
+    extra = f" ({visible(event.line)})" if event.line else ""
+    event = Event(
+        event.kind,
+        visible(event.job),
+        visible(event.cell),
+        visible(event.step) if event.step is not None else None,
+        visible(event.status) if event.status is not None else None,
+        visible(event.line) if event.line is not None else None,
+    )
     if event.kind == "job_started":
         return f"[{who}] job started"
     if event.kind == "step_started":
@@ -1515,39 +1638,6 @@ def exit_code(report: RunReport) -> int:
 # ---------------------------------------------------------------------------------------------
 # Environment files and python-version specs
 # ---------------------------------------------------------------------------------------------
-
-
-# --- files the runner reads and writes inside a work folder ---------------------------------
-# Steps run as the sandbox UID and may leave links where the runner (as root) writes or reads
-# next. Every process of that UID is killed when its step ends, so nothing can swap a path
-# between the check below and the open: refusing links in the path and on the file is enough.
-
-
-def _no_links(path: Path) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.realpath(parent) != parent:
-        raise ValueError(f"refusing to follow a link in {path}")
-
-
-def safe_write(path: Path, text: str) -> None:
-    """Write a runner file without following links planted by a step."""
-    _no_links(path)
-    if os.path.islink(path):
-        os.unlink(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def safe_read(path: Path) -> str:
-    """Read a file a step wrote; a link or a missing file reads as empty."""
-    try:
-        _no_links(path)
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except (OSError, ValueError):
-        return ""
-    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
-        return handle.read()
 
 
 def parse_env_file(text: str, command: str = "env") -> dict[str, str]:
@@ -1654,6 +1744,10 @@ class _Cell:
     defaults_run: dict[str, Any]
     deadline: float
     timeout_minutes: float
+    # The work folder and the workspace, opened before any step ran: every file the runner
+    # touches there is reached through these, never through a path a step could re-link.
+    box: Confined | None = None
+    ws: Confined | None = None
     path_prepend: list[str] = field(default_factory=list)
     steps: dict[str, Any] = field(default_factory=dict)
     status: str = "success"
@@ -1682,8 +1776,11 @@ class _Run:
         github: dict[str, Any] | None,
         prepare_workdir: Callable[[Path], None] | None = None,
         release_workdir: Callable[[Path], None] | None = None,
+        copy_budget: int = DEFAULT_COPY_BUDGET,
     ):
         self.workflow = workflow
+        self.copy_budget = copy_budget
+        self.copied = 0  # bytes the built-in actions copied so far (apparent sizes)
         self.prepare_workdir = prepare_workdir
         self.release_workdir = release_workdir
         self.runner = runner
@@ -1938,8 +2035,13 @@ class _Run:
             timeout_minutes=DEFAULT_TIMEOUT_MINUTES,
         )
         try:
+            cell.box = Confined(workdir)
+            cell.ws = Confined(workspace)
             return self.run_cell_in(cell, start)
         finally:
+            for folder in (cell.ws, cell.box):
+                if folder is not None:
+                    folder.close()
             if self.owns_workdirs:
                 shutil.rmtree(workdir, ignore_errors=True)
             elif self.release_workdir is not None:
@@ -1947,7 +2049,7 @@ class _Run:
 
     def run_cell_in(self, cell: _Cell, start: float) -> CellReport:
         job, report, contexts, label = cell.job, cell.report, cell.contexts, cell.label
-        ctx = ExpressionContext(contexts, workspace=cell.workspace)
+        ctx = ExpressionContext(contexts, workspace=cell.ws)
         try:
             name = interpolate(to_str(job.name), ctx) if job.name is not None else job.id
             if label and not (isinstance(job.name, str) and "matrix" in job.name):
@@ -1996,7 +2098,7 @@ class _Run:
             "steps": cell.steps,
             "job": {"status": cell.status},
         }
-        ctx = ExpressionContext(contexts, workspace=cell.workspace)
+        ctx = ExpressionContext(contexts, workspace=cell.ws)
         for key, value in cell.job.outputs.items():
             try:
                 cell.report.outputs[str(key)] = to_str(evaluate_value(value, ctx))
@@ -2025,7 +2127,7 @@ class _Run:
             "job": {"status": cell.status},
         }
         contexts["github"] = {**contexts["github"], "action": step.id or f"__run_{step.index}"}
-        ctx = ExpressionContext(contexts, self.step_status(cell), cell.workspace)
+        ctx = ExpressionContext(contexts, self.step_status(cell), cell.ws)
         try:
             name = interpolate(to_str(step.name), ctx) if step.name else step.default_name()
         except ExpressionError:
@@ -2074,12 +2176,17 @@ class _Run:
         step_limit = to_number(minutes) * 60 if minutes is not None else None
         timeout = remaining if step_limit is None else min(step_limit, remaining)
         files = {
-            kind: cell.runner_dir / "files" / f"{step.index}-{kind.lower()}"
+            kind: f"_runner/files/{step.index}-{kind.lower()}"
             for kind in ("ENV", "OUTPUT", "PATH", "STEP_SUMMARY")
         }
-        for path in files.values():
-            safe_write(path, "")
-        env = self.process_env(cell, step, step_env, files)
+        try:
+            for relative in files.values():
+                cell.box.write_file(relative, b"")  # type: ignore[union-attr]
+        except (OSError, UnsafePath) as exc:
+            return self.fail_step(cell, step, report, f"cannot prepare the step's files: {exc}")
+        env = self.process_env(
+            cell, step, step_env, {k: cell.workdir / v for k, v in files.items()}
+        )
         if script is not None:
             outcome = self.run_script(
                 cell, step, script, working_directory, env, timeout, on_output
@@ -2113,17 +2220,17 @@ class _Run:
                 on_output(f"Error: {report.message}")
             log_text = log.text()
         try:
-            outputs.update(parse_env_file(safe_read(files["OUTPUT"]), "output"))
-            self.apply_env_file(cell, safe_read(files["ENV"]), on_output)
-            for line in safe_read(files["PATH"]).splitlines():
+            outputs.update(parse_env_file(self.command_file(cell, files["OUTPUT"]), "output"))
+            self.apply_env_file(cell, self.command_file(cell, files["ENV"]), on_output)
+            for line in self.command_file(cell, files["PATH"]).splitlines():
                 if line.strip():
                     cell.path_prepend.insert(0, line.strip())
+            report.summary = self.command_file(cell, files["STEP_SUMMARY"])
         except ValueError as exc:
             ok = False
-            report.message = str(exc)
-            on_output(f"Error: {exc}")
+            report.message = visible(exc)
+            on_output(f"Error: {visible(exc)}")
             log_text = log.text()
-        report.summary = safe_read(files["STEP_SUMMARY"])
         if report.summary:
             cell.report.summary += report.summary
         report.outputs = outputs
@@ -2165,10 +2272,33 @@ class _Run:
                 "conclusion": conclusion,
             }
 
+    def command_file(self, cell: _Cell, relative: str) -> str:
+        """A file command's file as the step left it: a regular file of at most 1 MiB, or
+        nothing. A link, FIFO or device there fails the step instead of being followed or
+        blocking the runner."""
+        name = relative.rsplit("-", 1)[-1].upper()
+        try:
+            return cell.box.read_text(relative, COMMAND_FILE_LIMIT)  # type: ignore[union-attr]
+        except UnsafePath as exc:
+            raise ValueError(f"GITHUB_{name} was replaced by something else: {exc}") from exc
+        except TooLarge as exc:
+            raise ValueError(
+                f"GITHUB_{name} holds more than {COMMAND_FILE_LIMIT:,} bytes; "
+                "Triops reads at most 1 MiB of each file command"
+            ) from exc
+
     def apply_env_file(self, cell: _Cell, text: str, on_output: Callable[[str], None]) -> None:
         for key, value in parse_env_file(text, "env").items():
             if key.upper().startswith(("GITHUB_", "RUNNER_")):
-                on_output(f"Warning: {key} cannot be overwritten through GITHUB_ENV; ignored")
+                on_output(
+                    f"Warning: {visible(key)} cannot be overwritten through GITHUB_ENV; ignored"
+                )
+                continue
+            if REFUSED_ENV.match(key):
+                on_output(
+                    f"Warning: {visible(key)} cannot be set through GITHUB_ENV: it would make the "
+                    "dynamic loader or an interpreter run code in every later step; ignored"
+                )
                 continue
             cell.env[key] = value
 
@@ -2216,14 +2346,21 @@ class _Run:
         env["PATH"] = os.pathsep.join([*cell.path_prepend, base_path])
         return env
 
-    def resolve_inside(self, cell: _Cell, relative: str) -> Path | None:
-        """A path under the workspace, or None when it would leave the job's workdir."""
-        target = Path(os.path.normpath(cell.workspace / relative))
-        try:
-            target.relative_to(cell.workdir)
-        except ValueError:
-            return None
-        return target
+    def inside_workdir(self, cell: _Cell, path: str) -> str:
+        """`path` as the runner reads it (relative to the workspace, or absolute) made relative
+        to the job's work folder; UnsafePath when it leaves the work folder."""
+        path = path.strip()
+        if not path.startswith("/"):
+            path = f"{cell.workspace}/{path}"
+        return _inside(str(cell.workdir), path)
+
+    def inside_workspace(self, cell: _Cell, path: str) -> str:
+        """`path` relative to the workspace; UnsafePath when it leaves the workspace."""
+        relative = self.inside_workdir(cell, path)
+        top = cell.workspace.name
+        if relative != top and not relative.startswith(top + "/"):
+            raise UnsafePath(f"'{path}' is outside the workspace")
+        return relative[len(top) + 1 :]
 
     def run_script(
         self,
@@ -2236,22 +2373,30 @@ class _Run:
         on_output: Callable[[str], None],
     ) -> StepOutcome:
         shell = step.shell or cell.defaults_run.get("shell") or None
-        template, suffix = SHELLS.get(shell, (shell, ".sh")) if shell else SHELLS["bash"]
-        script_path = cell.runner_dir / f"step-{step.index}{suffix}"
-        safe_write(script_path, script)
+        template, suffix = SHELLS.get(shell, (shell, ".sh")) if shell else UNSET_SHELL
+        script_name = f"_runner/step-{step.index}{suffix}"
+        script_path = cell.workdir / script_name
         cmd = [part.replace("{0}", str(script_path)) for part in shlex.split(template)]
-        directory = self.resolve_inside(cell, working_directory or ".")
-        if directory is None:
+        try:
+            relative = self.inside_workdir(cell, working_directory or ".")
+        except UnsafePath:
             message = f"working-directory '{working_directory}' is outside the workspace"
-            on_output(f"Error: {message}")
+            on_output(f"Error: {visible(message)}")
             return StepOutcome(None, "error", message, 0.0)
-        if not directory.is_dir():
+        if not cell.box.is_dir(relative):  # type: ignore[union-attr]
             message = (
                 f"working-directory '{working_directory}' does not exist in the workspace "
                 "(it is relative to the workspace root)"
             )
-            on_output(f"Error: {message}")
+            on_output(f"Error: {visible(message)}")
             return StepOutcome(None, "error", message, 0.0)
+        try:
+            cell.box.write_file(script_name, script.encode("utf-8"))  # type: ignore[union-attr]
+        except (OSError, UnsafePath) as exc:
+            message = f"cannot write the step's script: {exc}"
+            on_output(f"Error: {visible(message)}")
+            return StepOutcome(None, "error", message, 0.0)
+        directory = cell.workdir / relative
         if self.prepare_workdir is not None:
             self.prepare_workdir(cell.workdir)
         return self.runner.run(
@@ -2288,36 +2433,47 @@ class _Run:
             return _ActionResult(False, f"not available offline: {uses}")
         try:
             return handler(cell, step, inputs, env, timeout, log)
-        except OSError as exc:
-            return _ActionResult(False, f"{uses}: {exc}")
+        except (OSError, ValueError) as exc:
+            # ValueError: UnsafePath (a link a step left), TooLarge, TooSlow.
+            return _ActionResult(False, f"{uses}: {visible(exc)}")
 
     def checkout(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
-        target = self.resolve_inside(cell, inputs.get("path") or ".")
-        if target is None:
+        try:
+            target = self.inside_workspace(cell, inputs.get("path") or ".")
+        except UnsafePath:
             return _ActionResult(False, "checkout path is outside the workspace")
         if not self.seed.is_dir():
             return _ActionResult(False, f"the workspace to check out does not exist: {self.seed}")
-        if target.exists():
-            for child in target.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-        shutil.copytree(self.seed, target, symlinks=True, dirs_exist_ok=True)
-        count = sum(1 for p in target.rglob("*") if p.is_file())
-        where = os.path.relpath(target, cell.workspace)
-        log(f"Copied {count} files from the lab workspace into {where}")
+        relative = f"{cell.workspace.name}/{target}".rstrip("/")
+        box = cell.box
+        deadline = time.monotonic() + max(timeout, 0.0)
+        copied: list[str] = []
+        if box.is_dir(relative):
+            box.remove_children(relative)
+        box.copy_in(
+            self.seed,
+            relative,
+            budget=self.copy_budget - self.copied,
+            deadline=deadline,
+            on_file=copied.append,
+        )
+        where = target or "."
+        log(f"Copied {len(copied)} files from the lab workspace into {visible(where)}")
         return _ActionResult(True)
 
     def setup_python(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
         spec = inputs.get("python-version", "").strip()
         if not spec and inputs.get("python-version-file"):
-            version_file = self.resolve_inside(cell, inputs["python-version-file"])
-            if version_file is None or not version_file.is_file():
+            try:
+                relative = self.inside_workdir(cell, inputs["python-version-file"])
+                text = cell.box.read_file(relative, 64 << 10).decode("utf-8", "replace")
+            except (OSError, ValueError):
                 return _ActionResult(
-                    False, f"python-version-file not found: {inputs['python-version-file']}"
+                    False,
+                    f"python-version-file not found (or not a regular file): "
+                    f"{inputs['python-version-file']}",
                 )
-            lines = safe_read(version_file).strip().splitlines()
+            lines = text.strip().splitlines()
             spec = lines[0].strip() if lines else ""
         version = self.python_version
         if version is None:
@@ -2376,8 +2532,9 @@ class _Run:
                 False, f"if-no-files-found must be warn, error or ignore: {missing}"
             )
         hidden = inputs.get("include-hidden-files", "").strip().lower() == "true"
+        deadline = time.monotonic() + max(timeout, 0.0)
         try:
-            files, root = self.artifact_files(cell, patterns, hidden)
+            files, root = self.artifact_files(cell, patterns, hidden, deadline)
         except ValueError as exc:
             return _ActionResult(False, str(exc))
         if not files:
@@ -2399,83 +2556,101 @@ class _Run:
                 )
             shutil.rmtree(dest, ignore_errors=True)
         relative = []
-        for path in files:
-            rel = path.relative_to(root)
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest / rel, follow_symlinks=False)
-            relative.append(rel.as_posix())
+        for path, size in files:
+            check_deadline(deadline, "uploading the artifact")
+            if self.copied + size > self.copy_budget:
+                shutil.rmtree(dest, ignore_errors=True)
+                return _ActionResult(
+                    False,
+                    f"the artifacts of this run would pass {self.copy_budget // 2**20} MB "
+                    f"(counting each file at its apparent size, holes included)",
+                )
+            data = cell.box.read_file(path, self.copy_budget - self.copied)
+            rel = path[len(root) + 1 :] if root else path
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            self.copied += len(data)
+            relative.append(rel)
         self.artifacts[name] = sorted(relative)
         log(f"Uploaded artifact '{name}' with {len(relative)} file(s)")
         return _ActionResult(
             True, outputs={"artifact-id": str(len(self.artifacts)), "artifact-url": dest.as_uri()}
         )
 
-    def artifact_files(self, cell: _Cell, patterns: list[str], hidden: bool):
-        """Matched files and their root: the common ancestor of the search paths."""
-        matched: set[Path] = set()
-        excluded: set[Path] = set()
-        roots: list[Path] = []
-
-        def regular(p: Path) -> bool:
-            # Links are never uploaded: a step could point one at a file outside the sandbox.
-            return (
-                p.is_file()
-                and not p.is_symlink()
-                and not any(
-                    q.is_symlink() for q in p.parents if str(q).startswith(str(cell.workspace))
-                )
-            )
-
-        def files_under(path: Path) -> list[Path]:
-            if path.is_symlink():
-                return []
-            if path.is_file():
-                return [path] if regular(path) else []
-            return [p for p in path.rglob("*") if regular(p)] if path.is_dir() else []
-
+    def artifact_files(
+        self, cell: _Cell, patterns: list[str], hidden: bool, deadline: float
+    ) -> tuple[list[tuple[str, int]], str]:
+        """Matched regular files (paths relative to the work folder, apparent sizes) and their
+        root: the common ancestor of the search paths. Links are never uploaded, nor anything
+        found only through a link (a step could point one at a file outside the sandbox)."""
+        included, excluded, roots = [], [], []
+        top = cell.workspace.name
         for pattern in patterns:
             negate = pattern.startswith("!")
             spec = pattern[1:] if negate else pattern
-            full = self.resolve_inside(cell, spec)
-            if full is None or not str(full).startswith(str(cell.workspace)):
-                raise ValueError(f"artifact path '{spec}' is outside the workspace")
+            try:
+                relative = self.inside_workdir(cell, spec)
+            except UnsafePath:
+                raise ValueError(
+                    f"artifact path '{spec}' is outside the job's work folder"
+                ) from None
+            regex = glob_regex(relative)
             if negate:
-                for hit in glob.glob(str(full), recursive=True, include_hidden=True):
-                    excluded.update(files_under(Path(hit)))
+                excluded.append(regex)
                 continue
-            if glob.has_magic(spec):
-                parts = Path(full).parts
-                fixed = list(itertools.takewhile(lambda p: not glob.has_magic(p), parts))
-                roots.append(Path(*fixed))
-                for hit in glob.glob(str(full), recursive=True, include_hidden=True):
-                    matched.update(files_under(Path(hit)))
-            else:
-                roots.append(full if full.is_dir() else full.parent)
-                matched.update(files_under(full))
-        files = sorted(matched - excluded)
-        if not hidden:
-            files = [
-                f
-                for f in files
-                if not any(part.startswith(".") for part in f.relative_to(cell.workspace).parts)
-            ]
-        root = Path(os.path.commonpath([str(r) for r in roots])) if roots else cell.workspace
-        return files, root
+            included.append(regex)
+            fixed = []
+            for part in relative.split("/") if relative else []:
+                if any(c in part for c in "*?["):
+                    break
+                fixed.append(part)
+            search = "/".join(fixed)
+            if len(fixed) == len(relative.split("/")) and not cell.box.is_dir(search):
+                search = "/".join(fixed[:-1])  # a file: its folder is the root
+            roots.append(search)
+        base = os.path.commonpath(roots) if roots and all(roots) else ""
+        walk_from = base if cell.box.is_dir(base) else ""
+        if not walk_from and base:
+            return [], base
+        files = []
+        try:
+            for entry in cell.box.walk(walk_from, deadline=deadline):
+                if entry.kind != "file":
+                    continue
+                if not any(r.match(entry.path) for r in included):
+                    continue
+                if any(r.match(entry.path) for r in excluded):
+                    continue
+                below = (
+                    entry.path[len(top) + 1 :] if entry.path.startswith(top + "/") else entry.path
+                )
+                if not hidden and any(part.startswith(".") for part in below.split("/")):
+                    continue
+                files.append((entry.path, entry.size))
+        except (TooLarge, TooSlow, UnsafePath) as exc:
+            raise ValueError(f"cannot gather the artifact's files: {exc}") from exc
+        return sorted(files), base
 
     def download_artifact(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
-        target = self.resolve_inside(cell, inputs.get("path") or ".")
-        if target is None:
-            return _ActionResult(False, "download path is outside the workspace")
+        try:
+            target = self.inside_workdir(cell, inputs.get("path") or ".")
+        except UnsafePath:
+            return _ActionResult(False, "download path is outside the job's work folder")
         name = inputs.get("name")
         names = [name] if name else sorted(self.artifacts)
+        deadline = time.monotonic() + max(timeout, 0.0)
         for item in names:
             source = self.artifacts_dir / item
             if item not in self.artifacts or not source.is_dir():
                 return _ActionResult(False, f"Artifact not found: {item}")
-            dest = target if name else target / item
-            shutil.copytree(source, dest, dirs_exist_ok=True)
-            log(f"Downloaded artifact '{item}' into {os.path.relpath(dest, cell.workspace)}")
-        return _ActionResult(True, outputs={"download-path": str(target)})
+            dest = target if name else f"{target}/{item}".lstrip("/")
+            self.copied += cell.box.copy_in(
+                source, dest, budget=self.copy_budget - self.copied, deadline=deadline
+            )
+            shown = os.path.relpath(cell.workdir / dest, cell.workspace)
+            log(f"Downloaded artifact '{item}' into {visible(shown)}")
+        return _ActionResult(True, outputs={"download-path": str(cell.workdir / target)})
 
 
 def run_workflow(
@@ -2493,6 +2668,7 @@ def run_workflow(
     github: dict[str, Any] | None = None,
     prepare_workdir: Callable[[Path], None] | None = None,
     release_workdir: Callable[[Path], None] | None = None,
+    copy_budget: int = DEFAULT_COPY_BUDGET,
 ) -> RunReport:
     """Run the jobs in dependency order, one matrix cell at a time, and report what happened.
 
@@ -2506,6 +2682,13 @@ def run_workflow(
     `prepare_workdir(workdir)` is called before each command, after this module has written
     scripts and files into the workdir (a sandbox can hand them to its own user there);
     `release_workdir(workdir)` is called when a cell is done with a factory-made workdir.
+    `copy_budget` caps the bytes the built-in actions copy in one run (checkout, artifacts),
+    each file counted at its apparent size so that sparse files cannot slip past.
+
+    The built-in actions run here, in the caller's process (as root under the sandbox), on
+    folders a step may have filled with links, FIFOs and huge files: they reach every path
+    through descriptors opened before the first step and never follow a link
+    (triops.labs.safefs), read only regular files within caps, and stop at the step's deadline.
     """
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
@@ -2522,5 +2705,6 @@ def run_workflow(
         github,
         prepare_workdir,
         release_workdir,
+        copy_budget,
     )
     return run.execute()
