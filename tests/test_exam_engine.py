@@ -287,3 +287,146 @@ def test_exam_pools_follow_a_change_to_the_bank(bank):
     domain = f"{extra.track}/{extra.question.domain}"
     assert copy.exam_pools()[domain][-1] is extra
     assert sum(map(len, copy.exam_pools().values())) == sum(map(len, pools.values())) + 1
+
+
+PILOT_PROFILE = """\
+title: Pilot check
+tracks: [devops]
+time_limit_minutes: 30
+questions: 8
+pilot: 4
+pass_mark: 60
+scaled: {min: 100, max: 1000, cut: 700}
+multiple_response: all-or-nothing
+domains:
+  - title: Build and release
+    weight: 50
+    draws_from: [devops/integration-and-testing, devops/delivery-and-deployment]
+  - title: Run and observe
+    weight: 50
+    draws_from: [devops/monitoring-and-feedback, devops/culture-and-collaboration]
+"""
+
+
+@pytest.fixture
+def pilot_exam(tmp_path):
+    import shutil
+
+    root = tmp_path / "pilot-root"
+    shutil.copytree(REPO / "quizzes", root / "quizzes")
+    (root / "quizzes" / "exams" / "pilot-check.yaml").write_text(PILOT_PROFILE)
+    bank = load_bank(root)
+    return load_exams(root, bank).get("pilot-check"), bank
+
+
+def wrong_answer(question):
+    """A response that scores 0 under all-or-nothing scoring."""
+    from triops.quiz.grading import grade
+
+    candidates = {
+        "single": lambda q: [i for i in range(len(q.options))],
+        "multiple": lambda q: [[i] for i in range(len(q.options))],
+        "true_false": lambda q: [not q.answer],
+        "numeric": lambda q: [-987654.321],
+        "short_text": lambda q: ["zzz not an answer"],
+        "ordering": lambda q: [list(reversed(range(len(q.items))))],
+        "matching": lambda q: [[None] * len(q.pairs)],
+    }[question.type](question)
+    return next(
+        r for r in candidates if grade(question, r, multiple_response="all-or-nothing").score == 0
+    )
+
+
+def test_pilot_items_are_drawn_shown_like_the_others_and_never_scored(db, ada, pilot_exam):
+    exam, bank = pilot_exam
+    assert exam.startable and exam.blueprint.shown == 12
+    row = engine.start(db, exam, bank, ada, T0, random.Random(3))
+    view = engine.load(db, row.token, ada, T0)
+    assert len(view.questions) == 12 == row.question_count
+    pilot = [d for d in view.questions if d.pilot]
+    scored = [d for d in view.questions if not d.pilot]
+    assert len(pilot) == 4 and len(scored) == 8
+    # Drawn from the profile's own pools, never twice, and interleaved with the scored ones.
+    allowed = {bq.id for pool in exam.blueprint.pools(bank).values() for bq in pool}
+    assert {d.question.id for d in view.questions} <= allowed
+    assert len({d.question.id for d in view.questions}) == 12
+    assert [d.position for d in view.questions] == list(range(12))
+    # Every pilot item right, every scored item wrong: the score is 0.
+    for d in pilot:
+        engine.save_answer(db, row.token, ada, d.position, right_answer(d.question), T0, d.question)
+    for d in scored:
+        engine.save_answer(db, row.token, ada, d.position, wrong_answer(d.question), T0, d.question)
+    done = engine.load(
+        db, engine.submit(db, row.token, ada, T0 + timedelta(minutes=5)).token, ada, T0
+    )
+    result = engine.result(done)
+    assert done.row.score == 0.0 and done.row.passed is False
+    assert result.scaled == 100 and result.scored_items == 8
+    assert sorted(result.pilot_positions) == sorted(d.position for d in pilot)
+    assert sum(d.possible for d in result.domains) == 8
+    assert all(not d.meets for d in result.domains)
+    stored = json.loads(done.row.result_json)
+    assert {q["position"] for q in stored["questions"] if q["pilot"]} == {d.position for d in pilot}
+    assert all(q["scored"] is not q["pilot"] for q in stored["questions"])
+    # Pilot items are still graded (for item analysis), just never counted.
+    assert all(q["score"] == 1.0 for q in stored["questions"] if q["pilot"])
+
+
+def test_scored_items_right_and_pilot_items_wrong_reach_the_top_of_the_scale(db, ada, pilot_exam):
+    exam, bank = pilot_exam
+    row = engine.start(db, exam, bank, ada, T0, random.Random(4))
+    view = engine.load(db, row.token, ada, T0)
+    for d in view.questions:
+        answer = wrong_answer(d.question) if d.pilot else right_answer(d.question)
+        engine.save_answer(db, row.token, ada, d.position, answer, T0, d.question)
+    engine.submit(db, row.token, ada, T0 + timedelta(minutes=5))
+    result = engine.result(engine.load(db, row.token, ada, T0))
+    assert (result.percent, result.passed, result.scaled) == (100.0, True, 1000)
+    assert result.margin == 0.0
+    assert all(d.meets and d.percent == 100.0 for d in result.domains)
+
+
+def test_all_or_nothing_and_partial_credit_score_the_same_answers_differently(db, ada, bank):
+    """The same answers graded under both rules: all keys but one earns part of the point with
+    Moodle's partial credit and nothing all-or-nothing; other types score alike."""
+    from triops.quiz.blueprint import Blueprint
+
+    devops = load_exams(REPO, bank).get("devops-practitioner")
+    row = engine.start(db, devops, bank, ada, T0, random.Random(5))
+    pool = [bq for bqs in bank.exam_pools().values() for bq in bqs if bq.track == "devops"]
+    multiples = [bq for bq in pool if bq.question.type == "multiple"][:4]
+    singles = [bq for bq in pool if bq.question.type == "single"][:4]
+    assert multiples and singles
+    drawn = [
+        engine.DrawnQuestion(i, bq.question, bq.track, list(range(len(bq.question.options))))
+        for i, bq in enumerate(multiples + singles)
+    ]
+    responses = {}
+    for d in drawn:
+        if d.question.type == "multiple":
+            key = d.question.key()
+            responses[d.position] = key[:-1]  # every key but one, nothing wrong
+        else:
+            responses[d.position] = right_answer(d.question)
+    graded = {}
+    for mode in ("partial", "all-or-nothing"):
+        bp = Blueprint.model_validate(devops.blueprint.model_dump() | {"multiple_response": mode})
+        graded[mode] = engine.grade_attempt(engine.AttemptView(row, bp, drawn, responses))
+    partial, strict = graded["partial"], graded["all-or-nothing"]
+    by_pos_partial = {q["position"]: q["score"] for q in partial["questions"]}
+    by_pos_strict = {q["position"]: q["score"] for q in strict["questions"]}
+    for d in drawn:
+        if d.question.type == "multiple":
+            assert 0 < by_pos_partial[d.position] < 1
+            assert by_pos_strict[d.position] == 0
+        else:
+            assert by_pos_partial[d.position] == by_pos_strict[d.position] == 1.0
+    assert strict["percent"] < partial["percent"] < 100
+    assert strict["multiple_response"] == "all-or-nothing"
+
+
+def test_the_margin_of_error_is_the_binomial_standard_error_over_the_scored_items():
+    assert engine.margin_points(70, 30) == pytest.approx(100 * (0.7 * 0.3 / 30) ** 0.5)
+    assert round(engine.margin_points(70, 30), 1) == 8.4  # the review's "about ±8 points"
+    assert round(engine.margin_points(70, 65), 1) == 5.7
+    assert engine.margin_points(100, 65) == 0.0 and engine.margin_points(50, 0) == 0.0

@@ -92,6 +92,54 @@ def test_multiple_with_explicit_weights_floors_at_zero():
     assert grade(WEIGHTED, [0, 1]).score == 1.0
 
 
+CHOOSE_TWO = q(
+    type="multiple",
+    choose=2,
+    options=[
+        {"text": "A", "correct": True},
+        {"text": "B", "correct": True},
+        {"text": "C"},
+        {"text": "D"},
+        {"text": "E"},
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("response", "partial", "strict"),
+    [
+        ([0, 1], 1.0, 1.0),
+        ([1, 0], 1.0, 1.0),
+        ([0], 0.5, 0.0),
+        ([0, 1, 2], 0.5, 0.0),
+        ([0, 2], 0.0, 0.0),
+        ([], 0.0, 0.0),
+    ],
+)
+def test_all_or_nothing_gives_credit_only_for_exactly_the_keyed_set(response, partial, strict):
+    for question in (MULTIPLE, CHOOSE_TWO):
+        assert grade(question, response).score == pytest.approx(partial)
+        assert grade(question, response, multiple_response="all-or-nothing").score == strict
+
+
+def test_all_or_nothing_says_why_too_many_choices_score_nothing():
+    g = grade(CHOOSE_TWO, [0, 1, 2], multiple_response="all-or-nothing")
+    assert (g.score, g.detail) == (0.0, "3 options chosen where the item asks for 2: no credit")
+    assert grade(WEIGHTED, [0, 1], multiple_response="all-or-nothing").score == 1.0
+    assert grade(WEIGHTED, [0], multiple_response="all-or-nothing").score == 0.0
+
+
+def test_all_or_nothing_changes_only_multiple_response():
+    for question in (SINGLE, TF, NUMERIC, SHORT, ORDERING, MATCHING):
+        for response in (right_answer(question), None):
+            assert grade(question, response, multiple_response="all-or-nothing") == grade(
+                question, response
+            )
+    assert grade(ORDERING, [0, 1, 2, 4, 3], multiple_response="all-or-nothing").score == 0.5
+    with pytest.raises(ValueError, match="unknown multiple_response mode"):
+        grade(MULTIPLE, [0], multiple_response="some")
+
+
 def test_true_false_and_its_feedback():
     assert grade(TF, False).score == 1.0 and grade(TF, False).feedback == ["yes"]
     assert grade(TF, True).score == 0.0 and grade(TF, True).feedback == ["no"]

@@ -132,7 +132,7 @@ class Scaled(Strict):
     def score(self, percent: float, pass_mark: float) -> int:
         """The scaled score of a raw percent; never on the wrong side of the cut."""
         p = max(0.0, min(100.0, percent))
-        if p >= pass_mark:
+        if p + 1e-9 >= pass_mark:  # the same tolerance as pass or fail (exam.meets)
             exact = self.cut + (p - pass_mark) / (100 - pass_mark) * (self.max - self.cut)
             return max(self.cut, min(self.max, round(exact)))
         exact = self.min + p / pass_mark * (self.cut - self.min)
