@@ -1,9 +1,10 @@
-"""Instructor › Content health: every problem in content and data, with file and line."""
+"""Instructor › Content health: every problem in content and data, with file and line; the
+item-writing warnings and the blind-strategy scores of each exam profile."""
 
 import pandas as pd
 import streamlit as st
 
-from triops.ui import resources
+from triops.ui import health_view, resources
 from triops.ui.identity import current
 
 st.title("Content health")
@@ -39,3 +40,5 @@ else:
         ]
     )
     st.dataframe(frame, hide_index=True, width="stretch")
+
+health_view.item_writing_section(resources.bank(), resources.exams())

@@ -555,3 +555,47 @@ def test_no_blind_strategy_beats_guessing_by_more_than_10_points_on_any_exam(rea
 def test_validate_reports_no_item_writing_warnings_on_the_repository():
     report = validate(REPO)
     assert [str(p) for p in report.problems if is_item_writing(p)] == []
+
+
+# --------------------------------------------------------------------------- Content health
+
+
+def test_content_health_lists_item_writing_warnings_with_counts_and_filters(course_copy, use_root):
+    from streamlit.testing.v1 import AppTest
+
+    items = [dict(i, lesson="devops-continuous-integration") for i in STRATEGY_ITEMS]
+    items.append(
+        single(
+            "q-long",
+            FLAKY_STEM,
+            FLAKY_KEY,
+            SHORT,
+            lesson="devops-continuous-integration",
+            practice_only=True,  # checked, but outside the exam's pools
+        )
+    )
+    make_root(course_copy, items, {"tiny": STRATEGY_EXAM})
+    use_root(course_copy)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/content_health.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [h.value for h in at.header] == ["Item-writing checks", "Blind strategies"]
+    counts, table, strategies = (d.value for d in at.dataframe)
+    by_check = dict(zip(counts["check"], counts["warnings"], strict=True))
+    assert list(counts["check"]) == list(CHECKS)
+    assert by_check["key-longest"] == 3 and by_check["blind-strategy"] >= 1  # s1, m1, q-long
+    assert len(table) == sum(by_check.values())
+    row = table[table["question"] == "q-long"].iloc[0]
+    assert (row["check"], row["track"], row["file"]) == (
+        "key-longest",
+        "devops",
+        "quizzes/devops/bank.yaml",
+    )
+    assert row["line"] == load_bank(course_copy).by_id()["q-long"].line
+    at.multiselect(key="health_iw_checks").set_value(["blind-strategy"]).run()
+    filtered = at.dataframe[1].value
+    assert set(filtered["check"]) == {"blind-strategy"}
+    assert set(filtered["file"]) == {"quizzes/exams/tiny.yaml"}
+    assert list(strategies["exam"]) == ["tiny"]
+    assert strategies.loc[0, "pure guessing"] == pytest.approx(25.8, abs=0.05)
+    assert strategies.loc[0, "pick the longest option"] > strategies.loc[0, "pure guessing"] + 10
