@@ -36,6 +36,7 @@ PAGES = {
     ],
     "Instructor": [
         page("content_health.py", "Content health", "health_and_safety", "content-health"),
+        page("item_analysis.py", "Item analysis", "analytics", "item-analysis"),
         page("learners.py", "Learners", "group", "learners"),
     ],
 }

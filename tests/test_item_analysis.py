@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
 from triops.quiz import analysis, simulate
@@ -130,7 +131,7 @@ questions:
   - id: ia-single-one
     type: single
     domain: culture-and-collaboration
-    stem: Which option is keyed in item one?
+    stem: Which option is keyed in item one? <b>not bold</b>
     options:
       - {text: Alpha one, correct: true}
       - Beta one
@@ -458,3 +459,53 @@ def test_cli_report_says_in_one_line_when_the_app_holds_the_database(triops_home
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "locked by another process" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- the Instructor › Item analysis page ----------------------------------------------------------
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/item_analysis.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_shows_a_form_its_items_and_an_items_stem_as_text(quiz_root, triops_home):
+    db = open_state(triops_home / "state.duckdb")
+    take_exams(db, quiz_root)
+    db.close()
+    at = page()
+    assert [t.value for t in at.title] == ["Item analysis"]
+    assert at.selectbox(key="ia_exam").value == "analysis-check"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Submitted attempts"] == "6"
+    assert metrics["Cronbach's alpha"] == "needs 24 more"
+    table = at.dataframe[0].value
+    assert len(table) == 5 and set(table["flags"]) == {"needs 24 more responses"}
+    at.selectbox(key="ia_item").set_value("ia-single-one").run()
+    assert not at.exception
+    assert "Which option is keyed in item one? <b>not bold</b>" in [t.value for t in at.text]
+    assert "not in the bank now" in [c.value for c in at.code]  # the repo's bank lacks it
+    assert not any(w.value.startswith("SIMULATED") for w in at.warning)
+
+
+def test_page_opens_the_simulated_demo_labelled_with_its_truth(triops_home):
+    plan = simulate.plan_form(simulate.synthetic_questions(30), seed=5)
+    sim = simulate.simulate(plan, 300, seed=5)
+    db = open_state(triops_home / "demo-items.duckdb")
+    simulate.write(db, sim, "simulated-form", sim_blueprint(30), T0)
+    db.close()
+    at = page()
+    assert at.info  # no learner attempts
+    at.radio(key="ia_source").set_value("Simulated demo").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.warning[0].value.startswith("SIMULATED DATA: 300 simulated candidates")
+    truth = next(d.value for d in at.dataframe if "planted" in d.value.columns)
+    assert set(truth["planted"]) == {"miskeyed", "zero discrimination", "dead distractor"}
+    assert truth["found"].all()
+    miskeyed = next(it.question.id for it in plan if it.role == simulate.MISKEYED)
+    assert at.selectbox(key="ia_item").value == miskeyed  # the worst item comes first
+    assert len(at.get("vega_lite_chart")) == 2  # histogram and the distractor chart
+    at.toggle(key="ia_flagged_only").set_value(True).run()
+    assert len(at.dataframe[0].value) == 3

@@ -533,7 +533,7 @@ def _flags(
             flags[i].insert(0, "likely miskey")
             notes[i].insert(
                 0,
-                f"top group picks '{_short(top['option'])}' ({top['upper']:.0%}) more than the "
+                f"top group picks '{short(top['option'])}' ({top['upper']:.0%}) more than the "
                 f"key ({key_upper:.0%})",
             )
         if kind != "true_false":
@@ -541,11 +541,12 @@ def _flags(
             for _, d in dead.iterrows():
                 if "dead distractor" not in flags[i]:
                     flags[i].append("dead distractor")
-                notes[i].append(f"'{_short(d['option'])}' chosen by {d['overall']:.0%}")
+                notes[i].append(f"'{short(d['option'])}' chosen by {d['overall']:.0%}")
     return [tuple(f) for f in flags], ["; ".join(n) for n in notes]
 
 
-def _short(text: str, width: int = 40) -> str:
+def short(text: str, width: int = 40) -> str:
+    """One line of at most `width` characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -616,15 +617,12 @@ def item_report(
     """The whole report: every exam (or one), practice answers apart, where each item lives."""
     forms = analyse(load(db, exam_id), minimum=minimum)
     answers = store.practice_answers(db) if practice else pd.DataFrame()
-    where: dict[str, tuple[str, int]] = {}
-    if bank is not None:
-        where = {q.id: (q.path, q.line) for q in bank.questions}
     return ItemReport(
         forms=forms,
         practice=practice_stats(answers, minimum=minimum),
         simulated=store.simulated_marker(db),
         minimum=minimum,
-        where=where,
+        where=locations(bank) if bank is not None else {},
     )
 
 
@@ -634,12 +632,23 @@ def item_rows(report: ItemReport) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame()
     table = pd.concat(frames, ignore_index=True)
-    table.insert(2, "where", table["question_id"].map(lambda q: _where(report.where, q)))
+    table.insert(2, "where", table["question_id"].map(lambda q: location(report.where, q)))
     table["flags"] = table["flags"].map(", ".join)
     return table
 
 
-def _where(where: dict[str, tuple[str, int]], question_id: str) -> str:
+def locations(bank) -> dict[str, tuple[str, int]]:
+    """Question id -> (bank file, line) in the bank as it is now."""
+    return {q.id: (q.path, q.line) for q in bank.questions}
+
+
+def data_version(db) -> tuple:
+    """Changes whenever an attempt is submitted or a practice answer logged (for caches)."""
+    return store.fingerprint(db)
+
+
+def location(where: dict[str, tuple[str, int]], question_id: str) -> str:
+    """`path:line` of a question, or a note that the bank no longer has it."""
     found = where.get(question_id)
     return f"{found[0]}:{found[1]}" if found else "not in the bank now"
 
@@ -652,7 +661,7 @@ def csv_rows(report: ItemReport, *, practice: bool = False) -> pd.DataFrame:
     if practice and not report.practice.empty:
         rows = report.practice.copy()
         rows.insert(0, "source", "practice")
-        rows.insert(2, "where", rows["question_id"].map(lambda q: _where(report.where, q)))
+        rows.insert(2, "where", rows["question_id"].map(lambda q: location(report.where, q)))
         rows["flags"] = rows["flags"].map(", ".join)
         table = pd.concat([table, rows], ignore_index=True)
     return table
@@ -714,12 +723,12 @@ def format_report(report: ItemReport, *, practice: bool = False) -> str:
                     f"{_number(row.upper_lower, '.2f'):>6} "
                     f"{_number(row.median_seconds, '.0f') + 's':>6}  {', '.join(row.flags)}"
                 )
-            lines.append(f"{_short(row.question_id, 44):<44} {row.responses:>5} {stats}".rstrip())
+            lines.append(f"{short(row.question_id, 44):<44} {row.responses:>5} {stats}".rstrip())
         flagged = form.items[form.items["flags"].map(len) > 0]
         if len(flagged):
             lines += ["", "flags:"]
             for row in flagged.itertuples(index=False):
-                where = _where(report.where, row.question_id)
+                where = location(report.where, row.question_id)
                 lines.append(f"{where}: {', '.join(row.flags)}: {row.question_id}: {row.notes}")
         lines.append("")
     if practice:
@@ -734,7 +743,7 @@ def format_report(report: ItemReport, *, practice: bool = False) -> str:
                     f"  {', '.join(row.flags)}" if row.flags else ""
                 )
             lines.append(
-                f"{_short(row.question_id, 44):<44} {row.answers:>5} answers, "
+                f"{short(row.question_id, 44):<44} {row.answers:>5} answers, "
                 f"{row.learners} learners: {detail}"
             )
     return "\n".join(lines).rstrip() + "\n"
