@@ -96,7 +96,8 @@ _RECALL = re.compile(
     re.IGNORECASE,
 )
 _ACCORDING_LOWER = re.compile(r"\baccording\s+to\s+(?:the\s+)?[a-z]")
-_ABOVE_HINT = re.compile(r"above|preceding|these|both|options|answers", re.IGNORECASE)
+_ABOVE_HINTS = frozenset({"above", "preceding", "these", "both"})
+_RECALL_HINTS = frozenset({"lesson", "lessons", "course", "module", "seed", "triops", "according"})
 _SELECT_ALL = re.compile(r"\b(select|choose|pick|mark)\s+all\s+that\s+apply\b", re.IGNORECASE)
 
 
@@ -185,6 +186,8 @@ def _shape(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def absolutes(text: str) -> frozenset[str]:
     """The absolute words of a text. Not counted: "every" that sets a schedule ("every night",
     "on every push"), "not only", "nearly all", and compounds such as "North-only"."""
+    if ABSOLUTES.isdisjoint(_tokens(text)):
+        return frozenset()
     t = plain(text).casefold()
     found = set()
     for m in _ABSOLUTE.finditer(t):
@@ -319,7 +322,7 @@ def _all_none_above(bq: BankQuestion) -> list[Finding]:
     hits = [
         plain(o.text)
         for o in bq.question.options
-        if _ABOVE_HINT.search(o.text) and _ABOVE.search(plain(o.text))
+        if not _ABOVE_HINTS.isdisjoint(_tokens(o.text)) and _ABOVE.search(plain(o.text))
     ]
     if not hits:
         return []
@@ -335,13 +338,14 @@ def _all_none_above(bq: BankQuestion) -> list[Finding]:
 
 
 def _near_identical(bq: BankQuestion) -> list[Finding]:
-    opts = [plain(o.text) for o in bq.question.options]
-    shapes = [_shape(o.text) for o in bq.question.options]
-    toks = [t for t, _ in shapes]
-    masked = [m for _, m in shapes]
-    for i, j in combinations(range(len(opts)), 2):
-        a, b = toks[i], toks[j]
-        if masked[i] == masked[j] and a != b:
+    texts = [o.text for o in bq.question.options]
+    content = [words(t) for t in texts]
+    for i, j in combinations(range(len(texts)), 2):
+        wa, wb = content[i], content[j]
+        if (wa or wb) and 2 * len(wa & wb) < len(wa | wb):
+            continue  # fewer than half their content words in common: clearly different
+        (a, masked_a), (b, masked_b) = _shape(texts[i]), _shape(texts[j])
+        if masked_a == masked_b and a != b:
             continue  # parallel options that differ only in their figures
         same = len(a) == len(b) and set(a) == set(b) and sorted(a) == sorted(b)
         if not same and min(len(a), len(b)) >= NEAR_IDENTICAL_MIN_WORDS:
@@ -354,14 +358,16 @@ def _near_identical(bq: BankQuestion) -> list[Finding]:
                 _at(
                     bq,
                     "near-identical-options",
-                    f'options {i + 1} and {j + 1} say nearly the same thing ("{opts[i]}" / '
-                    f'"{opts[j]}"): make each option a distinct, plausible answer',
+                    f'options {i + 1} and {j + 1} say nearly the same thing ("{plain(texts[i])}" '
+                    f'/ "{plain(texts[j])}"): make each option a distinct, plausible answer',
                 )
             ]
     return []
 
 
 def _course_recall(bq: BankQuestion) -> list[Finding]:
+    if _RECALL_HINTS.isdisjoint(_tokens(bq.question.stem)):
+        return []
     stem = plain(bq.question.stem)
     m = _RECALL.search(stem)
     if m is None:
