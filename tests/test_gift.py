@@ -687,3 +687,148 @@ def test_bank_yaml_omits_defaults_keeps_key_order_and_uses_block_strings():
 def test_bank_yaml_keeps_a_false_true_false_answer():
     question = TrueFalse(id="t", type="true_false", stem="S", answer=False)
     assert "    answer: false\n" in to_bank_yaml([question])
+
+
+# --- $CATEGORY across tracks -------------------------------------------------------------------
+
+TRACKS = ("triad", "devops", "mlops", "llmops")
+MIXED = """\
+// Several tracks in one file, with categories as Moodle writes them.
+$CATEGORY: devops/ci
+
+::Trunk::Which branch does CI integrate into?{=main ~a release branch ~a fork}
+
+$CATEGORY: $course$/mlops/monitoring
+
+::Drift::Input drift changes P(x).{T}
+
+$CATEGORY: $course$/top/Default for C1/LLMOps/Evaluation and safety
+
+::Judge::A judge model needs its own evaluation.{TRUE}
+
+$CATEGORY: devops
+
+::Flow::Small batches shorten lead time.{T}
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "names", "track"),
+    [
+        ("devops/ci", ["devops", "ci"], "devops"),
+        ("$course$/mlops/monitoring", ["mlops", "monitoring"], "mlops"),
+        ("$course$/top/Default for C1/LLMOps/Eval", ["Default for C1", "LLMOps", "Eval"], "llmops"),
+        ("$system$/top", [], None),
+        ("top/ MLOps // Ops /x", ["MLOps / Ops", "x"], None),
+        ("$module$/top/Data//ML/triad", ["Data/ML", "triad"], "triad"),
+    ],
+)
+def test_category_paths_split_as_moodle_splits_them(path, names, track):
+    from triops.quiz.gift import category_names, track_of
+
+    assert category_names(path) == names
+    assert track_of(path, TRACKS) == track
+
+
+def test_questions_go_to_the_track_their_category_names():
+    from triops.quiz.gift import questions_by_track
+
+    result = import_gift(MIXED, id_prefix="mixed")
+    groups = questions_by_track(result, TRACKS)
+    assert {t: [q.id for q in qs] for t, qs in groups.items()} == {
+        "devops": ["mixed-trunk", "mixed-flow"],
+        "mlops": ["mixed-drift"],
+        "llmops": ["mixed-judge"],
+    }
+    domains = {q.id: q.domain for qs in groups.values() for q in qs}
+    assert domains == {
+        "mixed-trunk": "ci",
+        "mixed-drift": "monitoring",
+        "mixed-judge": "evaluation-and-safety",
+        "mixed-flow": None,  # the category is only the track
+    }
+    forced = questions_by_track(result, TRACKS, forced="triad")
+    assert list(forced) == ["triad"] and len(forced["triad"]) == 4
+
+
+def test_a_category_naming_no_track_is_an_error_at_its_line_naming_it():
+    from triops.quiz.gift import questions_by_track
+
+    text = MIXED.replace("$CATEGORY: $course$/mlops/monitoring", "$CATEGORY: $course$/Data/drift")
+    with pytest.raises(GiftError) as caught:
+        questions_by_track(import_gift(text), TRACKS, source="mixed.gift")
+    assert caught.value.line == 6
+    assert caught.value.message.startswith("category '$course$/Data/drift' names no track")
+    before = "::Q::Asked before any category?{T}\n\n" + MIXED
+    with pytest.raises(GiftError) as caught:
+        questions_by_track(import_gift(before), TRACKS)
+    assert caught.value.line == 1 and "no $CATEGORY" in caught.value.message
+
+
+def gift_cli(*args):
+    from typer.testing import CliRunner
+
+    from triops.cli import app
+
+    return CliRunner().invoke(app, ["quiz", "import-gift", *map(str, args)])
+
+
+@pytest.fixture
+def gift_root(tmp_path, use_root):
+    root = tmp_path / "root"
+    (root / "quizzes").mkdir(parents=True)
+    (root / "quizzes" / "vocabulary.yaml").write_text(
+        (REPO / "quizzes" / "vocabulary.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    return use_root(root)
+
+
+def test_import_without_track_writes_one_bank_file_per_track(tmp_path, gift_root):
+    source = tmp_path / "Mixed Bank.gift"
+    source.write_text(MIXED, encoding="utf-8")
+    result = gift_cli(source)
+    assert result.exit_code == 0, result.output
+    quizzes = gift_root / "quizzes"
+    written = sorted(p.relative_to(quizzes).as_posix() for p in quizzes.glob("*/*.yaml"))
+    assert written == ["devops/mixed-bank.yaml", "llmops/mixed-bank.yaml", "mlops/mixed-bank.yaml"]
+    assert f"wrote {quizzes / 'devops' / 'mixed-bank.yaml'} (2 devops questions)" in result.output
+    assert result.output.endswith("imported 4, skipped 0\n")
+    parsed = parse_bank_file(quizzes / "mlops" / "mixed-bank.yaml", gift_root, "mlops")
+    assert [q.id for q in parsed.value] == ["mixed-bank-drift"] and parsed.problems == []
+    # Importing again refuses to overwrite any of them, and writes nothing.
+    again = gift_cli(source)
+    assert again.exit_code == 1
+    assert again.output.count("already exists; use --force to overwrite") == 3
+    assert gift_cli(source, "--force").exit_code == 0
+
+
+def test_import_with_track_forces_one_file_and_out_gets_a_folder_per_track(tmp_path, gift_root):
+    source = tmp_path / "mixed.gift"
+    source.write_text(MIXED, encoding="utf-8")
+    forced = gift_cli(source, "--track", "triad")
+    assert forced.exit_code == 0, forced.output
+    assert [p.name for p in (gift_root / "quizzes").glob("*/*.yaml")] == ["mixed.yaml"]
+    assert (gift_root / "quizzes" / "triad" / "mixed.yaml").is_file()
+    out = tmp_path / "out"
+    split = gift_cli(source, "--out", out)
+    assert split.exit_code == 0, split.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.yaml")) == [
+        "devops/mixed.yaml",
+        "llmops/mixed.yaml",
+        "mlops/mixed.yaml",
+    ]
+    single = gift_cli(source, "--out", tmp_path / "one", "--track", "devops")
+    assert single.exit_code == 0 and (tmp_path / "one" / "mixed.yaml").is_file()
+
+
+def test_import_of_a_category_without_track_is_a_file_line_error(tmp_path, gift_root):
+    source = tmp_path / "mixed.gift"
+    source.write_text(MIXED.replace("mlops/monitoring", "Data/drift"), encoding="utf-8")
+    result = gift_cli(source)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"{source}:6: error: category '$course$/Data/drift' names no track "
+        "(triad, devops, mlops, llmops)"
+    )
+    assert not list((gift_root / "quizzes").glob("*/*.yaml"))
+    assert gift_cli(source, "--track", "mlops").exit_code == 0

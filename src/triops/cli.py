@@ -106,19 +106,26 @@ def import_gift(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Folder for the bank file (default: quizzes/<track>/ under TRIOPS_ROOT)."
+            help="Folder for the bank file (default: quizzes/<track>/ under TRIOPS_ROOT); "
+            "when the file spans several tracks, one subfolder per track."
         ),
     ] = None,
     track: Annotated[
         str | None,
-        typer.Option(help="Track of the questions (default: the first part of $CATEGORY)."),
+        typer.Option(
+            help="Put every question in this track (default: the track each $CATEGORY names, "
+            "one bank file per track)."
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing bank file.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite existing bank files.")] = False,
 ) -> None:
-    """Convert GIFT into a bank file; prints skipped questions, then `imported N, skipped M`."""
-    from triops.quiz.gift import GiftError, to_bank_yaml
+    """Convert GIFT into bank files; prints skipped questions, then `imported N, skipped M`."""
+    from triops.quiz.gift import GiftError, questions_by_track, to_bank_yaml
     from triops.quiz.gift import import_gift as run_import
 
+    if track is not None and track not in TRACKS:
+        typer.echo(f"error: unknown track '{track}' (use one of: {', '.join(TRACKS)})", err=True)
+        raise typer.Exit(1)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -126,35 +133,32 @@ def import_gift(
         raise typer.Exit(1) from exc
     try:
         result = run_import(text, source=str(file), id_prefix=_slug(file.stem))
+        groups = questions_by_track(result, TRACKS, forced=track, source=str(file))
     except GiftError as exc:
         typer.echo(f"{file}:{exc.line}: error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    if track is None:
-        firsts = {c.strip("/").split("/")[0] for c in result.categories}
-        guessed = [t for t in TRACKS if t in firsts]
-        if len(guessed) != 1:
-            typer.echo(
-                f"{file}:1: error: cannot tell the track from $CATEGORY; "
-                f"give --track ({', '.join(TRACKS)})",
-                err=True,
-            )
-            raise typer.Exit(1)
-        track = guessed[0]
-    if track not in TRACKS:
-        typer.echo(f"error: unknown track '{track}' (use one of: {', '.join(TRACKS)})", err=True)
-        raise typer.Exit(1)
-    folder = out if out is not None else get_settings().root / "quizzes" / track
-    target = folder / f"{_slug(file.stem)}.yaml"
-    if target.exists() and not force:
-        typer.echo(f"{target}:1: error: already exists; use --force to overwrite", err=True)
+    name = f"{_slug(file.stem)}.yaml"
+    targets = {}
+    for t in groups:
+        if out is None:
+            folder = get_settings().root / "quizzes" / t
+        else:
+            folder = out if len(groups) == 1 else out / t
+        targets[t] = folder / name
+    existing = [target for target in targets.values() if target.exists()]
+    if existing and not force:
+        for target in existing:
+            typer.echo(f"{target}:1: error: already exists; use --force to overwrite", err=True)
         raise typer.Exit(1)
     for line, reason in result.skipped:
         typer.echo(f"{file}:{line}: skipped: {reason}")
-    for line, reason in getattr(result, "warnings", []):
+    for line, reason in result.warnings:
         typer.echo(f"{file}:{line}: warning: {reason}")
-    folder.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_bank_yaml(result.questions), encoding="utf-8")
-    typer.echo(f"wrote {target}")
+    for t, questions in groups.items():
+        targets[t].parent.mkdir(parents=True, exist_ok=True)
+        targets[t].write_text(to_bank_yaml(questions), encoding="utf-8")
+        count = f"{len(questions)} {t} question" + ("" if len(questions) == 1 else "s")
+        typer.echo(f"wrote {targets[t]} ({count})")
     typer.echo(f"imported {len(result.questions)}, skipped {len(result.skipped)}")
 
 

@@ -10,9 +10,17 @@ Import
 - Questions are separated by blank lines; a line starting with `//` is a comment, also inside a
   question. `::Name::` names a question: it becomes `title`, and the id is `<id_prefix>-<slug of
   the name>` (or of the first words of the stem when unnamed), made unique with -2, -3...
-- `$CATEGORY: a/b/c` stands alone in its block and sets `domain` to the kebab slug of the last
-  part for the questions that follow. A last part of `top` or one starting with `$` (Moodle's
-  root categories, e.g. `$course$/top`) means no domain.
+- `$CATEGORY: a/b/c` stands alone in its block and applies to the questions that follow. The
+  path is read as Moodle reads it (`qformat_default::split_category_path` and
+  `create_category_path`): names are separated by a single `/`, `//` is a slash inside a name,
+  each name is trimmed, and a first part like `$course$` or `$system$` names a context, not a
+  category; Triops also drops Moodle's root category `top` when it comes first. `domain` is the
+  kebab slug of the last name; no name left (`$course$/top`) means no domain.
+- Tracks: `questions_by_track` places each question in the track named by its category: the
+  first name whose slug is a track id (`devops/ci`, `$course$/mlops/monitoring`, or a Moodle
+  export's `$course$/top/Default for C1/LLMOps/Evaluation`). A category that is only the track
+  (`$CATEGORY: devops`) gives no domain. Without a track to force, a category that names no
+  track is an error at its line, and so is a question before any `$CATEGORY`.
 - `[markdown]`, `[html]`, `[plain]`, `[moodle]` before the question text set `stem_format`
   (default markdown). The same prefix on an answer or feedback is removed: the model has one
   format per question.
@@ -139,6 +147,69 @@ class ImportResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    # Per question (same order): the $CATEGORY in force and where it and the question start.
+    placements: list[Placement] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Placement:
+    category: str | None  # None: no $CATEGORY before the question
+    category_line: int  # 0 when there is no category
+    line: int  # the question's first line
+
+
+def category_names(path: str) -> list[str]:
+    """The category names of a $CATEGORY path, as Moodle splits them, without the context
+    marker (`$course$`...) and without a leading root category `top`."""
+    names = [n.replace("//", "/").strip() for n in re.split(r"(?<!/)/(?!/)", path)]
+    if names and re.fullmatch(r"\$[a-z]+\$", names[0]):
+        names = names[1:]
+    if names and names[0] == "top":
+        names = names[1:]
+    return [n for n in names if n]
+
+
+def track_of(path: str, tracks: Iterable[str]) -> str | None:
+    """The first category name of the path whose slug is one of `tracks`."""
+    known = set(tracks)
+    return next((_slug(n) for n in category_names(path) if _slug(n) in known), None)
+
+
+def questions_by_track(
+    result: ImportResult,
+    tracks: Iterable[str],
+    *,
+    forced: str | None = None,
+    source: str = "<gift>",
+) -> dict[str, list[GiftQuestion]]:
+    """The imported questions grouped by track, in file order: every question in `forced`
+    when given, otherwise in the track its $CATEGORY names (GiftError at the category's line
+    when it names none)."""
+    if forced is not None:
+        return {forced: list(result.questions)} if result.questions else {}
+    tracks = list(tracks)
+    groups: dict[str, list[GiftQuestion]] = {}
+    for question, place in zip(result.questions, result.placements, strict=True):
+        if place.category is None:
+            raise GiftError(
+                place.line,
+                f"no $CATEGORY before this question names its track ({', '.join(tracks)}); "
+                "add one (e.g. $CATEGORY: devops/ci) or give --track",
+                source,
+            )
+        track = track_of(place.category, tracks)
+        if track is None:
+            raise GiftError(
+                place.category_line,
+                f"category '{place.category}' names no track ({', '.join(tracks)}); "
+                "name one in the path (e.g. devops/ci) or give --track",
+                source,
+            )
+        names = category_names(place.category)
+        if _slug(names[-1]) == track and question.domain == track:
+            question = question.model_copy(update={"domain": None})
+        groups.setdefault(track, []).append(question)
+    return groups
 
 
 # --- text helpers ---------------------------------------------------------------------------
@@ -259,6 +330,7 @@ class _Reader:
         self.id_prefix = id_prefix
         self.result = ImportResult()
         self.domain: str | None = None
+        self.in_force: tuple[str, int] | None = None  # the $CATEGORY in force and its line
         self.ids: set[str] = set()
 
     # -- ids, categories, warnings
@@ -283,14 +355,15 @@ class _Reader:
         path = _plain(text[pos + len("$CATEGORY:") : end if end >= 0 else None]).strip()
         if not path:
             raise block.error(pos, "$CATEGORY without a category path (e.g. devops/governance)")
-        last = path.rstrip("/").rsplit("/", 1)[-1].strip()
-        if last == "top" or last.startswith("$"):
+        names = category_names(path)
+        if not names:
             self.domain = None
         else:
-            domain = _slug(last, max_len=200)
+            domain = _slug(names[-1], max_len=200)
             if not domain:
                 raise block.error(pos, f"category '{path}': its last part has no letters or digits")
             self.domain = domain
+        self.in_force = (path, block.line_at(pos))
         self.result.categories.append(path)
 
     # -- one block
@@ -409,6 +482,8 @@ class _Reader:
                 block.first_line, f"{where}: {message}" if where else message, self.source
             ) from None
         self.result.questions.append(question)
+        path, line = self.in_force if self.in_force is not None else (None, 0)
+        self.result.placements.append(Placement(path, line, block.first_line))
 
     def apply_meta(self, block: _Block, kind: str, fields: dict[str, Any]) -> None:
         for key, (line, value) in block.meta.items():
