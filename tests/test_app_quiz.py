@@ -223,3 +223,263 @@ def engine_now():
     from triops.ui.identity import now
 
     return now()
+
+
+PILOT_PROFILE = """\
+title: Pilot check
+description: Twelve questions, four of them unscored.
+tracks: [devops]
+time_limit_minutes: 30
+questions: 8
+pilot: 4
+pass_mark: 60
+scaled: {min: 100, max: 1000, cut: 700}
+multiple_response: all-or-nothing
+domains:
+  - title: Build and release
+    weight: 50
+    draws_from: [devops/integration-and-testing, devops/delivery-and-deployment]
+  - title: Run and observe
+    weight: 50
+    draws_from: [devops/monitoring-and-feedback, devops/culture-and-collaboration]
+review: {score: true, domains: verdict, correctness: false, right_answer: false,
+         explanation: false, feedback: false}
+"""
+
+UNFILLABLE_PROFILE = """\
+title: Not yet
+tracks: [devops]
+time_limit_minutes: 30
+questions: 400
+pass_mark: 70
+domains:
+  - {title: Everything DevOps, weight: 100, draws_from: [devops/integration-and-testing]}
+"""
+
+
+def _root_with(course_copy, use_root, **files: str):
+    """The real course and bank, with extra files under quizzes/ (relative path -> text)."""
+    import shutil
+
+    shutil.copytree(REPO / "quizzes", course_copy / "quizzes")
+    for rel, text in files.items():
+        (course_copy / "quizzes" / rel).write_text(text)
+    return use_root(course_copy)
+
+
+def test_a_profile_the_bank_cannot_fill_shows_why_and_has_no_start_button(course_copy, use_root):
+    _root_with(course_copy, use_root, **{"exams/not-yet.yaml": UNFILLABLE_PROFILE})
+    at = with_profile()
+    at.switch_page("app_pages/exam.py").run()
+    assert not at.exception
+    assert "Not yet" in [s.value for s in at.subheader]
+    warnings = [w.value for w in at.warning]
+    assert any(
+        w.startswith("Not yet cannot be started yet: the bank is short by ")
+        and "questions in Everything DevOps (" in w
+        for w in warnings
+    ), warnings
+    keys = {b.key for b in at.button}
+    assert "start-not-yet" not in keys and "start-devops-practitioner" in keys
+
+
+def test_pilot_questions_look_like_the_others_and_the_results_name_them(course_copy, use_root):
+    _root_with(course_copy, use_root, **{"exams/pilot-check.yaml": PILOT_PROFILE})
+    at = with_profile()
+    at.switch_page("app_pages/exam.py").run()
+    assert "12 questions (4 of them unscored" in " ".join(c.value for c in at.caption)
+    at.button(key="start-pilot-check").click().run()
+    assert not at.exception
+    assert "**Question 1 of 12**" in [m.value for m in at.markdown]
+    token = at.query_params["attempt"]
+    token = token[0] if isinstance(token, list) else token
+    conn = state()
+    user = users.find_by_name(conn, "Ada")
+    view = engine.load(conn, token, user.id, engine_now())
+    conn.close()
+    pilot = sorted(d.position for d in view.questions if d.pilot)
+    assert len(pilot) == 4
+    for position in range(12):  # no screen of the attempt tells a pilot item apart
+        at.query_params["q"] = str(position + 1)
+        at.run()
+        shown = [
+            e.value for kind in ("markdown", "caption", "info", "warning") for e in at.get(kind)
+        ]
+        assert not any("pilot" in text.lower() or "unscored" in text.lower() for text in shown)
+    at.button(key="exam-review").click().run()
+    at.checkbox(key="exam-confirm").check().run()
+    at.button(key="exam-submit").click().run()
+    assert not at.exception
+    assert at.error[0].value == "Not passed: scaled score 100 (pass 700, scale 100–1000)"
+    assert any(
+        i.value.startswith("4 of the 12 questions were unscored pilot questions (questions ")
+        and ", ".join(str(p + 1) for p in pilot) in i.value
+        for i in at.info
+    )
+    assert any(m.value.startswith("**Margin of error:** ±0.0 points") for m in at.markdown)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["domain", "result"]
+    assert list(table["domain"]) == ["Build and release", "Run and observe"]
+    assert set(table["result"]) == {"needs work"}
+    assert "Review" not in [h.value for h in at.header]
+
+
+CHOOSE_BANK = """\
+questions:
+  - id: devops-choose-two-pr-checks
+    type: multiple
+    domain: integration-and-testing
+    difficulty: practitioner
+    lesson: devops-continuous-integration
+    choose: 2
+    stem: A team wants fast feedback on every pull request. Which two checks belong there?
+    options:
+      - {text: Unit tests of the changed packages, correct: true}
+      - {text: A linter with the team's rules, correct: true}
+      - {text: A week-long soak test of the release}
+      - {text: A manual sign-off by the release board}
+      - {text: A quarterly dependency licence audit}
+    explanation: Checks that finish in minutes run on every pull request; slow ones run later.
+"""
+
+CHOOSE_PROFILE = """\
+title: Choose check
+tracks: [devops]
+time_limit_minutes: 10
+pass_mark: 70
+item_types: [multiple]
+multiple_response: all-or-nothing
+domains:
+  - {domain: devops/integration-and-testing, count: 1}
+"""
+
+
+def test_choose_n_is_shown_and_all_or_nothing_exams_cap_the_ticks_at_n(course_copy, use_root):
+    import shutil
+
+    _root_with(course_copy, use_root)
+    quizzes = course_copy / "quizzes"
+    for track in ("triad", "devops", "mlops", "llmops"):
+        shutil.rmtree(quizzes / track)
+    for old in (quizzes / "exams").glob("*.yaml"):
+        old.unlink()
+    (quizzes / "devops").mkdir()
+    (quizzes / "devops" / "choose.yaml").write_text(CHOOSE_BANK)
+    (quizzes / "exams" / "choose-check.yaml").write_text(CHOOSE_PROFILE)
+    at = with_profile()
+    at.switch_page("app_pages/exam.py").run()
+    at.button(key="start-choose-check").click().run()
+    assert not at.exception
+    assert "Choose 2." in [c.value for c in at.caption]
+    token = at.query_params["attempt"]
+    token = token[0] if isinstance(token, list) else token
+    boxes = [f"{token}-q0-{i}" for i in range(5)]
+    at.checkbox(key=boxes[0]).check().run()
+    assert not any(at.checkbox(key=k).disabled for k in boxes)
+    at.checkbox(key=boxes[1]).check().run()
+    assert [at.checkbox(key=k).disabled for k in boxes] == [False, False, True, True, True]
+    assert "2 chosen: untick one to change your choice." in [c.value for c in at.caption]
+    at.checkbox(key=boxes[0]).uncheck().run()
+    assert not any(at.checkbox(key=k).disabled for k in boxes)
+
+
+def test_an_attempt_graded_before_pilot_items_and_scaled_scores_still_renders():
+    """An attempt stored by the previous version (schema before 0004, old blueprint and result
+    JSON) opens after the upgrade with its score, margin and domains."""
+    import json
+
+    from triops.quiz.bank import load_bank
+    from triops.store.connection import connect
+    from triops.store.schema import applied_versions, migrations
+
+    conn = connect(get_settings().state_db)
+    applied_versions(conn)
+    for mig in migrations():
+        if mig.version < 4:
+            conn.execute(mig.sql)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [mig.version, mig.name, engine_now()],
+            )
+    ada = users.create_user(conn, "Ada", engine_now())
+    pools = load_bank(REPO).exam_pools()
+    picked = [
+        pools["devops/culture-and-collaboration"][0],
+        pools["devops/culture-and-collaboration"][1],
+        pools["devops/integration-and-testing"][0],
+        pools["devops/integration-and-testing"][1],
+    ]
+    old_blueprint = (
+        '{"title":"DevOps practitioner mock exam","description":"","tracks":["devops"],'
+        '"time_limit_minutes":45,"pass_mark":70.0,"questions":30,"domains":['
+        '{"domain":"devops/culture-and-collaboration","count":null,"weight":1.0},'
+        '{"domain":"devops/integration-and-testing","count":null,"weight":1.0}],'
+        '"shuffle_questions":true,"shuffle_options":true,'
+        '"expiry":{"policy":"auto-submit","grace_minutes":0},"attempts_allowed":0,'
+        '"review":{"score":true,"correctness":true,"right_answer":true,"explanation":true,'
+        '"feedback":true}}'
+    )
+    old_result = {
+        "percent": 50.0,
+        "passed": False,
+        "domains": [
+            {
+                "domain": "devops/integration-and-testing",
+                "earned": 0.0,
+                "possible": 2,
+                "percent": 0.0,
+            },
+            {
+                "domain": "devops/culture-and-collaboration",
+                "earned": 2.0,
+                "possible": 2,
+                "percent": 100.0,
+            },
+        ],
+        "questions": [{"position": i, "score": 1.0 if i < 2 else 0.0} for i in range(4)],
+    }
+    start = engine_now() - timedelta(hours=3)
+    conn.execute(
+        "INSERT INTO exam_attempts VALUES (?, ?, ?, ?, ?, ?, 'finished', '1', ?, ?, NULL, ?, "
+        "50.0, false, ?)",
+        [
+            "old-attempt",
+            "old-attempt",
+            ada.id,
+            "devops-practitioner",
+            old_blueprint,
+            4,
+            start,
+            start + timedelta(minutes=45),
+            start + timedelta(minutes=20),
+            json.dumps(old_result),
+        ],
+    )
+    for i, bq in enumerate(picked):
+        conn.execute(
+            "INSERT INTO attempt_questions VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                "old-attempt",
+                i,
+                bq.id,
+                bq.track,
+                json.dumps(bq.question.model_dump(mode="json")),
+                json.dumps(list(range(4))),
+            ],
+        )
+    conn.close()
+    at = app()
+    at.query_params["profile"] = ada.id
+    at.run()
+    at.switch_page("app_pages/exam.py")
+    at.query_params["attempt"] = "old-attempt"
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == "Not passed: 50.0% (pass mark 70%)"
+    assert any(m.value == "**Margin of error:** ±25.0 points" for m in at.markdown)
+    assert not any("pilot" in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert list(table["result"]) == ["meets", "needs work"]
+    assert list(table["score"]) == [100.0, 0.0]
+    assert "Review" in [h.value for h in at.header]
+    assert len(at.main.expander) == 4

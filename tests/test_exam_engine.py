@@ -83,8 +83,10 @@ def test_start_draws_per_domain_and_sets_the_server_deadline(db, exams, bank, ad
     view = engine.load(db, row.token, ada, T0)
     assert row.deadline == T0 + timedelta(minutes=45)
     assert len(view.questions) == 30
-    domains = [f"{d.track}/{d.question.domain}" for d in view.questions]
-    assert all(domains.count(k) == 5 for k in set(domains))
+    bp = view.blueprint
+    domains = [bp.domain_of(f"{d.track}/{d.question.domain}").key for d in view.questions]
+    assert {k: domains.count(k) for k in domains} == bp.counts()
+    assert set(bp.counts().values()) == {5}
 
 
 def test_bank_edits_never_rewrite_an_attempt(db, tmp_path, ada):
