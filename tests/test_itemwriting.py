@@ -12,7 +12,7 @@ from conftest import REPO
 from triops.cli import app
 from triops.content.loader import load_course
 from triops.quiz.bank import load_bank
-from triops.quiz.blueprint import Blueprint, load_exams
+from triops.quiz.blueprint import load_exams
 from triops.quiz.itemwriting import (
     CHECKS,
     STRATEGY_MARGIN,
@@ -274,10 +274,6 @@ def test_course_recall_is_silent_for_a_practice_only_item(tmp_path):
     assert "course-recall" not in codes_for(tmp_path, [practice]).get("q-recall", set())
 
 
-@pytest.mark.skipif(
-    "multiple_response" not in Blueprint.model_fields,
-    reason="exam profiles do not yet have a multiple_response field",
-)
 def test_choose_missing_fires_only_where_an_exam_scores_all_or_nothing(tmp_path):
     item = multiple(
         "q-choose",
@@ -512,6 +508,13 @@ def test_blind_strategy_scores_of_a_tiny_exam_equal_the_hand_computed_values(tmp
     assert result.strategies["false"] == pytest.approx(expected["false"])  # 34.17 %
     assert result.strategies["overlap"] == pytest.approx(expected["guessing"])  # all ties
     assert (result.questions, result.pool, result.pass_mark) == (3, 6, 70.0)
+    # All or nothing, M1's guess falls from 3/10 to 1/10 and its picks from 1/3 to 0.
+    strict = dict(STRATEGY_EXAM, multiple_response="all-or-nothing")
+    bank, exams = make_root(tmp_path / "strict", STRATEGY_ITEMS, {"strict": strict})
+    [aon] = blind_strategies(bank, exams)
+    assert aon.scoring == "all-or-nothing"
+    assert aon.guessing == pytest.approx(100 * (a["guessing"] + 2 * (0.1 + 0.5) / 4) / 3)
+    assert aon.strategies["longest"] == pytest.approx(100 * (a["longest"] + 2 * 0.5 / 4) / 3)
     # Only "longest" gains more than 10 points (+13.1); "false" gains 8.3.
     [warning] = strategy_findings([result])
     assert warning.path == "quizzes/exams/tiny.yaml" and warning.line == 1
@@ -523,7 +526,10 @@ def test_validate_strategies_prints_a_table_per_exam(mini_root):
     make_root(mini_root, STRATEGY_ITEMS, {"tiny": STRATEGY_EXAM})
     result = CliRunner().invoke(app, ["validate", "--fast", "--strategies", str(mini_root)])
     out = result.output
-    assert "tiny (3 questions drawn from 6, multiple response partial, pass mark 70 %)" in out
+    assert (
+        "tiny (3 questions drawn from 6, multiple response partial, options shuffled, "
+        "pass mark 70 %)" in out
+    )
     assert "pure guessing" in out and "25.8%" in out
     assert "pick the longest option" in out and "38.9%" in out and "+13.1  over limit" in out
     assert out.strip().splitlines()[-1].startswith("lessons: 2  questions: 6  exams: 1")

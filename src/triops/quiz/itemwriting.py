@@ -501,26 +501,16 @@ def _exam_pool_ids(bank: Bank) -> set[str]:
     return {bq.id for pool in bank.exam_pools().values() for bq in pool}
 
 
-def exam_pools(exam, bank: Bank) -> dict[str, list[BankQuestion]]:
-    """The questions each domain of an exam may draw, keyed like `blueprint.counts()`."""
-    bp = exam.blueprint
-    if hasattr(bp, "pools"):
-        return bp.pools(bank)
-    pools = bank.exam_pools()
-    return {domain: pools.get(domain, []) for domain in bp.counts()}
-
-
-def scoring_mode(blueprint) -> str:
-    """How an exam scores multiple response: "all-or-nothing" or "partial" (Moodle's)."""
-    return getattr(blueprint, "multiple_response", "partial") or "partial"
+def _exams(exams) -> list:
+    return list(exams.exams) if exams is not None else []
 
 
 def _choose_missing(bank: Bank, exams) -> list[Finding]:
     strict: dict[str, list[str]] = defaultdict(list)  # question id -> exam ids
-    for exam in getattr(exams, "exams", []) if exams is not None else []:
-        if scoring_mode(exam.blueprint) != "all-or-nothing":
+    for exam in _exams(exams):
+        if exam.blueprint.multiple_response != "all-or-nothing":
             continue
-        for pool in exam_pools(exam, bank).values():
+        for pool in exam.blueprint.pools(bank).values():
             for bq in pool:
                 strict[bq.id].append(exam.id)
     out = []
@@ -621,11 +611,8 @@ def _top(values: list[float], n: int) -> list[tuple[int, ...]]:
 def _choice_score(q, chosen: tuple[int, ...], all_or_nothing: bool) -> float:
     if q.type == "single":
         return grade(q, chosen[0]).score
-    result = grade(q, list(chosen))
-    if all_or_nothing:
-        # Full credit for exactly the keyed options, as real exams score multiple response.
-        return 1.0 if list(chosen) == q.key() else 0.0
-    return result.score
+    mode = "all-or-nothing" if all_or_nothing else "partial"
+    return grade(q, list(chosen), multiple_response=mode).score
 
 
 def _mean(xs: list[float]) -> float:
@@ -689,6 +676,8 @@ class ExamStrategies:
     pool: int
     guessing: float
     strategies: dict[str, float] = field(default_factory=dict)
+    shuffled: bool = True  # options shown shuffled: "first as authored" only counts in exports
+    startable: bool = True  # False while the bank cannot fill the profile
 
     def gains(self) -> dict[str, float]:
         return {name: score - self.guessing for name, score in self.strategies.items()}
@@ -698,10 +687,10 @@ def blind_strategies(bank: Bank, exams) -> list[ExamStrategies]:
     """Per exam profile, the expected score of guessing and of each blind strategy."""
     cache: dict[tuple[str, bool], dict[str, float]] = {}
     out = []
-    for exam in getattr(exams, "exams", []) if exams is not None else []:
+    for exam in _exams(exams):
         bp = exam.blueprint
-        aon = scoring_mode(bp) == "all-or-nothing"
-        pools = exam_pools(exam, bank)
+        aon = bp.multiple_response == "all-or-nothing"
+        pools = bp.pools(bank)
         totals: dict[str, float] = defaultdict(float)
         drawn = 0
         seen = set()
@@ -734,6 +723,8 @@ def blind_strategies(bank: Bank, exams) -> list[ExamStrategies]:
                 pool=len(seen),
                 guessing=pct.pop("guessing"),
                 strategies=pct,
+                shuffled=bp.shuffle_options,
+                startable=exam.startable,
             )
         )
     return out
@@ -753,10 +744,10 @@ def strategy_findings(results: list[ExamStrategies]) -> list[Finding]:
                         "",
                         "",
                         f"exam '{r.exam_id}': a candidate who never reads a stem and "
-                        f"{STRATEGIES[name]}s expects {score:.1f} % against {r.guessing:.1f} % "
-                        f"for pure guessing (+{score - r.guessing:.1f} points, limit "
-                        f"+{STRATEGY_MARGIN:g}); pass mark {r.pass_mark:g} %: remove the cue "
-                        "from the items of its pool",
+                        f'follows "{STRATEGIES[name]}" expects {score:.1f} % against '
+                        f"{r.guessing:.1f} % for pure guessing (+{score - r.guessing:.1f} "
+                        f"points, limit +{STRATEGY_MARGIN:g}; pass mark {r.pass_mark:g} %): "
+                        "remove that cue from the items of the exam's pool",
                     )
                 )
     return out
@@ -766,9 +757,11 @@ def format_strategies(results: list[ExamStrategies]) -> str:
     """A plain-text table per exam: guessing, each strategy, the pass mark."""
     lines = []
     for r in results:
+        notes = "" if r.startable else "; cannot be started yet: the bank is short"
         lines.append(
             f"{r.exam_id} ({r.questions} questions drawn from {r.pool}, multiple response "
-            f"{r.scoring}, pass mark {r.pass_mark:g} %)"
+            f"{r.scoring}, options {'shuffled' if r.shuffled else 'as authored'}, "
+            f"pass mark {r.pass_mark:g} %{notes})"
         )
         lines.append(f"  {'strategy':<52}{'expected':>9}{'vs guessing':>13}")
         lines.append(f"  {'pure guessing':<52}{r.guessing:>8.1f}%{'':>13}")
