@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from attacklib import attack_sandbox, root_only  # noqa: F401  (fixtures of the attack tests)
 
 from triops.config import get_settings
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason

@@ -18,7 +18,7 @@ import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
 
-import yaml
+from triops.content.yamlsource import LEARNER_YAML, YamlSyntaxError, parse_yaml
 
 JOBS = ("lint", "test", "build")
 WORKFLOW = ".github/workflows/ci.yml"
@@ -131,13 +131,8 @@ def _wheel(workdir: Path, artifacts: Path):
         return criterion, False, f"expected {expected_prefix}*.whl, the artifact has {names}"
     wheel = matching[0]
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            metadata_name = f"{dist}-{version}.dist-info/METADATA"
-            headers = HeaderParser().parsestr(archive.read(metadata_name).decode("utf-8"))
-            has_code = any(
-                n.startswith(f"{dist}/") and n.endswith(".py") for n in archive.namelist()
-            )
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        headers, has_code = _read_wheel(wheel, dist, version)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         return criterion, False, f"{wheel.name} is not a readable wheel: {exc}"
     if (headers["Name"], headers["Version"]) != (name, version):
         found = f"{headers['Name']} {headers['Version']}"
@@ -145,6 +140,37 @@ def _wheel(workdir: Path, artifacts: Path):
     if not has_code:
         return criterion, False, f"{wheel.name} contains no {dist}/*.py module"
     return criterion, True, f"{wheel.name} ({name} {version})"
+
+
+# A wheel is a zip the learner's run built: read it like untrusted input. A 1.5 MB zip once
+# inflated to 15.8 GB in this check; now every size is checked before anything is inflated.
+WHEEL_MAX_BYTES = 50 << 20
+WHEEL_MAX_ENTRIES = 10_000
+METADATA_MAX_BYTES = 1 << 20
+
+
+def _read_wheel(wheel: Path, dist: str, version: str):
+    """(METADATA headers, whether it holds a module of the package), within size caps."""
+    if wheel.is_symlink() or not wheel.is_file():
+        raise ValueError("not a regular file")
+    if wheel.stat().st_size > WHEEL_MAX_BYTES:
+        raise ValueError(f"larger than {WHEEL_MAX_BYTES >> 20} MB")
+    with zipfile.ZipFile(wheel) as archive:
+        entries = archive.infolist()
+        if len(entries) > WHEEL_MAX_ENTRIES:
+            raise ValueError(f"more than {WHEEL_MAX_ENTRIES:,} entries")
+        info = archive.getinfo(f"{dist}-{version}.dist-info/METADATA")
+        if info.file_size > METADATA_MAX_BYTES:
+            raise ValueError(f"its METADATA says it is {info.file_size:,} bytes")
+        with archive.open(info) as handle:
+            raw = handle.read(METADATA_MAX_BYTES + 1)  # the declared size may lie
+        if len(raw) > METADATA_MAX_BYTES:
+            raise ValueError(f"its METADATA inflates past {METADATA_MAX_BYTES:,} bytes")
+        headers = HeaderParser().parsestr(raw.decode("utf-8", "replace"))
+        has_code = any(
+            e.filename.startswith(f"{dist}/") and e.filename.endswith(".py") for e in entries
+        )
+    return headers, has_code
 
 
 def _gate(ctx, jobs, *, run_is_green: bool):
@@ -234,9 +260,9 @@ def _report_of(run) -> dict:
 def _build_needs(workflow: Path) -> set[str] | str:
     """The build job's `needs` as a set, or a reason why it cannot be read."""
     try:
-        data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+        data = parse_yaml(workflow.read_text(encoding="utf-8"), limits=LEARNER_YAML).data
         build = data["jobs"]["build"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, YamlSyntaxError, KeyError, TypeError) as exc:
         return f"cannot read jobs.build from {WORKFLOW}: {exc}"
     needs = build.get("needs", []) if isinstance(build, dict) else []
     return {needs} if isinstance(needs, str) else {str(n) for n in needs}

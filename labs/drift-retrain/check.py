@@ -38,6 +38,7 @@ from pathlib import Path
 import yaml
 
 from triops.drift import DriftReport, drift_report
+from triops.labs.safefs import read_json
 
 LAB = Path(__file__).resolve().parent
 ARTIFACT = "monitoring"
@@ -158,12 +159,12 @@ def _read_run(artifacts: Path):
             ),
         )
     try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        summary = read_json(summary_path)
         registry_path = artifacts / "registry.json"
-        registry = (
-            json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.is_file() else {}
-        )
-    except (OSError, json.JSONDecodeError) as exc:
+        registry = read_json(registry_path) if registry_path.is_file() else {}
+        if not isinstance(summary, dict) or not isinstance(registry, dict):
+            raise ValueError("expected a JSON object")
+    except (OSError, ValueError) as exc:
         return None, None, f"the {ARTIFACT} artifact is not readable JSON: {exc}"
     if summary.get("status") != "complete":
         error = summary.get("error") or "it stopped before the last week"
@@ -201,7 +202,7 @@ def _drift_tables(truth: Truth, workdir: Path, summary: dict, artifacts: Path):
             problems.append(f"{week}: no drift report")
             continue
         try:
-            reported = DriftReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            reported = DriftReport.from_dict(read_json(path))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"{week}: drift/{week}.json is not a drift report ({exc})")
             continue
@@ -685,7 +686,10 @@ class Rerun:
             )
             probe = folder / "check-probe.json"
             if probe.is_file():
-                self._probe = json.loads(probe.read_text(encoding="utf-8"))
+                try:
+                    self._probe = read_json(probe)
+                except ValueError as exc:
+                    self._problem = f"the check's probe result is not readable: {exc}"
             elif not self._problem:
                 self._problem = "the check's probe wrote no result"
         finally:

@@ -35,6 +35,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from triops.content.yamlsource import LEARNER_YAML, parse_yaml
+from triops.labs.safefs import read_json
+
 LAB = Path(__file__).resolve().parent
 CONFIG = "promptfooconfig.yaml"
 ARTIFACT = "eval"
@@ -125,7 +128,7 @@ def _read_run(folder: Path, work: Path):
 
 def _json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path)
     except (OSError, ValueError):
         return None
 
@@ -646,7 +649,7 @@ class Hidden:
         from triops.evals import load_config
 
         path = Path(folder) / CONFIG
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"), limits=LEARNER_YAML).data
         prompts = [
             p
             for p in data["prompts"]

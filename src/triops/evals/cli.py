@@ -1,7 +1,13 @@
 """`triops eval run CONFIG [--json FILE] [--compare BASELINE.json]`.
 
 Exit codes: 0 when every test passes (skipped ones aside) and every gate checked holds, 1 when
-a test or a gate fails, 2 when the config (or the baseline run file) cannot be used."""
+a test or a gate fails, 2 when the config (or the baseline run file) cannot be used.
+
+This is the operator's command: it runs a config with the rights of whoever starts it, reads any
+file:// path the config names and calls any provider it names (an openai-compatible provider
+sends the prompts to its URL). Run it only on configs you trust. Learners' configs never go
+through it: the prompt-eval lab runs them with triops.labs.evalrun, in a limited child process
+that confines file:// to the work folder and allows only offline providers."""
 
 from __future__ import annotations
 
@@ -19,7 +25,16 @@ eval_app = typer.Typer(
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
-@eval_app.command("run")
+RUN_HELP = (
+    "Run every prompt x provider x test; print the matrix, the totals and the gate.\n\n"
+    "CONFIG runs with your own rights: it reads every file:// path it names and calls every "
+    "provider it names (an openai-compatible provider sends the prompts to its URL). Use it "
+    "only on configs you trust. Learners' configs run in the prompt-eval lab instead, in a "
+    "limited child process (see SECURITY.md)."
+)
+
+
+@eval_app.command("run", help=RUN_HELP)
 def run(
     config: Annotated[Path, typer.Argument(help="An eval config (promptfoo's YAML shape).")],
     json_file: Annotated[
@@ -30,7 +45,7 @@ def run(
         typer.Option("--compare", help="A saved run (--json) to compare with, and gate against."),
     ] = None,
 ) -> None:
-    """Run every prompt x provider x test; print the matrix, the totals and the gate."""
+    """Run every prompt x provider x test (RUN_HELP says with whose rights)."""
     from triops.errors import TriopsError
     from triops.evals import (
         EvalConfigError,

@@ -61,7 +61,13 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from triops.content.yamlsource import YamlDoc, YamlSyntaxError, describe_loc, parse_yaml
+from triops.content.yamlsource import (
+    LEARNER_YAML,
+    YamlDoc,
+    YamlSyntaxError,
+    describe_loc,
+    parse_yaml,
+)
 from triops.errors import TriopsError
 from triops.evals.models import (
     CHAT,
@@ -390,7 +396,13 @@ class _Loader:
 
     def _read(self, file: Path, site: _Site | None) -> str | None:
         try:
-            return file.read_text(encoding="utf-8")
+            if not file.is_file():
+                raise OSError(f"{file.name} is not a regular file")
+            with file.open("rb") as handle:
+                raw = handle.read(LEARNER_YAML.max_bytes + 1)
+            if len(raw) > LEARNER_YAML.max_bytes:
+                raise OSError(f"larger than {LEARNER_YAML.max_bytes:,} bytes")
+            return raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             if site is None:
                 self.out.errors.append(EvalProblem(str(file), 1, "", f"cannot read file: {exc}"))
@@ -403,7 +415,7 @@ class _Loader:
         if text is None:
             return None
         try:
-            doc = parse_yaml(text)
+            doc = parse_yaml(text, limits=LEARNER_YAML)
         except YamlSyntaxError as exc:
             self.out.errors.append(EvalProblem(str(file), exc.line, "", exc.message))
             return None

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from triops.labs.spec import Lab
+from triops.terminal import visible
 
 ARTIFACT = "eval"
 EXIT_CODES = {0: "pass", 1: "fail", 2: "config-error", 3: "error"}
@@ -60,10 +61,13 @@ def execute_eval(
     out.mkdir()
     lines: list[str] = []
 
-    def emit(text: str) -> None:
-        lines.append(text)
+    def emit(text: str, own: bool = True) -> None:
+        # The child's lines quote the learner's YAML (test descriptions, outputs): escaped and
+        # marked, so none can pass for a line of Triops' own such as the verdict.
+        line = text if own else f"[eval] {visible(text)}"
+        lines.append(line)
         if on_line is not None:
-            on_line(text)
+            on_line(line)
 
     start = time.monotonic()
     try:
@@ -95,7 +99,7 @@ def execute_eval(
             env=child_env(settings, scratch),
             wall_seconds=limits.wall_seconds,
             output_bytes=limits.output_bytes,
-            emit=emit,
+            emit=lambda text: emit(text, own=False),
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -19,6 +19,7 @@ from triops.errors import InvalidInputError
 from triops.labs.sandbox import Limits, Sandbox
 from triops.labs.spec import Lab
 from triops.labs.workflow import Event, StepOutcome, format_event, load_workflow, run_workflow
+from triops.terminal import visible
 
 
 @dataclass
@@ -166,6 +167,7 @@ def execute(
         release_workdir=sandbox.cleanup,
         prepare_workdir=runner.prepare,
         artifacts_dir=artifacts,
+        copy_budget=lim.disk_mb * 2**20,
     )
     data = report.to_dict()
     return LabRun(
@@ -230,5 +232,6 @@ def check(
 
     ctx = CheckContext(workdir=files, report=run.report, artifacts=run.artifacts, rerun=rerun)
     raw = load_lab_module(lab, "check.py").check(ctx)
-    criteria = [Criterion(str(name), bool(ok), str(reason)) for name, ok, reason in raw]
+    # A reason may quote what the run left (a file name, a message): one visible line each.
+    criteria = [Criterion(visible(name), bool(ok), visible(reason)) for name, ok, reason in raw]
     return CheckResult(run, criteria)

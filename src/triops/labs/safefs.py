@@ -356,3 +356,26 @@ def copy_tree(
             if on_file is not None:
                 on_file(shown)
     return written
+
+
+JSON_LIMIT = 32 << 20
+
+
+def read_json(path: Path, limit: int = JSON_LIMIT):
+    """A JSON file a run produced (an artifact), read by root-side code: a regular file only (no
+    link, no FIFO), at most `limit` bytes, nesting within the parser's recursion limit.
+    ValueError (UnsafePath, TooLarge, or not JSON) when it is not that."""
+    import json
+
+    path = Path(path)
+    parent = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        raw = read_regular(parent, path.name, limit, shown=path.name)
+    finally:
+        os.close(parent)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError as exc:
+        raise ValueError(f"'{path.name}' is nested too deeply to read") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"'{path.name}' is not UTF-8 text") from exc

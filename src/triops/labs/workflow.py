@@ -61,7 +61,7 @@ COMMAND_FILE_LIMIT = 1 << 20
 # interpreter run code of the step's choosing in every later process. GitHub refuses only
 # NODE_OPTIONS; Triops refuses these too (labs/README.md says so).
 REFUSED_ENV = re.compile(
-    r"^(LD_[A-Z0-9_]*|GCONV_PATH|GLIBC_TUNABLES|MALLOC_[A-Z0-9_]*|HOSTALIASES|LOCALDOMAIN|"
+    r"^(LD_[A-Za-z0-9_]*|GCONV_PATH|GLIBC_TUNABLES|MALLOC_[A-Za-z0-9_]*|HOSTALIASES|LOCALDOMAIN|"
     r"RES_OPTIONS|NODE_OPTIONS|PYTHONSTARTUP|PYTHONHOME|PYTHONEXECUTABLE|PYTHONINSPECT|"
     r"BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PERL5OPT|PERL5DB|PERLLIB|PERL5LIB|"
     r"RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS)$"
@@ -2230,7 +2230,8 @@ class _Run:
             ok = False
             report.message = visible(exc)
             on_output(f"Error: {visible(exc)}")
-            log_text = log.text()
+        if logged:
+            log_text = log.text()  # with what the file commands added (warnings, errors)
         if report.summary:
             cell.report.summary += report.summary
         report.outputs = outputs

@@ -12,6 +12,7 @@ from triops.labs.spec import Lab, Labs
 from triops.ui import lab_results, resources
 from triops.ui.identity import Identity, now
 from triops.ui.lesson_view import lesson_link
+from triops.ui.text import plain
 
 LAB_PAGE = "app_pages/labs.py"
 
@@ -174,7 +175,8 @@ def _live(lab: Lab, user_id: str, was_running: bool) -> None:
         rows = [r for r in service.history(db, user_id, lab) if r.job_id == job.id]
         if rows and rows[0].criteria:
             for name, passed, reason in rows[0].criteria:
-                (st.success if passed else st.error)(f"{name}: {reason}")
+                # Reasons quote what a run left: shown literally, never as markdown.
+                (st.success if passed else st.error)(plain(f"{name}: {reason}"))
 
 
 def _history(lab: Lab, user_id: str) -> None:
