@@ -317,6 +317,10 @@ def test_pilot_questions_look_like_the_others_and_the_results_name_them(course_c
         for i in at.info
     )
     assert any(m.value.startswith("**Margin of error:** ±0.0 points") for m in at.markdown)
+    assert (
+        "**Form reliability:** not known yet: it needs 29 more submitted attempts of this exam "
+        "(it has 1)."
+    ) in [m.value for m in at.markdown]
     table = at.dataframe[0].value
     assert list(table.columns) == ["domain", "result"]
     assert list(table["domain"]) == ["Build and release", "Run and observe"]
@@ -483,3 +487,60 @@ def test_an_attempt_graded_before_pilot_items_and_scaled_scores_still_renders():
     assert list(table["score"]) == [100.0, 0.0]
     assert "Review" in [h.value for h in at.header]
     assert len(at.main.expander) == 4
+
+
+KR_PROFILE = """\
+title: Reliability check
+tracks: [devops]
+time_limit_minutes: 20
+pass_mark: 60
+item_types: [single]
+domains:
+  - {domain: devops/integration-and-testing, count: 5}
+  - {domain: devops/delivery-and-deployment, count: 5}
+"""
+
+
+def test_results_report_the_forms_reliability_once_30_attempts_are_in(course_copy, use_root):
+    """Thirty candidates of spread ability take a 0/1-scored form; the results page reports
+    the KR-20 that triops.quiz.analysis computes from the same attempts."""
+    import random
+
+    from triops.quiz import analysis
+    from triops.quiz.bank import load_bank
+    from triops.quiz.blueprint import load_exams
+    from triops.quiz.grading import right_answer
+
+    root = _root_with(course_copy, use_root, **{"exams/kr-check.yaml": KR_PROFILE})
+    bank = load_bank(root)
+    exam = load_exams(root, bank).get("kr-check")
+    rng = random.Random(7)
+    conn = state()
+    start = engine_now() - timedelta(hours=2)
+    tokens = {}
+    for i in range(30):
+        user = users.create_user(conn, f"Candidate {i}", start)
+        row = engine.start(conn, exam, bank, user.id, start, rng)
+        view = engine.load(conn, row.token, user.id, start)
+        ability = (i + 0.5) / 30
+        for d in view.questions:
+            key = right_answer(d.question)
+            answer = key if rng.random() < ability else (key + 1) % len(d.question.options)
+            engine.save_answer(conn, row.token, user.id, d.position, answer, start, d.question)
+        engine.submit(conn, row.token, user.id, start + timedelta(minutes=10))
+        tokens[user.id] = row.token
+    expected = analysis.form_reliability(conn, "kr-check")
+    conn.close()
+    assert expected.needed == 0 and expected.method == "KR-20" and expected.coefficient > 0.5
+    user_id, token = next(iter(tokens.items()))
+    at = app()
+    at.query_params["profile"] = user_id
+    at.run()
+    at.switch_page("app_pages/exam.py")
+    at.query_params["attempt"] = token
+    at.run()
+    assert not at.exception
+    assert (
+        f"**Form reliability:** KR-20 {expected.coefficient:.2f} over 30 attempts; standard "
+        f"error of measurement ±{expected.sem_points:.1f} points."
+    ) in [m.value for m in at.markdown]

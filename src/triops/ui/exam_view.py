@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from triops.errors import TriopsError
+from triops.quiz import analysis
 from triops.quiz import exam as engine
 from triops.quiz.blueprint import Exams
 from triops.quiz.exam import ACCOMMODATIONS, AttemptView
@@ -320,6 +321,39 @@ def _summary(view: AttemptView, user_id: str) -> None:
     )
 
 
+RELIABILITY_NOTE = (
+    "Reliability says how consistently this exam's questions rank candidates (1 is perfect); "
+    "the standard error of measurement is the margin of error that follows from it."
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _reliability(_db, exam_id: str, version: tuple) -> analysis.FormReliability:
+    return analysis.form_reliability(_db, exam_id)
+
+
+def _form_reliability(exam_id: str) -> None:
+    """The form's reliability from every submitted attempt, or how many more it needs."""
+    db = resources.state_db()
+    rel = _reliability(db, exam_id, analysis.data_version(db))
+    if rel.needed > 0 or rel.coefficient is None:
+        st.markdown(
+            f"**Form reliability:** not known yet: it needs {rel.needed} more submitted "
+            f"attempt{'' if rel.needed == 1 else 's'} of this exam (it has {rel.attempts})."
+        )
+    else:
+        sem = (
+            f"; standard error of measurement ±{rel.sem_points:.1f} points"
+            if rel.sem_points is not None
+            else ""
+        )
+        st.markdown(
+            f"**Form reliability:** {rel.method} {rel.coefficient:.2f} over {rel.attempts} "
+            f"attempts{sem}."
+        )
+    st.caption(RELIABILITY_NOTE)
+
+
 MARGIN_NOTE = (
     "One attempt measures with error: this is the standard error of a proportion, "
     "√(p(1−p)/n) over the n scored questions. Another draw of questions would land within "
@@ -368,6 +402,7 @@ def _score(view: AttemptView, r: engine.ExamResult) -> None:
             else ""
         )
     )
+    _form_reliability(view.row.exam_id)
     if r.pilot_positions:
         shown = ", ".join(str(p + 1) for p in sorted(r.pilot_positions))
         st.info(
