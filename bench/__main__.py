@@ -14,6 +14,7 @@ from bench import (
     ask_bench,
     drift_bench,
     eval_bench,
+    items_bench,
     lab_bench,
     quiz_bench,
     search_bench,
@@ -48,6 +49,8 @@ def main() -> int:
     measure("ask", ask_bench.ask_figures)
     measure("drift report", drift_bench.run)
     measure("eval runner", eval_bench.run)
+    measure("item report", items_bench.report_vs_groupby)
+    measure("item-writing checks", items_bench.validate_item_writing)
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
