@@ -268,6 +268,28 @@ def test_options_that_differ_only_in_their_figures_are_not_near_identical(tmp_pa
     assert "near-identical-options" not in codes_for(tmp_path, [item]).get("q-figures", set())
 
 
+RECALL_STEMS = {
+    "r-lesson": ("According to the lesson, what should a team do first?", True),
+    "r-seed": ("Which four concerns does the seed article name?", True),
+    "r-triops": ("How does the Triops LLMOps lifecycle order its phases?", True),
+    "r-author": ("According to Muschko, which exam comes first?", True),
+    "r-module": ("What does this module call the loop?", True),
+    "r-priority": ("Alerts are sorted according to priority. Which one pages first?", False),
+    "r-course-of": ("Over the course of a week, error rates double. What changed?", False),
+    "r-scenario": ("A team's p99 latency doubles after a release. What should it check?", False),
+}
+
+
+def test_course_recall_flags_references_to_the_course_and_named_authors_only(tmp_path):
+    items = [
+        single(qid, stem, "Quarantine it", ["Retry it", "Delete it", "Rerun it"])
+        for qid, (stem, _) in RECALL_STEMS.items()
+    ]
+    found = codes_for(tmp_path, items)
+    flagged = {qid for qid in RECALL_STEMS if "course-recall" in found.get(qid, set())}
+    assert flagged == {qid for qid, (_, recall) in RECALL_STEMS.items() if recall}
+
+
 def test_course_recall_is_silent_for_a_practice_only_item(tmp_path):
     flawed, _ = ITEM_CASES["course-recall"]
     practice = dict(flawed, practice_only=True)
@@ -545,7 +567,6 @@ def real():
     return bank, load_exams(REPO, bank)
 
 
-@pytest.mark.xfail(strict=True, reason="bank being rewritten in issue 13")
 def test_no_blind_strategy_beats_guessing_by_more_than_10_points_on_any_exam(real):
     results = blind_strategies(*real)
     assert results

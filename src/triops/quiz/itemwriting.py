@@ -92,10 +92,9 @@ _ABOVE = re.compile(
 _RECALL = re.compile(
     r"\b(?:the|this|that|our)\s+(?:lessons?|course(?!\s+of\b)|module|seed\s+article)(?:'s|’s)?\b"
     r"|\btriops\b"
-    r"|\baccording\s+to\s+(?:the\s+)?[A-Z][\w-]*",
+    r"|\baccording\s+to\s+(?:the\s+)?(?-i:[A-Z])[\w-]*",  # a named source
     re.IGNORECASE,
 )
-_ACCORDING_LOWER = re.compile(r"\baccording\s+to\s+(?:the\s+)?[a-z]")
 _ABOVE_HINTS = frozenset({"above", "preceding", "these", "both"})
 _RECALL_HINTS = frozenset({"lesson", "lessons", "course", "module", "seed", "triops", "according"})
 _SELECT_ALL = re.compile(r"\b(select|choose|pick|mark)\s+all\s+that\s+apply\b", re.IGNORECASE)
@@ -368,21 +367,18 @@ def _near_identical(bq: BankQuestion) -> list[Finding]:
 def _course_recall(bq: BankQuestion) -> list[Finding]:
     if _RECALL_HINTS.isdisjoint(_tokens(bq.question.stem)):
         return []
-    stem = plain(bq.question.stem)
-    m = _RECALL.search(stem)
-    if m is None:
-        return []
-    if m.group(0).casefold().startswith("according") and _ACCORDING_LOWER.match(m.group(0)):
-        return []
-    return [
-        _at(
-            bq,
-            "course-recall",
-            f'the stem asks about "{m.group(0)}": in an exam pool, test understanding with a '
-            "scenario instead of recall of this course or one author, or mark the item "
-            "`practice_only: true`",
-        )
-    ]
+    m = _RECALL.search(plain(bq.question.stem))
+    if m is not None:
+        return [
+            _at(
+                bq,
+                "course-recall",
+                f'the stem asks about "{m.group(0)}": in an exam pool, test understanding with '
+                "a scenario instead of recall of this course or one author, or mark the item "
+                "`practice_only: true`",
+            )
+        ]
+    return []
 
 
 def _at(bq: BankQuestion, code: str, message: str) -> Finding:
