@@ -509,3 +509,46 @@ def test_page_opens_the_simulated_demo_labelled_with_its_truth(triops_home):
     assert len(at.get("vega_lite_chart")) == 2  # histogram and the distractor chart
     at.toggle(key="ia_flagged_only").set_value(True).run()
     assert len(at.dataframe[0].value) == 3
+
+
+def test_pilot_items_are_analysed_against_the_whole_score_and_left_out_of_reliability():
+    data = matrix_data(MATRIX)
+    pilot = data.items["question_id"] == "q3"
+    data.items.loc[pilot, "scored"] = False
+    form = analysis.analyse(data, minimum=2)[0]
+    scored = MATRIX[:, :3]
+    totals = scored.sum(axis=1)
+    items = by_question(form)
+    # A scored item's rest score leaves it out; the pilot item's rest score is the whole score.
+    assert items.loc["q0", "discrimination"] == pytest.approx(
+        np.corrcoef(scored[:, 0], totals - scored[:, 0])[0, 1]
+    )
+    assert items.loc["q3", "discrimination"] == pytest.approx(
+        np.corrcoef(MATRIX[:, 3], totals)[0, 1]
+    )
+    assert form.reliability.coefficient == pytest.approx(analysis.reliability(scored)[0])
+    assert form.scores.tolist() == pytest.approx((100 * totals / 3).tolist())
+
+
+def test_practice_answers_are_reported_apart_with_first_tries(tmp_path, quiz_root):
+    from triops.store import practice
+
+    db = open_state(tmp_path / "state.duckdb")
+    take_exams(db, quiz_root)
+    learners = [users.create_user(db, f"Learner {n}", T0).id for n in range(3)]
+    for n, user in enumerate(learners):
+        practice.log_answer(db, user, "ia-single-one", float(n == 0), T0)
+        practice.log_answer(db, user, "ia-single-one", 1.0, T0 + timedelta(minutes=5))
+    report = analysis.item_report(db, minimum=2)
+    db.close()
+    row = report.practice.set_index("question_id").loc["ia-single-one"]
+    assert (row["answers"], row["learners"]) == (6, 3)
+    assert row["facility"] == pytest.approx(4 / 6)
+    assert row["first_try"] == pytest.approx(1 / 3)
+    # The exam figures do not mix practice in.
+    assert by_question(report.form("analysis-check")).loc["ia-single-one", "responses"] == 6
+    rows = analysis.csv_rows(report, practice=True)
+    assert set(rows["source"]) == {"exam", "practice"}
+    text = analysis.format_report(report, practice=True)
+    assert "== practice answers (apart from exams)" in text
+    assert "ia-single-one" in text.split("== practice answers")[1]
