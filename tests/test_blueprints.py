@@ -380,3 +380,29 @@ def test_a_blueprint_stored_by_an_old_attempt_still_loads():
         None,
         "percent",
     )
+
+
+def _blueprint_section() -> str:
+    text = (REPO / "quizzes" / "README.md").read_text()
+    return text[text.index("## Exam blueprints") : text.index("## Moodle GIFT")]
+
+
+def test_the_readme_documents_every_blueprint_field():
+    from triops.quiz.blueprint import DomainDraw, Expiry, Review, Source
+
+    section = _blueprint_section()
+    for model in (Blueprint, DomainDraw, Expiry, Review, Scaled, Source):
+        for name in model.model_fields:
+            assert f"{name}:" in section or f"`{name}`" in section, f"{model.__name__}.{name}"
+
+
+def test_the_readme_example_is_a_valid_blueprint(tmp_path):
+    section = _blueprint_section()
+    example = section[
+        section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))
+    ]
+    root = quizzes_root(tmp_path, example=example)
+    exams = load_exams(root, load_bank(root))
+    assert [str(p) for p in exams.problems if p.severity == "error"] == []
+    bp = exams.get("example").blueprint
+    assert (bp.total, bp.shown, list(bp.counts().values())) == (65, 75, [14, 11, 10, 10, 9, 11])
