@@ -363,7 +363,7 @@ def test_tf_balance_fires_outside_35_to_65_percent_true(tmp_path):
     bank, exams = make_root(tmp_path, flawed)
     [finding] = [f for f in check_bank(bank, exams) if f.code == "tf-balance"]
     assert finding.message.startswith("track devops: 0 of 3 true/false items are keyed true")
-    assert "rewrite at least 1 false statement as true one" in finding.message
+    assert "rewrite at least 1 false statement as a true one" in finding.message
     fixed = [true_false("q-tf-0", True)] + flawed[1:]
     assert "tf-balance" not in codes_for(tmp_path / "fixed", fixed).get("", set())
 

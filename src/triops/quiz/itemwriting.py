@@ -204,12 +204,6 @@ def absolutes(text: str) -> frozenset[str]:
 # ---------------------------------------------------------------------------------- items
 
 
-def _choice_keys(q) -> tuple[list[str], list[bool]]:
-    """Option texts and whether each earns credit (partial-credit options count as keys)."""
-    texts = [o.text for o in q.options]
-    return texts, [w > 0 for w in q.weights()]
-
-
 def _full_keys(q) -> list[bool]:
     """Options worth full credit in a single item, or any credit in a multiple one."""
     if q.type == "single":
@@ -219,6 +213,10 @@ def _full_keys(q) -> list[bool]:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
+
+
+def _prob(p: float) -> str:
+    return "below 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _key_longest(bq: BankQuestion) -> list[Finding]:
@@ -308,13 +306,9 @@ def _stem_echo(bq: BankQuestion, distinctive: set[str]) -> list[Finding]:
     ]
 
 
-def _surface(text: str, roots: set[str]) -> set[str]:
+def _surface(text: str, roots: frozenset[str]) -> set[str]:
     """The words of `text` as written whose stems are in `roots`."""
-    out = set()
-    for w in _WORD.findall(plain(text).casefold()):
-        if _root(w.removesuffix("'s")) in roots:
-            out.add(w)
-    return out or roots
+    return {w for w in _tokens(text) if _root(w) in roots} or set(roots)
 
 
 def _all_none_above(bq: BankQuestion) -> list[Finding]:
@@ -454,8 +448,8 @@ def _key_first(items: list[BankQuestion], where: tuple[str, int], track: str) ->
             track,
             "",
             f"{where[0]}: a key is written first in {k} of {n} choice items, where chance gives "
-            f"{mean:.1f} (probability {p:.3f}): exams shuffle options, but GIFT exports and "
-            "printed copies keep this order; move keys to other positions",
+            f"{mean:.1f} (so many by chance: probability {_prob(p)}): exams shuffle options, but "
+            "GIFT exports and printed copies keep this order; move keys to other positions",
         )
     ]
 
@@ -485,7 +479,7 @@ def _tf_balance(items: list[BankQuestion], track: str) -> list[Finding]:
             f"track {track}: {true} of {n} true/false items are keyed true ({_pct(true / n)}, "
             f"allowed {_pct(lo)}–{_pct(hi)}): a candidate who always answers {keyed} gains; "
             f"rewrite at least {move} {keyed} statement{'s' if move > 1 else ''} as "
-            f"{other} one{'s' if move > 1 else ''}",
+            f"{other + ' ones' if move > 1 else 'a ' + other + ' one'}",
         )
     ]
 
