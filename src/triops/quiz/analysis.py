@@ -168,35 +168,29 @@ def sem(sd: float | None, coefficient: float | None) -> float | None:
 # --- building the input from the database ------------------------------------------------------
 
 
+def labelled_options(question) -> list[tuple[int, str, bool]]:
+    """(authored index, label, is key) of each option a choice item offers; true/false offers
+    "True" (index 0) and "False" (index 1); other types offer none."""
+    if question.type in ("single", "multiple"):
+        full = 100.0 if question.type == "single" else 1e-9
+        return [
+            (i, o.text, w >= full)
+            for i, (o, w) in enumerate(zip(question.options, question.weights(), strict=True))
+        ]
+    if question.type == "true_false":
+        return [(0, "True", question.answer is True), (1, "False", question.answer is False)]
+    return []
+
+
 def _options_of(snapshot: dict) -> tuple[str, str, list[tuple[int, str, bool]]]:
-    """(type, stem, [(authored index, label, is key)]) of a stored question snapshot."""
+    """(type, stem, labelled options) of a stored question snapshot; a snapshot the current
+    models cannot read keeps its type and stem but offers no options."""
     kind = str(snapshot.get("type", ""))
     stem = str(snapshot.get("stem", ""))
     try:
-        q = _QUESTION.validate_python(snapshot)
+        return kind, stem, labelled_options(_QUESTION.validate_python(snapshot))
     except ValidationError:
         return kind, stem, []
-    if q.type == "single":
-        return (
-            kind,
-            stem,
-            [
-                (i, o.text, w >= 100)
-                for i, (o, w) in enumerate(zip(q.options, q.weights(), strict=True))
-            ],
-        )
-    if q.type == "multiple":
-        return (
-            kind,
-            stem,
-            [
-                (i, o.text, w > 0)
-                for i, (o, w) in enumerate(zip(q.options, q.weights(), strict=True))
-            ],
-        )
-    if q.type == "true_false":
-        return kind, stem, [(0, "True", q.answer is True), (1, "False", q.answer is False)]
-    return kind, stem, []
 
 
 def load(db, exam_id: str | None = None) -> ItemData:

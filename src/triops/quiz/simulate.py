@@ -223,7 +223,7 @@ def item_data(sim: Simulation, exam_id: str = "simulated") -> analysis.ItemData:
     option_rows, first_option = [], []
     for it in sim.items:
         first_option.append(len(option_rows))
-        for index, label, key in _labelled(it.question):
+        for index, label, key in analysis.labelled_options(it.question):
             option_rows.append((it.question.id, label, key, index))
     options = pd.DataFrame(option_rows, columns=["question_id", "option", "key", "order"])
     rows, opts = [], []
@@ -256,22 +256,6 @@ def item_data(sim: Simulation, exam_id: str = "simulated") -> analysis.ItemData:
         }
     )
     return analysis.ItemData(items, options, choices, questions)
-
-
-def _labelled(question) -> list[tuple[int, str, bool]]:
-    if question.type == "single":
-        return [
-            (i, o.text, w >= 100)
-            for i, (o, w) in enumerate(zip(question.options, question.weights(), strict=True))
-        ]
-    if question.type == "multiple":
-        return [
-            (i, o.text, w > 0)
-            for i, (o, w) in enumerate(zip(question.options, question.weights(), strict=True))
-        ]
-    if question.type == "true_false":
-        return [(0, "True", question.answer is True), (1, "False", question.answer is False)]
-    return []
 
 
 def _credited_seconds(sim: Simulation) -> np.ndarray:
