@@ -429,6 +429,8 @@ def test_cli_simulate_writes_a_marked_demo_database_that_report_opens(
     report = items_cli("report", "--db", demo)
     assert report.exit_code == 0, report.output
     assert report.output.startswith("SIMULATED DATA: 200 simulated candidates of sim-check")
+    assert report.output.count("planted: ") == 3
+    assert "expected flag 'likely miskey' found" in report.output
     # Simulating again replaces the demo file; a file that is not a demo is never touched.
     again = items_cli("simulate", "--candidates", 50, "--exam", "sim-check")
     assert again.exit_code == 0, again.output

@@ -678,7 +678,19 @@ def format_report(report: ItemReport, *, practice: bool = False) -> str:
     each flag as `path:line: flag: question: why`."""
     lines: list[str] = []
     if report.simulated:
-        lines += [simulated_banner(report.simulated), ""]
+        lines.append(simulated_banner(report.simulated))
+        form = report.form(str(report.simulated.get("exam_id")))
+        found = (
+            dict(zip(form.items["question_id"], form.items["flags"], strict=True)) if form else {}
+        )
+        for item in report.simulated.get("items", []):
+            if item.get("expected_flag"):
+                seen = item["expected_flag"] in found.get(item["question_id"], ())
+                lines.append(
+                    f"planted: {item['question_id']}: {item['role']}: expected flag "
+                    f"'{item['expected_flag']}' {'found' if seen else 'NOT found'}"
+                )
+        lines.append("")
     if not report.forms:
         lines.append("no submitted exam attempts")
     for form in report.forms:
