@@ -89,7 +89,7 @@ def exam_list(exams: Exams, identity: Identity) -> None:
             if bp.source is not None:
                 src = bp.source
                 st.caption(
-                    f"Modelled on {src.exam} ({src.issuer}): [{src.title}]({src.url}), "
+                    f"Modelled on {src.exam} by {src.issuer}. Source: [{src.title}]({src.url}), "
                     f"checked {src.checked:%Y-%m-%d}. {src.note}".strip()
                 )
             if open_row is None and not ex.startable:
