@@ -385,6 +385,15 @@ def test_choose_n_is_shown_and_all_or_nothing_exams_cap_the_ticks_at_n(course_co
     assert "2 chosen: untick one to change your choice." in [c.value for c in at.caption]
     at.checkbox(key=boxes[0]).uncheck().run()
     assert not any(at.checkbox(key=k).disabled for k in boxes)
+    # Practice shows the same "Choose 2." but, scoring partial credit, caps nothing.
+    at.switch_page("app_pages/practice.py").run()
+    assert not at.exception
+    assert "Choose 2." in [c.value for c in at.caption]
+    key = f"practice-{at.session_state['practice_seq']}"
+    for i in range(3):
+        at.checkbox(key=f"{key}-{i}").check().run()
+    assert not any(at.checkbox(key=f"{key}-{i}").disabled for i in range(5))
+    assert any("3 options are ticked, but this question asks for 2" in w.value for w in at.warning)
 
 
 def test_an_attempt_graded_before_pilot_items_and_scaled_scores_still_renders():
