@@ -250,8 +250,9 @@ def margin_points(percent: float, n: int) -> float:
 
 
 def meets(percent: float, pass_mark: float) -> bool:
-    """The per-domain rule: a domain meets the standard when its raw score reaches the pass
-    mark. Issuers do not publish theirs; this one is Triops's."""
+    """Whether a raw percent reaches the pass mark (with a hair of tolerance for floating
+    point). It decides pass or fail, and it is the per-domain rule: a domain meets the standard
+    when its score reaches the pass mark. Issuers do not publish theirs; this one is Triops's."""
     return percent + 1e-9 >= pass_mark
 
 
