@@ -15,7 +15,6 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import combinations
 
@@ -44,7 +43,7 @@ LONGEST_SHARE_MIN_ITEMS = 5  # fewer single-choice items in a file say little on
 TF_TRUE_RANGE = (0.35, 0.65)
 KEY_FIRST_P = 0.05  # one-sided chance of so many first-position keys in an honest file
 STRATEGY_MARGIN = 10.0  # points above guessing that a blind strategy may reach
-DISTINCTIVE_SHARE = 0.03  # a stem word in at most 3 % of the bank's items stands out
+DISTINCTIVE_SHARE = 0.03  # a word in at most 3 % of the choice items stands out
 NEAR_IDENTICAL_RATIO = 0.9
 NEAR_IDENTICAL_MIN_WORDS = 5  # in shorter options one word is a real difference
 
@@ -81,8 +80,9 @@ STOPWORDS = frozenset(
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKS = re.compile(r"\*\*|__|~~|`|\*")
 _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*", re.ASCII)
 _DIGIT = re.compile(r"\d")
+# Everything but letters, digits, "." and "'" separates words (curly quotes become "'").
 _ABSOLUTE = re.compile(r"(?<![\w-])(" + "|".join(sorted(ABSOLUTES)) + r")(?![\w-])")
 _ABOVE = re.compile(
     r"\b(all|none|both|neither)\s+of\s+the\s+(above|preceding|options|answers|these)\b"
@@ -139,6 +139,8 @@ def _root(word: str) -> str:
     """A crude stem, enough to match deploy/deploys/deployed/deployment and cache/caching."""
     if len(word) <= 4 or not word.isalpha():
         return word
+    if word[-1] not in "sgdnte":
+        return word
     for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
@@ -153,11 +155,16 @@ def _root(word: str) -> str:
 
 @lru_cache(maxsize=16384)
 def _tokens(text: str) -> tuple[str, ...]:
-    """Lower-case words as written, without a possessive 's."""
-    found = _WORD.findall(plain(text).casefold().replace("’", "'"))
-    if "'" not in text and "’" not in text:
-        return tuple(found)
-    return tuple(w[:-2] if w.endswith("'s") else w for w in found)
+    """Lower-case words as written (numbers keep their decimal point), without a possessive 's."""
+    if "](" in text:
+        text = plain(text)
+    low = text.lower()
+    if "’" in low:
+        low = low.replace("’", "'")
+    found = _WORD.findall(low)
+    if "'" in low:
+        found = [w[:-2] if w.endswith("'s") else w for w in found]
+    return tuple(found)
 
 
 @lru_cache(maxsize=16384)
@@ -171,7 +178,9 @@ def _content(word: str) -> str:
 @lru_cache(maxsize=16384)
 def words(text: str) -> frozenset[str]:
     """Content words (stemmed): no function words, no one- or two-letter words except numbers."""
-    return frozenset(filter(None, map(_content, _tokens(text))))
+    found = set(map(_content, set(_tokens(text))))
+    found.discard("")
+    return frozenset(found)
 
 
 @lru_cache(maxsize=16384)
@@ -219,9 +228,8 @@ def _prob(p: float) -> str:
     return "below 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _key_longest(bq: BankQuestion) -> list[Finding]:
+def _key_longest(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
     q = bq.question
-    keys = _full_keys(q)
     lengths = [length(o.text) for o in q.options]
     key_lens = [n for n, k in zip(lengths, keys, strict=True) if k]
     wrong_lens = [n for n, k in zip(lengths, keys, strict=True) if not k]
@@ -255,9 +263,8 @@ def _key_longest(bq: BankQuestion) -> list[Finding]:
     return []
 
 
-def _absolute_words(bq: BankQuestion) -> list[Finding]:
+def _absolute_words(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
     q = bq.question
-    keys = _full_keys(q)
     key_abs = set().union(*(absolutes(o.text) for o, k in zip(q.options, keys, strict=True) if k))
     if key_abs:
         return []
@@ -280,9 +287,8 @@ def _absolute_words(bq: BankQuestion) -> list[Finding]:
     ]
 
 
-def _stem_echo(bq: BankQuestion, distinctive: set[str]) -> list[Finding]:
+def _stem_echo(bq: BankQuestion, keys: list[bool], distinctive: set[str]) -> list[Finding]:
     q = bq.question
-    keys = _full_keys(q)
     stem = words(q.stem) & distinctive
     if not stem:
         return []
@@ -344,6 +350,8 @@ def _near_identical(bq: BankQuestion) -> list[Finding]:
         if not same and min(len(a), len(b)) >= NEAR_IDENTICAL_MIN_WORDS:
             sa, sb = set(a), set(b)
             if len(sa & sb) >= NEAR_IDENTICAL_RATIO * len(sa | sb) - 1:
+                from difflib import SequenceMatcher  # rarely needed: imported on first use
+
                 ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
                 same = ratio >= NEAR_IDENTICAL_RATIO
         if same:
@@ -382,8 +390,7 @@ def _at(bq: BankQuestion, code: str, message: str) -> Finding:
 # ---------------------------------------------------------------------------------- bank-wide
 
 
-def _strictly_longest_key(q) -> bool:
-    keys = _full_keys(q)
+def _strictly_longest_key(q, keys: list[bool]) -> bool:
     lengths = [length(o.text) for o in q.options]
     key = max(n for n, k in zip(lengths, keys, strict=True) if k)
     return all(n < key for n, k in zip(lengths, keys, strict=True) if not k)
@@ -401,9 +408,15 @@ def _tail(probabilities: list[float], observed: int) -> float:
     return sum(dist[observed:])
 
 
-def _longest_share(items: list[BankQuestion], where: tuple[str, int], scope: str, track: str):
+def _longest_share(
+    items: list[BankQuestion],
+    keys: dict[str, list[bool]],
+    where: tuple[str, int],
+    scope: str,
+    track: str,
+) -> list[Finding]:
     singles = [bq for bq in items if bq.question.type == "single"]
-    longest = [bq for bq in singles if _strictly_longest_key(bq.question)]
+    longest = [bq for bq in singles if _strictly_longest_key(bq.question, keys[bq.id])]
     if not singles or len(longest) / len(singles) <= LONGEST_SHARE_MAX:
         return []
     need = len(longest) - math.floor(LONGEST_SHARE_MAX * len(singles))
@@ -423,16 +436,18 @@ def _longest_share(items: list[BankQuestion], where: tuple[str, int], scope: str
     ]
 
 
-def _key_first(items: list[BankQuestion], where: tuple[str, int], track: str) -> list[Finding]:
+def _key_first(
+    items: list[BankQuestion], keys: dict[str, list[bool]], where: tuple[str, int], track: str
+) -> list[Finding]:
     choice = [bq for bq in items if bq.question.type in ("single", "multiple")]
     if len(choice) < 2:
         return []
     expected = []
     first = []
     for bq in choice:
-        keys = _full_keys(bq.question)
-        expected.append(sum(keys) / len(keys))
-        if keys[0]:
+        keyed = keys[bq.id]
+        expected.append(sum(keyed) / len(keyed))
+        if keyed[0]:
             first.append(bq)
     n, k = len(choice), len(first)
     mean = sum(expected)
@@ -495,7 +510,7 @@ def _exams(exams) -> list:
     return list(exams.exams) if exams is not None else []
 
 
-def _choose_missing(bank: Bank, exams) -> list[Finding]:
+def _choose_missing(bank: Bank, exams, keys: dict[str, list[bool]]) -> list[Finding]:
     strict: dict[str, list[str]] = defaultdict(list)  # question id -> exam ids
     for exam in _exams(exams):
         if exam.blueprint.multiple_response != "all-or-nothing":
@@ -509,7 +524,7 @@ def _choose_missing(bank: Bank, exams) -> list[Finding]:
         if q.type != "multiple" or bq.id not in strict:
             continue
         names = ", ".join(sorted(set(strict[bq.id])))
-        k = sum(_full_keys(q))
+        k = sum(keys[bq.id])
         if q.choose is None:
             out.append(
                 _at(
@@ -534,14 +549,14 @@ def _choose_missing(bank: Bank, exams) -> list[Finding]:
 # ---------------------------------------------------------------------------------- checks
 
 
-def distinctive_words(bank: Bank) -> set[str]:
-    """Word stems rare enough in the bank to stand out: in at most 3 % of its items (and
+def distinctive_words(items: list[BankQuestion]) -> set[str]:
+    """Word stems rare enough among the choice items to stand out: in at most 3 % of them (and
     at least four letters, no numbers)."""
     df: Counter[str] = Counter()
-    for bq in bank.questions:
+    for bq in items:
         q = bq.question
-        df.update(words(q.stem).union(*(words(o.text) for o in getattr(q, "options", []))))
-    limit = max(3, DISTINCTIVE_SHARE * len(bank.questions))
+        df.update(words(q.stem).union(*[words(o.text) for o in q.options]))
+    limit = max(3, DISTINCTIVE_SHARE * len(items))
     return {w for w, n in df.items() if n <= limit and len(w) >= 4 and w.isalpha()}
 
 
@@ -551,16 +566,19 @@ def check_bank(bank: Bank, exams=None) -> list[Finding]:
     pool_ids = _exam_pool_ids(bank)
     by_file: dict[str, list[BankQuestion]] = defaultdict(list)
     by_track: dict[str, list[BankQuestion]] = defaultdict(list)
+    keys: dict[str, list[bool]] = {}
     for bq in bank.questions:
         by_file[bq.path].append(bq)
         by_track[bq.track].append(bq)
-    distinctive = distinctive_words(bank)
+        if bq.question.type in ("single", "multiple"):
+            keys[bq.id] = _full_keys(bq.question)
+    distinctive = distinctive_words([bq for bq in bank.questions if bq.id in keys])
     for bq in bank.questions:
-        q = bq.question
-        if q.type in ("single", "multiple"):
-            findings += _key_longest(bq)
-            findings += _absolute_words(bq)
-            findings += _stem_echo(bq, distinctive)
+        if bq.id in keys:
+            keyed = keys[bq.id]
+            findings += _key_longest(bq, keyed)
+            findings += _absolute_words(bq, keyed)
+            findings += _stem_echo(bq, keyed, distinctive)
             findings += _all_none_above(bq)
             findings += _near_identical(bq)
         if bq.id in pool_ids:
@@ -569,13 +587,13 @@ def check_bank(bank: Bank, exams=None) -> list[Finding]:
         where = (path, min(bq.line for bq in items))
         track = items[0].track
         if sum(1 for bq in items if bq.question.type == "single") >= LONGEST_SHARE_MIN_ITEMS:
-            findings += _longest_share(items, where, path, track)
-        findings += _key_first(items, where, track)
+            findings += _longest_share(items, keys, where, path, track)
+        findings += _key_first(items, keys, where, track)
     for track, items in by_track.items():
         first = min(items, key=lambda bq: (bq.path, bq.line))
-        findings += _longest_share(items, (first.path, first.line), f"track {track}", track)
+        findings += _longest_share(items, keys, (first.path, first.line), f"track {track}", track)
         findings += _tf_balance(items, track)
-    findings += _choose_missing(bank, exams)
+    findings += _choose_missing(bank, exams, keys)
     return sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message))
 
 
@@ -691,7 +709,7 @@ def blind_strategies(bank: Bank, exams) -> list[ExamStrategies]:
             sums: dict[str, float] = defaultdict(float)
             for bq in pool:
                 seen.add(bq.id)
-                key = (bq.id, aon)
+                key = (bq.id, aon and bq.question.type == "multiple")
                 if key not in cache:
                     cache[key] = expected_scores(bq.question, aon)
                 for name, value in cache[key].items():
