@@ -1,5 +1,6 @@
 """What the attack tests (tests/test_attacks_*.py) share: a sandbox of their own, a workflow
-runner wired as the labs wire it, and places only root can reach.
+runner wired as the labs wire it, and places only root can reach; and the rule every sandbox
+test follows (require_sandbox and its fixtures).
 
 Each attack test plays one class of attack from SECURITY.md through the real parts (the
 launcher, the pool UIDs, the runner's built-in actions, the labs' checks) and asserts that it is
@@ -27,24 +28,44 @@ from triops.labs.workflow import RunReport, format_event, parse_workflow, run_wo
 
 VENV = get_settings().labs_venv
 UIDS = range(61920, 61940)  # apart from the default pool and from tests/test_sandbox.py
+SECRET = "root-only-secret-5f1c"  # the content of root_only/precious.txt: must never leak
 LIMITS = Limits(wall_seconds=30, cpu_seconds=20, memory_mb=512, disk_mb=64, files=2000)
 
 
-def sandbox_missing_reason() -> str | None:
+def sandbox_missing_reason(*, venv: bool = True, packages: tuple[str, ...] = ()) -> str | None:
+    """Why the sandbox cannot run here, or None: root for the pool UIDs, and (with `venv`) the
+    labs' tool environment with `packages` in its site-packages."""
     if os.geteuid() != 0:
-        return "needs root: pool UIDs and the root-side runner are what is attacked"
-    if not (VENV / "bin" / "python").exists():
+        return "needs root: pool UIDs and the root-side runner are what is tested"
+    if venv and not (VENV / "bin" / "ruff").exists():
         return f"needs the labs' tool environment at {VENV} (make install)"
+    site = next(iter(sorted(VENV.glob("lib/python3*/site-packages"))), VENV / "missing")
+    absent = [name for name in packages if not (site / name).is_dir()]
+    if venv and absent:
+        return f"needs {', '.join(absent)} in the labs' tool environment (make install)"
     return None
 
 
-def require_sandbox() -> None:
-    """Skip without root and the labs venv; fail instead under TRIOPS_REQUIRE_SANDBOX=1."""
-    reason = sandbox_missing_reason()
+def require_sandbox(*, venv: bool = True, packages: tuple[str, ...] = ()) -> None:
+    """Skip without root (and the labs venv); fail instead under TRIOPS_REQUIRE_SANDBOX=1, as
+    .ci/run sets it, so that CI can never pass a sandbox test by skipping it."""
+    reason = sandbox_missing_reason(venv=venv, packages=packages)
     if reason:
         if os.environ.get("TRIOPS_REQUIRE_SANDBOX") == "1":
             pytest.fail(f"sandbox required (TRIOPS_REQUIRE_SANDBOX=1) but {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture
+def sandbox_required() -> None:
+    """Root and the labs' tool environment, or skip (fail under TRIOPS_REQUIRE_SANDBOX=1)."""
+    require_sandbox()
+
+
+@pytest.fixture
+def root_required() -> None:
+    """Root, or skip (fail under TRIOPS_REQUIRE_SANDBOX=1)."""
+    require_sandbox(venv=False)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +86,7 @@ def root_only(tmp_path) -> Path:
     makes root-side code write or read here has escaped."""
     folder = tmp_path / "root-only"
     folder.mkdir()
-    (folder / "precious.txt").write_text("precious\n")
+    (folder / "precious.txt").write_text(f"{SECRET}\n")
     os.chmod(folder / "precious.txt", 0o600)
     return folder
 

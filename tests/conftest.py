@@ -7,7 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from attacklib import attack_sandbox, root_only  # noqa: F401  (fixtures of the attack tests)
+from attacklib import (  # noqa: F401  (fixtures: the attack tests and every sandbox test)
+    attack_sandbox,
+    root_only,
+    root_required,
+    sandbox_required,
+)
 
 from triops.config import get_settings
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from attacklib import require_sandbox
 
 from conftest import REPO
 from triops.testing import streamlit_server
@@ -56,15 +57,11 @@ def test_profile_name_with_markup_is_shown_as_text(browser, server):
 
 def test_edit_a_lab_file_run_the_check_and_see_it_pass(browser, server, tmp_path):
     """In chromium: fix the last fault in the editor, save, press Check, see every criterion."""
-    import os
 
-    from triops.config import Settings
     from triops.labs import runs
     from triops.labs.spec import load_labs
 
-    venv = Settings().labs_venv
-    if os.geteuid() != 0 or not (venv / "bin" / "ruff").exists():
-        pytest.skip("needs root (sandbox UIDs) and the labs' tool environment (make install)")
+    require_sandbox()
     lab = load_labs(REPO).get("ci-build")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)

@@ -5,7 +5,6 @@ guardrails lets the check's sabotaged challenger through."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from attacklib import require_sandbox
 
 from conftest import REPO
 from triops.config import get_settings
@@ -23,15 +23,14 @@ from triops.labs.spec import load_labs
 
 LAB_DIR = REPO / "labs" / "drift-retrain"
 VENV = get_settings().labs_venv
-SITE = next(iter(sorted(VENV.glob("lib/python3*/site-packages"))), VENV / "missing")
-needs_sandbox = pytest.mark.skipif(
-    os.geteuid() != 0
-    or not (SITE / "mlflow").is_dir()
-    or not (SITE / "sklearn").is_dir()
-    or not (SITE / "triops" / "drift").is_dir(),
-    reason="needs root (sandbox UIDs) and the labs' tool environment with scikit-learn, MLflow "
-    "and triops.drift (make install)",
-)
+needs_sandbox = pytest.mark.usefixtures("drift_sandbox")
+
+
+@pytest.fixture
+def drift_sandbox() -> None:
+    """Root and the labs venv with scikit-learn, MLflow and triops.drift; skip, or fail under
+    TRIOPS_REQUIRE_SANDBOX=1 (CI)."""
+    require_sandbox(packages=("mlflow", "sklearn", "triops/drift"))
 
 
 def lab():

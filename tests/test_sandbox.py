@@ -25,11 +25,9 @@ from triops.labs.sandbox import (
     processes_of,
 )
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0,
-    reason="the sandbox tests need root: dropping to a pool UID, RLIMIT_NPROC and killing "
-    "every process of a UID only work as root (CI runs as root)",
-)
+# Dropping to a pool UID, RLIMIT_NPROC and killing every process of a UID only work as root:
+# skip without it, fail instead under TRIOPS_REQUIRE_SANDBOX=1 (CI runs as root).
+pytestmark = pytest.mark.usefixtures("root_required")
 
 PY = "/usr/bin/python3"
 UIDS = range(61900, 61916)  # away from the default pool, so a running app is never touched
@@ -679,10 +677,7 @@ def test_a_setsid_daemon_does_not_survive_the_run(sandbox, box, keeps_pipe):
 # ----------------------------------------------------------------- the labs' tool venv
 
 
-@pytest.mark.skipif(
-    not (LABS_VENV / "bin" / "pytest").exists(),
-    reason=f"no labs venv at {LABS_VENV}: run scripts/labs-venv.sh (or set TRIOPS_LABS_VENV)",
-)
+@pytest.mark.usefixtures("sandbox_required")
 def test_the_labs_tools_run_in_the_sandbox(sandbox, tmp_path):
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
     (tmp_path / "test_calc.py").write_text(
