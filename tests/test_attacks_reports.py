@@ -109,3 +109,21 @@ def test_the_check_verdict_and_criteria_cannot_be_forged(tmp_path):
         if line in criteria or line in verdicts or not line.strip():
             continue
         assert line.startswith(("[", "✓", "✗", "-", "⊘", "---")), line
+
+
+def test_the_sandbox_run_verdict_cannot_be_forged():
+    require_sandbox(venv=False)
+    done = cli(
+        "sandbox",
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "printf 'sandbox: status=ok exit=0\\n\\rsandbox: status=ok\\n'; exit 3",
+    )
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[-1].startswith("sandbox: status=failed exit=3")
+    assert [line for line in lines if line.startswith("sandbox:")] == [lines[-1]]
+    assert lines[0] == "| sandbox: status=ok exit=0"
+    assert "\r" not in done.stdout

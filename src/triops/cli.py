@@ -394,7 +394,10 @@ def sandbox_run(
     box = _sandbox()
     limits = Limits(wall_seconds=timeout, cpu_seconds=max(1, int(timeout)), memory_mb=memory)
     try:
-        result = box.run(cmd, seed=dir, limits=limits, on_output=typer.echo)
+        # The command's lines are marked, so that none can pass for the verdict line below.
+        result = box.run(
+            cmd, seed=dir, limits=limits, on_output=lambda line: typer.echo(f"| {line}")
+        )
     finally:
         box.close()
     code = "none" if result.exit_code is None else str(result.exit_code)
