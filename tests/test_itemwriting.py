@@ -578,7 +578,6 @@ def test_no_blind_strategy_beats_guessing_by_more_than_10_points_on_any_exam(rea
     } == {}
 
 
-@pytest.mark.xfail(strict=True, reason="bank being rewritten in issue 13")
 def test_validate_reports_no_item_writing_warnings_on_the_repository():
     report = validate(REPO)
     assert [str(p) for p in report.problems if is_item_writing(p)] == []
