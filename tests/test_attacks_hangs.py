@@ -86,3 +86,42 @@ def test_a_link_loop_with_a_recursive_upload_pattern_ends(attack_sandbox, seed, 
     assert played.step("upload").status == "success"
     assert sorted(p.name for p in artifacts.rglob("*") if p.is_file()) == ["file.txt"]
     assert played.step("hash").status == "success"
+
+
+def test_a_run_stops_at_its_time_limit_whatever_the_workflow_asks(attack_sandbox, seed, tmp_path):
+    from attacklib import LIMITS, VENV
+
+    from triops.labs.runs import SandboxStepRunner
+    from triops.labs.workflow import parse_workflow, run_workflow
+
+    workflow = parse_workflow(
+        """
+        on: push
+        jobs:
+          long:
+            runs-on: ubuntu-latest
+            timeout-minutes: 360
+            strategy:
+              matrix:
+                n: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+            steps:
+              - run: sleep 1
+              - run: sleep 1
+        """.replace("\n        ", "\n"),
+        "long.yml",
+    )
+    started = time.monotonic()
+    report = run_workflow(
+        workflow,
+        runner=SandboxStepRunner(attack_sandbox, LIMITS, [VENV]),
+        workspace_seed=seed,
+        workspace_factory=attack_sandbox.workdir,
+        release_workdir=attack_sandbox.cleanup,
+        artifacts_dir=tmp_path / "artifacts",
+        time_limit=3,
+    )
+    assert time.monotonic() - started < 10
+    assert report.status == "failure"
+    cells = report.jobs[0].cells
+    assert any("time limit (3 s for the whole run)" in c.message for c in cells)
+    assert cells[-1].steps[0].status == "cancelled"

@@ -168,6 +168,7 @@ def execute(
         prepare_workdir=runner.prepare,
         artifacts_dir=artifacts,
         copy_budget=lim.disk_mb * 2**20,
+        time_limit=lim.wall_seconds,
     )
     data = report.to_dict()
     return LabRun(

@@ -1777,9 +1777,12 @@ class _Run:
         prepare_workdir: Callable[[Path], None] | None = None,
         release_workdir: Callable[[Path], None] | None = None,
         copy_budget: int = DEFAULT_COPY_BUDGET,
+        time_limit: float | None = None,
     ):
         self.workflow = workflow
         self.copy_budget = copy_budget
+        self.time_limit = time_limit
+        self.run_deadline = math.inf
         self.copied = 0  # bytes the built-in actions copied so far (apparent sizes)
         self.prepare_workdir = prepare_workdir
         self.release_workdir = release_workdir
@@ -1831,6 +1834,8 @@ class _Run:
 
     def execute(self) -> RunReport:
         start = time.monotonic()
+        if self.time_limit is not None:
+            self.run_deadline = start + self.time_limit
         report = RunReport(
             workflow=self.workflow.name,
             path=str(self.workflow.path),
@@ -2068,7 +2073,7 @@ class _Run:
             cell.defaults_run = defaults
         except ExpressionError as exc:
             return self.end_cell(cell, start, f"line {job.line}: {exc}")
-        cell.deadline = start + cell.timeout_minutes * 60
+        cell.deadline = min(start + cell.timeout_minutes * 60, self.run_deadline)
         for step in job.steps:
             report.steps.append(self.run_step(cell, step))
         self.job_outputs(cell)
@@ -2080,9 +2085,7 @@ class _Run:
             cell.status = "failure"
         report.status = cell.status
         if cell.timed_out:
-            message = (
-                message or f"the job exceeded timeout-minutes ({to_str(cell.timeout_minutes)})"
-            )
+            message = message or self.timeout_message(cell)
         report.message = message
         report.seconds = round(time.monotonic() - start, 3)
         if cell.label:
@@ -2090,6 +2093,13 @@ class _Run:
                 "cell_finished", cell.job.id, cell.label, status=report.status, line=message or None
             )
         return report
+
+    def timeout_message(self, cell: _Cell) -> str:
+        if cell.deadline >= self.run_deadline and self.time_limit is not None:
+            return (
+                f"the run exceeded its time limit ({to_str(self.time_limit)} s for the whole run)"
+            )
+        return f"the job exceeded timeout-minutes ({to_str(cell.timeout_minutes)})"
 
     def job_outputs(self, cell: _Cell) -> None:
         contexts = {
@@ -2137,7 +2147,7 @@ class _Run:
             cell.timed_out = True
             cell.status = "failure"
             report.status = "cancelled"
-            report.message = "cancelled: the job exceeded its timeout-minutes"
+            report.message = f"cancelled: {self.timeout_message(cell)}"
             self.record(cell, step, report, "cancelled", "cancelled")
             return report
         try:
@@ -2202,9 +2212,7 @@ class _Run:
                     )
                 else:
                     cell.timed_out = True
-                    report.message = (
-                        f"the job exceeded timeout-minutes ({to_str(cell.timeout_minutes)})"
-                    )
+                    report.message = self.timeout_message(cell)
             elif not ok:
                 report.message = (
                     f"Process completed with exit code {outcome.exit_code}."
@@ -2670,6 +2678,7 @@ def run_workflow(
     prepare_workdir: Callable[[Path], None] | None = None,
     release_workdir: Callable[[Path], None] | None = None,
     copy_budget: int = DEFAULT_COPY_BUDGET,
+    time_limit: float | None = None,
 ) -> RunReport:
     """Run the jobs in dependency order, one matrix cell at a time, and report what happened.
 
@@ -2685,6 +2694,8 @@ def run_workflow(
     `release_workdir(workdir)` is called when a cell is done with a factory-made workdir.
     `copy_budget` caps the bytes the built-in actions copy in one run (checkout, artifacts),
     each file counted at its apparent size so that sparse files cannot slip past.
+    `time_limit` bounds the whole run in seconds (a lab's wall_seconds): once it has passed,
+    the remaining steps are cancelled, whatever timeout-minutes the workflow sets.
 
     The built-in actions run here, in the caller's process (as root under the sandbox), on
     folders a step may have filled with links, FIFOs and huge files: they reach every path
@@ -2707,5 +2718,6 @@ def run_workflow(
         prepare_workdir,
         release_workdir,
         copy_budget,
+        time_limit,
     )
     return run.execute()
