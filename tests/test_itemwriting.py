@@ -570,6 +570,13 @@ def real():
 def test_no_blind_strategy_beats_guessing_by_more_than_10_points_on_any_exam(real):
     results = blind_strategies(*real)
     assert results
+    # Far below the pass mark too: under half of it on every profile.
+    assert {
+        (r.exam_id, name): round(score, 1)
+        for r in results
+        for name, score in r.strategies.items()
+        if score >= r.pass_mark / 2
+    } == {}
     assert {
         (r.exam_id, name): round(score - r.guessing, 1)
         for r in results
