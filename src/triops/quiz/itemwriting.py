@@ -228,19 +228,50 @@ def _prob(p: float) -> str:
     return "below 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _key_longest(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
-    q = bq.question
-    lengths = [length(o.text) for o in q.options]
-    key_lens = [n for n, k in zip(lengths, keys, strict=True) if k]
-    wrong_lens = [n for n, k in zip(lengths, keys, strict=True) if not k]
+@dataclass(frozen=True)
+class _Choice:
+    """What the checks read from a single or multiple item, worked out once."""
+
+    bq: BankQuestion
+    keys: tuple[bool, ...]
+    lengths: tuple[int, ...]
+    option_words: tuple[frozenset[str], ...]
+    stem_words: frozenset[str]
+    strictly_longest_key: bool  # a key is longer than every distractor
+
+    @classmethod
+    def of(cls, bq: BankQuestion) -> _Choice:
+        q = bq.question
+        texts = [o.text for o in q.options]
+        keys = tuple(_full_keys(q))
+        lengths = tuple(length(t) for t in texts)
+        longest_key = max(n for n, k in zip(lengths, keys, strict=True) if k)
+        return cls(
+            bq,
+            keys,
+            lengths,
+            tuple(words(t) for t in texts),
+            words(q.stem),
+            all(n < longest_key for n, k in zip(lengths, keys, strict=True) if not k),
+        )
+
+    def split(self, values):
+        """`values` (one per option) as (the keys' ones, the distractors' ones)."""
+        keyed = [v for v, k in zip(values, self.keys, strict=True) if k]
+        wrong = [v for v, k in zip(values, self.keys, strict=True) if not k]
+        return keyed, wrong
+
+
+def _key_longest(c: _Choice) -> list[Finding]:
+    key_lens, wrong_lens = c.split(c.lengths)
     if not wrong_lens or not key_lens:
         return []
-    if q.type == "single":
+    if c.bq.question.type == "single":
         key, longest = key_lens[0], max(wrong_lens)
         if longest and key >= KEY_LENGTH_RATIO * longest:
             return [
                 _at(
-                    bq,
+                    c.bq,
                     "key-longest",
                     f"the key is {key / longest:.2f}× as long as the longest distractor "
                     f"({key} vs {longest} characters): make the distractors as specific and "
@@ -253,7 +284,7 @@ def _key_longest(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
     if mean_wrong and mean_key >= KEY_LENGTH_RATIO * mean_wrong:
         return [
             _at(
-                bq,
+                c.bq,
                 "key-longest",
                 f"the correct options average {mean_key:.0f} characters against "
                 f"{mean_wrong:.0f} for the wrong ones ({mean_key / mean_wrong:.2f}×): make "
@@ -263,22 +294,20 @@ def _key_longest(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
     return []
 
 
-def _absolute_words(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
-    q = bq.question
-    key_abs = set().union(*(absolutes(o.text) for o, k in zip(q.options, keys, strict=True) if k))
-    if key_abs:
+def _absolute_words(c: _Choice) -> list[Finding]:
+    q = c.bq.question
+    found = [absolutes(o.text) for o in q.options]
+    keyed, wrong = c.split(found)
+    if any(keyed) or not any(wrong):
         return []
-    hits = []
-    for o, k in zip(q.options, keys, strict=True):
-        found = sorted(absolutes(o.text))
-        if not k and found:
-            hits.append(f'"{plain(o.text)}" ({", ".join(found)})')
-    if not hits:
-        return []
+    _, texts = c.split([o.text for o in q.options])
+    hits = [
+        f'"{plain(t)}" ({", ".join(sorted(a))})' for t, a in zip(texts, wrong, strict=True) if a
+    ]
     which = "key" if q.type == "single" else "correct options"
     return [
         _at(
-            bq,
+            c.bq,
             "absolute-words",
             f"absolute words in distractors but not in the {which}: {'; '.join(hits)}: a "
             "test-wise candidate strikes these; make the distractor wrong for a substantive "
@@ -287,23 +316,25 @@ def _absolute_words(bq: BankQuestion, keys: list[bool]) -> list[Finding]:
     ]
 
 
-def _stem_echo(bq: BankQuestion, keys: list[bool], distinctive: set[str]) -> list[Finding]:
-    q = bq.question
-    stem = words(q.stem) & distinctive
-    if not stem:
-        return []
-    option_words = [words(o.text) for o in q.options]
-    in_wrong = set().union(*(w for w, k in zip(option_words, keys, strict=True) if not k))
-    key_sets = [w for w, k in zip(option_words, keys, strict=True) if k]
-    # A single key, or every correct option of a multiple item, repeats the word.
-    echoed = (frozenset.intersection(*key_sets) & stem) - in_wrong if key_sets else set()
-    if not echoed:
-        return []
-    shown = sorted(_surface(q.stem, echoed))
-    which = "the key" if q.type == "single" else "every correct option"
+def _echoes(c: _Choice) -> frozenset[str]:
+    """Stem words that the key (every correct option) repeats and no distractor does."""
+    keyed, wrong = c.split(c.option_words)
+    if not keyed:
+        return frozenset()
+    echoed = c.stem_words.intersection(*keyed)
+    for w in wrong:
+        if not echoed:
+            break
+        echoed = echoed - w
+    return echoed
+
+
+def _stem_echo(c: _Choice, echoed: frozenset[str]) -> list[Finding]:
+    shown = sorted(_surface(c.bq.question.stem, echoed))
+    which = "the key" if c.bq.question.type == "single" else "every correct option"
     return [
         _at(
-            bq,
+            c.bq,
             "stem-echo",
             f"{which} repeats the stem's word{'s' if len(shown) > 1 else ''} "
             f"{', '.join(repr(w) for w in shown)} and no distractor does: reword the key, or "
@@ -336,12 +367,14 @@ def _all_none_above(bq: BankQuestion) -> list[Finding]:
     ]
 
 
-def _near_identical(bq: BankQuestion) -> list[Finding]:
+def _near_identical(c: _Choice) -> list[Finding]:
+    bq = c.bq
     texts = [o.text for o in bq.question.options]
-    content = [words(t) for t in texts]
+    content = c.option_words
     for i, j in combinations(range(len(texts)), 2):
         wa, wb = content[i], content[j]
-        if (wa or wb) and 2 * len(wa & wb) < len(wa | wb):
+        shared = len(wa & wb)
+        if 3 * shared < len(wa) + len(wb) and (wa or wb):
             continue  # fewer than half their content words in common: clearly different
         (a, masked_a), (b, masked_b) = _shape(texts[i]), _shape(texts[j])
         if masked_a == masked_b and a != b:
@@ -390,12 +423,6 @@ def _at(bq: BankQuestion, code: str, message: str) -> Finding:
 # ---------------------------------------------------------------------------------- bank-wide
 
 
-def _strictly_longest_key(q, keys: list[bool]) -> bool:
-    lengths = [length(o.text) for o in q.options]
-    key = max(n for n, k in zip(lengths, keys, strict=True) if k)
-    return all(n < key for n, k in zip(lengths, keys, strict=True) if not k)
-
-
 def _tail(probabilities: list[float], observed: int) -> float:
     """P(X >= observed) for a sum of independent Bernoulli variables (Poisson binomial)."""
     dist = [1.0]
@@ -410,13 +437,13 @@ def _tail(probabilities: list[float], observed: int) -> float:
 
 def _longest_share(
     items: list[BankQuestion],
-    keys: dict[str, list[bool]],
+    choices: dict[str, _Choice],
     where: tuple[str, int],
     scope: str,
     track: str,
 ) -> list[Finding]:
     singles = [bq for bq in items if bq.question.type == "single"]
-    longest = [bq for bq in singles if _strictly_longest_key(bq.question, keys[bq.id])]
+    longest = [bq for bq in singles if choices[bq.id].strictly_longest_key]
     if not singles or len(longest) / len(singles) <= LONGEST_SHARE_MAX:
         return []
     need = len(longest) - math.floor(LONGEST_SHARE_MAX * len(singles))
@@ -437,7 +464,7 @@ def _longest_share(
 
 
 def _key_first(
-    items: list[BankQuestion], keys: dict[str, list[bool]], where: tuple[str, int], track: str
+    items: list[BankQuestion], choices: dict[str, _Choice], where: tuple[str, int], track: str
 ) -> list[Finding]:
     choice = [bq for bq in items if bq.question.type in ("single", "multiple")]
     if len(choice) < 2:
@@ -445,15 +472,16 @@ def _key_first(
     expected = []
     first = []
     for bq in choice:
-        keyed = keys[bq.id]
+        keyed = choices[bq.id].keys
         expected.append(sum(keyed) / len(keyed))
         if keyed[0]:
             first.append(bq)
     n, k = len(choice), len(first)
     mean = sum(expected)
+    if k <= mean:
+        return []
     p = _tail(expected, k)
-    most = n >= 3 and k > n / 2
-    if k <= mean or not (most or p <= KEY_FIRST_P):
+    if not (n >= 3 and k > n / 2) and p > KEY_FIRST_P:
         return []
     return [
         Finding(
@@ -510,7 +538,7 @@ def _exams(exams) -> list:
     return list(exams.exams) if exams is not None else []
 
 
-def _choose_missing(bank: Bank, exams, keys: dict[str, list[bool]]) -> list[Finding]:
+def _choose_missing(bank: Bank, exams, choices: dict[str, _Choice]) -> list[Finding]:
     strict: dict[str, list[str]] = defaultdict(list)  # question id -> exam ids
     for exam in _exams(exams):
         if exam.blueprint.multiple_response != "all-or-nothing":
@@ -524,7 +552,7 @@ def _choose_missing(bank: Bank, exams, keys: dict[str, list[bool]]) -> list[Find
         if q.type != "multiple" or bq.id not in strict:
             continue
         names = ", ".join(sorted(set(strict[bq.id])))
-        k = sum(keys[bq.id])
+        k = sum(choices[bq.id].keys)
         if q.choose is None:
             out.append(
                 _at(
@@ -549,15 +577,20 @@ def _choose_missing(bank: Bank, exams, keys: dict[str, list[bool]]) -> list[Find
 # ---------------------------------------------------------------------------------- checks
 
 
-def distinctive_words(items: list[BankQuestion]) -> set[str]:
-    """Word stems rare enough among the choice items to stand out: in at most 3 % of them (and
-    at least four letters, no numbers)."""
+def distinctive_words(choices: list[_Choice], candidates: frozenset[str]) -> set[str]:
+    """Of `candidates`, the word stems rare enough among the choice items to stand out: in at
+    most 3 % of them (at least three), with at least four letters and no digits."""
+    candidates = frozenset(w for w in candidates if len(w) >= 4 and w.isalpha())
+    if not candidates:
+        return set()
     df: Counter[str] = Counter()
-    for bq in items:
-        q = bq.question
-        df.update(words(q.stem).union(*[words(o.text) for o in q.options]))
-    limit = max(3, DISTINCTIVE_SHARE * len(items))
-    return {w for w, n in df.items() if n <= limit and len(w) >= 4 and w.isalpha()}
+    for c in choices:
+        present = set(candidates & c.stem_words)
+        for w in c.option_words:
+            present |= candidates & w
+        df.update(present)
+    limit = max(3, DISTINCTIVE_SHARE * len(choices))
+    return {w for w in candidates if df[w] <= limit}
 
 
 def check_bank(bank: Bank, exams=None) -> list[Finding]:
@@ -566,34 +599,39 @@ def check_bank(bank: Bank, exams=None) -> list[Finding]:
     pool_ids = _exam_pool_ids(bank)
     by_file: dict[str, list[BankQuestion]] = defaultdict(list)
     by_track: dict[str, list[BankQuestion]] = defaultdict(list)
-    keys: dict[str, list[bool]] = {}
+    choices: dict[str, _Choice] = {}
     for bq in bank.questions:
         by_file[bq.path].append(bq)
         by_track[bq.track].append(bq)
         if bq.question.type in ("single", "multiple"):
-            keys[bq.id] = _full_keys(bq.question)
-    distinctive = distinctive_words([bq for bq in bank.questions if bq.id in keys])
+            choices[bq.id] = _Choice.of(bq)
+    echoes = {qid: e for qid, c in choices.items() if (e := _echoes(c))}
+    distinctive = distinctive_words(list(choices.values()), frozenset().union(*echoes.values()))
     for bq in bank.questions:
-        if bq.id in keys:
-            keyed = keys[bq.id]
-            findings += _key_longest(bq, keyed)
-            findings += _absolute_words(bq, keyed)
-            findings += _stem_echo(bq, keyed, distinctive)
+        c = choices.get(bq.id)
+        if c is not None:
+            findings += _key_longest(c)
+            findings += _absolute_words(c)
+            echoed = echoes.get(bq.id, frozenset()) & distinctive
+            if echoed:
+                findings += _stem_echo(c, echoed)
             findings += _all_none_above(bq)
-            findings += _near_identical(bq)
+            findings += _near_identical(c)
         if bq.id in pool_ids:
             findings += _course_recall(bq)
     for path, items in by_file.items():
         where = (path, min(bq.line for bq in items))
         track = items[0].track
         if sum(1 for bq in items if bq.question.type == "single") >= LONGEST_SHARE_MIN_ITEMS:
-            findings += _longest_share(items, keys, where, path, track)
-        findings += _key_first(items, keys, where, track)
+            findings += _longest_share(items, choices, where, path, track)
+        findings += _key_first(items, choices, where, track)
     for track, items in by_track.items():
         first = min(items, key=lambda bq: (bq.path, bq.line))
-        findings += _longest_share(items, keys, (first.path, first.line), f"track {track}", track)
+        findings += _longest_share(
+            items, choices, (first.path, first.line), f"track {track}", track
+        )
         findings += _tf_balance(items, track)
-    findings += _choose_missing(bank, exams, keys)
+    findings += _choose_missing(bank, exams, choices)
     return sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message))
 
 
