@@ -134,14 +134,15 @@ def length(text: str) -> int:
     return len(plain(text))
 
 
+_SUFFIXES = ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es")
+
+
 @lru_cache(maxsize=16384)
 def _root(word: str) -> str:
     """A crude stem, enough to match deploy/deploys/deployed/deployment and cache/caching."""
     if len(word) <= 4 or not word.isalpha():
         return word
-    if word[-1] not in "sgdnte":
-        return word
-    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es"):
+    for suffix in _SUFFIXES if word.endswith(_SUFFIXES) else ():
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
             break
@@ -178,9 +179,7 @@ def _content(word: str) -> str:
 @lru_cache(maxsize=16384)
 def words(text: str) -> frozenset[str]:
     """Content words (stemmed): no function words, no one- or two-letter words except numbers."""
-    found = set(map(_content, set(_tokens(text))))
-    found.discard("")
-    return frozenset(found)
+    return frozenset(filter(None, map(_content, _tokens(text))))
 
 
 @lru_cache(maxsize=16384)
