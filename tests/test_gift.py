@@ -17,6 +17,7 @@ from triops.quiz.gift import (
     unexportable,
 )
 from triops.quiz.models import (
+    BLANK,
     Matching,
     Multiple,
     Numeric,
@@ -385,50 +386,33 @@ def test_pair_feedback_after_a_hash_is_read_as_an_extension():
     assert result.questions[0].pairs[0] == Pair(left="a", right="1", feedback="Because.")
 
 
+# --- what Moodle refuses stops the file; what it accepts imports as it reads it ----------------
+#
+# Each case below was compared with Moodle's importer (qformat_gift::readquestion in
+# question/format/gift/format.php, then qformat_default::importprocess and the question types'
+# save_question_options).
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        (
-            "::Q::Is it?{true}",
-            1,
-            "unknown answer syntax 'true': answers start with = or ~, "
-            "a number with #, and true/false is T, TRUE, F or FALSE",
-        ),
-        (
-            "::Q::Pick.{=%50%a ~b}",
-            1,
-            "'=' marks a right answer (100%): write ~%50% for partial credit",
-        ),
-        (
-            "::Q::Pick.{=a =b ~%-50%c}",
-            1,
-            "several = answers mixed with %weights%: give every "
-            "answer a weight (~%50%) or mark the right ones with = and the others with ~",
-        ),
-        ("::Q::Pick.{=a ~a}", 1, "two options have the same text"),
         ("::Q::Pick.{=a ~%120%b}", 1, "weight %120% is outside -100%..100%"),
-        ("::Q::Pick.\n{=a\n~}", 3, "empty answer"),
-        (
-            "$CATEGORY: devops/x\n::Q::Is it?{T}",
-            2,
-            "$CATEGORY stands alone: leave a blank line after it",
-        ),
-        (
-            "$CATEGORY: devops/???",
-            1,
-            "category 'devops/???': its last part has no letters or digits",
-        ),
         ("::Q::Done? }", 1, "'}' without an opening '{' (write \\} for a brace)"),
-        ("::Q::\n{=a ~b}", 2, "the question has no text"),
+        ("::Q::Pick one.{~a}", 1, "a multiple-choice question needs at least two answers"),
+        ("::Q::Pick.{~%100%a ~%50%b}", 1, "positive option weights add up to 150, not 100"),
+        ("::Q::Name it.{=%50%close}", 1, "no answer is worth 100%: give one without a %weight%"),
+        ("::Q::How many?{#5:a lot}", 1, "'a lot' is not a number"),
+        ("::Q::How many?{#1..many}", 1, "'many' is not a number"),
         ("// triops-id: Not Kebab\n::Q::Is it?{T}", 1, "triops-id 'Not Kebab' is not kebab-case"),
         (
             "::Q::Match.{=a -> 1 =b -> 2 =c}",
             1,
             "a matching answer needs '->' between its two items",
         ),
+        ("::Q::Match.{=a -> 1}", 1, "a matching question needs at least two answers"),
     ],
 )
-def test_malformed_snippets_raise_gift_error_at_their_line(text, line, message):
+def test_what_moodle_refuses_raises_gift_error_at_its_line(text, line, message):
     with pytest.raises(GiftError) as caught:
         import_gift(text)
     assert (caught.value.line, caught.value.message) == (line, message)
@@ -436,26 +420,11 @@ def test_malformed_snippets_raise_gift_error_at_their_line(text, line, message):
 
 MALFORMED = {
     "unclosed_brace.gift": (
-        4,
+        5,
         "unclosed '{': the answer block has no closing '}' (a blank line ends a question)",
     ),
-    "matching_two_pairs.gift": (2, "a matching question needs at least three pairs (found 2)"),
-    "bad_numeric.gift": (3, "'forty' is not a number"),
-    "no_right_answer.gift": (4, "no right answer: mark it with = or give it a positive %weight%"),
-    "garbage_answer.gift": (
-        3,
-        "unknown answer syntax 'Jenkins or GitHub Actions': answers start with = or ~, "
-        "a number with #, and true/false is T, TRUE, F or FALSE",
-    ),
-    "text_before_answers.gift": (2, "text before the first answer: 'pick one:'"),
-    "bad_weight.gift": (3, "bad weight '%half%': write a percentage like %50%"),
-    "bad_category.gift": (5, "$CATEGORY without a category path (e.g. devops/governance)"),
-    "second_block.gift": (
-        2,
-        "a second answer block: a question has one {...} (write \\{ and \\} for braces)",
-    ),
-    "unclosed_name.gift": (1, "unclosed question name: '::' has no closing '::'"),
-    "weights_not_100.gift": (1, "positive option weights add up to 75, not 100"),
+    "no_right_answer.gift": (6, "no right answer: mark it with = or give it a positive %weight%"),
+    "weights_not_100.gift": (3, "positive option weights add up to 75, not 100"),
 }
 
 
@@ -471,6 +440,269 @@ def test_malformed_file_raises_gift_error_with_line_and_message(name):
     line, message = MALFORMED[name]
     assert (caught.value.line, caught.value.message) == (line, message)
     assert str(caught.value) == f"{name}:{line}: error: {message}"
+
+
+def _accepted(name):
+    path = GIFT / "accepted" / name
+    return import_gift(path.read_text(encoding="utf-8"), source=name)
+
+
+# Moodle imports each of these files (the comment at the top of each says how format.php reads
+# it); Triops imports them the same way, and says what it read with a warning or a skip.
+ACCEPTED = {
+    "garbage_answer.gift": (["true_false", "short_text"], [], []),
+    "text_before_answers.gift": (
+        ["single"],
+        [
+            (
+                4,
+                "text before the first answer, 'pick one:', is read as a wrong answer, as "
+                "Moodle reads it",
+            )
+        ],
+        [],
+    ),
+    "bad_weight.gift": (
+        ["single"],
+        [
+            (
+                6,
+                "'%half%' is not a weight (write a number such as %50%): Moodle keeps it as part "
+                "of the answer text",
+            )
+        ],
+        [],
+    ),
+    "bad_numeric.gift": (
+        ["numeric"],
+        [
+            (
+                6,
+                "'forty' is not a number: Moodle reads this answer as the catch-all '*' (any "
+                "response), which has no place in the model: dropped",
+            )
+        ],
+        [],
+    ),
+    "bad_category.gift": (
+        ["true_false"],
+        [
+            (
+                8,
+                "$CATEGORY without a category path: Moodle files the questions after it in a "
+                "category with no name; here they get no domain",
+            )
+        ],
+        [],
+    ),
+    "second_block.gift": (
+        ["single"],
+        [
+            (
+                3,
+                "a second {...} stays in the question text, as Moodle reads it: a question has "
+                "one answer block (write \\{ and \\} for braces)",
+            )
+        ],
+        [],
+    ),
+    "unclosed_name.gift": (
+        ["true_false"],
+        [(3, "'::' has no closing '::': read as a question without a name, as Moodle reads it")],
+        [],
+    ),
+    "matching_two_pairs.gift": (
+        [],
+        [],
+        [
+            (
+                3,
+                "a matching question with 2 pairs: Moodle imports it, but a bank question needs "
+                "at least three",
+            )
+        ],
+    ),
+}
+
+
+def test_every_accepted_fixture_has_an_expected_reading():
+    assert sorted(p.name for p in (GIFT / "accepted").glob("*.gift")) == sorted(ACCEPTED)
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_a_file_moodle_imports_is_imported_with_its_warnings_and_skips(name):
+    result = _accepted(name)
+    types, warnings, skipped = ACCEPTED[name]
+    assert [q.type for q in result.questions] == types
+    assert result.warnings == warnings
+    assert result.skipped == skipped
+
+
+def test_a_single_answer_without_equals_is_a_short_answer_as_in_moodle():
+    path = GIFT / "short_answers.gift"
+    result = import_gift(path.read_text(encoding="utf-8"), source=str(path))
+    assert result.warnings == [] and result.skipped == []
+    answers = [[(a.text, a.weight, a.feedback) for a in q.answers] for q in result.questions]
+    assert answers == [
+        [("no one", 100, ""), ("nobody", 100, "")],
+        [("four", 100, ""), ("4", 100, "")],
+        [("China", 100, "")],
+        [
+            ("Nazareth", 100, "Yes! That's right!"),
+            ("Nazereth", 75, "Right, but misspelled."),
+            ("Bethlehem", 25, "He was born here, but not raised here."),
+        ],
+        [("no one", 100, "")],
+        [("four", 100, "")],
+        [("four", 100, "")],
+    ]
+    assert {q.type for q in result.questions} == {"short_text"}
+    with_equals, without = result.questions[-2:]
+    assert without.model_copy(update={"id": with_equals.id}) == with_equals
+    assert result.questions[1].stem == f"Two plus two equals {BLANK}."
+
+
+def test_garbage_answer_becomes_the_one_accepted_short_answer():
+    runner = _accepted("garbage_answer.gift").questions[1]
+    assert runner == ShortText(
+        id="gift-runner",
+        title="Runner",
+        type="short_text",
+        stem="Which tool runs the pipeline?",
+        answers=[TextAnswer(text="Jenkins or GitHub Actions")],
+    )
+
+
+def test_lead_text_of_a_choice_is_a_wrong_option_and_a_bad_weight_stays_in_the_text():
+    runner = _accepted("text_before_answers.gift").questions[0]
+    assert [(o.text, o.correct) for o in runner.options] == [
+        ("pick one:", False),
+        (".github/workflows/ci.yml", True),
+        ("Jenkinsfile", False),
+    ]
+    release = _accepted("bad_weight.gift").questions[0]
+    assert [o.text for o in release.options][1] == "%half%Blue-green release"
+    assert release.options[1].weight is None
+
+
+def test_a_numerical_answer_that_is_not_a_number_is_dropped_as_moodles_catch_all():
+    question = _accepted("bad_numeric.gift").questions[0]
+    assert question.answers == [NumericAnswer(value=43.2, tolerance=0.1)]
+
+
+def test_second_block_and_unclosed_name_read_as_moodle_reads_them():
+    merge = _accepted("second_block.gift").questions[0]
+    assert merge.stem == f"Merge {BLANK} and run the tests {{=always ~sometimes}}."
+    trunk = _accepted("unclosed_name.gift").questions[0]
+    assert (trunk.title, trunk.stem) == (
+        "",
+        "Trunk Trunk-based development keeps branches short-lived.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reading", "note"),
+    [
+        (
+            "::Q::Is it?{true}",
+            [("short_text", ["true"])],
+            (
+                "warning",
+                "'true' is read as a short answer, as Moodle reads it: true/false is written "
+                "T, TRUE, F or FALSE, in capitals",
+            ),
+        ),
+        (
+            "::Q::Pick.{=%50%a ~b}",
+            [("single", ["%50%a", "b"])],
+            (
+                "warning",
+                "'=' gives 100%, so '%50%' is not a weight (write ~%50% for less): Moodle keeps "
+                "it as part of the answer text",
+            ),
+        ),
+        (
+            "::Q::Pick.{=a ~%33%b ~c}",
+            [("single", ["a", "b", "c"])],
+            (
+                "warning",
+                "weight %33% is not one of Moodle's grades: Moodle's import refuses it unless "
+                "'Match grades' is set to 'Nearest grade if not listed'",
+            ),
+        ),
+        (
+            "::Q::Pick.{=a =b ~%-50%c}",
+            [],
+            (
+                "skipped",
+                "several = answers with %weights% on the others: Moodle reads a single-choice "
+                "question with several right answers, which the bank cannot hold (give every "
+                "answer a weight, ~%50%, or drop the weights)",
+            ),
+        ),
+        (
+            "::Q::Pick.{=a ~a}",
+            [],
+            (
+                "skipped",
+                "Moodle imports this question but the bank cannot hold it: two options have "
+                "the same text",
+            ),
+        ),
+        (
+            "::Q::\n{=a ~b}",
+            [],
+            (
+                "skipped",
+                "the question has no text: Moodle imports it, but a bank question needs a stem",
+            ),
+        ),
+        (
+            "$CATEGORY: devops/x\n::Q::Is it?{T}",
+            [],
+            (
+                "skipped",
+                "text in the same block as $CATEGORY: Moodle reads it as part of the category "
+                "name, so no question is imported from it (leave a blank line after $CATEGORY)",
+            ),
+        ),
+        (
+            "$CATEGORY: devops/???\n\n::Q::Is it?{T}",
+            [("true_false", [])],
+            (
+                "warning",
+                "category 'devops/???': its last part has no letters or digits, so the "
+                "questions after it get no domain",
+            ),
+        ),
+        (
+            "::Q::Pick.{=a =b ~}",
+            [("multiple", ["a", "b"])],
+            ("warning", "empty answer dropped, as Moodle drops it"),
+        ),
+        (
+            "::Q::How many?{#1 =2}",
+            [("numeric", [1.0, 2.0])],
+            None,
+        ),
+    ],
+)
+def test_what_moodle_accepts_imports_with_a_warning_or_a_reason_to_skip(text, reading, note):
+    result = import_gift(text)
+
+    def shown(q):
+        if isinstance(q, ShortText):
+            return [a.text for a in q.answers]
+        if isinstance(q, Numeric):
+            return [a.value for a in q.answers]
+        return [o.text for o in getattr(q, "options", [])]
+
+    assert [(q.type, shown(q)) for q in result.questions] == reading
+    notes = [("warning", m) for _, m in result.warnings] + [
+        ("skipped", m) for _, m in result.skipped
+    ]
+    assert notes == ([] if note is None else [note])
+    assert all(line >= 1 for line, _ in result.warnings + result.skipped)
 
 
 # --- export and round trips ------------------------------------------------------------------
@@ -832,3 +1064,122 @@ def test_import_of_a_category_without_track_is_a_file_line_error(tmp_path, gift_
     )
     assert not list((gift_root / "quizzes").glob("*/*.yaml"))
     assert gift_cli(source, "--track", "mlops").exit_code == 0
+
+
+# --- quiz export-gift never exports less than it was given, silently -------------------------
+
+EXPORT_BANK = """\
+questions:
+  - id: ci-red-main
+    type: single
+    domain: integration-and-testing
+    stem: A merge turns main red. What comes first?
+    options:
+      - {text: Fix or revert the change, correct: true}
+      - Keep merging
+  - id: ci-drift-kind
+    type: true_false
+    domain: pipelines-of-the-future
+    stem: Trunk-based development keeps branches short-lived.
+    answer: true
+  - id: ci-order
+    type: ordering
+    domain: integration-and-testing
+    stem: Put the stages in order.
+    items: [build, test, deploy]
+"""
+
+
+def export_cli(*args):
+    from typer.testing import CliRunner
+
+    from triops.cli import app
+
+    return CliRunner().invoke(app, ["quiz", "export-gift", *map(str, args)])
+
+
+@pytest.fixture
+def export_root(tmp_path):
+    root = tmp_path / "course"
+    (root / "quizzes" / "devops").mkdir(parents=True)
+    (root / "quizzes" / "devops" / "ci.yaml").write_text(EXPORT_BANK, encoding="utf-8")
+    return root
+
+
+def _with_vocabulary(root):
+    (root / "quizzes" / "vocabulary.yaml").write_text(
+        (REPO / "quizzes" / "vocabulary.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    return root
+
+
+def test_export_without_vocabulary_warns_once_and_writes_every_question(export_root, tmp_path):
+    out = tmp_path / "bank.gift"
+    result = export_cli("--root", export_root, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "quizzes/vocabulary.yaml:1: warning: missing vocabulary file: every folder under "
+        "quizzes/ is read as a track and domains are not checked",
+        f"exported 2 questions to {out}, skipped 1 that GIFT cannot express",
+    ]
+    ids = [q.id for q in import_gift(out.read_text(encoding="utf-8")).questions]
+    assert ids == ["ci-red-main", "ci-drift-kind"]
+    assert "// skipped ci-order: ordering questions have no GIFT form" in out.read_text()
+
+
+def test_export_warns_per_question_whose_domain_the_vocabulary_lacks(export_root, tmp_path):
+    out = tmp_path / "bank.gift"
+    result = export_cli("--root", _with_vocabulary(export_root), "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "quizzes/devops/ci.yaml:9: warning: question 'ci-drift-kind': domain "
+        "'pipelines-of-the-future' is not a devops domain in quizzes/vocabulary.yaml; exported "
+        "under $CATEGORY devops/pipelines-of-the-future"
+    )
+    back = import_gift(out.read_text(encoding="utf-8"))
+    assert [(q.id, q.domain) for q in back.questions] == [
+        ("ci-red-main", "integration-and-testing"),
+        ("ci-drift-kind", "pipelines-of-the-future"),
+    ]
+
+
+def test_export_with_nothing_to_write_is_an_error_and_writes_no_file(export_root, tmp_path):
+    (export_root / "quizzes" / "devops" / "ci.yaml").write_text(
+        EXPORT_BANK.split("  - id: ci-drift-kind")[0].replace("type: single", "type: singel"),
+        encoding="utf-8",
+    )
+    out = tmp_path / "bank.gift"
+    result = export_cli("--root", _with_vocabulary(export_root), "--out", out)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "quizzes:1: error: nothing to export: no question could be read in quizzes/"
+    )
+    assert "quizzes/devops/ci.yaml:2: error: unknown type" in result.stderr
+    assert not out.exists()
+    stdout_only = export_cli("--root", export_root, "--track", "mlops")
+    assert stdout_only.exit_code == 1 and stdout_only.stdout == ""
+    assert "quizzes/mlops:1: error: no folder for track 'mlops' under quizzes/" in (
+        stdout_only.stderr
+    )
+
+
+def test_export_of_only_ordering_questions_says_none_has_a_gift_form(export_root, tmp_path):
+    (export_root / "quizzes" / "devops" / "ci.yaml").write_text(
+        "questions:\n" + EXPORT_BANK.split("  - id: ci-order")[1].join(["  - id: ci-order", ""]),
+        encoding="utf-8",
+    )
+    result = export_cli("--root", export_root, "--out", tmp_path / "bank.gift")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "quizzes:1: error: nothing to export: none of its 1 questions has a GIFT form"
+    )
+
+
+def test_export_leaves_out_an_invalid_question_with_its_line_and_exits_1(export_root, tmp_path):
+    path = export_root / "quizzes" / "devops" / "ci.yaml"
+    path.write_text(EXPORT_BANK.replace("answer: true", "answer: maybe"), encoding="utf-8")
+    out = tmp_path / "bank.gift"
+    result = export_cli("--root", _with_vocabulary(export_root), "--out", out)
+    assert result.exit_code == 1
+    assert "quizzes/devops/ci.yaml:13: error: field 'answer'" in result.stderr
+    assert [q.id for q in import_gift(out.read_text(encoding="utf-8")).questions] == ["ci-red-main"]

@@ -170,24 +170,27 @@ def export_gift(
     track: Annotated[str | None, typer.Option(help="Only this track's questions.")] = None,
     root: Annotated[Path | None, typer.Option(help="Course root (default: TRIOPS_ROOT).")] = None,
 ) -> None:
-    """Write the bank as Moodle GIFT; questions GIFT cannot express are listed as comments."""
-    from triops.quiz.bank import load_bank
-    from triops.quiz.gift import export_gift as run_export
-    from triops.quiz.gift import unexportable
+    """Write the bank as Moodle GIFT; questions GIFT cannot express are listed as comments.
 
-    bank = load_bank(root or get_settings().root)
-    chosen = [q for q in bank.questions if track is None or q.track == track]
-    text = run_export(chosen)
+    Problems go to stderr as `path:line: severity: message`; exit 1 when nothing is written or a
+    question could not be read."""
+    from triops.quiz.gift import export_bank
+
+    report = export_bank(root or get_settings().root, track)
+    for problem in report.problems:
+        typer.echo(str(problem), err=True)
+    if not report.written:
+        raise typer.Exit(1)
     if out is None:
-        typer.echo(text, nl=False)
+        typer.echo(report.text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
-        skipped = sum(1 for q in chosen if unexportable(q.question) is not None)
+        out.write_text(report.text, encoding="utf-8")
         typer.echo(
-            f"exported {len(chosen) - skipped} questions to {out}, skipped {skipped} "
-            "that GIFT cannot express",
+            f"exported {len(report.exported)} questions to {out}, skipped "
+            f"{len(report.unexpressible)} that GIFT cannot express",
             err=True,
         )
+    raise typer.Exit(0 if report.ok else 1)
 
 
 items_app = typer.Typer(

@@ -21,6 +21,9 @@ Import
   export's `$course$/top/Default for C1/LLMOps/Evaluation`). A category that is only the track
   (`$CATEGORY: devops`) gives no domain. Without a track to force, a category that names no
   track is an error at its line, and so is a question before any `$CATEGORY`.
+  An empty `$CATEGORY:` (Moodle makes a category without a name) and a last name without letters
+  or digits give no domain, with a warning. Lines in the same block after `$CATEGORY` are part of
+  the path for Moodle, so no question comes from them: they are listed as skipped.
 - `[markdown]`, `[html]`, `[plain]`, `[moodle]` before the question text set `stem_format`
   (default markdown). The same prefix on an answer or feedback is removed: the model has one
   format per question.
@@ -36,20 +39,39 @@ Import
   `=` answers give `multiple` with `correct: true` on each (Moodle would read that as a
   single-choice question with several fully right answers; Triops reads it as choose all that
   apply); several positive `~%N%` weights give `multiple` with explicit weights (negative weights
-  kept). `#text` after an answer is its feedback. A weight after `=` is refused: `=` means 100%.
+  kept). `#text` after an answer is its feedback.
 - True/false: `{T}`, `{TRUE}`, `{F}`, `{FALSE}` (upper case, as in Moodle), then
   `#feedback-if-wrong#feedback-if-right`. This order is Moodle's: its `split_truefalse_comment`
   reads the first feedback as the one shown for a wrong answer and the second for a right one
   (MoodleDocs: `{TRUE#wrong#right}`).
-- Short answer: only `=` answers, each with an optional `%N%` weight (default 100) and feedback;
-  `*` is kept as the wildcard of `short_text`.
+- Short answer: whatever is not one of the other types, as in Moodle: the `=` answers and the
+  text before the first `=` (so `{four}` is one accepted answer, like `{=four}`), each with an
+  optional `%N%` weight (default 100) and feedback; `*` is kept as the wildcard of `short_text`.
+  `{true}` is a short answer too (true/false is upper case), with a warning.
 - Matching (`=` and `->`, no `~`): at least three pairs; an empty left side (`= -> x`) adds a
   distractor. Extension: `#text` after a right-hand item is that pair's feedback (Moodle has no
   per-pair feedback and would show it as part of the item).
 - Numerical (`{#...}`): `value`, `value:tolerance`, `min..max`, or several `=%N%...` answers
   with feedback. Moodle's catch-all feedback (`~#text`, or an answer `*`) has no place in the
-  model: it is dropped with a warning.
+  model: it is dropped with a warning. So is a value that is not a number, which format.php
+  turns into `*` (it assigns where it means to compare).
 - Essay (`{}`) and description (no braces) are not imported; they are listed in `skipped`.
+
+What stops the file (GiftError, FILE:LINE) is what Moodle's own import refuses
+(qformat_gift::readquestion, qformat_default::importprocess and the question types'
+save_question_options): a brace without its pair, a choice with fewer than two answers or without
+a right answer, multiple-response weights that do not add up to 100 %, a short answer without a
+full-credit answer, a weight outside -100..100 %, a tolerance or range bound that is not a
+number, a matching answer without `->` or with fewer than two answers. What Moodle accepts is
+read as Moodle reads it, with a warning where the file probably says something else than its
+author meant: text before the first answer of a choice is a wrong option; `%half%` or `=%50%`
+(the `=` already means 100 %) stays in the answer's text; a second `{...}` and a `{` inside the
+block stay text; an unclosed `::name` is part of the question; an empty answer is dropped; a
+weight Moodle does not list among its grades (e.g. 33 %) gets a warning, since Moodle's default
+'Match grades' setting refuses it. A question Moodle imports but the bank cannot hold (two
+matching pairs, two options with the same text, no question text, several `=` answers with
+weights, a numerical question without a 100 % answer) is listed in `skipped` with the reason,
+and the rest of the file imports.
 
 Triops comments: fields GIFT has no syntax for ride in comment lines directly above a question
 (inside its block), which Moodle ignores:
@@ -92,12 +114,15 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from triops.content.models import KEBAB
+from triops.content.problems import Problem, display_path, error, warning
+from triops.quiz.bank import BankQuestion, parse_bank_file
 from triops.quiz.models import (
     BLANK,
     Matching,
@@ -109,6 +134,7 @@ from triops.quiz.models import (
     Single,
     TrueFalse,
 )
+from triops.quiz.vocabulary import load_vocabulary
 
 GiftQuestion = Single | Multiple | TrueFalse | Numeric | ShortText | Matching
 FORMATS = ("markdown", "html", "plain", "moodle")
@@ -123,8 +149,18 @@ _CODES |= {":": "\ue006", "\\": "\ue007", "n": "\ue008"}
 _LITERAL = {code: ("\n" if ch == "n" else ch) for ch, code in _CODES.items()}
 _ESCAPE = re.compile(r"\\([~=#{}:\\n])")
 _FORMAT = re.compile(r"\[(" + "|".join(FORMATS) + r")\]")
-_WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
+# qformat_gift's weight: `^%\-*([0-9]{1,2})\.?([0-9]*)%` (a number, its point optional).
+_WEIGHT = re.compile(r"%(-?\d+\.?\d*)%")
 _WEIGHT_LIKE = re.compile(r"%[^%\s#]*%")
+# PHP's is_numeric, which format.php applies to numerical answers and tolerances.
+_PHP_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+# The grades Moodle's import accepts with 'Match grades: Error if grade not listed' (its default):
+# question_bank::ensure_fraction_options_initialised (question/engine/bank.php), in percent,
+# compared as match_grade_options does (within 0.00001 of a fraction).
+_FRACTIONS = (1.0, 0.9, 0.8333333, 0.8, 0.75, 0.7, 0.6666667, 0.6, 0.5, 0.4, 0.3333333, 0.3)
+_FRACTIONS += (0.25, 0.2, 0.1666667, 0.1428571, 0.125, 0.1111111, 0.1, 0.05, 0.0)
+MOODLE_GRADES = tuple(sorted({s * f * 100 for f in _FRACTIONS for s in (1, -1)}))
+GRADE_TOLERANCE = 0.001
 _META = re.compile(r"//\s*triops-([a-z-]+)\s*:\s*(.*?)\s*$")
 _TRUE_FALSE = {"T": True, "TRUE": True, "F": False, "FALSE": False}
 
@@ -350,20 +386,36 @@ class _Reader:
         text = block.text
         end = text.find("\n", pos)
         if end >= 0 and text[end:].strip():
+            # Moodle reads the whole block as the category path, so the lines after it never
+            # become a question: say so, and keep the first line as the path.
             at = end + 1 + (len(text[end + 1 :]) - len(text[end + 1 :].lstrip()))
-            raise block.error(at, "$CATEGORY stands alone: leave a blank line after it")
+            self.result.skipped.append(
+                (
+                    block.line_at(at),
+                    "text in the same block as $CATEGORY: Moodle reads it as part of the "
+                    "category name, so no question is imported from it (leave a blank line "
+                    "after $CATEGORY)",
+                )
+            )
         path = _plain(text[pos + len("$CATEGORY:") : end if end >= 0 else None]).strip()
-        if not path:
-            raise block.error(pos, "$CATEGORY without a category path (e.g. devops/governance)")
+        line = block.line_at(pos)
         names = category_names(path)
-        if not names:
-            self.domain = None
-        else:
-            domain = _slug(names[-1], max_len=200)
-            if not domain:
-                raise block.error(pos, f"category '{path}': its last part has no letters or digits")
-            self.domain = domain
-        self.in_force = (path, block.line_at(pos))
+        self.domain = None
+        if not path:
+            self.warn(
+                line,
+                "$CATEGORY without a category path: Moodle files the questions after it in a "
+                "category with no name; here they get no domain",
+            )
+        elif names:
+            self.domain = _slug(names[-1], max_len=200) or None
+            if self.domain is None:
+                self.warn(
+                    line,
+                    f"category '{path}': its last part has no letters or digits, so the "
+                    "questions after it get no domain",
+                )
+        self.in_force = (path, line)
         self.result.categories.append(path)
 
     # -- one block
@@ -378,9 +430,16 @@ class _Reader:
         if text.startswith("::", pos):
             end = text.find("::", pos + 2)
             if end < 0:
-                raise block.error(pos, "unclosed question name: '::' has no closing '::'")
-            name = _plain(_fold(text[pos + 2 : end]).strip())
-            pos = end + 2
+                # Moodle drops the '::' and reads the rest as the question, without a name.
+                self.warn(
+                    block.line_at(pos),
+                    "'::' has no closing '::': read as a question without a name, as Moodle "
+                    "reads it",
+                )
+                pos += 2
+            else:
+                name = _plain(_fold(text[pos + 2 : end]).strip())
+                pos = end + 2
         while pos < len(text) and text[pos].isspace():
             pos += 1
         stem_format = "markdown"
@@ -397,15 +456,22 @@ class _Reader:
                 opening,
                 "unclosed '{': the answer block has no closing '}' (a blank line ends a question)",
             )
+        # Moodle's answer block runs from the first '{' to the first '}'; any other brace is
+        # text (inside the block, an answer's; after it, the question's).
         inner_brace = text.find("{", opening + 1, closing)
         if inner_brace >= 0:
-            raise block.error(inner_brace, "'{' inside an answer block (write \\{ for a brace)")
+            self.warn(
+                block.line_at(inner_brace),
+                "'{' inside the answer block is read as text, as Moodle reads it "
+                "(write \\{ for a brace)",
+            )
         after = text[closing + 1 :]
         stray = min((i for i in (after.find("{"), after.find("}")) if i >= 0), default=-1)
         if stray >= 0:
-            raise block.error(
-                closing + 1 + stray,
-                "a second answer block: a question has one {...} (write \\{ and \\} for braces)",
+            self.warn(
+                block.line_at(closing + 1 + stray),
+                "a second {...} stays in the question text, as Moodle reads it: a question "
+                "has one answer block (write \\{ and \\} for braces)",
             )
         before = text[pos:opening]
         stem = _plain((before + BLANK + after if after.strip() else before).strip())
@@ -430,8 +496,8 @@ class _Reader:
         if not body:
             self.result.skipped.append((block.first_line, ESSAY))
             return
-        if not stem.strip():
-            raise block.error(opening, "the question has no text")
+        # Moodle's order: numerical, multiple choice (any ~), matching (= and ->),
+        # true/false, and anything else is a short answer.
         if body.startswith("#"):
             kind, fields = "numeric", self.numeric(block, body_pos + 1, inner_end)
         elif "~" in body:
@@ -440,15 +506,10 @@ class _Reader:
             kind, fields = "matching", self.matching(block, opening, inner_start, inner_end)
         elif body.split("#", 1)[0].strip() in _TRUE_FALSE:
             kind, fields = "true_false", self.true_false(body)
-        elif body.startswith("="):
-            kind, fields = "short_text", self.short_text(block, inner_start, inner_end)
         else:
-            snippet = _plain(_fold(body))[:40]
-            raise block.error(
-                body_pos,
-                f"unknown answer syntax '{snippet}': answers start with = or ~, a number "
-                "with #, and true/false is T, TRUE, F or FALSE",
-            )
+            kind, fields = "short_text", self.short_text(block, inner_start, inner_end, body_pos)
+        if fields is None:
+            return  # skipped, with its reason
         self.apply_meta(block, kind, fields)
         title = common["title"]
         if "id" in fields:
@@ -464,6 +525,12 @@ class _Reader:
                 slug = _slug(words, max_words=6)
             slug = slug or "question"
             fields["id"] = self.unique(f"{self.id_prefix}-{slug}" if self.id_prefix else slug)
+        if not stem.strip():
+            self.skip(
+                block.first_line,
+                "the question has no text: Moodle imports it, but a bank question needs a stem",
+            )
+            return
         model = {
             "single": Single,
             "multiple": Multiple,
@@ -475,15 +542,23 @@ class _Reader:
         try:
             question = model(type=kind, **common, **fields)
         except ValidationError as exc:
+            # Moodle's import refuses none of these (the refusals are checked above), so the
+            # file goes on: the question is left out with the reason the bank gives.
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             message = err["msg"].removeprefix("Value error, ")
-            raise GiftError(
-                block.first_line, f"{where}: {message}" if where else message, self.source
-            ) from None
+            self.skip(
+                block.first_line,
+                "Moodle imports this question but the bank cannot hold it: "
+                + (f"{where}: {message}" if where else message),
+            )
+            return
         self.result.questions.append(question)
         path, line = self.in_force if self.in_force is not None else (None, 0)
         self.result.placements.append(Placement(path, line, block.first_line))
+
+    def skip(self, line: int, reason: str) -> None:
+        self.result.skipped.append((line, reason))
 
     def apply_meta(self, block: _Block, kind: str, fields: dict[str, Any]) -> None:
         for key, (line, value) in block.meta.items():
@@ -526,52 +601,94 @@ class _Reader:
 
     # -- answer lists
 
-    def split(self, block: _Block, start: int, end: int, markers: str) -> list[tuple[int, str]]:
-        """Each answer as (offset of its marker, protected text after the marker)."""
+    def split(
+        self, block: _Block, start: int, end: int, markers: str, *, lead: bool = False
+    ) -> list[tuple[int, str, str]]:
+        """Each answer as (offset, its marker, protected text after the marker). Text before
+        the first marker is an answer without a marker when `lead` (Moodle's explode keeps
+        it), else an error."""
         text = block.text
         found = [start + m.start() for m in re.finditer(f"[{markers}]", text[start:end])]
-        lead = text[start : found[0] if found else end]
-        if lead.strip():
-            at = start + len(lead) - len(lead.lstrip())
-            snippet = _plain(_fold(lead.strip()))[:40]
-            raise block.error(at, f"text before the first answer: '{snippet}'")
+        head = text[start : found[0] if found else end]
+        parts: list[tuple[int, str, str]] = []
+        if head.strip():
+            at = start + len(head) - len(head.lstrip())
+            if not lead:
+                snippet = _plain(_fold(head.strip()))[:40]
+                raise block.error(at, f"text before the first answer: '{snippet}'")
+            parts.append((at, "", text[at : found[0] if found else end]))
         bounds = [*found, end]
-        return [(pos, text[pos + 1 : nxt]) for pos, nxt in zip(bounds, bounds[1:], strict=False)]
+        parts += [
+            (pos, text[pos], text[pos + 1 : nxt])
+            for pos, nxt in zip(bounds, bounds[1:], strict=False)
+        ]
+        return parts
 
-    def answer(self, block: _Block, pos: int, raw: str) -> _Answer:
-        """`%weight%text#feedback` after a marker."""
+    def answer(
+        self, block: _Block, pos: int, marker: str, raw: str, *, choice: bool = False
+    ) -> _Answer:
+        """`%weight%text#feedback` after a marker, read as Moodle reads it: a weight is `%N%`
+        at the start; after a choice's `=` (100%), or when it is not a number, the `%...%` is
+        part of the answer text."""
         stripped = raw.lstrip()
+        line = block.line_at(pos)
         weight = None
-        if m := _WEIGHT.match(stripped):
+        weighted = not (choice and marker == "=")
+        if weighted and (m := _WEIGHT.match(stripped)):
             weight = float(m.group(1))
             if not -100 <= weight <= 100:
                 raise block.error(pos, f"weight {m.group(0)} is outside -100%..100%")
+            if not any(abs(weight - g) < GRADE_TOLERANCE for g in MOODLE_GRADES):
+                self.warn(
+                    line,
+                    f"weight {m.group(0)} is not one of Moodle's grades: Moodle's import "
+                    "refuses it unless 'Match grades' is set to 'Nearest grade if not listed'",
+                )
             stripped = stripped[m.end() :]
         elif m := _WEIGHT_LIKE.match(stripped):
-            raise block.error(
-                pos, f"bad weight '{_plain(m.group(0))}': write a percentage like %50%"
-            )
+            shown = _plain(m.group(0))
+            if weighted:
+                why = f"'{shown}' is not a weight (write a number such as %50%)"
+            else:
+                why = f"'=' gives 100%, so '{shown}' is not a weight (write ~%50% for less)"
+            self.warn(line, f"{why}: Moodle keeps it as part of the answer text")
         body, _, feedback = stripped.partition("#")
         text, fmt = _clean(body)
         if fmt is not None and fmt != "markdown":
-            self.warn(block.line_at(pos), f"[{fmt}] on an answer ignored")
-        if not text:
-            raise block.error(pos, "empty answer")
-        marker = block.text[pos] if pos >= 0 else ""
+            self.warn(line, f"[{fmt}] on an answer ignored")
         return _Answer(pos, marker, weight, text, _clean(feedback)[0])
+
+    def answers(
+        self, block: _Block, pieces: list[tuple[int, str, str]], *, choice: bool = False
+    ) -> list[_Answer]:
+        """The answers of split pieces; an empty one is dropped with a warning, as Moodle
+        saves no answer without text."""
+        out = []
+        for pos, marker, raw in pieces:
+            a = self.answer(block, pos, marker, raw, choice=choice)
+            if not a.text:
+                self.warn(block.line_at(pos), "empty answer dropped, as Moodle drops it")
+                continue
+            out.append(a)
+        return out
 
     def choice(
         self, block: _Block, opening: int, start: int, end: int
-    ) -> tuple[str, dict[str, Any]]:
-        answers = [self.answer(block, pos, raw) for pos, raw in self.split(block, start, end, "~=")]
-        for a in answers:
-            if a.marker == "=" and a.weight is not None:
-                raise block.error(
-                    a.pos, "'=' marks a right answer (100%): write ~%50% for partial credit"
-                )
+    ) -> tuple[str, dict[str, Any] | None]:
+        pieces = self.split(block, start, end, "~=", lead=True)
+        if len(pieces) < 2:
+            raise block.error(opening, "a multiple-choice question needs at least two answers")
+        if pieces[0][1] == "":
+            snippet = _plain(_fold(pieces[0][2].strip()))[:40]
+            self.warn(
+                block.line_at(pieces[0][0]),
+                f"text before the first answer, '{snippet}', is read as a wrong answer, as "
+                "Moodle reads it",
+            )
+        answers = self.answers(block, pieces, choice=True)
         right = [a for a in answers if a.marker == "="]
         full = [a for a in answers if a.weight == 100]
-        positive = [a for a in answers if a.weight is not None and a.weight > 0]
+        positive = [a.weight for a in answers if a.weight is not None and a.weight > 0]
         options = []
         for a in answers:
             option: dict[str, Any] = {"text": a.text}
@@ -582,18 +699,28 @@ class _Reader:
             if a.feedback:
                 option["feedback"] = a.feedback
             options.append(option)
-        if len(right) == 1 or (not right and len(full) == 1):
+        if len(right) == 1 or (not right and len(full) == 1 and sum(positive) == 100):
             return "single", {"options": options}
-        if not right and not positive:
-            raise block.error(
-                opening, "no right answer: mark it with = or give it a positive %weight%"
+        if not right:
+            # Moodle's multiple-response rule (qtype_multichoice): the positive weights add up
+            # to 100%, rounded to 2 decimals of a fraction.
+            if not positive:
+                raise block.error(
+                    opening, "no right answer: mark it with = or give it a positive %weight%"
+                )
+            if round(sum(positive) / 100, 2) != 1:
+                raise block.error(
+                    opening, f"positive option weights add up to {sum(positive):g}, not 100"
+                )
+            return "multiple", {"options": options}
+        if any(a.weight is not None for a in answers):
+            self.skip(
+                block.first_line,
+                "several = answers with %weights% on the others: Moodle reads a single-choice "
+                "question with several right answers, which the bank cannot hold (give every "
+                "answer a weight, ~%50%, or drop the weights)",
             )
-        if right and any(a.weight is not None for a in answers):
-            raise block.error(
-                opening,
-                "several = answers mixed with %weights%: give every answer a weight "
-                "(~%50%) or mark the right ones with = and the others with ~",
-            )
+            return "multiple", None
         return "multiple", {"options": options}
 
     def true_false(self, body: str) -> dict[str, Any]:
@@ -603,22 +730,41 @@ class _Reader:
         right = _clean(parts[2])[0] if len(parts) > 2 else ""
         return {"answer": answer, "feedback_wrong": wrong, "feedback_right": right}
 
-    def short_text(self, block: _Block, start: int, end: int) -> dict[str, Any]:
-        answers = []
-        for pos, raw in self.split(block, start, end, "="):
-            a = self.answer(block, pos, raw)
+    def short_text(
+        self, block: _Block, start: int, end: int, body_pos: int
+    ) -> dict[str, Any] | None:
+        """Moodle's short answer: every `=` answer, and the text before the first `=` (so that
+        `{four}` is one accepted answer), each 100% unless it starts with a %weight%."""
+        answers = self.answers(block, self.split(block, start, end, "=", lead=True))
+        first = _plain(_fold(block.text[body_pos:end])).split("#", 1)[0].strip()
+        if first.upper() in _TRUE_FALSE and first not in _TRUE_FALSE:
+            self.warn(
+                block.line_at(body_pos),
+                f"'{first}' is read as a short answer, as Moodle reads it: true/false is "
+                "written T, TRUE, F or FALSE, in capitals",
+            )
+        if not answers:
+            raise block.error(body_pos, "a short-answer question needs an answer")
+        items = []
+        for a in answers:
             item: dict[str, Any] = {"text": a.text}
             if a.weight is not None:
                 item["weight"] = a.weight
             if a.feedback:
                 item["feedback"] = a.feedback
-            answers.append(item)
-        return {"answers": answers}
+            items.append(item)
+        if not any(item.get("weight", 100) == 100 for item in items):
+            # qtype_shortanswer refuses a question without a full-credit answer (fractionsnomax).
+            raise block.error(body_pos, "no answer is worth 100%: give one without a %weight%")
+        return {"answers": items}
 
-    def matching(self, block: _Block, opening: int, start: int, end: int) -> dict[str, Any]:
+    def matching(self, block: _Block, opening: int, start: int, end: int) -> dict[str, Any] | None:
         pairs: list[dict[str, Any]] = []
         distractors: list[str] = []
-        for pos, raw in self.split(block, start, end, "="):
+        pieces = self.split(block, start, end, "=")
+        if len(pieces) < 2:
+            raise block.error(opening, "a matching question needs at least two answers")
+        for pos, _, raw in pieces:
             left, arrow, right = raw.partition("->")
             if not arrow:
                 raise block.error(pos, "a matching answer needs '->' between its two items")
@@ -636,12 +782,15 @@ class _Reader:
                 pair["feedback"] = _clean(feedback)[0]
             pairs.append(pair)
         if len(pairs) < 3:
-            raise block.error(
-                opening, f"a matching question needs at least three pairs (found {len(pairs)})"
+            self.skip(
+                block.first_line,
+                f"a matching question with {len(pairs)} pairs: Moodle imports it, but a bank "
+                "question needs at least three",
             )
+            return None
         return {"pairs": pairs, "distractors": distractors}
 
-    def numeric(self, block: _Block, start: int, end: int) -> dict[str, Any]:
+    def numeric(self, block: _Block, start: int, end: int) -> dict[str, Any] | None:
         """`start` is just after the leading '#'."""
         text = block.text
         tilde = text.find("~", start, end)
@@ -652,46 +801,50 @@ class _Reader:
                 "for it",
             )
             end = tilde
-        region = text[start:end]
-        if not region.strip():
+        if not text[start:end].strip():
             raise block.error(start, "a numerical question needs an answer after '#'")
-        if region.lstrip().startswith("="):
-            parts = self.split(block, start, end, "=")
-        else:
-            parts = [(start - 1, region)]  # the single form {#value:tolerance}
-        result = []
-        for pos, raw in parts:
-            item = self.number(block, self.answer(block, pos, raw))
-            if item is not None:
-                result.append(item)
+        answers = self.answers(block, self.split(block, start, end, "=", lead=True))
+        result = [item for a in answers if (item := self.number(block, a)) is not None]
         if not result:
-            raise block.error(start, "a numerical question needs an answer it can grade")
+            self.skip(
+                block.first_line,
+                "a numerical question whose only answer is the catch-all '*' (any response): "
+                "there is no number to grade against",
+            )
+            return None
         return {"answers": result}
 
     def number(self, block: _Block, a: _Answer) -> dict[str, Any] | None:
+        """One numerical answer as qformat_gift reads it: `min..max`, `value:tolerance` or
+        `value`. A value that is not a number becomes Moodle's catch-all '*' (format.php
+        assigns '*' where it means to compare), which the model has no place for."""
         spec = a.text
-        if spec == "*":
-            self.warn(block.line_at(a.pos), "numeric catch-all answer '*' dropped")
-            return None
+        line = block.line_at(a.pos)
 
-        def parse(value: str) -> float:
-            try:
-                number = float(value.strip())
-            except ValueError:
-                number = math.nan
-            if not math.isfinite(number):
+        def number(value: str) -> float:
+            if not _PHP_NUMBER.fullmatch(value):
                 raise block.error(a.pos, f"'{value.strip()}' is not a number")
-            return number
+            return float(value)
 
         item: dict[str, Any] = {}
         if spec.find("..") > 0:
             low, _, high = spec.partition("..")
-            item["min"], item["max"] = parse(low), parse(high)
-        elif spec.find(":") > 0:
-            value, _, tolerance = spec.partition(":")
-            item["value"], item["tolerance"] = parse(value), parse(tolerance)
+            item["min"], item["max"] = number(low), number(high)
         else:
-            item["value"] = parse(spec)
+            value, colon, tolerance = spec.partition(":") if spec.find(":") > 0 else (spec, "", "")
+            if colon:
+                item["tolerance"] = number(tolerance)
+            if not _PHP_NUMBER.fullmatch(value):
+                if value.strip() == "*":
+                    self.warn(line, "numeric catch-all answer '*' dropped")
+                else:
+                    self.warn(
+                        line,
+                        f"'{value.strip()}' is not a number: Moodle reads this answer as the "
+                        "catch-all '*' (any response), which has no place in the model: dropped",
+                    )
+                return None
+            item["value"] = float(value)
         if a.weight is not None:
             item["weight"] = a.weight
         if a.feedback:
@@ -853,6 +1006,124 @@ def export_gift(questions: Iterable[Any]) -> str:
             domain = full
         out += [_question_gift(q), ""]
     return "\n".join(out)
+
+
+# --- exporting a course's bank ---------------------------------------------------------------
+
+
+@dataclass
+class BankExport:
+    """What `quiz export-gift` writes, and every problem met while reading the bank for it."""
+
+    text: str
+    exported: list[BankQuestion] = field(default_factory=list)
+    unexpressible: list[tuple[BankQuestion, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        """Whether there is anything to write: at least one question GIFT can express."""
+        return bool(self.exported)
+
+    @property
+    def ok(self) -> bool:
+        """Something is written and no question was left out with an error."""
+        return self.written and not any(p.severity == "error" for p in self.problems)
+
+
+def export_bank(root: Path, track: str | None = None) -> BankExport:
+    """Every question of root/quizzes/<track>/*.yaml (one track, or all) as GIFT.
+
+    The export needs no vocabulary: a question is written whatever its domain, so nothing the
+    bank files hold is lost silently. A missing quizzes/vocabulary.yaml, a folder it does not
+    list as a track and a domain it does not list for the track are warnings; a question that
+    does not validate, or repeats an id, is an error and is left out; no question to write is
+    an error."""
+    quizzes = root / "quizzes"
+    shown = display_path(quizzes, root)
+    if not quizzes.is_dir():
+        return BankExport(
+            "", problems=[error(str(quizzes), 1, "no quizzes/ folder here: is this a course root?")]
+        )
+    problems: list[Problem] = []
+    vocab = load_vocabulary(root)
+    known = vocab.domains if not vocab.problems else None
+    if known is None:
+        missing = not (quizzes / "vocabulary.yaml").is_file()
+        problems.append(
+            warning(
+                "quizzes/vocabulary.yaml",
+                1,
+                ("missing vocabulary file" if missing else "the vocabulary file does not load")
+                + ": every folder under quizzes/ is read as a track and domains are not checked",
+            )
+        )
+        if not missing:
+            problems += [warning(p.path, p.line, p.message) for p in vocab.problems]
+    folders = sorted(p for p in quizzes.iterdir() if p.is_dir() and p.name != "exams")
+    if track is not None:
+        folders = [p for p in folders if p.name == track]
+        if not folders:
+            problems.append(
+                error(f"{shown}/{track}", 1, f"no folder for track '{track}' under quizzes/")
+            )
+    out = BankExport("", problems=problems)
+    seen: dict[str, BankQuestion] = {}
+    for folder in folders:
+        name = folder.name
+        if known is not None and name not in known:
+            problems.append(
+                warning(
+                    display_path(folder, root),
+                    1,
+                    f"'{name}' is not a track in quizzes/vocabulary.yaml (it lists: "
+                    f"{', '.join(known)}); its questions are exported under $CATEGORY {name}/...",
+                )
+            )
+        domains = vocab.track_domains(name) if known is not None and name in known else None
+        for path in sorted(folder.glob("*.y*ml")):
+            parsed = parse_bank_file(path, root, name)
+            problems += parsed.problems
+            for q in parsed.value or []:
+                first = seen.get(q.id)
+                if first is not None:
+                    problems.append(
+                        error(
+                            q.path,
+                            q.line,
+                            f"duplicate question id '{q.id}' (first used at "
+                            f"{first.path}:{first.line}): left out of the export",
+                        )
+                    )
+                    continue
+                seen[q.id] = q
+                domain = q.question.domain
+                if domains is not None and domain is not None and domain not in domains:
+                    problems.append(
+                        warning(
+                            q.path,
+                            q.line,
+                            f"question '{q.id}': domain '{domain}' is not a {name} domain in "
+                            f"quizzes/vocabulary.yaml; exported under $CATEGORY {name}/{domain}",
+                        )
+                    )
+                reason = unexportable(q.question)
+                if reason is None:
+                    out.exported.append(q)
+                else:
+                    out.unexpressible.append((q, reason))
+    if not out.exported:
+        given = len(out.unexpressible)
+        what = f"track '{track}'" if track is not None else "quizzes/"
+        why = (
+            f"none of its {given} questions has a GIFT form"
+            if given
+            else f"no question could be read in {what}"
+        )
+        problems.append(error(shown, 1, f"nothing to export: {why}"))
+        return out
+    out.text = export_gift([q for q in seen.values()])
+    return out
 
 
 # --- bank YAML ------------------------------------------------------------------------------
