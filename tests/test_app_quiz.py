@@ -553,3 +553,145 @@ def test_results_report_the_forms_reliability_once_30_attempts_are_in(course_cop
         f"**Form reliability:** KR-20 {expected.coefficient:.2f} over 30 attempts; standard "
         f"error of measurement ±{expected.sem_points:.1f} points."
     ) in [m.value for m in at.markdown]
+
+
+def _all_types_root(course_copy, use_root):
+    """The real course with only the seven-types fixture bank and its blueprint."""
+    import shutil
+
+    quizzes = course_copy / "quizzes"
+    shutil.copytree(REPO / "tests" / "fixtures" / "exam_types" / "quizzes", quizzes)
+    shutil.copy(REPO / "quizzes" / "vocabulary.yaml", quizzes / "vocabulary.yaml")
+    return use_root(course_copy)
+
+
+def _answer(at: AppTest, question, key: str):
+    """Answer a question through its widgets; return the widget values that must come back."""
+    t = question.type
+    if t in ("single", "true_false"):
+        radio = at.radio(key=key)
+        value = radio.options[1] if t == "single" else radio.options[0]
+        radio.set_value(value).run()
+        return {key: at.radio(key=key).value}
+    if t == "multiple":
+        at.checkbox(key=f"{key}-1").check().run()
+        at.checkbox(key=f"{key}-2").check().run()
+        return {f"{key}-{i}": i in (1, 2) for i in range(len(question.options))}
+    if t == "numeric":
+        at.text_input(key=key).input("15").run()
+        return {key: "15"}
+    if t == "short_text":
+        at.text_input(key=key).input("trunk-based development").run()
+        return {key: "trunk-based development"}
+    if t == "ordering":
+        box = at.multiselect(key=key)
+        box.set_value([3, 1, 0, 2]).run()
+        return {key: at.multiselect(key=key).value}
+    values = {}
+    for i in range(len(question.pairs)):
+        at.selectbox(key=f"{key}-{i}").set_value(i + 1).run()
+        values[f"{key}-{i}"] = i + 1
+    return values
+
+
+def _widget_values(at: AppTest, keys) -> dict:
+    found = {}
+    for kind in ("radio", "checkbox", "text_input", "multiselect", "selectbox"):
+        for w in at.get(kind):
+            if w.key in keys:
+                found[w.key] = w.value
+    return found
+
+
+def test_every_question_type_shows_its_saved_answer_when_shown_again(course_copy, use_root):
+    """Issue 14, item 13: Streamlit drops a widget's state when a run does not draw it, so a
+    question shown again must be seeded again from the stored answer, for every type."""
+    _all_types_root(course_copy, use_root)
+    at = with_profile()
+    at.switch_page("app_pages/exam.py").run()
+    at.button(key="start-all-types").click().run()
+    assert not at.exception
+    token = at.query_params["attempt"]
+    token = token[0] if isinstance(token, list) else token
+    conn = state()
+    user = users.find_by_name(conn, "Ada")
+    view = engine.load(conn, token, user.id, engine_now())
+    conn.close()
+    assert {d.question.type for d in view.questions} == {
+        "single",
+        "multiple",
+        "true_false",
+        "numeric",
+        "short_text",
+        "ordering",
+        "matching",
+    }
+    expected = {}
+    for d in view.questions:
+        at.query_params["q"] = str(d.position + 1)
+        at.run()
+        expected[d.position] = _answer(at, d.question, f"{token}-q{d.position}")
+        assert any(c.value.startswith("Answer saved at") for c in at.caption), d.question.type
+    assert "**7 of 7 answered**" in [m.value for m in at.markdown]
+    for d in view.questions:
+        # Away to another question (Next, or Previous from the last), then back.
+        away = "exam-prev" if d.position == len(view.questions) - 1 else "exam-next"
+        at.query_params["q"] = str(d.position + 1)
+        at.run()
+        at.button(key=away).click().run()
+        at.button(key="exam-next" if away == "exam-prev" else "exam-prev").click().run()
+        assert f"**Question {d.position + 1} of 7**" in [m.value for m in at.markdown]
+        shown = _widget_values(at, expected[d.position])
+        assert shown == expected[d.position], d.question.type
+
+
+def test_a_stale_second_tab_says_so_and_does_not_overwrite_the_other_tabs_answer(
+    course_copy, use_root
+):
+    """Two tabs (two sessions) on one attempt: an answer changed in tab B is not silently
+    overwritten by a change built on what tab A showed before; tab A says it is stale and shows
+    the stored answer."""
+    _all_types_root(course_copy, use_root)
+    tab_a = with_profile()
+    tab_a.switch_page("app_pages/exam.py").run()
+    tab_a.button(key="start-all-types").click().run()
+    token = tab_a.query_params["attempt"]
+    token = token[0] if isinstance(token, list) else token
+    conn = state()
+    user = users.find_by_name(conn, "Ada")
+    view = engine.load(conn, token, user.id, engine_now())
+    conn.close()
+    position = next(d.position for d in view.questions if d.question.type == "multiple")
+    key = f"{token}-q{position}"
+    tab_a.query_params["q"] = str(position + 1)
+    tab_a.run()
+    tab_a.checkbox(key=f"{key}-0").check().run()
+    tab_a.checkbox(key=f"{key}-1").check().run()
+
+    tab_b = app()
+    tab_b.query_params.update(profile=user.id, attempt=token, q=str(position + 1))
+    tab_b.switch_page("app_pages/exam.py").run()
+    assert [tab_b.checkbox(key=f"{key}-{i}").value for i in range(4)] == [True, True, False, False]
+    tab_b.checkbox(key=f"{key}-0").uncheck().run()
+    tab_b.checkbox(key=f"{key}-3").check().run()
+    order = view.questions[position].option_order
+    b_answer = [order[1], order[3]]
+
+    # Tab A still shows boxes 0 and 1; ticking box 2 there would store 0, 1 and 2.
+    tab_a.checkbox(key=f"{key}-2").check().run()
+    assert not tab_a.exception
+    warnings = [w.value for w in tab_a.warning]
+    assert any(w.startswith("This question's answer was changed in another tab") for w in warnings)
+    assert any(
+        w.startswith("This attempt was changed in another tab or window: question ")
+        for w in warnings
+    )
+    assert [tab_a.checkbox(key=f"{key}-{i}").value for i in range(4)] == [False, True, False, True]
+    conn = state()
+    stored = engine.load(conn, token, user.id, engine_now()).responses[position]
+    conn.close()
+    assert sorted(stored) == sorted(b_answer)
+    # Now that tab A shows the stored answer, a change there is saved as usual.
+    tab_a.checkbox(key=f"{key}-2").check().run()
+    assert any(c.value.startswith("Answer saved at") for c in tab_a.caption)
+    assert not any("another tab" in w.value for w in tab_a.warning)

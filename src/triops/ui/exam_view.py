@@ -3,7 +3,9 @@ triops.quiz.exam, which commits it before the page confirms it."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -15,6 +17,7 @@ from triops.quiz import exam as engine
 from triops.quiz.blueprint import Exams
 from triops.quiz.exam import ACCOMMODATIONS, AttemptView
 from triops.quiz.grading import describe, grade, right_answer
+from triops.store import attempts
 from triops.ui import question_view, resources
 from triops.ui.identity import Identity, now
 from triops.ui.lesson_view import lesson_link
@@ -147,20 +150,65 @@ def _go(position: int) -> None:
     st.session_state.pop("exam_summary", None)
 
 
+def _stored(db, view: AttemptView) -> tuple[dict[int, Any], set[int]]:
+    """The attempt's answers and flags as the database holds them now."""
+    answers = {
+        p: (None if r is None else json.loads(r))
+        for p, r in attempts.responses(db, view.row.id).items()
+    }
+    return answers, attempts.flags(db, view.row.id)
+
+
+def _seen(token: str) -> dict[str, Any]:
+    """What this session last showed or saved of an attempt: its answers and its flags."""
+    return st.session_state.setdefault("exam_seen", {}).setdefault(
+        token, {"answers": None, "flags": None}
+    )
+
+
+def _changed_elsewhere(token: str, answers: dict[int, Any], flags: set[int]) -> list[int]:
+    """Positions whose stored answer or flag is not what this session last showed or saved:
+    another tab or window of the same attempt changed them."""
+    seen = _seen(token)
+    if seen["answers"] is None:
+        return []
+    before, after = seen["answers"], answers
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    changed |= seen["flags"] ^ flags
+    return sorted(changed)
+
+
+STALE_ANSWER = (
+    "This question's answer was changed in another tab or window after this tab showed it, so "
+    "your change here was not saved. The question now shows the answer saved there; change it "
+    "again to replace it."
+)
+
+
 def _save(view: AttemptView, position: int, key: str, user_id: str) -> None:
-    """on_change: commit the answer, then record the confirmation the page shows."""
+    """on_change: commit the answer, then record the confirmation the page shows.
+
+    An answer that another tab changed after this one showed it is not overwritten: the tab
+    is stale, and says so (the next run shows the stored answer)."""
     question = view.questions[position].question
     status = st.session_state.setdefault("exam_saved", {})
+    db = resources.state_db()
     try:
         response = question_view.read(question, view.questions[position].option_order, key)
-        engine.save_answer(
-            resources.state_db(), view.token, user_id, position, response, now(), question
-        )
+        answers, _ = _stored(db, view)
+        if question_view.changed_since_shown(key, answers.get(position)):
+            status[(view.token, position)] = ("warning", STALE_ANSWER)
+            return
+        engine.save_answer(db, view.token, user_id, position, response, now(), question)
     except question_view.Unparsed as exc:
         status[(view.token, position)] = ("warning", str(exc))
     except TriopsError as exc:
         status[(view.token, position)] = ("error", exc.user_message)
     else:
+        question_view.mark_saved(key, response)
+        seen = _seen(view.token)
+        if seen["answers"] is not None:
+            seen["answers"][position] = response
         status[(view.token, position)] = ("ok", f"Answer saved at {now():%H:%M:%S} UTC")
 
 
@@ -173,13 +221,19 @@ def _flag(view: AttemptView, position: int, user_id: str) -> None:
             "error",
             exc.user_message,
         )
+    else:
+        seen = _seen(view.token)
+        if seen["flags"] is not None:
+            (seen["flags"].add if flagged else seen["flags"].discard)(position)
 
 
 def _clock(view: AttemptView, user_id: str) -> None:
-    """Resync with the server at least every 15 s; finalize and redraw at the deadline."""
+    """Resync with the server at least every 15 s; redraw the page at the deadline, and when
+    another tab has changed this attempt (so this one stops showing stale answers)."""
     moment = now()
-    row = engine.status(resources.state_db(), view.token, user_id, moment)
-    if row.state != view.state:
+    db = resources.state_db()
+    row = engine.status(db, view.token, user_id, moment)
+    if row.state != view.state or _changed_elsewhere(view.token, *_stored(db, view)):
         st.rerun(scope="app")
     end = row.grace_until if row.state == "overdue" else row.deadline
     if end is None:
@@ -195,7 +249,18 @@ def take(view: AttemptView, identity: Identity) -> None:
     moment = now()
     left = view.seconds_left(moment)
     interval = RESYNC_SECONDS if left is None else max(1.0, min(RESYNC_SECONDS, left + 0.5))
+    # What another tab changed is noted before the clock's resync compares against it.
+    changed = _changed_elsewhere(view.token, view.responses, view.flags)
+    seen = _seen(view.token)
+    seen["answers"], seen["flags"] = dict(view.responses), set(view.flags)
     st.fragment(run_every=interval)(_clock)(view, user_id)
+    if changed:
+        st.warning(
+            "This attempt was changed in another tab or window: "
+            + ", ".join(f"question {p + 1}" for p in changed[:10])
+            + (" and more" if len(changed) > 10 else "")
+            + " now show what was saved there. Keep an exam open in one tab only."
+        )
     overdue = view.state == "overdue"
     if overdue:
         st.warning(
@@ -226,7 +291,8 @@ def take(view: AttemptView, identity: Identity) -> None:
             at_most_choose=view.blueprint.multiple_response == "all-or-nothing",
         )
         flag_key = f"{view.token}-flag-{position}"
-        st.session_state.setdefault(flag_key, position in view.flags)
+        if flag_key not in st.session_state or position in changed:
+            st.session_state[flag_key] = position in view.flags
         st.checkbox(
             "Flag for review", key=flag_key, on_change=lambda p=position: _flag(view, p, user_id)
         )

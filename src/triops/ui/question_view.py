@@ -3,6 +3,7 @@ answer uses authored indices (triops.quiz.presentation), so shuffling never chan
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -34,19 +35,31 @@ def _keys(question, key: str, order: list[int]) -> list[str]:
     return [key]
 
 
+def _marker(key: str) -> str:
+    return f"{key}-shown"
+
+
 def seed_state(question, order: list[int], key: str, authored: Any) -> None:
-    """Put a stored answer into the widgets' state once, so a reload shows saved answers."""
-    marker = f"{key}-seeded"
-    if st.session_state.get(marker):
+    """Show the stored answer in the widgets every time the question is drawn.
+
+    Streamlit drops a widget's state at the end of a run that does not draw it, so a question
+    shown again (after moving to another one, or after a reload) would start blank: its widgets
+    are seeded whenever their state is missing. They are also seeded when the stored answer is
+    no longer the one this session last showed or saved (another tab changed it), so a tab never
+    shows, or builds on, an answer that is not the stored one."""
+    keys = _keys(question, key, order)
+    marker = _marker(key)
+    shown = _canonical(authored)
+    if all(k in st.session_state for k in keys) and st.session_state.get(marker) == shown:
         return
-    st.session_state[marker] = True
+    st.session_state[marker] = shown
     screen = to_screen(question, order, authored)
     t = question.type
     if t == "multiple":
-        for i, k in enumerate(_keys(question, key, order)):
+        for i, k in enumerate(keys):
             st.session_state[k] = screen is not None and i in screen
     elif t == "matching":
-        for i, k in enumerate(_keys(question, key, order)):
+        for i, k in enumerate(keys):
             st.session_state[k] = None if screen is None else screen[i]
     elif t == "numeric":
         st.session_state[key] = "" if screen is None else f"{screen:g}"
@@ -56,6 +69,22 @@ def seed_state(question, order: list[int], key: str, authored: Any) -> None:
         st.session_state[key] = screen or []
     else:
         st.session_state[key] = screen
+
+
+def _canonical(authored: Any) -> str:
+    return json.dumps(authored, sort_keys=True)
+
+
+def changed_since_shown(key: str, stored: Any) -> bool:
+    """Whether the stored answer differs from the one this session last showed in (or saved
+    from) the widgets under `key`: another tab or window has changed it since."""
+    shown = st.session_state.get(_marker(key))
+    return shown is not None and shown != _canonical(stored)
+
+
+def mark_saved(key: str, authored: Any) -> None:
+    """Record that the widgets' answer under `key` is now the stored one (after a save)."""
+    st.session_state[_marker(key)] = _canonical(authored)
 
 
 def read(question, order: list[int], key: str) -> Any:
