@@ -110,3 +110,14 @@ def test_check_of_the_solution_passes_every_criterion():
     at.query_params.pop("lab", None)
     at.run()
     assert "passed" in at.caption[0].value
+
+
+def test_a_saved_file_gets_a_final_newline_and_lf_endings(tmp_path):
+    from triops.labs import service
+
+    lab = load_labs(REPO).get("ci-build")
+    rel = lab.spec.editable[0]
+    service.save_file(tmp_path, lab, rel, "line one\r\nline two")
+    assert (tmp_path / rel).read_bytes() == b"line one\nline two\n"
+    service.save_file(tmp_path, lab, rel, "")
+    assert (tmp_path / rel).read_bytes() == b""

@@ -199,8 +199,8 @@ def test_eval_results_read_as_a_matrix_totals_and_the_gate(eval_run_folder):
     view = read_eval(eval_run_folder / "artifacts")
     assert view.columns == ["v1 / echo", "v2 / echo"]
     assert view.matrix["test"].tolist() == ["1. mentions canary", "2. briefly"]
-    assert view.matrix["v1 / echo"].str[0].tolist() == ["✅", "❌"]
-    assert view.matrix["v2 / echo"].str[0].tolist() == ["✅", "✅"]
+    assert view.matrix["v1 / echo"].str.split().str[0].tolist() == ["pass", "FAIL"]
+    assert view.matrix["v2 / echo"].str.split().str[0].tolist() == ["pass", "pass"]
     (candidate, baseline, passed, rows) = view.gates[0]
     assert (candidate, baseline) == ("v2 / echo", "v1 / echo")
     # v2's longer prompt costs more than 10 % above v1's: the gate fails on cost alone.

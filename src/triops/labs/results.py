@@ -361,7 +361,8 @@ def registry_over_time(monitoring: Monitoring) -> pd.DataFrame:
 # --------------------------------------------------------------------------- prompt-eval
 
 EVAL_RESULTS = ("eval", "results.json")
-STATUS_MARK = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "⏭️"}
+# Words, not emoji: a machine without an emoji font shows emoji as empty boxes.
+STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "error", "skipped": "skipped"}
 
 
 @dataclass
@@ -370,7 +371,7 @@ class EvalView:
 
     run: Any  # triops.evals.runner.EvalRun
     columns: list[str]
-    matrix: pd.DataFrame  # test, then per column "✅ 0.92" / "❌ 0.31" / ...
+    matrix: pd.DataFrame  # test, then per column "pass 0.92" / "FAIL 0.31" / ...
     totals: pd.DataFrame  # one row per column
     gates: list[tuple[str, str | None, bool, pd.DataFrame]]  # candidate, baseline, passed, rows
     latencies: pd.DataFrame  # column, test, latency_ms (one row per result)

@@ -47,6 +47,11 @@ def save_file(folder: Path, lab: Lab, rel: str, text: str) -> None:
     _editable(lab, rel)
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise InvalidInputError(f"{rel} is larger than {MAX_FILE_BYTES // 1000} KB.")
+    # Browsers send CRLF from text areas and copy buttons drop the final newline; linters
+    # (ruff's W292) and git want LF and a final newline, so a saved file always has them.
+    text = text.replace("\r\n", "\n")
+    if text and not text.endswith("\n"):
+        text += "\n"
     path = folder / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

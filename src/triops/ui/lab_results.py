@@ -100,7 +100,7 @@ def _evals(view: EvalView) -> None:
     right.altair_chart(latency, width="stretch")
 
     st.subheader("Results matrix")
-    st.caption("✅ passed · ❌ failed · ⚠️ error · ⏭️ skipped; the number is the test's score.")
+    st.caption("pass · FAIL · error · skipped, then the test's score.")
     st.dataframe(view.matrix, hide_index=True, width="stretch")
 
     case = st.selectbox("Look at one test", view.cases, key="eval-case")
@@ -108,8 +108,8 @@ def _evals(view: EvalView) -> None:
         answers = eval_case(view, case)
         for col, answer in zip(st.columns(len(answers) or 1), answers, strict=False):
             with col:
-                mark = "✅" if answer["status"] == "pass" else "❌"
-                st.markdown(f"{mark} **{plain(answer['column'])}** · score {answer['score']:.2f}")
+                mark = "Passed" if answer["status"] == "pass" else "Failed"
+                st.markdown(f"**{mark}** · {plain(answer['column'])} · score {answer['score']:.2f}")
                 st.text(answer["output"] or "(empty answer)")
                 st.dataframe(answer["assertions"], hide_index=True, width="stretch")
 

@@ -170,13 +170,22 @@ def _live(lab: Lab, user_id: str, was_running: bool) -> None:
         st.rerun(scope="app")  # show the results, hints and history of the finished job
     label = {"running": "Running…", "succeeded": "Finished", "failed": "Failed"}[job.state]
     st.markdown(f"**{label}** · {job.kind.removeprefix('lab-')} started {job.started_at:%H:%M:%S}")
-    st.code(service.read_log(job) or "(no output yet)", language="text")
     if job.state != "running":
+        # The verdict first, in words (no emoji font needed), then the log, folded.
         rows = [r for r in service.history(db, user_id, lab) if r.job_id == job.id]
         if rows and rows[0].criteria:
+            passed_count = sum(1 for _, passed, _ in rows[0].criteria if passed)
+            total = len(rows[0].criteria)
+            verdict = "passed" if passed_count == total else "not passed yet"
+            st.markdown(f"**Check {verdict}: {passed_count} of {total} criteria.**")
             for name, passed, reason in rows[0].criteria:
                 # Reasons quote what a run left: shown literally, never as markdown.
-                (st.success if passed else st.error)(plain(f"{name}: {reason}"))
+                word = "Passed" if passed else "Failed"
+                (st.success if passed else st.error)(plain(f"{word}: {name}: {reason}"))
+    log = service.read_log(job) or "(no output yet)"
+    lines = log.count("\n") + 1
+    with st.expander(f"Log ({lines} lines)", expanded=job.state == "running"):
+        st.code(log, language="text", wrap_lines=True)
 
 
 def _history(lab: Lab, user_id: str) -> None:
