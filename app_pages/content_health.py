@@ -1,7 +1,6 @@
 """Instructor › Content health: every problem in content and data, with file and line; the
 item-writing warnings and the blind-strategy scores of each exam profile."""
 
-import pandas as pd
 import streamlit as st
 
 from triops.ui import health_view, resources
@@ -25,20 +24,6 @@ st.caption(f"Content root: {resources.settings().root}. Run `triops validate` fo
 if not problems:
     st.success("No problems found: every lesson, knowledge file and data row is valid.")
 else:
-    severity = st.segmented_control(
-        "Show",
-        ["error", "warning"],
-        selection_mode="multi",
-        default=["error", "warning"],
-        key="health_severity",
-    )
-    frame = pd.DataFrame(
-        [
-            {"severity": p.severity, "where": f"{p.path}:{p.line}", "message": p.message}
-            for p in problems
-            if p.severity in (severity or [])
-        ]
-    )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    health_view.problems_section(course, problems)
 
 health_view.item_writing_section(resources.bank(), resources.exams())

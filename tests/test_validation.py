@@ -180,3 +180,44 @@ def test_cli_validate_reports_missing_knowledge_files(mini_root):
         in result.stdout
     )
     assert result.returncode == 1
+
+
+def test_a_broken_lesson_is_the_root_cause_of_the_references_to_it(mini_root):
+    from triops.content.problems import group_problems
+
+    first = mini_root / "content/devops/basics/01-first.md"
+    first.write_text(first.read_text().replace("objectives:", "objectives: [unclosed", 1))
+    course = load_course(mini_root)
+    assert ("first-lesson", "content/devops/basics/01-first.md") in course.unavailable
+    groups = group_problems(course.problems, course.unavailable)
+    root = groups[0]
+    assert root.root.path == "content/devops/basics/01-first.md"
+    assert root.root.message.startswith("YAML syntax error")
+    knock_on = {(p.path, p.message) for p in root.knock_on}
+    assert (
+        "content/devops/basics/02-second.md",
+        "prerequisite 'first-lesson' is not a lesson id",
+    ) in knock_on
+    assert all(p.path != root.root.path for p in root.knock_on)
+    assert not any(p in g.knock_on for g in groups[1:] for p in root.knock_on)
+
+
+def test_content_health_puts_the_root_cause_first_and_folds_its_knock_on_errors(
+    mini_root, use_root
+):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    first = mini_root / "content/devops/basics/01-first.md"
+    first.write_text(first.read_text().replace("objectives:", "objectives: [unclosed", 1))
+    use_root(mini_root)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30).run()
+    at.switch_page("app_pages/content_health.py").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert frame["where"][0].startswith("content/devops/basics/01-first.md:")
+    assert frame["causes"][0] >= 1
+    assert not any(frame["message"].str.contains("'first-lesson' is not a lesson id"))
+    assert any("follow from 1 root cause" in w.value for w in at.warning)
+    assert any(e.label.startswith("content/devops/basics/01-first.md:") for e in at.expander)

@@ -254,6 +254,20 @@ def _prerequisite_cycles(lessons: list[Lesson]) -> list[Problem]:
     return problems
 
 
+_ID_LINE = re.compile(r"^id:\s*[\"']?([A-Za-z0-9_-]+)", re.MULTILINE)
+
+
+def _declared_id(path: Path) -> str:
+    """The `id:` a broken lesson file declares, read as plain text (its YAML may not parse);
+    its file name without the NN- prefix when there is none."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+    except OSError:
+        head = ""
+    found = _ID_LINE.search(head)
+    return found.group(1) if found else re.sub(r"^\d+-", "", path.stem)
+
+
 def load_course(root: Path, cache: ParseCache | None = None) -> Course:
     """The course under `root`/content; never raises for bad content, it reports it."""
     cache = cache if cache is not None else ParseCache()
@@ -295,6 +309,7 @@ def load_course(root: Path, cache: ParseCache | None = None) -> Course:
             )
 
     all_lessons: list[Lesson] = []
+    unavailable: list[tuple[str, str]] = []
     module_parts: list[tuple[str, str, ModuleMeta, list[Lesson]]] = []
     for track in track_metas:
         track_dir = content / track.id
@@ -320,6 +335,8 @@ def load_course(root: Path, cache: ParseCache | None = None) -> Course:
                 problems += parsed_lesson.problems
                 if parsed_lesson.value is not None:
                     lessons.append(parsed_lesson.value)
+                else:
+                    unavailable.append((_declared_id(md), display_path(md, root)))
             all_lessons += lessons
             module_parts.append((track.id, module_dir.name, parsed.value, lessons))
         for stray in sorted(track_dir.glob("*.md")):
@@ -342,6 +359,13 @@ def load_course(root: Path, cache: ParseCache | None = None) -> Course:
         Track(meta, tuple(sorted(modules_by_track[meta.id], key=lambda m: (m.meta.order, m.id))))
         for meta in track_metas
     )
-    course = Course(tracks=tracks, problems=tuple(sorted(set(problems))), fingerprint=course_fp)
+    dropped = [x for x in all_lessons if id(x) not in kept_ids]
+    unavailable += [(x.id, x.path) for x in dropped]
+    course = Course(
+        tracks=tracks,
+        problems=tuple(sorted(set(problems))),
+        fingerprint=course_fp,
+        unavailable=tuple(unavailable),
+    )
     cache.courses = {course_fp: course}
     return course

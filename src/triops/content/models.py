@@ -170,6 +170,9 @@ class Course:
     tracks: tuple[Track, ...]
     problems: tuple[Problem, ...]
     fingerprint: str
+    # Lessons whose file has an error, so they are not served: (id as far as it can be read,
+    # file). Other files' references to these ids fail as a consequence, not a cause.
+    unavailable: tuple[tuple[str, str], ...] = ()
 
     def lessons(self) -> list[Lesson]:
         return [lesson for track in self.tracks for lesson in track.lessons()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from triops.content.problems import Problem, group_problems
 from triops.quiz.itemwriting import (
     CHECKS,
     STRATEGIES,
@@ -17,6 +18,52 @@ from triops.quiz.itemwriting import (
 )
 
 EXAM_ROW = "(exam profile)"
+
+
+def problems_section(course, problems: list[Problem]) -> None:
+    """Every problem, root causes first: a lesson file with an error hides the lesson, and every
+    reference to it elsewhere then fails too; those knock-on problems fold under their cause."""
+    groups = group_problems(problems, course.unavailable)
+    caused = sum(len(g.knock_on) for g in groups)
+    if caused:
+        roots = sum(1 for g in groups if g.knock_on)
+        st.warning(
+            f"{caused} of these problems follow from {roots} root cause(s): a lesson file with "
+            "an error is not served, so everything that refers to it fails too. Fix the root "
+            "causes first."
+        )
+    severity = st.segmented_control(
+        "Show",
+        ["error", "warning"],
+        selection_mode="multi",
+        default=["error", "warning"],
+        key="health_severity",
+    )
+    shown = [g for g in groups if g.root.severity in (severity or [])]
+    frame = pd.DataFrame(
+        [
+            {
+                "severity": g.root.severity,
+                "where": f"{g.root.path}:{g.root.line}",
+                "message": g.root.message,
+                "causes": len(g.knock_on),
+            }
+            for g in shown
+        ],
+        columns=["severity", "where", "message", "causes"],
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    for g in shown:
+        if g.knock_on:
+            label = f"{g.root.path}:{g.root.line} causes {len(g.knock_on)} more problem(s)"
+            with st.expander(label):
+                st.dataframe(
+                    pd.DataFrame(
+                        [{"where": f"{p.path}:{p.line}", "message": p.message} for p in g.knock_on]
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
 
 
 def item_writing(bank, exams) -> tuple[list[Finding], list[ExamStrategies]]:
