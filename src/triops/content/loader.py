@@ -19,7 +19,12 @@ from triops.content.models import (
     TracksFile,
 )
 from triops.content.problems import Problem, display_path, error, warning
-from triops.content.yamlsource import YamlSyntaxError, parse_yaml, validate_model
+from triops.content.yamlsource import (
+    YamlSyntaxError,
+    describe_loc,
+    parse_yaml,
+    validate_model,
+)
 
 LESSON_NAME = re.compile(r"^(\d{2})-([a-z0-9-]+)\.md$")
 KNOWLEDGE_DIR = "knowledge"
@@ -124,7 +129,11 @@ def parse_lesson_file(path: Path, root: Path, track: str, module: str) -> Parsed
                 )
             )
         anchors.setdefault(h.anchor, h.line)
-    meta_lines = {key: doc.line_of((key,)) for key in ("id", "prerequisites", "labs")}
+    meta_lines = {key: doc.line_of((key,)) for key in ("id", "prerequisites", "labs", "covers")}
+    for anchor, task_ids in meta.covers.items():
+        # `covers.<anchor>` and `covers.<anchor>[i]`, for messages about one entry.
+        for loc in [("covers", anchor)] + [("covers", anchor, i) for i in range(len(task_ids))]:
+            meta_lines[describe_loc(loc)] = doc.line_of(loc)
     lesson = Lesson(
         meta=meta,
         path=shown,

@@ -43,6 +43,9 @@ class LessonMeta(Strict):
     tags: list[str] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
     labs: list[str] = Field(default_factory=list)
+    # The exam-guide task statements a section teaches: section anchor -> task ids
+    # (`dop-c02/1.4`), checked against quizzes/guides/ by `triops validate`.
+    covers: dict[str, list[str]] = Field(default_factory=dict)
 
     _check_id = field_validator("id")(_kebab)
 

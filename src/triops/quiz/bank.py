@@ -14,6 +14,8 @@ from triops.quiz.models import QUESTION_TYPES, Question
 from triops.quiz.vocabulary import Vocabulary, load_vocabulary
 
 _ADAPTER: TypeAdapter = TypeAdapter(Question)
+# Folders under quizzes/ that hold no question bank: exam blueprints and exam guides.
+NOT_TRACKS = frozenset({"exams", "guides"})
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class BankQuestion:
     track: str
     path: str
     line: int
+    # The line of each entry of `covers`, for messages about one task id.
+    covers_lines: tuple[int, ...] = ()
 
     @property
     def id(self) -> str:
@@ -115,7 +119,10 @@ def parse_bank_file(path: Path, root: Path, track: str) -> ParsedFile:
         except ValidationError as exc:
             problems += _item_problems(exc, doc, i, shown)
             continue
-        found.append(BankQuestion(question, track, shown, line))
+        covers = tuple(
+            doc.line_of(("questions", i, "covers", j)) for j in range(len(question.covers))
+        )
+        found.append(BankQuestion(question, track, shown, line, covers))
     return ParsedFile(found, problems)
 
 
@@ -171,7 +178,9 @@ def load_bank(
     vocab = load_vocabulary(root, cache)
     bank = Bank(vocabulary=vocab, problems=list(vocab.problems))
     seen: dict[str, BankQuestion] = {}
-    for track_dir in sorted(p for p in quizzes.iterdir() if p.is_dir() and p.name != "exams"):
+    for track_dir in sorted(
+        p for p in quizzes.iterdir() if p.is_dir() and p.name not in NOT_TRACKS
+    ):
         if track_dir.name not in vocab.domains:
             bank.problems.append(
                 error(

@@ -88,7 +88,7 @@ escaped and every line break written as `\\n` (as Moodle's own exporter does). O
 equal to the `triops-id` of its question is not a title. So `import_gift(export_gift([q]))`
 gives back `q` with the same id, title, domain, stem, stem_format, options/answers, weights,
 feedback, unit, case_sensitive and explanation; lesson, difficulty, tags, exam_only,
-practice_only and choose have no GIFT form and come back empty.
+practice_only, choose and covers have no GIFT form and come back empty.
 
 A `multiple` question keyed by `correct: true` (no weights) is written with Moodle's weights,
 +100/k for each of the k right options and -100/k for each wrong one, so that Moodle scores it
@@ -122,7 +122,7 @@ from pydantic import BaseModel, ValidationError
 
 from triops.content.models import KEBAB
 from triops.content.problems import Problem, display_path, error, warning
-from triops.quiz.bank import BankQuestion, parse_bank_file
+from triops.quiz.bank import NOT_TRACKS, BankQuestion, parse_bank_file
 from triops.quiz.models import (
     BLANK,
     Matching,
@@ -1060,7 +1060,7 @@ def export_bank(root: Path, track: str | None = None) -> BankExport:
         )
         if not missing:
             problems += [warning(p.path, p.line, p.message) for p in vocab.problems]
-    folders = sorted(p for p in quizzes.iterdir() if p.is_dir() and p.name != "exams")
+    folders = sorted(p for p in quizzes.iterdir() if p.is_dir() and p.name not in NOT_TRACKS)
     if track is not None:
         folders = [p for p in folders if p.name == track]
         if not folders:
@@ -1138,6 +1138,7 @@ _HEAD = (
     "tags",
     "exam_only",
     "practice_only",
+    "covers",
     "stem_format",
     "stem",
 )

@@ -56,6 +56,9 @@ class QuestionBase(_Strict):
     exam_only: bool = False
     # Formative only: never drawn into an exam (trivia, course recall, a volatile fact).
     practice_only: bool = False
+    # The exam-guide task statements the question tests (`dop-c02/1.4`), checked against
+    # quizzes/guides/ by `triops validate`.
+    covers: list[str] = Field(default_factory=list)
 
     _check_id = field_validator("id")(_kebab)
 
