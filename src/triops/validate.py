@@ -12,6 +12,7 @@ from triops.labs.spec import load_labs
 from triops.market.data import load_market_data
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.quiz.guides import covers_problems, load_guides
 from triops.quiz.itemwriting import ExamStrategies, item_writing_problems
 from triops.search.intelligence import semantic_warnings, too_few_questions
 
@@ -54,6 +55,8 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
     bank = load_bank(root, lesson_ids, cache)
     exams = load_exams(root, bank, cache)
     labs = load_labs(root, lesson_ids, cache)
+    guides = load_guides(root, exams, cache)
+    covers = covers_problems(guides, course, bank)
     item_writing, strategies = item_writing_problems(bank, exams)
     intelligence = too_few_questions(course, bank) if bank.questions else []
     if embedder is not None and derived_dir is not None:
@@ -65,6 +68,8 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
         | set(bank.problems)
         | set(exams.problems)
         | set(labs.problems)
+        | set(guides.problems)
+        | set(covers)
         | set(intelligence)
         | set(item_writing)
     )
