@@ -328,11 +328,17 @@ BAD_CONFIGS = {
     ),
     "a missing section": ("prompts: [hi]\ntests: [{}]\n", 1, "providers", "missing required key"),
     "an empty section": (HEAD + "tests: []\n", 3, "tests", "give at least one of the tests"),
-    "a template tag": (
-        lines("prompts: ['{% if x %}hi{% endif %}']", "providers: [echo]", "tests: [{}]"),
+    "an unclosed template tag": (
+        lines("prompts: ['{% if x %}hi']", "providers: [echo]", "tests: [{}]"),
         1,
         "prompts[0]",
-        "tags",
+        "template line 1: Unexpected end of template",
+    ),
+    "an unknown filter": (
+        lines("prompts: ['{{ x | shout }}']", "providers: [echo]", "tests: [{vars: {x: a}}]"),
+        1,
+        "prompts[0]",
+        "No filter named 'shout'",
     ),
     "gate metric": (
         HEAD + lines("tests: [{}]", "gate:", "  speed: {max: 1}"),
@@ -556,11 +562,15 @@ def test_an_assertion_of_weight_zero_is_reported_but_never_fails_the_test(tmp_pa
     assert run.totals[0].metrics == {"has_x": 0.0}
 
 
-def test_a_test_with_every_assertion_skipped_is_skipped_not_passed(tmp_path):
+def test_a_run_whose_every_assertion_is_skipped_is_not_passed(tmp_path):
     path = echo_config(tmp_path, [{"type": "python", "value": "True"}])
     run = run_eval(load_config(path))
     assert run.results[0].status == "skipped"
-    assert run.totals[0].pass_rate is None and run.passed
+    assert run.totals[0].pass_rate is None and not run.passed
+    assert run.unchecked == (
+        "no assertion was evaluated: every one was skipped "
+        "(python: runs code from the config; Triops runs none)"
+    )
 
 
 # --------------------------------------------------------------------------- semantic
@@ -972,12 +982,45 @@ def test_the_base_url_comes_from_the_environment_and_a_server_error_is_a_case_er
 ):
     server = chat_server(lambda body: (500, {"error": "overloaded"}))
     path = write(tmp_path, "prompts: [hi]\nproviders: [openai-compatible:m]\ntests: [{}]\n")
-    run = run_eval(load_config(path), env={"TRIOPS_EVAL_BASE_URL": server.url})
+    env = {"TRIOPS_EVAL_BASE_URL": server.url}
+    run = run_eval(load_config(path, env=env), env=env)
     row = run.results[0]
     assert row.status == "error" and "HTTP 500" in row.reason and "overloaded" in row.reason
     assert run.totals[0].errors == 1 and not run.passed
-    missing = run_eval(load_config(path), env={})
-    assert "no server URL" in missing.results[0].reason
+
+
+def test_a_chat_provider_or_judge_without_a_server_url_is_one_config_error(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        prompts: ["A: {{q}}", "B: {{q}}"]
+        providers:
+          - echo
+          - id: openai-compatible:m
+            config: {temperature: 0}
+        defaultTest:
+          options:
+            provider: openai:gpt-4o-mini
+          assert: [{type: llm-rubric, value: is polite}, {type: llm-rubric, value: is short}]
+        tests: [{vars: {q: a}}, {vars: {q: b}}, {vars: {q: c}}]
+        """,
+    )
+    with pytest.raises(EvalConfigError) as caught:
+        load_config(path, env={"PATH": "/usr/bin"})
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:8: error: defaultTest.options.provider: no server URL for 'openai:gpt-4o-mini': "
+        "set config.base_url (or apiBaseUrl), or TRIOPS_EVAL_BASE_URL or OPENAI_BASE_URL in "
+        "the environment",
+    ]
+    fixed = path.read_text().replace(
+        "provider: openai:gpt-4o-mini",
+        "provider: {id: openai:j, config: {base_url: 'http://127.0.0.1:9/v1'}}",
+    )
+    path.write_text(fixed)
+    with pytest.raises(EvalConfigError) as caught:
+        load_config(path, env={})
+    assert [(p.line, p.key) for p in caught.value.problems] == [(5, "providers[1].config.base_url")]
+    assert load_config(path, env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}).providers
 
 
 @pytest.mark.parametrize(
@@ -1177,3 +1220,215 @@ def test_compare_prints_the_regression_table_and_the_tests_that_changed(tmp_path
     text = format_comparison(result)
     assert "compared: v2 / echo" in text and "newly failing:\n  b (pass -> fail)" in text
     assert "the baseline ran a different config" in text
+
+
+# --------------------------------------------------------------------------- CSV, prompt maps
+# and templates, as promptfoo reads them (issue 14 item 10)
+
+
+def test_promptfoo_simple_csv_example_runs_its_csv_tests_and_load_filter():
+    config = load_config(EVALS / "simple_csv" / "promptfooconfig.yaml")
+    assert [p.label for p in config.prompts] == ["translator#1", "translator#2"]
+    assert [t.description for t in config.tests] == ["Row #1", "Row #2", "Row #3", "Row #4"]
+    assert [(a.type, a.value) for t in config.tests for a in t.assertions] == [
+        ("icontains", "bonjour"),
+        ("icontains", "faim"),
+        ("icontains", "Ahoy"),
+        ("icontains", "grub"),
+    ]
+    assert config.tests[1].vars == {
+        "language": "French",
+        "body": "I'm hungry",
+        "style_config": '{"tone":"casual","length":"brief","formatting":{"bullets":true}}',
+    }
+    run = run_eval(config)
+    first = run.results[0].output
+    assert first.startswith(
+        "You are a skilled translator and language expert. Follow these style requirements:\n"
+        "- Tone: formal\n- Length: brief\n\nTask: Rephrase the following text in French:\n"
+        '"Hello world"'
+    )
+    assert [r.status for r in run.results] == ["fail"] * 8  # echo repeats, never translates
+
+
+def test_promptfoo_csv_metadata_example_reads_metadata_columns_and_rubrics():
+    config = load_config(EVALS / "csv_metadata" / "promptfooconfig.yaml")
+    assert [t.metadata for t in config.tests] == [
+        {"category": "technology", "tags": ["ai", "data science", "algorithms"]},
+        {"category": "science", "tags": ["physics", "advanced,theory", "quantum"]},
+        {"category": "environment", "tags": ["science", "global,warming", "research"]},
+    ]
+    first = config.tests[0]
+    assert [(a.type, a.value) for a in first.assertions] == [
+        ("contains", "algorithm"),
+        ("llm-rubric", "Does this describe {{topic}} accurately?"),
+    ]
+    assert first.assertions[1].judge.id == "openai-compatible:judge"
+
+
+def test_every_special_csv_column_as_promptfoo_reads_it(tmp_path, embedder):
+    (tmp_path / "cases.csv").write_text(
+        "q,__expected,__expected1,__expected2,__description,__prefix,__suffix,__threshold,"
+        "__metric,__config:__expected2:threshold,_expected\n"
+        'alpha,"  contains: alpha ",not-icontains:BETA,"similar(0.4):alpha, beta",first,'
+        "[,],0.5,accuracy,0.3,oops\n"
+        ',,"contains-any: a, b ,c",,,,,,,0.3,\n'
+        '"multi\nline",Exact text,javascript:output.length > 1,"llm-rubric:polite",,,,x,,0.3,\n',
+        encoding="utf-8",
+    )
+    path = write(
+        tmp_path,
+        """
+        prompts: ["Q: {{q}}"]
+        providers: [echo]
+        tests: file://cases.csv
+        """,
+    )
+    config = load_config(path)
+    one, two, three = config.tests
+    assert one.description == "first" and (one.prefix, one.suffix) == ("[", "]")
+    assert one.threshold == 0.5 and one.vars == {"q": "alpha", "_expected": "oops"}
+    assert [(a.name, a.value, a.threshold, a.metric) for a in one.assertions] == [
+        ("contains", "alpha", None, "accuracy"),
+        # promptfoo's __config:__expected2 sets the second assertion found in the row (its
+        # index 1), here the one from __expected1, not the __expected2 column's.
+        ("not-icontains", "BETA", 0.3, "accuracy"),
+        ("similar", "alpha, beta", 0.4, "accuracy"),
+    ]
+    assert one.metadata == {"threshold": 0.3}  # promptfoo copies __config values there too
+    assert two.description == "Row #2" and two.vars == {"q": "", "_expected": ""}
+    assert [(a.type, a.value) for a in two.assertions] == [("contains-any", ["a", "b", "c"])]
+    assert [(a.type, a.value, a.skip is not None) for a in three.assertions] == [
+        ("equals", "Exact text", False),
+        ("javascript", "output.length > 1", True),
+        ("llm-rubric", "polite", True),  # no judge: skipped with the reason
+    ]
+    assert three.vars["q"] == "multi\nline" and three.threshold is None
+    notes = [str(p) for p in config.skipped]
+    cases = tmp_path / "cases.csv"
+    assert (
+        f"{cases}:2: skipped: _expected: read as a variable, as promptfoo reads it; did you "
+        "mean '__expected'?" in notes
+    )
+    assert f"{cases}:4: skipped: __threshold: 'x' is not a number; ignored, as promptfoo does" in (
+        notes
+    )
+    run = run_eval(config, embedder=embedder)
+    assert run.results[0].prompt == "[Q: alpha]"  # prefix and suffix around the prompt
+
+
+@pytest.mark.parametrize(
+    ("csv", "line", "key", "message"),
+    [
+        ("q,__expected\na,contains:a,extra\n", 2, "", "this row has 3 fields; the header has 2"),
+        (
+            "q,__expected,__config:__expected0:threshold\na,contains:a,0.5\n",
+            2,
+            "__config:__expected0:threshold",
+            "'__expected0' is not __expected or __expected<N> (N from 1)",
+        ),
+        (
+            "q,__expected,__config:__expected:weight\na,contains:a,2\n",
+            2,
+            "__config:__expected:weight",
+            "'weight' cannot be set from a CSV column (only threshold)",
+        ),
+        ("q,__expected\na,contains:a\nb,regex:(\n", 3, "__expected", "invalid regular expression"),
+        ("q,__expected\n\n\nb,latency:\n", 4, "__expected", "latency needs a threshold"),
+    ],
+)
+def test_a_csv_error_names_the_file_the_row_line_and_the_column(tmp_path, csv, line, key, message):
+    cases = tmp_path / "cases.csv"
+    cases.write_text(csv, encoding="utf-8")
+    path = write(tmp_path, "prompts: ['{{q}}']\nproviders: [echo]\ntests: file://cases.csv\n")
+    with pytest.raises(EvalConfigError) as caught:
+        load_config(path)
+    problem = caught.value.problems[0]
+    assert (problem.path, problem.line, problem.key) == (str(cases), line, key)
+    assert message in problem.message
+
+
+def test_prompts_as_a_map_of_file_or_text_to_label(tmp_path):
+    write(tmp_path, "Short: {{q}}\n", "short.txt")
+    path = write(
+        tmp_path,
+        """
+        prompts:
+          file://short.txt: short
+          "Long: {{ q | upper }}": long
+        providers: [echo]
+        tests: [{vars: {q: hi}}]
+        """,
+    )
+    config = load_config(path)
+    assert [(p.label, p.raw) for p in config.prompts] == [
+        ("short", "Short: {{q}}"),
+        ("long", "Long: {{ q | upper }}"),
+    ]
+    assert [r.output for r in run_eval(config).results] == ["Short: hi", "Long: HI"]
+    missing = write(tmp_path, "prompts: {file://nope.txt: v1}\nproviders: [echo]\ntests: [{}]\n")
+    with pytest.raises(EvalConfigError) as caught:
+        load_config(missing)
+    assert (caught.value.line, caught.value.key) == (1, "prompts.file://nope.txt")
+    assert "no file matches file://nope.txt" in caught.value.user_message
+
+
+def test_the_nunjucks_filters_promptfoo_examples_use_render_through_jinja2(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        prompts:
+          - >-
+            {{ name | upper }} {{ name | lower }} [{{ pad | trim }}]
+            {{ item.tags | join(", ") }} {{ item.tags | length }} {{ item | dump }}
+            {{ nickname | default("anon") }}
+            {% if extra is defined %}{{ extra }}{% else %}no extra{% endif %}
+            {% for t in item.tags %}<{{ t }}>{% endfor %}{{ item.size.cm }}
+        providers: [echo]
+        tests:
+          - vars:
+              name: Ada
+              pad: "  x  "
+              item: {kind: book, tags: [a, b]}
+        """,
+    )
+    run = run_eval(load_config(path))
+    assert run.results[0].output == (
+        'ADA ada [x] a, b 2 {"kind":"book","tags":["a","b"]} anon no extra <a><b>'
+    )
+
+
+def test_an_undefined_variable_renders_empty_when_guarded_and_is_a_load_error_when_not(
+    tmp_path,
+):
+    path = write(
+        tmp_path,
+        """
+        prompts: ["{{ greeting | default('Hi') }} {{ name }}{% if title %}, {{ title }}{% endif %}"]
+        providers: [echo]
+        tests: [{vars: {name: Ada}}]
+        """,
+    )
+    assert run_eval(load_config(path)).results[0].output == "Hi Ada"
+    path.write_text(path.read_text().replace("{{ name }}", "{{ nme }}"), encoding="utf-8")
+    with pytest.raises(EvalConfigError) as caught:
+        load_config(path)
+    assert "prompt '{{ greeting" in caught.value.user_message
+    assert "uses {{nme}}, which this test does not define in vars" in caught.value.user_message
+
+
+def test_the_template_sandbox_refuses_python_internals(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        prompts: ["[{{ q.__class__.__mro__ }}][{{ q.upper() }}]"]
+        providers: [echo]
+        tests: [{vars: {q: hi}}]
+        """,
+    )
+    assert run_eval(load_config(path)).results[0].output == "[][HI]"
+    path.write_text(
+        path.read_text().replace("q.upper()", "q.__class__.__subclasses__()"), encoding="utf-8"
+    )
+    row = run_eval(load_config(path)).results[0]
+    assert row.status == "error" and "template:" in row.reason

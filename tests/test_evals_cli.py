@@ -124,3 +124,57 @@ def test_the_extractive_provider_through_the_cli_uses_the_course_index(
     result = triops(path)
     assert result.exit_code == 0, result.output
     assert "indexing" in result.stderr  # the index was built as `triops ask` builds it
+
+
+def test_a_run_that_evaluates_no_assertion_exits_1_and_says_why(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        prompts: ["Q: {{q}}"]
+        providers: [echo]
+        tests:
+          - {vars: {q: a}, assert: [{type: javascript, value: "output.length > 1"}]}
+          - {vars: {q: b}, assert: [{type: python, value: "len(output) > 1"}]}
+        """,
+    )
+    result = triops(path)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.rstrip().splitlines()
+    assert lines[-3:] == [
+        "not checked: no assertion was evaluated: every one was skipped (javascript: runs code "
+        "from the config; Triops runs none; python: runs code from the config; Triops runs none)",
+        "",
+        "0 of 0 cases passed; FAILED",
+    ]
+
+
+def test_a_defaulttest_provider_error_is_printed_once_however_many_tests(tmp_path):
+    tests = "\n".join(f"  - vars: {{q: q{n}}}" for n in range(9))
+    path = write(
+        tmp_path,
+        'prompts: ["Q: {{q}}"]\nproviders: [echo]\ndefaultTest:\n  options:\n'
+        "    provider: anthropic:messages:claude-sonnet-4\n"
+        "  assert:\n    - {type: llm-rubric, value: is polite}\n"
+        "    - {type: llm-rubric, value: is short}\n"
+        f"tests:\n{tests}\n",
+    )
+    result = triops(path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{path}:5: error: defaultTest.options.provider: unknown provider "
+        "'anthropic:messages:claude-sonnet-4' (Triops runs: triops:extractive, echo, "
+        "openai-compatible[:model], openai:<model>)"
+    ]
+
+
+def test_a_chat_provider_without_a_url_exits_2_before_any_case_runs(tmp_path, monkeypatch):
+    for name in ("TRIOPS_EVAL_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    path = write(tmp_path, 'prompts: ["Q"]\nproviders: [openai:gpt-4o-mini]\ntests: [{}, {}]\n')
+    result = triops(path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{path}:2: error: providers[0].config.base_url: no server URL for 'openai:gpt-4o-mini': "
+        "set config.base_url (or apiBaseUrl), or TRIOPS_EVAL_BASE_URL or OPENAI_BASE_URL in "
+        "the environment"
+    ]

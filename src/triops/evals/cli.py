@@ -1,7 +1,8 @@
 """`triops eval run CONFIG [--json FILE] [--compare BASELINE.json]`.
 
 Exit codes: 0 when every test passes (skipped ones aside) and every gate checked holds, 1 when
-a test or a gate fails, 2 when the config (or the baseline run file) cannot be used.
+a test or a gate fails or when no assertion was evaluated at all (the run checked nothing), 2
+when the config (or the baseline run file) cannot be used.
 
 This is the operator's command: it runs a config with the rights of whoever starts it, reads any
 file:// path the config names and calls any provider it names (an openai-compatible provider
@@ -89,6 +90,8 @@ def run(
         typer.echo(f"\nwrote {json_file}")
     tests = sum(r.status == "pass" for r in result.results)
     counted = sum(r.status != "skipped" for r in result.results)
+    if result.unchecked:
+        typer.echo(f"\nnot checked: {result.unchecked}")
     typer.echo(f"\n{tests} of {counted} cases passed; " + ("OK" if passed else "FAILED"))
     raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
 

@@ -3,7 +3,8 @@
 A config is a YAML file::
 
     description: Ask the course, v1 against v2
-    prompts:                       # strings, file:// paths (globs too), or objects
+    prompts:                       # strings, file:// paths (globs too), objects, or a map
+                                   # of file (or text) to label: {file://v1.txt: v1}
       - id: v1
         label: v1
         raw: "{{ question }}"
@@ -16,7 +17,7 @@ A config is a YAML file::
         config: {base_url: "http://localhost:8080/v1", temperature: 0}
     defaultTest:                   # merged into every test (or a file:// path)
       assert: [{type: groundedness}]
-    tests:                         # a list, or a file:// path (YAML or JSON list)
+    tests:                         # a list, or file:// paths (CSV, YAML or JSON)
       - description: canary
         vars: {question: "What is a canary release?"}
         threshold: 0.5             # pass when the weighted score reaches it
@@ -44,18 +45,40 @@ would expand into one test per passage, as every list var does).
 Keys that promptfoo knows and Triops does not run (for example `evaluateOptions`, a test's
 `options.transform`, or an assertion type such as `javascript`) are reported as *skipped*, with
 the reason; any other unknown key is an error. `vars` with list values expand into one test per
-combination, as in promptfoo. A prompt or an assertion value that uses a variable a test does not
-define is an error when the config loads.
+combination, as in promptfoo.
+
+Templates are Jinja2 in a sandbox, set up like promptfoo's Nunjucks (triops.evals.text says where
+the two differ). promptfoo renders an undefined variable as nothing, and so does Triops at run
+time; but a prompt or an assertion value that needs a variable a test does not define is an
+error when the config loads (a misspelt name, almost always), unless the template guards it
+with `default`, `is defined` or `{% if name %}`.
+
+A CSV tests file (`tests: file://cases.csv`) is read as promptfoo's csv.ts reads it: the header
+names the columns, each row is a test described "Row #N" unless `__description` says otherwise,
+`__expected`, `__expected1`... hold one assertion each in the one-line form (`contains:text`,
+`not-icontains:text`, `similar(0.8):text`, `llm-rubric:rubric`, anything else an `equals`; see
+assertion_from_string), `__prefix` and `__suffix` go around the prompt, `__threshold`,
+`__metric`, `__metadata:key` and `__config:__expectedN:threshold` are read as promptfoo reads
+them, and every other column is a var. Errors name the CSV file, the row's line and the column.
+
+Each problem is reported once, where it is written: a defaultTest's assertions and judge are
+checked once however many tests share them, and a test whose list vars expand into several
+cases is checked once. A chat provider (or llm-rubric judge) with no server URL in its config or
+the environment is an error here rather than a failure of every case.
 """
 
 from __future__ import annotations
 
+import csv
 import glob
+import io
 import itertools
 import json
+import math
+import os
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,6 +93,7 @@ from triops.content.yamlsource import (
 )
 from triops.errors import TriopsError
 from triops.evals.models import (
+    BASE_URL_ENV,
     CHAT,
     ECHO,
     EXTRACTIVE,
@@ -132,6 +156,9 @@ class _Site:
 
     @property
     def key(self) -> str:
+        describe = getattr(self.doc, "describe", None)
+        if describe is not None:
+            return describe(self.loc)
         return describe_loc(self.loc) if self.loc else ""
 
     def problem(self, message: str, severity: Literal["error", "skipped"] = "error"):
@@ -356,14 +383,18 @@ def load_config(
     *,
     root: str | Path | None = None,
     providers: Collection[str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> EvalConfig:
-    """Read and check a config; raise EvalConfigError listing every problem found.
+    """Read and check a config; raise EvalConfigError listing every problem found, each once.
 
     `root` confines the config and every file:// reference to one folder: an absolute path, a
     `..` part or a link that leads out of it is an error. `providers`, when given, lists the
     provider ids a config may use (e.g. triops:extractive and echo for an offline lab run); any
-    other provider, including an llm-rubric judge, is an error."""
-    return _Loader(Path(path), root=root, providers=providers).load()
+    other provider, including an llm-rubric judge, is an error. `env` (default os.environ) is
+    where a chat provider without `base_url` finds its server URL (TRIOPS_EVAL_BASE_URL, then
+    OPENAI_BASE_URL) and where PROMPTFOO_CSV_DELIMITER is read; a chat provider or judge with no
+    URL from either is an error."""
+    return _Loader(Path(path), root=root, providers=providers, env=env).load()
 
 
 class _Loader:
@@ -373,10 +404,16 @@ class _Loader:
         *,
         root: str | Path | None = None,
         providers: Collection[str] | None = None,
+        env: Mapping[str, str] | None = None,
     ):
         self.path = path
         self.base = path.parent
+        self.env = os.environ if env is None else env
         self.out = _Collector()
+        # Parsed once however many tests share them (a defaultTest's assertions and judge):
+        # each problem is then reported once, where it is written.
+        self.assertions: dict[tuple, Assertion | None] = {}
+        self.judges: dict[tuple, ProviderSpec | None] = {}
         self.root = Path(root).resolve() if root is not None else None
         self.allowed = list(providers) if providers is not None else None
         kinds = (_provider_kind(p)[0] for p in self.allowed or [])
@@ -511,6 +548,9 @@ class _Loader:
 
     def _prompts(self, raw: Any, site: _Site) -> list[Prompt]:
         out: list[Prompt] = []
+        if isinstance(raw, dict):
+            out = self._prompt_map(raw, site)
+            raw = []
         for item, here in _items(raw, site):
             if isinstance(item, str) and item.startswith("file://"):
                 out.extend(self._prompt_files(item, here, None, None, {}))
@@ -526,6 +566,27 @@ class _Loader:
                 if name in seen:
                     self.out.error(site, f"two prompts are named '{name}'; give each an id")
                 seen.add(name)
+        return out
+
+    def _prompt_map(self, raw: dict, site: _Site) -> list[Prompt]:
+        """promptfoo's map form, `{file or text: label}` (legacy in promptfoo, still read): a
+        key that looks like a path (file://, a slash, a glob, an extension) names prompt files,
+        any other key is the prompt's text."""
+        out: list[Prompt] = []
+        for key, label in raw.items():
+            here = site.at(key)
+            if not isinstance(key, str) or not key or isinstance(label, bool | dict | list):
+                self.out.error(here, "in the map form each entry is `file or text: label`")
+                continue
+            name = as_text(label) or key
+            if _looks_like_path(key):
+                ref = key if key.startswith("file://") else f"file://{key}"
+                found = self._prompt_files(ref, here, None, name, {})
+            else:
+                found = [self._prompt(name, name, key, {}, here)]
+            for prompt in found:
+                self.prompt_sites[prompt.id] = here
+            out.extend(found)
         return out
 
     def _prompt_object(self, item: dict, site: _Site, count: int) -> list[Prompt]:
@@ -699,8 +760,10 @@ class _Loader:
         return out
 
     def _test_file(self, file: Path, site: _Site) -> list[tuple[Any, _Site]]:
+        if file.suffix.lower() == ".csv":
+            return self._csv_tests(file, site)
         if file.suffix.lower() not in (".yaml", ".yml", ".json"):
-            self.out.error(site, f"{file.name}: test files must be YAML or JSON")
+            self.out.error(site, f"{file.name}: test files must be CSV, YAML or JSON")
             return []
         loaded = self._yaml(file, site)
         if loaded is None:
@@ -712,6 +775,140 @@ class _Loader:
             self.out.errors.append(loaded.problem("expected a list of tests"))
             return []
         return [(item, loaded.at(i)) for i, item in enumerate(data)]
+
+    def _csv_tests(self, file: Path, site: _Site) -> list[tuple[Any, _Site]]:
+        """A CSV tests file as promptfoo reads it (csv.ts testCaseFromCsvRow): one test per row,
+        each at its line; see csv_test for the columns."""
+        text = self._read(file, site)
+        if text is None:
+            return []
+        shown = str(file)
+        delimiter = self.env.get("PROMPTFOO_CSV_DELIMITER") or ","
+        reader = csv.reader(
+            io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter
+        )
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            if not any(header):
+                self.out.errors.append(
+                    EvalProblem(shown, 1, "", "the CSV file has no header line (column names)")
+                )
+                return []
+            rows, lines = [], []
+            start = reader.line_num + 1
+            for record in reader:
+                line, start = start, reader.line_num + 1
+                if not record:
+                    continue  # a blank line
+                if len(record) != len(header):
+                    self.out.errors.append(
+                        EvalProblem(
+                            shown,
+                            line,
+                            "",
+                            f"this row has {len(record)} fields; the header has {len(header)}",
+                        )
+                    )
+                    continue
+                rows.append(dict(zip(header, record, strict=True)))
+                lines.append(line)
+        except csv.Error as exc:
+            self.out.errors.append(
+                EvalProblem(shown, reader.line_num, "", f"not a readable CSV file: {exc}")
+            )
+            return []
+        entries: list[tuple[Any, _Site]] = []
+        doc = _CsvDoc(lines)
+        for n, row in enumerate(rows):
+            columns: dict[tuple, str] = {(): ""}
+            doc.columns.append(columns)
+            here = _Site(doc, shown, (n,))
+            entries.append((self._csv_test(row, n + 1, here, columns), here))
+        return entries
+
+    def _csv_test(
+        self, row: dict[str, str], number: int, site: _Site, columns: dict[tuple, str]
+    ) -> dict[str, Any]:
+        """One row as a test; `columns` records which column each part of it came from.
+
+        `__expected`, `__expected1`... hold assertions in promptfoo's one-line form (see
+        assertion_from_string); `__description` (default "Row #N"), `__prefix`, `__suffix`,
+        `__threshold`, `__metric` (the metric of every assertion of the row),
+        `__metadata:key` (`key[]` splits on commas), `__config:__expectedN:threshold` and
+        `__providerOutput` are read as promptfoo reads them; every other column is a var."""
+        test: dict[str, Any] = {"vars": {}}
+        asserts: list[dict[str, Any]] = []
+        options: dict[str, str] = {}
+        metadata: dict[str, Any] = {}
+        configs: dict[int, tuple[str, float]] = {}
+        metric = None
+        for key, value in row.items():
+            here = site.at("vars", key)
+            columns[("vars", key)] = key
+            if not key.startswith("__") and key.startswith(_CSV_SPECIAL):
+                self.out.skip(
+                    here,
+                    f"read as a variable, as promptfoo reads it; did you mean '_{key}'?",
+                )
+            if key.startswith("__expected"):
+                if value.strip():
+                    columns[("assert", len(asserts))] = key
+                    asserts.append(assertion_from_string(value.strip()))
+            elif key in ("__prefix", "__suffix"):
+                options[key[2:]] = value
+                columns[("options", key[2:])] = key
+            elif key == "__description":
+                if value:
+                    test["description"] = value
+                columns[("description",)] = key
+            elif key == "__providerOutput":
+                if value:
+                    test["providerOutput"] = value
+                columns[("providerOutput",)] = key
+            elif key == "__metric":
+                metric = value
+            elif key == "__threshold":
+                columns[("threshold",)] = key
+                try:
+                    threshold = float(value)
+                except ValueError:
+                    threshold = math.nan
+                if math.isfinite(threshold) and threshold:
+                    test["threshold"] = threshold
+                elif value.strip():
+                    self.out.skip(here, f"'{value}' is not a number; ignored, as promptfoo does")
+            elif key == "__metadata":
+                self.out.skip(here, "needs a key, e.g. __metadata:category; ignored")
+            elif key.startswith("__metadata:"):
+                name = key.removeprefix("__metadata:")
+                columns[("metadata",)] = key
+                if name.endswith("[]") and value.strip():
+                    items = re.split(r"(?<!\\),", value)
+                    metadata[name[:-2]] = [i.strip().replace("\\,", ",") for i in items]
+                elif value.strip():
+                    metadata[name] = value
+            elif key.startswith("__config:"):
+                parsed = _csv_config(key, value)
+                if isinstance(parsed, str):
+                    self.out.error(here, parsed)
+                elif parsed is not None:
+                    configs[parsed[0]] = parsed[1:]
+            else:
+                test["vars"][key] = value
+        for index, assertion in enumerate(asserts):
+            if metric:
+                assertion["metric"] = metric
+            if index in configs:
+                name, number_ = configs[index]
+                assertion[name] = number_
+                metadata[name] = number_
+        test["assert"] = asserts
+        test.setdefault("description", f"Row #{number}")
+        if options:
+            test["options"] = options
+        if metadata:
+            test["metadata"] = metadata
+        return test
 
     def _parse_test(self, raw: dict, site: _Site) -> _Parsed | None:
         """Validate one test (or defaultTest): skipped keys noted, vars read, asserts built."""
@@ -752,8 +949,9 @@ class _Loader:
         judge, judge_site = opts.provider, site.at("options", "provider")
         if judge is None and default is not None and default.options.provider is not None:
             judge, judge_site = default.options.provider, default.site.at("options", "provider")
-        built = [(self._assertion(r, s, judge, judge_site), s) for r, s in raw_asserts]
+        built = [(self._assertion_once(r, s, judge, judge_site), s) for r, s in raw_asserts]
         asserted = [(a, s) for a, s in built if a is not None]
+        inherited = len(raw_asserts) - len(parsed.asserts)  # the first ones, from defaultTest
         threshold = test.threshold
         if threshold is None and default is not None:
             threshold = default.test.threshold
@@ -763,8 +961,10 @@ class _Loader:
         description = test.description or ""
         listed = [k for k, v in variables.items() if isinstance(v, list)]
         out = []
-        for combo in _expand(variables):
-            final = self._compose_vars(combo, site.at("vars"))
+        for n, combo in enumerate(_expand(variables)):
+            # Every combination has the same names, so only the first one is checked: each
+            # problem is reported once.
+            final = self._compose_vars(combo, site.at("vars"), report=n == 0)
             shown = ", ".join(f"{k}={as_text(combo[k])}" for k in listed)
             label = f"{description} [{shown}]" if description and shown else description
             key = label or "vars " + json.dumps(final, sort_keys=True, default=str)
@@ -778,7 +978,8 @@ class _Loader:
                 prefix=prefix,
                 suffix=suffix,
             )
-            self._check_vars(case, site, asserted)
+            if n == 0:
+                self._check_vars(case, site, built, inherited)
             out.append(case)
         return out
 
@@ -806,18 +1007,54 @@ class _Loader:
             out[str(name)] = value
         return out
 
-    def _compose_vars(self, variables: dict[str, Any], site: _Site) -> dict[str, Any]:
+    def _compose_vars(
+        self, variables: dict[str, Any], site: _Site, *, report: bool = True
+    ) -> dict[str, Any]:
         """A var may use other vars (`item: 'tweet about {{topic}}'`): it is rendered once."""
         out = dict(variables)
         for name, value in variables.items():
-            if isinstance(value, str) and "{{" in value:
+            if isinstance(value, str) and ("{{" in value or "{%" in value):
                 try:
                     out[name] = render(value, {k: v for k, v in variables.items() if k != name})
                 except TemplateError as exc:
-                    self.out.error(site.at(name), str(exc))
+                    if report:
+                        self.out.error(site.at(name), str(exc))
         return out
 
     # ------------------------------------------------------------ assertions
+
+    def _assertion_once(
+        self, raw: Any, site: _Site, judge_raw: Any, judge_site: _Site
+    ) -> Assertion | None:
+        """The assertion written at `site`, with the judge at `judge_site` when it needs one,
+        parsed (and its problems reported) the first time only: a defaultTest's assertions are
+        shared by every test."""
+        key = (site.path, site.loc, judge_site.path, judge_site.loc if judge_raw else None)
+        if key not in self.assertions:
+            self.assertions[key] = self._assertion(raw, site, judge_raw, judge_site)
+        return self.assertions[key]
+
+    def _judge(self, source: Any, where: _Site) -> ProviderSpec | None:
+        """The judge provider written at `where`, parsed and checked once however many
+        assertions it grades."""
+        key = (where.path, where.loc)
+        if key not in self.judges:
+            judge = self._provider(source, where)
+            if judge is not None and judge.kind == "extractive":
+                self.out.error(where, f"{EXTRACTIVE} cannot grade; use a chat model")
+                judge = None
+            if judge is not None and judge.kind == "chat" and not self._base_url(judge.config):
+                self.out.error(where, _no_url(judge.label))
+                judge = None
+            self.judges[key] = judge
+        return self.judges[key]
+
+    def _base_url(self, settings: Mapping[str, Any]) -> str:
+        """The chat server URL these settings or the environment give, else ''."""
+        given = settings.get("base_url") or settings.get("apiBaseUrl")
+        if isinstance(given, str) and given:
+            return given
+        return next((self.env[k] for k in BASE_URL_ENV if self.env.get(k)), "")
 
     def _assertion(
         self, raw: Any, site: _Site, judge_raw: Any, judge_site: _Site
@@ -868,11 +1105,8 @@ class _Loader:
             if source is None:
                 skip = NO_JUDGE
             else:
-                judge = self._provider(source, where)
+                judge = self._judge(source, where)
                 if judge is None:
-                    return None
-                if judge.kind == "extractive":
-                    self.out.error(where, f"{EXTRACTIVE} cannot grade; use a chat model")
                     return None
         elif spec.provider is not None:
             self.out.skip(site.at("provider"), f"{base} uses Triops' own models")
@@ -993,9 +1227,18 @@ class _Loader:
     # ------------------------------------------------------------ cross checks
 
     def _check_vars(
-        self, case: TestCase, site: _Site, asserted: list[tuple[Assertion, _Site]]
+        self,
+        case: TestCase,
+        site: _Site,
+        built: list[tuple[Assertion | None, _Site]],
+        inherited: int,
     ) -> None:
-        """Every variable a prompt or an assertion value uses is defined by the test."""
+        """Every variable a prompt or an assertion value needs is defined by the test.
+
+        promptfoo renders an undefined variable as nothing; Triops stops at load instead,
+        because an empty variable is almost always a misspelt name. A variable the template
+        guards (`default`, `is defined`, `{% if name %}`) may be left undefined. A defaultTest
+        assertion's gap is reported at the test that lacks the variable, once per test."""
         have = set(case.vars)
         vars_site = site.at("vars")
         for prompt in self.prompts:
@@ -1006,10 +1249,20 @@ class _Loader:
                         f"prompt '{prompt.label}' uses {{{{{name}}}}}, which this test does "
                         "not define in vars",
                     )
-        for assertion, where in asserted:
+        for n, (assertion, where) in enumerate(built):
+            if assertion is None:
+                continue
             for text in _strings(assertion.value):
                 for name in template_vars(text):
-                    if name not in have:
+                    if name in have:
+                        continue
+                    if n < inherited:
+                        self.out.error(
+                            vars_site,
+                            f"{where.key}.value (line {where.line}) uses {{{{{name}}}}}, which "
+                            "this test does not define in vars",
+                        )
+                    else:
                         self.out.error(
                             where.at("value"),
                             f"uses {{{{{name}}}}}, which the test does not define in vars",
@@ -1044,6 +1297,21 @@ class _Loader:
                             else vsite.at("config", key)
                         )
                         self.out.error(here, f"{err['msg']} (for provider '{provider.label}')")
+        # A chat provider needs a server URL for every prompt it runs: from its config, the
+        # prompt's config or the environment. Without one each case would fail the same way.
+        for provider in config.providers:
+            if provider.kind != "chat":
+                continue
+            lacking = [
+                p.label
+                for p in config.prompts
+                if provider.runs(p) and not self._base_url(provider.settings(p))
+            ]
+            if lacking:
+                vsite = self.provider_sites.get(provider.label, top.at("providers"))
+                some = len(lacking) < sum(provider.runs(p) for p in config.prompts)
+                where = f" (for prompts {', '.join(lacking)})" if some else ""
+                self.out.error(vsite.at("config", "base_url"), _no_url(provider.label) + where)
         # Prices name configured providers; a cost check has a price for every provider.
         names = {p.label for p in config.providers} | {p.id for p in config.providers}
         if config.prices is not None:
@@ -1101,6 +1369,154 @@ class _Loader:
                 )
         if gate.baseline is not None and gate.baseline == gate.candidate:
             self.out.error(site.at("candidate"), "the candidate must differ from the baseline")
+
+
+# --------------------------------------------------------------------------- CSV tests
+
+_CSV_SPECIAL = tuple(
+    f"_{k}"
+    for k in (
+        "expected",
+        "prefix",
+        "suffix",
+        "description",
+        "providerOutput",
+        "metric",
+        "threshold",
+        "metadata",
+        "config",
+    )
+)
+# promptfoo's csv.ts: which one-line assertions take a threshold in parentheses, split their value
+# on commas, or keep it untrimmed.
+_CSV_THRESHOLD = {
+    "answer-relevance",
+    "classifier",
+    "context-faithfulness",
+    "context-recall",
+    "context-relevance",
+    "cost",
+    "latency",
+    "levenshtein",
+    "perplexity-score",
+    "perplexity",
+    "rouge-n",
+    "similar",
+    "starts-with",
+}
+_CSV_LISTS = {"contains-all", "contains-any", "icontains-all", "icontains-any"}
+_CSV_RAW = {"contains-json", "is-json"}
+_CSV_TYPES = sorted({*ASSERTION_TYPES, *SKIPPED_ASSERTIONS}, key=len, reverse=True)
+_CSV_ASSERTION = re.compile(
+    r"^(not-)?("
+    + "|".join(map(re.escape, _CSV_TYPES))
+    + r")(?:\((\d+(?:\.\d+)?)\))?(?::([\s\S]*))?$"
+)
+_CODE_FILE = re.compile(r"\.(?:js|cjs|mjs|ts|cts|mts)(?::|$)")
+
+
+def assertion_from_string(expected: str) -> dict[str, Any]:
+    """An `__expected` cell as promptfoo's assertionFromString reads it: `type:value`,
+    `not-type:value`, `type(0.8):value`, `grade:`/`llm-rubric:` rubrics, `javascript:`, `fn:`,
+    `eval:`, `python:` or a `file://` script (which Triops skips: it runs no code), and anything
+    else an `equals` of the whole text.
+
+    One difference: without a threshold in parentheses promptfoo writes 0.75 (0.8 for similar)
+    into the assertions that take one; Triops leaves it out, so that the semantic assertions use
+    thresholds calibrated for its own model (CALIBRATION.md) and latency and cost, whose 0.75
+    would mean 0.75 ms and 0.75 of a currency, ask for one."""
+    for prefix in ("javascript:", "fn:", "eval:"):
+        if expected.startswith(prefix):
+            return {"type": "javascript", "value": expected[len(prefix) :].strip()}
+    if expected.startswith("file://") and _CODE_FILE.search(expected):
+        return {"type": "javascript", "value": expected.removeprefix("file://").strip()}
+    for prefix in ("grade:", "llm-rubric:"):
+        if expected.startswith(prefix):
+            return {"type": "llm-rubric", "value": expected[len(prefix) :]}
+    if expected.startswith("python:") or (
+        expected.startswith("file://") and (expected.endswith(".py") or ".py:" in expected)
+    ):
+        cut = len("python:") if expected.startswith("python:") else len("file://")
+        return {"type": "python", "value": expected[cut:].strip()}
+    match = _CSV_ASSERTION.match(expected)
+    if match is None:
+        return {"type": "equals", "value": expected}
+    negate, kind, threshold, value = match.groups()
+    out: dict[str, Any] = {"type": f"{negate or ''}{kind}"}
+    if kind in _CSV_LISTS:
+        out["value"] = [v.strip() for v in value.split(",")] if value else value
+    elif kind in _CSV_RAW:
+        out["value"] = value
+    else:
+        out["value"] = value.strip() if value is not None else None
+        if kind in _CSV_THRESHOLD and threshold is not None:
+            out["threshold"] = float(threshold)
+    if out["value"] is None:
+        del out["value"]
+    return out
+
+
+def _csv_config(key: str, value: str) -> tuple[int, str, float] | str | None:
+    """A `__config:__expectedN:threshold` column: (assertion index, key, number), or the error
+    promptfoo stops on, or None for a column promptfoo only warns about (it is then ignored)."""
+    parts = key.removeprefix("__config:").split(":")
+    if len(parts) != 2:
+        return None
+    target, name = parts
+    found = re.fullmatch(r"__expected(\d*)", target)
+    if found is None or found.group(1) == "0":
+        return f"'{target}' is not __expected or __expected<N> (N from 1)"
+    if name != "threshold":
+        return f"'{name}' cannot be set from a CSV column (only threshold)"
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        return f"'{value}' is not a number"
+    index = int(found.group(1)) - 1 if found.group(1) else 0
+    return index, name, number
+
+
+@dataclass
+class _CsvDoc:
+    """A CSV tests file standing in for a YAML document: row n starts at lines[n], and a key
+    is the column that wrote that part of the test."""
+
+    lines: list[int]
+    columns: list[dict[tuple, str]] = field(default_factory=list)
+
+    def line_of(self, loc: tuple) -> int:
+        if loc and isinstance(loc[0], int) and loc[0] < len(self.lines):
+            return self.lines[loc[0]]
+        return 1
+
+    def describe(self, loc: tuple) -> str:
+        if not loc or not isinstance(loc[0], int) or loc[0] >= len(self.columns):
+            return ""
+        names, rest = self.columns[loc[0]], tuple(loc[1:])
+        while rest and rest not in names:
+            rest = rest[:-1]
+        return names.get(rest, "")
+
+
+def _no_url(label: str) -> str:
+    return (
+        f"no server URL for '{label}': set config.base_url (or apiBaseUrl), or "
+        + " or ".join(BASE_URL_ENV)
+        + " in the environment"
+    )
+
+
+def _looks_like_path(text: str) -> bool:
+    """Whether a prompt map's key names files, as promptfoo's maybeFilePath guesses it."""
+    if "\n" in text or "{{" in text:
+        return False
+    return (
+        text.startswith("file://")
+        or any(ch in text for ch in "*/\\")
+        or re.search(r"\.[A-Za-z0-9]{1,5}$", text) is not None
+    )
 
 
 def _provider_kind(pid: str) -> tuple[ProviderKind | None, str | None]:

@@ -17,6 +17,8 @@ ECHO = "echo"
 CHAT = "openai-compatible"
 ProviderKind = Literal["extractive", "echo", "chat"]
 SEMANTIC = ("similar", "groundedness", "answer-relevance", "context-recall")
+# Where a chat provider's server URL comes from when its config gives no base_url.
+BASE_URL_ENV = ("TRIOPS_EVAL_BASE_URL", "OPENAI_BASE_URL")
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from triops.errors import TriopsError
-from triops.evals.models import ChatSettings, ExtractiveSettings, ProviderSpec
+from triops.evals.models import BASE_URL_ENV, ChatSettings, ExtractiveSettings, ProviderSpec
 from triops.search.ask import Answer, plain_markdown, sentence_cache
 from triops.search.ask import ask as ask_course
 
-BASE_URL_ENV = ("TRIOPS_EVAL_BASE_URL", "OPENAI_BASE_URL")
 API_KEY_ENV = "OPENAI_API_KEY"
 
 

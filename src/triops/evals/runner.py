@@ -180,9 +180,24 @@ class EvalRun(BaseModel):
         return all(r.status in ("pass", "skipped") for r in self.results)
 
     @property
+    def unchecked(self) -> str | None:
+        """Why the run checked nothing, when no assertion was evaluated in any case (each was
+        skipped, or there were none); None when some assertion ran or a case failed."""
+        if any(r.status == "error" for r in self.results):
+            return None
+        ran = [a for r in self.results for a in r.assertions if a.status != "skipped"]
+        if ran:
+            return None
+        reasons = {f"{a.type}: {a.reason}": None for r in self.results for a in r.assertions}
+        if not reasons:
+            return "no assertion was evaluated: no test has an assertion"
+        return "no assertion was evaluated: every one was skipped (" + "; ".join(reasons) + ")"
+
+    @property
     def passed(self) -> bool:
-        """Every test passed (skipped ones aside) and every gate held."""
-        return self.tests_passed and all(g.passed for g in self.gates)
+        """Every test passed (skipped ones aside), every gate held, and some assertion was
+        evaluated (a run that checked nothing has not passed)."""
+        return self.tests_passed and all(g.passed for g in self.gates) and not self.unchecked
 
     def column(self, prompt_id: str, provider_label: str) -> Totals | None:
         """The totals of a prompt (by id) on a provider (by label: two may share an id)."""
@@ -390,7 +405,8 @@ class _Cases:
             "vars": test.vars,
         }
         try:
-            rendered = test.prefix + render(prompt.raw, test.vars) + test.suffix
+            # promptfoo puts the prefix and suffix around the prompt, then renders the whole.
+            rendered = render(test.prefix + prompt.raw + test.suffix, test.vars)
         except TemplateError as exc:
             return ResultRow(**base, status="error", score=0.0, reason=str(exc))
         settings = spec.settings(prompt)

@@ -1,107 +1,156 @@
-"""Text helpers of the eval runner: `{{ var }}` templates, sentences and claims.
+"""Text helpers of the eval runner: prompt templates, sentences and claims.
 
-Templates follow the part of Nunjucks that prompts use: `{{ name }}`, `{{ name.field }}` and the
-filters `upper`, `lower`, `trim` and `dump`. A name the variables do not define is an error,
-never an empty string; tags (`{% ... %}`) and comments (`{# ... #}`) are refused."""
+Templates are rendered by Jinja2, the Python engine Nunjucks (promptfoo's) was modelled on, in
+a sandbox (jinja2.sandbox.SandboxedEnvironment: learner configs are rendered in the eval lab, and
+the sandbox refuses access to Python internals such as `__class__`). It is set up as promptfoo
+sets up Nunjucks: no autoescaping; an undefined variable renders as an empty string, and so does
+any attribute of it (`{{ row.name }}` with no `row`); the filters `load` (JSON text to a value)
+and `dump` (a value to JSON text, `dump(2)` indented) are added to the built-in ones (`upper`,
+`lower`, `trim`, `join`, `default`, `length`, `first`, `replace`, `title`...). A value prints as
+Triops prints variables (as_text): None as nothing, booleans as true/false, lists and mappings as
+JSON.
+
+Where Jinja2 and Nunjucks differ, a template written for promptfoo may render differently:
+- truthiness is Python's: an empty list or mapping is false (in JavaScript `[]` and `{}` are
+  true);
+- `"a" + 1` is an error (JavaScript gives "a1"); join text with `~`;
+- methods are Python's: `{{ name.upper() }}`, not `name.toUpperCase()`;
+- numbers print as Python prints them: `2.0` stays `2.0` (JavaScript prints `2`);
+- promptfoo's `env` global (the process environment) is not defined: configs run in a lab must
+  not read the server's environment;
+- Nunjucks-only syntax (regular expression literals `r/.../`) does not parse.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
 
 from triops.search.ask import plain_markdown
 
-_EXPR = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.\w+)*$")
-FILTERS = ("upper", "lower", "trim", "dump")
+# Tests and filters that make a variable optional: a template that guards a name with one of
+# them runs without it (the load-time check asks for every other name).
+_GUARD_TESTS = {"defined", "undefined", "none"}
+_GUARD_FILTERS = {"default", "d"}
 
 
 class TemplateError(ValueError):
-    """A template that cannot be rendered; `name` is the missing variable, if that is why."""
+    """A template that cannot be parsed or rendered; `name` is the variable concerned, if any."""
 
     def __init__(self, message: str, name: str = ""):
         super().__init__(message)
         self.name = name
 
 
-def _parse(expr: str) -> tuple[str, list[str]]:
-    parts = [p.strip() for p in expr.split("|")]
-    name, filters = parts[0], parts[1:]
-    if not _NAME.match(name):
-        raise TemplateError(f"'{{{{{expr}}}}}' is not a variable name (only {{{{ name }}}} works)")
-    for f in filters:
-        if f not in FILTERS:
-            known = ", ".join(FILTERS)
-            raise TemplateError(f"unknown filter '{f}' in '{{{{{expr}}}}}' (known: {known})")
-    return name, filters
-
-
-def check_template(template: str) -> None:
-    """Raise TemplateError when `template` uses syntax the renderer does not support."""
-    for marker, what in (("{%", "tags such as {% if %}"), ("{#", "comments")):
-        if marker in template:
-            raise TemplateError(f"template {what} are not supported; use {{{{ name }}}} only")
-    for match in _EXPR.finditer(template):
-        _parse(match.group(1))
-
-
-def template_vars(template: str) -> list[str]:
-    """The top-level variable names a template uses, in order of first use."""
-    names: dict[str, None] = {}
-    for match in _EXPR.finditer(template):
-        try:
-            name, _ = _parse(match.group(1))
-        except TemplateError:
-            continue
-        names.setdefault(name.split(".")[0])
-    return list(names)
-
-
 def as_text(value: Any) -> str:
     """How a variable's value prints: strings as they are, booleans as true/false, objects as
-    JSON, None as nothing."""
+    JSON, None (and an undefined variable) as nothing."""
     if isinstance(value, str):
         return value
-    if value is None:
+    if value is None or isinstance(value, jinja2.Undefined):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _lookup(name: str, variables: Mapping[str, Any]) -> Any:
-    first, *rest = name.split(".")
-    if first not in variables:
-        raise TemplateError(f"the variable '{first}' is not defined", first)
-    value = variables[first]
-    for part in rest:
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
+def _dump(value: Any, spaces: int | None = None) -> str:
+    """Nunjucks' dump: JSON.stringify(value, null, spaces) (compact unless indented)."""
+    if isinstance(value, jinja2.Undefined):
+        value = None
+    separators = (",", ":") if spaces is None else None
+    return json.dumps(value, ensure_ascii=False, indent=spaces, separators=separators, default=str)
+
+
+def _load(text: Any) -> Any:
+    """promptfoo's load filter: JSON.parse."""
+    try:
+        return json.loads(as_text(text))
+    except ValueError as exc:
+        raise TemplateError(f"load: the value is not JSON ({exc})") from exc
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        autoescape=False,
+        undefined=jinja2.ChainableUndefined,
+        finalize=as_text,
+        keep_trailing_newline=True,
+    )
+    env.filters["dump"] = _dump
+    env.filters["load"] = _load
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> jinja2.Template:
+    try:
+        return ENVIRONMENT.from_string(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:  # e.g. an unknown filter, found when compiling
+        raise TemplateError(f"template: {exc.message or exc}") from None
+
+
+def check_template(template: str) -> None:
+    """Raise TemplateError when `template` does not parse (or names an unknown filter)."""
+    _compiled(template)
+
+
+def template_vars(template: str) -> list[str]:
+    """The top-level variable names a template needs, in order of first use: the names it reads
+    and does not set itself (`{% set %}`, a loop variable), less those it guards with
+    `default`, `is defined` or an `{% if name %}`. A template that does not parse has none."""
+    try:
+        tree = ENVIRONMENT.parse(template)
+        free = meta.find_undeclared_variables(tree)  # compiles: an unknown filter raises
+    except jinja2.TemplateError:
+        return []  # check_template reports it
+    guarded: set[str] = set()
+    for node in tree.find_all((nodes.Filter, nodes.Test, nodes.If, nodes.CondExpr)):
+        if isinstance(node, nodes.Filter) and node.name in _GUARD_FILTERS:
+            target = node.node
+        elif isinstance(node, nodes.Test) and node.name in _GUARD_TESTS:
+            target = node.node
+        elif isinstance(node, nodes.If | nodes.CondExpr):
+            target = node.test.node if isinstance(node.test, nodes.Not) else node.test
         else:
-            raise TemplateError(f"'{name}': '{part}' is not in the variable '{first}'", first)
-    return value
+            continue
+        while isinstance(target, nodes.Getattr | nodes.Getitem):
+            target = target.node
+        if isinstance(target, nodes.Name):
+            guarded.add(target.name)
+    names: dict[str, None] = {}
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name in free and node.name not in guarded:
+            names.setdefault(node.name)
+    return list(names)
 
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
-    """Substitute every `{{ name }}`; raise TemplateError for a missing variable."""
-
-    def one(match: re.Match) -> str:
-        name, filters = _parse(match.group(1))
-        value = _lookup(name, variables)
-        for f in filters:
-            if f == "dump":
-                value = json.dumps(value, ensure_ascii=False)
-            else:
-                value = getattr(as_text(value), {"trim": "strip"}.get(f, f))()
-        return as_text(value)
-
-    return _EXPR.sub(one, template)
+    """The template rendered with `variables` (an undefined name renders empty, as in
+    promptfoo); TemplateError when it does not parse or fails while rendering."""
+    compiled = _compiled(template)
+    try:
+        return compiled.render(dict(variables))
+    except TemplateError:
+        raise
+    except jinja2.TemplateError as exc:  # a sandbox refusal among them
+        raise TemplateError(f"template: {exc.message or exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        raise TemplateError(f"template: {type(exc).__name__}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- sentences
