@@ -26,6 +26,7 @@ from triops.drift import (
     psi,
     read_csv_checked,
 )
+from triops.drift.inputs import blank_cells
 
 DRIFT_FIXTURES = FIXTURES / "drift"
 EVIDENTLY = json.loads((DRIFT_FIXTURES / "evidently_0.7.23.json").read_text(encoding="utf-8"))
@@ -321,6 +322,73 @@ def test_read_csv_checked_refuses_a_file_without_usable_rows(tmp_path, text, mes
     assert str(caught.value) == message.format(path=path)
 
 
+# The churn files are trimmed copies of IBM's public Telco Customer Churn sample
+# (WA_Fn-UseC_-Telco-Customer-Churn.csv, as published in aiplanethub/Datasets on GitHub): its first
+# 20 customers, and 20 from row 482 on, among them 4472-LVYGI, a new customer (tenure 0) whose
+# TotalCharges cell holds one space, as 11 of the file's 7043 rows do.
+CHURN_REF = DRIFT_FIXTURES / "churn_ref.csv"
+CHURN_CUR = DRIFT_FIXTURES / "churn_cur.csv"
+
+
+def test_a_cell_of_only_spaces_is_missing_and_the_report_counts_it():
+    current = read_csv_checked(CHURN_CUR)
+    assert pd.api.types.is_float_dtype(current["TotalCharges"])
+    assert current["TotalCharges"].isna().sum() == 1
+    assert blank_cells(current) == {"TotalCharges": 1}
+    report = drift_report(read_csv_checked(CHURN_REF), current, columns=["TotalCharges"])
+    total = report.column("TotalCharges")
+    assert (total.kind, total.test) == ("numeric", "ks")
+    assert (total.current_count, total.current_missing, total.current_blank) == (19, 1, 1)
+    assert (total.reference_missing, total.reference_blank) == (0, 0)
+
+
+def test_spaces_only_cells_read_like_empty_cells_so_the_scores_agree(tmp_path):
+    emptied = tmp_path / "churn_cur.csv"
+    emptied.write_text(CHURN_CUR.read_text().replace(",52.55, ,No", ",52.55,,No"))
+    columns = ["tenure", "MonthlyCharges", "TotalCharges", "Contract", "Churn"]
+    ref = read_csv_checked(CHURN_REF)
+    spaces = drift_report(ref, read_csv_checked(CHURN_CUR), columns=columns)
+    empty = drift_report(ref, read_csv_checked(emptied), columns=columns)
+    assert [(c.test, c.score) for c in spaces.columns] == [(c.test, c.score) for c in empty.columns]
+    assert empty.column("TotalCharges").current_blank == 0
+
+
+def test_the_command_counts_spaces_only_cells_per_column_instead_of_stopping():
+    result = runner.invoke(
+        app,
+        ["drift", str(CHURN_REF), str(CHURN_CUR), "--columns", "tenure,TotalCharges,Churn"],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "missing cells, left out of each column's test (empty, NA or only spaces):" in lines
+    assert f"  TotalCharges: 0 of 20 in {CHURN_REF}; 1 (1 only spaces) of 20 in {CHURN_CUR}" in (
+        lines
+    )
+    assert not any(line.startswith("  tenure:") for line in lines)
+
+
+def test_a_file_that_is_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path):
+    latin = tmp_path / "churn_cur.csv"
+    text = CHURN_CUR.read_text().replace("Mailed check,20.4", "Chèque postal,20.4")
+    latin.write_bytes(text.encode("cp1252"))
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "Chèque" in row)
+    with pytest.raises(DriftInputError) as caught:
+        read_csv_checked(latin)
+    column = text.splitlines()[line - 1].index("è") + 1
+    assert str(caught.value) == (
+        f"{latin}:{line}: not UTF-8: byte {column} of this line (0xe8) cannot be decoded; "
+        "save the file as UTF-8"
+    )
+    result = runner.invoke(app, ["drift", str(CHURN_REF), str(latin)])
+    assert result.exit_code == 2 and result.output == str(caught.value) + "\n"
+
+
+def test_a_utf8_file_with_a_byte_order_mark_reads_as_without_one(tmp_path):
+    marked = tmp_path / "churn_ref.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + CHURN_REF.read_bytes())
+    assert read_csv_checked(marked).columns[0] == "customerID"
+
+
 def test_read_csv_checked_names_a_missing_file(tmp_path):
     with pytest.raises(DriftInputError, match="no such file"):
         read_csv_checked(tmp_path / "nope.csv")
@@ -379,6 +447,10 @@ def test_report_survives_a_json_round_trip():
         "score_kind": "p_value",
         "reference_count": SMALL,
         "current_count": 300,
+        "reference_missing": 0,
+        "current_missing": 0,
+        "reference_blank": 0,
+        "current_blank": 0,
     }
 
 

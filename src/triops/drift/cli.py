@@ -125,6 +125,16 @@ def format_report(report: DriftReport, reference: str, current: str) -> list[str
         "p-value tests (ks, chisquare, z) flag drift below the threshold (ks: at or below it); "
         "distances (wasserstein, jensenshannon, psi) at or above it.",
     ]
+    missing = [c for c in report.columns if c.missing]
+    if missing:
+        lines += ["", "missing cells, left out of each column's test (empty, NA or only spaces):"]
+        for c in missing:
+            lines.append(
+                f"  {c.column}: {_missing(c.reference_missing, c.reference_blank)} of "
+                f"{report.reference_rows} in {reference}; "
+                f"{_missing(c.current_missing, c.current_blank)} of "
+                f"{report.current_rows} in {current}"
+            )
     lines += [f"note: {note}" for note in report.notes]
     verdict = "DRIFT" if report.dataset_drift else "NO DRIFT"
     lines.append(
@@ -132,3 +142,7 @@ def format_report(report: DriftReport, reference: str, current: str) -> list[str
         f"(share {report.share:.2f}; {report.rule})"
     )
     return lines
+
+
+def _missing(count: int, blank: int) -> str:
+    return f"{count} ({blank} only spaces)" if blank else str(count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pandas as pd
 
 # The file a DataFrame was read from, kept in DataFrame.attrs so that drift_report can name it.
 SOURCE_ATTR = "triops_drift_source"
+# Per column, how many cells of the file held only spaces (read as missing), in DataFrame.attrs.
+BLANK_ATTR = "triops_drift_blank_cells"
 HEADER_LINE = 1
 
 
@@ -59,6 +62,43 @@ def line_of(frame: pd.DataFrame, position: int) -> int | None:
     return position + HEADER_LINE + 1 if SOURCE_ATTR in frame.attrs else None
 
 
+def blank_cells(frame: pd.DataFrame) -> dict[str, int]:
+    """Per column, the cells of the CSV file that held only spaces (read_csv_checked reads them
+    as missing); empty for a frame built in code."""
+    return dict(frame.attrs.get(BLANK_ATTR, {}))
+
+
+def _decode(raw: bytes, source: str) -> str:
+    """The file's text; DriftInputError at the line of the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        offset = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DriftInputError(
+            f"not UTF-8: byte {offset} of this line (0x{raw[exc.start]:02x}) cannot be decoded; "
+            "save the file as UTF-8",
+            source=source,
+            row=line,
+        ) from None
+
+
+def _spaces_only(frame: pd.DataFrame) -> tuple[dict[str, int], set[str]]:
+    """The cells that hold nothing but spaces: how many per column, and their exact texts."""
+    counts: dict[str, int] = {}
+    texts: set[str] = set()
+    for column in frame.columns:
+        series = frame[column]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        values = series.dropna()
+        values = values[values.map(lambda v: isinstance(v, str) and not v.strip())]
+        if len(values):
+            counts[str(column)] = len(values)
+            texts.update(values)
+    return counts, texts
+
+
 def is_numeric(series: pd.Series) -> bool:
     """Numbers (ints or floats); booleans count as categories, as in Evidently."""
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
@@ -85,16 +125,26 @@ def read_csv_checked(
     numeric: list[str] | None = None,
     required: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV whose header is line 1; check it has data rows, the `required` columns, and
-    only numbers (or empty cells) in the `numeric` ones, which come back as numbers.
+    """Read a UTF-8 CSV whose header is line 1; check it has data rows, the `required` columns,
+    and only numbers (or empty cells) in the `numeric` ones, which come back as numbers.
 
-    Blank lines are skipped. Raises DriftInputError naming the file, the column and the line."""
+    A cell holding only spaces is missing, like an empty cell; how many there were per column
+    is kept (blank_cells). Blank lines are skipped. Raises DriftInputError naming the file, the
+    column and the line (of the first byte that is not UTF-8, for a file that is not)."""
     source = str(path)
     try:
-        # Blank lines are kept while checking so that row positions map to file lines.
-        frame = pd.read_csv(path, skip_blank_lines=False)
+        raw = Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise DriftInputError("no such file", source=source) from exc
+    except OSError as exc:
+        raise DriftInputError(f"cannot read the file: {exc}", source=source) from exc
+    text = _decode(raw, source)
+    try:
+        # Blank lines are kept while checking so that row positions map to file lines.
+        frame = pd.read_csv(io.StringIO(text), skip_blank_lines=False)
+        blanks, spaces = _spaces_only(frame)
+        if spaces:  # read again with those texts as missing values, typed as pandas types them
+            frame = pd.read_csv(io.StringIO(text), skip_blank_lines=False, na_values=sorted(spaces))
     except pd.errors.EmptyDataError as exc:
         raise DriftInputError(
             "the file is empty; expected a header line", source=source, row=HEADER_LINE
@@ -107,8 +157,6 @@ def read_csv_checked(
                 f"expected {expected} fields, saw {saw}", source=source, row=int(line)
             ) from exc
         raise DriftInputError(f"not a readable CSV file: {exc}", source=source) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DriftInputError(f"cannot read the file: {exc}", source=source) from exc
 
     for column in [*(required or []), *(numeric or [])]:
         if column not in frame.columns:
@@ -136,4 +184,5 @@ def read_csv_checked(
     if frame.empty:
         raise DriftInputError("no data rows below the header", source=source, row=HEADER_LINE)
     frame.attrs[SOURCE_ATTR] = source
+    frame.attrs[BLANK_ATTR] = blanks
     return frame

@@ -11,6 +11,7 @@ import pandas as pd
 from triops.drift import stattests
 from triops.drift.inputs import (
     DriftInputError,
+    blank_cells,
     first_non_number,
     header_line,
     is_numeric,
@@ -63,6 +64,15 @@ class ColumnDrift:
     score_kind: str  # "p_value" (drift when low) or "distance" (drift when high)
     reference_count: int = 0  # values compared after dropping missing ones
     current_count: int = 0
+    reference_missing: int = 0  # missing cells dropped (empty, NA, or only spaces in a CSV)
+    current_missing: int = 0
+    reference_blank: int = 0  # of those, the CSV cells that held only spaces
+    current_blank: int = 0
+
+    @property
+    def missing(self) -> bool:
+        """Whether either side had missing cells in this column."""
+        return bool(self.reference_missing or self.current_missing)
 
     @property
     def verdict(self) -> str:
@@ -271,6 +281,10 @@ def _column_drift(
         score_kind=spec.score_kind,
         reference_count=len(ref),
         current_count=len(cur),
+        reference_missing=int(ref_raw.isna().sum()),
+        current_missing=int(cur_raw.isna().sum()),
+        reference_blank=blank_cells(reference).get(str(column), 0),
+        current_blank=blank_cells(current).get(str(column), 0),
     )
     return result, note
 
