@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from triops.content.loader import ParseCache, ParsedFile
 from triops.content.models import Course, Strict
@@ -89,15 +89,6 @@ class GuideFile(Strict):
     notes: list[str] = Field(default_factory=list)
     domains: list[GuideDomain] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _verified_needs_a_note(self) -> GuideFile:
-        unverified = any(not d.verified.weight or not d.verified.tasks for d in self.domains)
-        if unverified and not self.notes:
-            raise ValueError(
-                "some weights or tasks are marked unverified: say in `notes` where they came from"
-            )
-        return self
-
 
 @dataclass(frozen=True)
 class GuideTask:
@@ -123,7 +114,8 @@ class Domain:
     profile_title: str
     weight_verified: bool
     tasks: tuple[GuideTask, ...]
-    line: int
+    line: int  # of `profile_domain`, or of `title` when it names the profile domain
+    weight_line: int
 
 
 @dataclass(frozen=True)
@@ -196,7 +188,8 @@ def parse_guide_file(path: Path, root: Path) -> ParsedFile:
                 )
                 for j, t in enumerate(d.tasks)
             ),
-            line=doc.line_of(("domains", i)),
+            line=doc.line_of(("domains", i, "profile_domain" if d.profile_domain else "title")),
+            weight_line=doc.line_of(("domains", i, "weight")),
         )
         for i, d in enumerate(spec.domains)
     )
@@ -220,6 +213,19 @@ def _check_guide(spec: GuideFile, doc: YamlDoc, path: str) -> list[Problem]:
                 f"domain weights are percentages and must add up to 100, not {float(total):g}",
             )
         )
+    if not spec.notes:
+        for i, d in enumerate(spec.domains):
+            unverified = not d.verified.weight or not d.verified.tasks
+            if unverified or any(t.verified is False for t in d.tasks):
+                out.append(
+                    error(
+                        path,
+                        doc.line_of(("domains", i, "verified")),
+                        f"domain {d.number} is marked unverified: say in `notes` where its "
+                        "weight or tasks came from",
+                    )
+                )
+                break
     numbers: set[int] = set()
     seen: dict[str, int] = {}
     for i, d in enumerate(spec.domains):
@@ -304,7 +310,7 @@ def profile_problems(guide: Guide, exams: Exams) -> list[Problem]:
             out.append(
                 warning(
                     guide.path,
-                    d.line,
+                    d.weight_line,
                     f"domain {d.number} weighs {d.weight:g} % here but {drawn.weight:g} % in "
                     f"profile '{exam.id}'",
                 )
