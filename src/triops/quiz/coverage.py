@@ -18,12 +18,16 @@ pilot questions), so two attempts in a row need not repeat a question.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from triops.content.loader import load_course
 from triops.content.markdown import lesson_url
 from triops.content.models import Course
-from triops.quiz.bank import Bank
-from triops.quiz.blueprint import Exam, Exams
-from triops.quiz.guides import Guide, Guides, GuideTask
+from triops.content.problems import Problem
+from triops.errors import InvalidInputError
+from triops.quiz.bank import Bank, load_bank
+from triops.quiz.blueprint import Exam, Exams, load_exams
+from triops.quiz.guides import Guide, Guides, GuideTask, covers_problems, load_guides
 
 MINIMUM = 3  # practice questions, and exam questions, a task needs
 
@@ -255,3 +259,18 @@ def format_coverage(cov: GuideCoverage) -> str:
         for t in gaps:
             lines.append(f"      {t.task.label}: {'; '.join(t.gaps)}")
     return "\n".join(lines)
+
+
+def report(root: Path, guide_id: str | None = None) -> tuple[str, list[Problem]]:
+    """`triops coverage`: the report of every guide (or one) under `root`, and the problems in
+    guides and covers references. An unknown guide id is an InvalidInputError."""
+    course = load_course(root)
+    bank = load_bank(root, {lesson.id for lesson in course.lessons()})
+    exams = load_exams(root, bank)
+    guides = load_guides(root, exams)
+    if guide_id is not None and guides.get(guide_id) is None:
+        known = ", ".join(g.id for g in guides.guides) or "none"
+        raise InvalidInputError(f"no guide '{guide_id}' in quizzes/guides/ (guides: {known})")
+    problems = sorted(set(guides.problems) | set(covers_problems(guides, course, bank)))
+    texts = [format_coverage(c) for c in coverage(guides, course, bank, exams, guide_id)]
+    return "\n\n".join(texts) if texts else "no exam guides in quizzes/guides/", problems
