@@ -57,6 +57,7 @@ def _without_gift_gaps(q):
     """What a round trip can reproduce: GIFT has no place for these fields."""
     gaps = {"lesson": None, "difficulty": None, "tags": [], "exam_only": False}
     gaps["practice_only"] = False
+    gaps["covers"] = []
     if q.type == "multiple":
         gaps["choose"] = None
     return q.model_copy(update=gaps)
