@@ -4,7 +4,7 @@ import streamlit as st
 
 from triops import learner
 from triops.store import progress
-from triops.ui import resources
+from triops.ui import navigation, resources
 from triops.ui.identity import current
 from triops.ui.lesson_view import lesson_link
 
@@ -16,8 +16,10 @@ completed = progress.completed_lessons(db, identity.user_id) if identity.user el
 st.title("Triops")
 st.markdown(
     "Learn DevOps, MLOps and LLMOps as one ecosystem: lessons, lifecycles, comparisons, "
-    "applications and the job market, all on your own machine."
+    "applications and the job market, then practise, sit mock exams and run labs, all on "
+    "your own machine."
 )
+navigation.wrap_page_links()
 
 if identity.user is not None:
     visit = progress.last_visit(db, identity.user_id)
@@ -29,6 +31,10 @@ if identity.user is not None:
         else:
             st.success("You have completed every lesson in the course.")
 
+st.header("Practise and prove it")
+navigation.activity_cards()
+
+st.header("Tracks")
 totals = learner.track_progress(learner.module_progress(course, completed))
 cols = st.columns(max(1, len(course.tracks)))
 for col, track in zip(cols, course.tracks, strict=False):

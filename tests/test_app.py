@@ -70,7 +70,11 @@ def test_learn_without_lesson_shows_the_outline_with_every_module():
     at.switch_page("app_pages/learn.py").run()
     labels = [e.label for e in at.main.expander]
     assert "The DevOps lifecycle (5)" in labels
-    assert len(labels) == 11  # 2 triad modules + 3 per discipline
+    from triops.content.loader import load_course
+
+    modules = [m for track in load_course(REPO).tracks for m in track.modules]
+    assert len(modules) >= 11  # 2 triad modules and at least 3 per discipline
+    assert labels == [f"{m.title} ({len(m.lessons)})" for m in modules]
 
 
 def test_lesson_deep_link_renders_lesson_with_anchors_callouts_and_sources():
@@ -260,3 +264,14 @@ def progress_now():
     from triops.ui.identity import now
 
     return now()
+
+
+def test_home_leads_to_practice_exams_and_labs_as_well_as_lessons():
+    at = app().run()
+    links = {link.proto.label: link.proto.page for link in at.get("page_link")}
+    assert {links.get("Practice"), links.get("Exams"), links.get("Labs")} == {
+        "practice",
+        "exam",
+        "labs",
+    }
+    assert "learn" in links.values()

@@ -202,6 +202,7 @@ def test_an_expired_attempt_is_finalized_on_the_next_read():
     at.run()
     assert not at.exception
     assert at.error[0].value.startswith("Not passed")
+    assert at.warning[0].value.startswith("Time is up: the attempt was submitted at the deadline")
     conn = state()
     assert attempts.by_token(conn, row.token).state == "finished"
     conn.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from attacklib import require_sandbox
 
@@ -107,4 +109,70 @@ def test_search_page_shows_build_progress_then_becomes_ready_by_itself(browser, 
     page.get_by_label("Search the course").fill("my model got worse when the data changed")
     page.keyboard.press("Enter")
     page.locator("a[href*='lesson=mlops-']").first.wait_for(timeout=60_000)
+    page.close()
+
+
+def _idle(page) -> None:
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=60_000,
+    )
+
+
+def test_offline_means_offline_every_page_requests_only_the_app(browser, server):
+    """Issue 14, item 22: no page asks any other host for anything (fonts, icons, scripts),
+    every page is listed in the sidebar, and the connection-lost dialog does not ask about the
+    internet."""
+    from urllib.parse import urlsplit
+
+    from triops.ui.navigation import SECTIONS
+    from triops.ui.offline import SERVER_DOWN
+
+    origin = urlsplit(server.url).netloc
+    foreign: list[str] = []
+
+    def note(request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("data", "blob") and parts.netloc != origin:
+            foreign.append(request.url)
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.on("request", note)
+    page.goto(server.url)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("Name").fill("Offline Learner")
+    sidebar.get_by_role("button", name="Create profile").click()
+    sidebar.get_by_role("combobox").wait_for()
+    _idle(page)
+    profile = page.url.split("profile=")[1].split("&")[0]
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_text(re.compile(r"^View \d+ more$")).count() == 0
+    specs = [spec for specs in SECTIONS.values() for spec in specs]
+    for spec in specs:
+        assert nav.get_by_role("link", name=spec.title, exact=True).count() == 1, spec.title
+
+    deep = [
+        "learn?lesson=devops-continuous-integration",
+        "labs?lab=ci-build",
+        "practice",
+    ]
+    for path in [spec.url or "" for spec in specs] + deep:
+        sep = "&" if "?" in path else "?"
+        page.goto(f"{server.url}/{path}{sep}profile={profile}")
+        page.get_by_test_id("stMainBlockContainer").locator("h1").first.wait_for()
+        _idle(page)
+    page.goto(f"{server.url}/exam?profile={profile}")
+    page.get_by_role("button", name="Start exam").first.click()
+    page.get_by_text("Question 1 of").wait_for()
+    page.get_by_role("timer").wait_for()
+    _idle(page)
+    assert foreign == [], foreign
+
+    server.process.terminate()
+    server.process.wait(timeout=30)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(SERVER_DOWN).wait_for(timeout=60_000)
+    assert "internet?" not in dialog.inner_text()
     page.close()

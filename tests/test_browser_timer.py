@@ -1,68 +1,188 @@
-"""The countdown in a real chromium: server time wins, and screen readers hear only thresholds."""
+"""The countdown in a real chromium, on Playwright's clock: server time wins, screen readers hear
+each threshold exactly once, and a resync (Streamlit calling the component again with new
+data, as it does every 15 s) neither repeats nor loses an announcement."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 
 import pytest
 
-from triops.ui.timer import countdown_html
+from triops.ui.timer import CSS, HTML, JS, countdown_data
 
 pytestmark = pytest.mark.browser
 
+T0 = datetime(2026, 12, 6, 9, 0, 0)  # the browser's (fake) clock at the start
 
-def open_timer(browser, deadline_in: float, server_ahead: float = 0.0):
-    server_now = datetime.utcnow() + timedelta(seconds=server_ahead)
-    page = browser.new_page()
-    page.set_content(countdown_html(server_now + timedelta(seconds=deadline_in), server_now))
-    return page
+# The component's contract, as Streamlit's frontend keeps it: the HTML is mounted once, the
+# module's default export is called with the data and the element, and on new data the
+# previous call's cleanup runs and the export is called again on the same element.
+HARNESS = """
+<style>__CSS__</style>
+<div id="host">__HTML__</div>
+<script type="module">
+  const module = await import("data:text/javascript;base64,__JS__");
+  const host = document.getElementById("host");
+  let cleanup = null;
+  window.resync = (data) => {
+    if (cleanup) cleanup();
+    cleanup = module.default({ data, parentElement: host });
+  };
+  window.heard = [];
+  new MutationObserver(() => {
+    window.heard.push(host.querySelector(".triops-timer-announce").textContent);
+  }).observe(host.querySelector(".triops-timer-announce"),
+             { childList: true, characterData: true, subtree: true });
+  // Streamlit's resync: a timer every `period` ms that sends the server's now. Its next firing
+  // is scheduled before the component is called again, so when both are due at once the
+  // resync comes first, as when a rerun's data lands on the very second of a mark.
+  window.autoResync = (period, data, browserStart) => {
+    setTimeout(() => {
+      const next = { ...data, server_now: data.server_now + (Date.now() - browserStart) };
+      window.autoResync(period, data, browserStart);
+      window.resync(next);
+    }, period);
+  };
+  window.resync(__DATA__);
+  window.ready = true;
+</script>
+"""
 
 
-def test_timer_has_accessible_roles(browser):
-    page = open_timer(browser, 300)
-    clock = page.locator("#clock")
-    assert clock.get_attribute("role") == "timer"
+class Timer:
+    """A countdown page whose server clock runs `server_ahead` seconds ahead of the browser's."""
+
+    def __init__(self, browser, deadline_in: float, server_ahead: float = 0.0):
+        import json
+
+        self.page = browser.new_page()
+        self.page.clock.install(time=T0)
+        self.page.clock.pause_at(T0)
+        self.server_start = T0 + timedelta(seconds=server_ahead)
+        self.deadline = self.server_start + timedelta(seconds=deadline_in)
+        self.elapsed = 0.0
+        html = (
+            HARNESS.replace("__CSS__", CSS)
+            .replace("__HTML__", HTML)
+            .replace("__JS__", base64.b64encode(JS.encode()).decode())
+            .replace("__DATA__", json.dumps(countdown_data(self.deadline, self.server_start)))
+        )
+        self.page.set_content(html)
+        self.page.wait_for_function("() => window.ready === true")
+
+    def run(self, seconds: float) -> None:
+        """Let `seconds` pass on the browser's clock, firing every timer due on the way."""
+        self.page.clock.run_for(int(seconds * 1000))
+        self.elapsed += seconds
+
+    def resync(self, label: str = "Time left", deadline: datetime | None = None) -> None:
+        """What the server's resync sends: its own now, and the deadline."""
+        server_now = self.server_start + timedelta(seconds=self.elapsed)
+        data = countdown_data(deadline or self.deadline, server_now, label)
+        self.page.evaluate("data => window.resync(data)", data)
+
+    def resync_every(self, seconds: float) -> None:
+        """Resync by itself every `seconds`, as Streamlit's fragment timer does."""
+        data = countdown_data(self.deadline, self.server_start)
+        self.page.evaluate(
+            "([period, data]) => window.autoResync(period, data, Date.now())",
+            [int(seconds * 1000), data],
+        )
+
+    def clock(self) -> str:
+        return self.page.locator(".triops-timer-clock").inner_text()
+
+    def heard(self) -> list[str]:
+        return self.page.evaluate("() => window.heard")
+
+
+def test_timer_has_accessible_roles_and_a_name(browser):
+    timer = Timer(browser, 300)
+    clock = timer.page.get_by_role("timer", name="Time left")
+    assert clock.count() == 1
     assert clock.get_attribute("aria-live") == "off"
-    assert page.locator("#announce").get_attribute("aria-live") == "assertive"
-    page.close()
+    announce = timer.page.locator(".triops-timer-announce")
+    assert announce.get_attribute("aria-live") == "assertive"
+    assert announce.get_attribute("role") == "status"
+    timer.page.close()
 
 
 def test_timer_uses_the_server_clock_not_the_browser_clock(browser):
-    # The server is an hour ahead of this browser: the countdown must still read about 2:05.
-    page = open_timer(browser, 125, server_ahead=3600)
-    text = page.locator("#clock").inner_text()
-    assert text in {"02:05", "02:04", "02:03"}
-    page.close()
+    # The server is an hour ahead of this browser: the countdown still reads 2:05, and after
+    # five seconds 2:00.
+    timer = Timer(browser, 125, server_ahead=3600)
+    assert timer.clock() == "02:05"
+    timer.run(5)
+    assert timer.clock() == "02:00"
+    timer.page.close()
 
 
-def test_announces_ten_minutes_once_when_crossing_and_nothing_every_second(browser):
-    page = open_timer(browser, 601.5)
-    page.wait_for_function(
-        "() => document.getElementById('announce').textContent !== ''", timeout=5000
-    )
-    assert page.locator("#announce").inner_text() == "10 minutes left"
-    page.evaluate(
-        "() => { window.changes = 0; new MutationObserver(() => window.changes++)"
-        ".observe(document.getElementById('announce'), "
-        "{childList: true, characterData: true, subtree: true}); }"
-    )
-    page.wait_for_timeout(2500)
-    assert page.evaluate("() => window.changes") == 0
-    page.close()
+def test_each_threshold_is_announced_exactly_once_though_resyncs_fall_on_the_marks(browser):
+    """A 15-minute exam resynced every 15 s from its start: resyncs fall on every whole minute,
+    so on the 10, 5 and 1-minute marks, and each lands before that second's tick. Each mark is
+    heard once, then "Time is up"."""
+    timer = Timer(browser, 15 * 60)
+    timer.resync_every(15)
+    assert timer.clock() == "15:00"
+    timer.run(300)
+    assert timer.clock() == "10:00"
+    assert timer.heard() == ["10 minutes left"]
+    timer.run(600)
+    assert timer.clock() == "Time is up"
+    assert timer.heard() == ["10 minutes left", "5 minutes left", "1 minute left", "Time is up"]
+    assert int(timer.page.locator(".triops-timer").get_attribute("data-resyncs")) == 61
+    timer.page.close()
 
 
-def test_no_announcement_between_thresholds(browser):
-    page = open_timer(browser, 200)
-    page.wait_for_timeout(2200)
-    assert page.locator("#announce").inner_text() == ""
-    assert page.locator("#clock").inner_text() in {"03:20", "03:19", "03:18", "03:17"}
-    page.close()
+def test_a_mark_crossed_between_two_resyncs_is_announced_once_at_the_right_second(browser):
+    timer = Timer(browser, 607)
+    timer.run(6)
+    assert timer.clock() == "10:01" and timer.heard() == []
+    timer.run(1)
+    assert timer.clock() == "10:00"
+    assert timer.heard() == ["10 minutes left"]
+    for _ in range(4):  # resyncs just after the mark repeat nothing
+        timer.run(2)
+        timer.resync()
+    assert timer.heard() == ["10 minutes left"]
+    timer.page.close()
 
 
-def test_deadline_reached_says_time_is_up(browser):
-    page = open_timer(browser, 1.2)
-    page.wait_for_function(
-        "() => document.getElementById('clock').textContent === 'Time is up'", timeout=5000
-    )
-    assert page.locator("#announce").inner_text() == "Time is up"
-    page.close()
+def test_nothing_is_announced_every_second_or_between_thresholds(browser):
+    timer = Timer(browser, 200)
+    timer.run(60)
+    timer.resync()
+    timer.run(60)
+    assert timer.clock() == "01:20"
+    assert timer.heard() == []
+    timer.page.close()
+
+
+def test_a_reload_after_a_mark_does_not_announce_it_again(browser):
+    # A fresh page (a reload) starts 4:50 before the deadline: 5 minutes has passed unheard
+    # by this page, and is not announced late; 1 minute is.
+    timer = Timer(browser, 290)
+    timer.run(240)
+    assert timer.heard() == ["1 minute left"]
+    timer.page.close()
+
+
+def test_a_grace_period_is_a_new_deadline_with_its_own_announcements(browser):
+    timer = Timer(browser, 62)
+    timer.run(63)
+    assert timer.heard() == ["1 minute left", "Time is up"]
+    grace = timer.deadline + timedelta(minutes=2)
+    timer.resync("Grace period left", grace)
+    assert timer.page.get_by_role("timer", name="Grace period left").count() == 1
+    timer.run(62)
+    assert timer.heard() == ["1 minute left", "Time is up", "1 minute left"]
+    timer.page.close()
+
+
+def test_the_deadline_reached_says_time_is_up(browser):
+    timer = Timer(browser, 1.2)
+    timer.run(2)
+    assert timer.clock() == "Time is up"
+    assert timer.heard() == ["Time is up"]
+    timer.page.close()

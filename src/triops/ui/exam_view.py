@@ -538,6 +538,12 @@ def results(view: AttemptView, identity: Identity) -> None:
             "abandoned and does not count."
         )
         return
+    if view.row.deadline is not None and view.row.finished_at == view.row.deadline:
+        # The countdown's "Time is up" is gone with the attempt screen: say it here.
+        st.warning(
+            "Time is up: the attempt was submitted at the deadline with every answer saved "
+            "before it."
+        )
     r = engine.result(view)
     if review.score:
         _score(view, r)

@@ -1,0 +1,113 @@
+"""The app's pages in one place: the sidebar's sections, and the activities Home leads to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # under app_pages/
+    title: str
+    icon: str  # a Material Symbols name (the font ships with Streamlit: no download)
+    url: str | None = None
+    blurb: str | None = None  # set on the activities Home offers as a way in
+    default: bool = False
+
+    @property
+    def script(self) -> str:
+        return f"app_pages/{self.path}"
+
+
+SECTIONS: dict[str, list[PageSpec]] = {
+    "Learn": [
+        PageSpec("home.py", "Home", "home", default=True),
+        PageSpec("learn.py", "Learn", "menu_book", "learn"),
+        PageSpec("progress.py", "Progress", "trending_up", "progress"),
+    ],
+    "Prepare": [
+        PageSpec(
+            "practice.py",
+            "Practice",
+            "quiz",
+            "practice",
+            "Questions from every track, with instant feedback, the right answer and why.",
+        ),
+        PageSpec(
+            "exam.py",
+            "Exams",
+            "timer",
+            "exam",
+            "Timed mock exams with a countdown, flags, a review screen and results per domain.",
+        ),
+        PageSpec(
+            "labs.py",
+            "Labs",
+            "science",
+            "labs",
+            "Hands-on pipelines run in a local sandbox: CI, drift and retraining, prompt "
+            "evaluation.",
+        ),
+    ],
+    "Find": [
+        PageSpec("search.py", "Search", "search", "search"),
+        PageSpec("ask.py", "Ask the course", "forum", "ask"),
+    ],
+    "Explore": [
+        PageSpec("lifecycles.py", "Lifecycles", "autorenew", "lifecycles"),
+        PageSpec("compare.py", "Compare", "compare_arrows", "compare"),
+        PageSpec("applications.py", "Applications", "apps", "applications"),
+        PageSpec("careers.py", "Careers & Market", "payments", "careers"),
+    ],
+    "Instructor": [
+        PageSpec("content_health.py", "Content health", "health_and_safety", "content-health"),
+        PageSpec("item_analysis.py", "Item analysis", "analytics", "item-analysis"),
+        PageSpec("learners.py", "Learners", "group", "learners"),
+    ],
+}
+
+
+def pages() -> dict[str, list[st.Page]]:
+    """The sections as st.navigation takes them."""
+    return {
+        section: [
+            st.Page(
+                spec.script,
+                title=spec.title,
+                icon=f":material/{spec.icon}:",
+                url_path=spec.url,
+                default=spec.default,
+            )
+            for spec in specs
+        ]
+        for section, specs in SECTIONS.items()
+    }
+
+
+def activities() -> list[PageSpec]:
+    """The pages Home offers as ways in besides the lessons (each has a blurb)."""
+    return [spec for specs in SECTIONS.values() for spec in specs if spec.blurb]
+
+
+# Streamlit draws a page link on one line, cut with an ellipsis: long lesson titles in narrow
+# cards lose their end. Wrapped, they stay readable.
+WRAP_PAGE_LINKS = (
+    "<style>[data-testid='stPageLink'] p, [data-testid='stPageLink'] span "
+    "{white-space: normal; overflow: visible; text-overflow: clip;}</style>"
+)
+
+
+def wrap_page_links() -> None:
+    """Let page links on this page wrap instead of being cut off."""
+    st.html(WRAP_PAGE_LINKS)
+
+
+def activity_cards() -> None:
+    """One bordered card per activity: its link and what it offers."""
+    specs = activities()
+    for col, spec in zip(st.columns(len(specs)), specs, strict=True):
+        with col, st.container(border=True):
+            st.page_link(spec.script, label=spec.title, icon=f":material/{spec.icon}:")
+            st.caption(spec.blurb)
