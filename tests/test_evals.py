@@ -1432,3 +1432,9 @@ def test_the_template_sandbox_refuses_python_internals(tmp_path):
     )
     row = run_eval(load_config(path)).results[0]
     assert row.status == "error" and "template:" in row.reason
+    path.write_text(path.read_text().replace("q.__class__.__subclasses__()", "q * 10**9"))
+    row = run_eval(load_config(path)).results[0]
+    assert (row.status, row.reason) == (
+        "error",
+        "template: a repeated value longer than 1,000,000",
+    )

@@ -2,7 +2,8 @@
 
 Templates are rendered by Jinja2, the Python engine Nunjucks (promptfoo's) was modelled on, in
 a sandbox (jinja2.sandbox.SandboxedEnvironment: learner configs are rendered in the eval lab, and
-the sandbox refuses access to Python internals such as `__class__`). It is set up as promptfoo
+the sandbox refuses access to Python internals such as `__class__`, and here also a `*` or `**`
+that would build a huge value). It is set up as promptfoo
 sets up Nunjucks: no autoescaping; an undefined variable renders as an empty string, and so does
 any attribute of it (`{{ row.name }}` with no `row`); the filters `load` (JSON text to a value)
 and `dump` (a value to JSON text, `dump(2)` indented) are added to the built-in ones (`upper`,
@@ -31,6 +32,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from triops.search.ask import plain_markdown
@@ -79,8 +81,29 @@ def _load(text: Any) -> Any:
         raise TemplateError(f"load: the value is not JSON ({exc})") from exc
 
 
+# The sandbox bounds range() already; these bound the two operators that can build a huge value
+# from a short template (`"a" * 10**9`, `9 ** 9 ** 9`), which would take the memory or the CPU.
+MAX_REPEAT = 1_000_000
+MAX_POWER_BITS = 10_000
+
+
+class _Sandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    if len(seq) * times > MAX_REPEAT:
+                        raise SecurityError(f"a repeated value longer than {MAX_REPEAT:,}")
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+            if right > 0 and abs(left) > 1 and right * abs(left).bit_length() > MAX_POWER_BITS:
+                raise SecurityError(f"a power larger than {MAX_POWER_BITS:,} bits")
+        return super().call_binop(context, operator, left, right)
+
+
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = _Sandbox(
         autoescape=False,
         undefined=jinja2.ChainableUndefined,
         finalize=as_text,
