@@ -64,6 +64,7 @@ SECTIONS: dict[str, list[PageSpec]] = {
     "Instructor": [
         PageSpec("content_health.py", "Content health", "health_and_safety", "content-health"),
         PageSpec("item_analysis.py", "Item analysis", "analytics", "item-analysis"),
+        PageSpec("exam_coverage.py", "Exam coverage", "fact_check", "exam-coverage"),
         PageSpec("learners.py", "Learners", "group", "learners"),
     ],
 }
