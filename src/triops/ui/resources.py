@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -26,21 +27,119 @@ def settings() -> Settings:
 
 
 SWEEP_SECONDS = 60
+RETRY_SECONDS = 5.0
+
+log = logging.getLogger("triops.maintenance")
+
+
+class Maintenance:
+    """Checkpoints and the exam-expiry sweep, on one background thread with its own cursors.
+
+    Neither ever runs in a page's script run. DuckDB refuses a CHECKPOINT while another
+    transaction has updated rows ("Cannot CHECKPOINT: there are other write transactions
+    active"), as a lab run's job heartbeat does while it writes: the checkpoint is then skipped and
+    tried again RETRY_SECONDS later. FORCE CHECKPOINT is never used: it aborts those writes."""
+
+    def __init__(self, connect, checkpoint_seconds: float, sweep_seconds: float = SWEEP_SECONDS):
+        self._connect = connect  # returns a new cursor
+        self.checkpoint_seconds = checkpoint_seconds
+        self.sweep_seconds = sweep_seconds
+        self.retry_seconds = RETRY_SECONDS
+        self.checkpoints = 0  # done
+        self.skipped = 0  # refused because a write was active, retried later
+        self.sweeps = 0
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="triops-maintenance", daemon=True)
+
+    def start(self) -> Maintenance:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def wake(self) -> None:
+        """Re-read the intervals now (tests shorten them)."""
+        self._wake.set()
+
+    def checkpoint_once(self) -> bool:
+        """One checkpoint; False (and nothing raised) when DuckDB refuses it for now."""
+        cursor = self._connect()
+        try:
+            checkpoint(cursor)
+        except duckdb.TransactionException as exc:
+            self.skipped += 1
+            log.info("checkpoint skipped, retrying in %.0f s: %s", self.retry_seconds, exc)
+            return False
+        except duckdb.Error:
+            self.skipped += 1
+            log.exception("checkpoint failed; retrying in %.0f s", self.retry_seconds)
+            return False
+        finally:
+            cursor.close()
+        self.checkpoints += 1
+        return True
+
+    def sweep_once(self) -> None:
+        """Finalize exam attempts whose time has run out."""
+        from triops.quiz.exam import sweep
+        from triops.ui.identity import now as utc_now
+
+        cursor = self._connect()
+        try:
+            sweep(cursor, utc_now())
+            self.sweeps += 1
+        except Exception:  # the thread must outlive one bad sweep; the next read finalizes
+            log.exception("exam expiry sweep failed; trying again in %.0f s", self.sweep_seconds)
+        finally:
+            cursor.close()
+
+    def _run(self) -> None:
+        next_sweep = time.monotonic()
+        next_checkpoint = time.monotonic() + self.checkpoint_seconds
+        while not self._stopped.is_set():
+            now = time.monotonic()
+            if now >= next_sweep:
+                self.sweep_once()
+                next_sweep = now + self.sweep_seconds
+            if now >= next_checkpoint:
+                done = self.checkpoint_once()
+                next_checkpoint = now + (self.checkpoint_seconds if done else self.retry_seconds)
+            wait = max(0.0, min(next_sweep, next_checkpoint) - time.monotonic())
+            if self._wake.wait(wait):
+                self._wake.clear()
+                now = time.monotonic()
+                next_sweep = min(next_sweep, now + self.sweep_seconds)
+                next_checkpoint = min(next_checkpoint, now + self.checkpoint_seconds)
 
 
 @dataclass
 class _StateHandle:
     conn: duckdb.DuckDBPyConnection
-    lock: threading.Lock
-    last_checkpoint: float
-    last_sweep: float = float("-inf")
+    maintenance: Maintenance
 
 
-@st.cache_resource(show_spinner=False)
-def _state_handle(path: str, memory_limit: str, threads: int) -> _StateHandle:
+def _release(handle: _StateHandle) -> None:
+    handle.maintenance.stop()
+
+
+@st.cache_resource(show_spinner=False, on_release=_release)
+def _state_handle(
+    path: str, memory_limit: str, threads: int, checkpoint_seconds: int
+) -> _StateHandle:
     conn = open_state(Path(path), memory_limit=memory_limit, threads=threads)
+    # Jobs still marked running were orphaned by the previous process: mark them failed.
+    from triops.labs.service import fail_orphans
+    from triops.ui.identity import now as utc_now
+
+    fail_orphans(conn.cursor(), utc_now())
+    maintenance = Maintenance(conn.cursor, checkpoint_seconds).start()
 
     def _close() -> None:
+        maintenance.stop()
         try:
             checkpoint(conn)
             conn.close()
@@ -48,36 +147,26 @@ def _state_handle(path: str, memory_limit: str, threads: int) -> _StateHandle:
             pass
 
     atexit.register(_close)
-    # Jobs still marked running were orphaned by the previous process: mark them failed.
-    from triops.labs.service import fail_orphans
-    from triops.ui.identity import now as utc_now
+    return _StateHandle(conn, maintenance)
 
-    fail_orphans(conn.cursor(), utc_now())
-    return _StateHandle(conn, threading.Lock(), time.monotonic())
+
+def _handle() -> _StateHandle:
+    cfg = settings()
+    return _state_handle(
+        str(cfg.state_db.resolve()), cfg.memory_limit, cfg.db_threads, cfg.checkpoint_seconds
+    )
 
 
 def state_db() -> duckdb.DuckDBPyConnection:
-    """A cursor on the learner-state database for this script run (one connection per process)."""
-    cfg = settings()
-    handle = _state_handle(str(cfg.state_db.resolve()), cfg.memory_limit, cfg.db_threads)
-    now = time.monotonic()
-    if now - handle.last_sweep > SWEEP_SECONDS and handle.lock.acquire(False):
-        try:
-            handle.last_sweep = now
-            # Expired exam attempts are finalized by the server, not by a browser's submit.
-            from triops.quiz.exam import sweep
-            from triops.ui.identity import now as utc_now
+    """A cursor on the learner-state database for this script run (one connection per process).
 
-            sweep(handle.conn.cursor(), utc_now())
-        finally:
-            handle.lock.release()
-    if now - handle.last_checkpoint > cfg.checkpoint_seconds and handle.lock.acquire(False):
-        try:
-            handle.last_checkpoint = now
-            checkpoint(handle.conn)
-        finally:
-            handle.lock.release()
-    return handle.conn.cursor()
+    Nothing else happens here: checkpoints and the expiry sweep run on their own thread."""
+    return _handle().conn.cursor()
+
+
+def maintenance() -> Maintenance:
+    """The background checkpoint and sweep of this process's state database."""
+    return _handle().maintenance
 
 
 @st.cache_resource(show_spinner=False)
@@ -157,9 +246,7 @@ def exams():
 
 def state_connector():
     """A function that opens a new cursor on the state database (for background jobs)."""
-    cfg = settings()
-    handle = _state_handle(str(cfg.state_db.resolve()), cfg.memory_limit, cfg.db_threads)
-    return handle.conn.cursor
+    return _handle().conn.cursor
 
 
 def labs():
