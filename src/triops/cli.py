@@ -372,6 +372,15 @@ def _sandbox():
     return Sandbox(root=get_settings().sandbox_root)
 
 
+def _environment_error(exc: Exception):
+    """A problem of the machine (the sandbox root, the pool of UIDs, the labs' venv, a file
+    that cannot be read): one line on stderr and exit 2, never a traceback."""
+    message = " ".join(str(getattr(exc, "user_message", None) or exc or type(exc).__name__).split())
+    # A located message (path:line: error: ...) is printed as it is.
+    typer.echo(message if ": error: " in message else f"error: {message}", err=True)
+    raise typer.Exit(2) from exc
+
+
 @sandbox_app.command(
     "run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
 )
@@ -394,13 +403,18 @@ def sandbox_run(
             "error: give a command after --, e.g. triops sandbox run -- python -c pass", err=True
         )
         raise typer.Exit(2)
+    from triops.errors import TriopsError
+
     box = _sandbox()
     limits = Limits(wall_seconds=timeout, cpu_seconds=max(1, int(timeout)), memory_mb=memory)
     try:
+        box.check()
         # The command's lines are marked, so that none can pass for the verdict line below.
         result = box.run(
             cmd, seed=dir, limits=limits, on_output=lambda line: typer.echo(f"| {line}")
         )
+    except (TriopsError, OSError) as exc:
+        _environment_error(exc)
     finally:
         box.close()
     code = "none" if result.exit_code is None else str(result.exit_code)
@@ -420,29 +434,65 @@ def ci_run(
         typer.Option("--dir", help="The repository to run it on (default: the current folder)."),
     ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the JSON report.")] = None,
-    artifacts: Annotated[Path | None, typer.Option(help="Where uploaded artifacts go.")] = None,
+    artifacts: Annotated[
+        Path | None,
+        typer.Option(help="Keep uploaded artifacts in this folder (default: none are kept)."),
+    ] = None,
     allow_network: Annotated[
         bool, typer.Option(help="Lift the network ban (only for a trusted workflow of your own).")
     ] = False,
+    event: Annotated[
+        str,
+        typer.Option(
+            help="The event to simulate: push, pull_request, workflow_dispatch, schedule, ... "
+            "The workflow runs only when its on: selects it."
+        ),
+    ] = "push",
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            help="The branch or tag: main, refs/heads/main or refs/tags/v1.0 (default: the "
+            "folder's current branch when it is a git repository, else refs/heads/main; for "
+            "pull_request, the base branch, default main)."
+        ),
+    ] = None,
 ) -> None:
-    """Run a workflow locally in the sandbox; exit 0 only when it succeeds."""
+    """Run a workflow locally in the sandbox; exit 0 when it succeeds, 1 when it fails or does
+    not load, 2 on a problem of the machine, 3 when the event does not trigger it."""
+    from triops.errors import TriopsError
     from triops.labs.runs import SandboxStepRunner
     from triops.labs.sandbox import Limits
+    from triops.labs.triggers import EVENTS, git_trigger
     from triops.labs.workflow import (
+        NOT_TRIGGERED,
         WorkflowError,
+        WorkflowUnreadable,
         exit_code,
         format_event,
         load_workflow,
         run_workflow,
+        skipped_summary,
     )
+    from triops.terminal import visible
 
+    if event not in EVENTS:
+        typer.echo(
+            f"error: unknown event '{visible(event)}' (for example push, pull_request, "
+            "workflow_dispatch, schedule)",
+            err=True,
+        )
+        raise typer.Exit(2)
     repo = (dir or Path.cwd()).resolve()
     path = workflow if workflow.is_absolute() or workflow.exists() else repo / workflow
     try:
         wf = load_workflow(path)
+    except WorkflowUnreadable as exc:
+        _environment_error(exc)
     except WorkflowError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
+    trigger = git_trigger(repo, event, ref)
+    typer.echo(f"event: {event} on {visible(trigger.ref)} ({visible(trigger.source)})")
     settings = get_settings()
     venv = settings.labs_venv
     box = _sandbox()
@@ -451,11 +501,16 @@ def ci_run(
     )
 
     def show(event) -> None:
+        if event.kind == "workflow_finished" and event.status == NOT_TRIGGERED:
+            return  # the last line says it
+        if event.kind == "note" and "job runs were skipped" in (event.line or ""):
+            return  # so does the last line
         text = format_event(event)
         if text:
             typer.echo(text)
 
     try:
+        box.check()
         report = run_workflow(
             wf,
             runner=runner,
@@ -470,12 +525,23 @@ def ci_run(
             release_workdir=box.cleanup,
             prepare_workdir=runner.prepare,
             artifacts_dir=artifacts,
+            trigger=trigger,
         )
+    except (TriopsError, OSError) as exc:
+        _environment_error(exc)
     finally:
         box.close()
     if json_file is not None:
         json_file.write_text(report.to_json(), encoding="utf-8")
-    typer.echo(f"workflow: {report.status} in {report.seconds:.1f} s")
+    if report.status == NOT_TRIGGERED:
+        typer.echo(f"workflow: not triggered: {visible(report.message)}")
+    else:
+        if report.artifacts and artifacts is None:
+            typer.echo(
+                f"artifacts: {len(report.artifacts)} uploaded and removed with the run; "
+                "keep them with --artifacts DIR"
+            )
+        typer.echo(f"workflow: {report.status} in {report.seconds:.1f} s{skipped_summary(report)}")
     raise typer.Exit(exit_code(report))
 
 
@@ -532,14 +598,26 @@ def lab_run(
         ),
     ] = None,
 ) -> None:
-    """Run the lab on the files in DIR, in the sandbox; exit 0 when the run succeeds."""
+    """Run the lab on the files in DIR, in the sandbox; exit 0 when the run succeeds, 1 when
+    it fails, 2 on a problem of the machine."""
+    from triops.errors import TriopsError
     from triops.labs import runs
+    from triops.labs.workflow import WorkflowError, WorkflowUnreadable
 
+    lab = _lab(lab_id)
     box = _sandbox()
     try:
+        box.check()
         run = runs.execute(
-            _lab(lab_id), dir, sandbox=box, labs_venv=get_settings().labs_venv, on_line=typer.echo
+            lab, dir, sandbox=box, labs_venv=get_settings().labs_venv, on_line=typer.echo
         )
+    except WorkflowUnreadable as exc:
+        _environment_error(exc)
+    except WorkflowError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except (TriopsError, OSError) as exc:
+        _environment_error(exc)
     finally:
         box.close()
     if artifacts is not None:
@@ -553,14 +631,26 @@ def lab_run(
 
 @lab_app.command("check")
 def lab_check(lab_id: str, dir: DirOption) -> None:
-    """Run the lab, then print each criterion as passed or failed; exit 0 when all pass."""
+    """Run the lab, then print each criterion as passed or failed; exit 0 when all pass, 1
+    when one fails, 2 on a problem of the machine."""
+    from triops.errors import TriopsError
     from triops.labs import runs
+    from triops.labs.workflow import WorkflowError, WorkflowUnreadable
 
+    lab = _lab(lab_id)
     box = _sandbox()
     try:
+        box.check()
         result = runs.check(
-            _lab(lab_id), dir, sandbox=box, labs_venv=get_settings().labs_venv, on_line=typer.echo
+            lab, dir, sandbox=box, labs_venv=get_settings().labs_venv, on_line=typer.echo
         )
+    except WorkflowUnreadable as exc:
+        _environment_error(exc)
+    except WorkflowError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except (TriopsError, OSError) as exc:
+        _environment_error(exc)
     finally:
         box.close()
     shutil.rmtree(result.run.artifacts, ignore_errors=True)

@@ -101,6 +101,9 @@ def execute_eval(
             output_bytes=limits.output_bytes,
             emit=lambda text: emit(text, own=False),
         )
+    except BaseException:
+        shutil.rmtree(artifacts, ignore_errors=True)  # the run never returns: nobody else will
+        raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.monotonic() - start

@@ -18,7 +18,15 @@ from typing import Any
 from triops.errors import InvalidInputError
 from triops.labs.sandbox import Limits, Sandbox
 from triops.labs.spec import Lab
-from triops.labs.workflow import Event, StepOutcome, format_event, load_workflow, run_workflow
+from triops.labs.triggers import DEFAULT_REF, Trigger
+from triops.labs.workflow import (
+    LAB_NETWORK_HINT,
+    Event,
+    StepOutcome,
+    format_event,
+    load_workflow,
+    run_workflow,
+)
 from triops.terminal import visible
 
 
@@ -119,7 +127,9 @@ def execute(
     allow_network: bool = False,
 ) -> LabRun:
     """Run the lab's workflow on the learner's files in the sandbox (an eval lab's config in a
-    child process instead: triops.labs.evalrun)."""
+    child process instead: triops.labs.evalrun), as the event its lab.yaml names (run.event,
+    default push) on refs/heads/main. The learner's files are no git repository: path filters
+    are not evaluated, and the run says so. The caller removes `LabRun.artifacts`."""
     if lab.spec.run.kind == "eval":
         from triops.labs.evalrun import execute_eval
 
@@ -153,23 +163,30 @@ def execute(
             if on_line is not None:
                 on_line(text)
 
+    trigger = Trigger(event=lab.spec.run.event, ref=DEFAULT_REF, source="the lab's files")
     artifacts = Path(tempfile.mkdtemp(prefix="triops-artifacts-"))
     start = time.monotonic()
-    report = run_workflow(
-        workflow,
-        runner=runner,
-        workspace_seed=files,
-        on_event=on_event,
-        allow_network=allow_network,
-        env={"PATH": f"{labs_venv}/bin:/usr/local/bin:/usr/bin:/bin"},
-        python=str(labs_venv / "bin" / "python"),
-        workspace_factory=sandbox.workdir,
-        release_workdir=sandbox.cleanup,
-        prepare_workdir=runner.prepare,
-        artifacts_dir=artifacts,
-        copy_budget=lim.disk_mb * 2**20,
-        time_limit=lim.wall_seconds,
-    )
+    try:
+        report = run_workflow(
+            workflow,
+            runner=runner,
+            workspace_seed=files,
+            on_event=on_event,
+            allow_network=allow_network,
+            env={"PATH": f"{labs_venv}/bin:/usr/local/bin:/usr/bin:/bin"},
+            python=str(labs_venv / "bin" / "python"),
+            workspace_factory=sandbox.workdir,
+            release_workdir=sandbox.cleanup,
+            prepare_workdir=runner.prepare,
+            artifacts_dir=artifacts,
+            copy_budget=lim.disk_mb * 2**20,
+            time_limit=lim.wall_seconds,
+            trigger=trigger,
+            network_hint=LAB_NETWORK_HINT,
+        )
+    except BaseException:
+        shutil.rmtree(artifacts, ignore_errors=True)  # nobody else will: the run never returns
+        raise
     data = report.to_dict()
     return LabRun(
         status=data.get("status", "failure"),
@@ -219,8 +236,12 @@ def check(
     labs_venv: Path,
     on_line: Callable[[str], None] | None = None,
 ) -> CheckResult:
-    """Run the lab, then its check on the report and artifacts (reruns as the check asks)."""
+    """Run the lab, then its check on the report and artifacts (reruns as the check asks).
+
+    The reruns' artifacts are removed when the check is done; the run's own are the caller's
+    to keep or remove (`CheckResult.run.artifacts`), unless the check fails to run."""
     run = execute(lab, files, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
+    reruns: list[Path] = []
 
     def rerun(change: Callable[[Path], None]) -> LabRun:
         with tempfile.TemporaryDirectory(prefix="triops-rerun-") as scratch:
@@ -229,10 +250,19 @@ def check(
             change(copy)
             if on_line is not None:
                 on_line("--- the check runs the lab again with a change of its own ---")
-            return execute(lab, copy, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
+            again = execute(lab, copy, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
+            reruns.append(again.artifacts)
+            return again
 
     ctx = CheckContext(workdir=files, report=run.report, artifacts=run.artifacts, rerun=rerun)
-    raw = load_lab_module(lab, "check.py").check(ctx)
+    try:
+        raw = load_lab_module(lab, "check.py").check(ctx)
+    except BaseException:
+        shutil.rmtree(run.artifacts, ignore_errors=True)
+        raise
+    finally:
+        for folder in reruns:
+            shutil.rmtree(folder, ignore_errors=True)
     # A reason may quote what the run left (a file name, a message): one visible line each.
     criteria = [Criterion(visible(name), bool(ok), visible(reason)) for name, ok, reason in raw]
     return CheckResult(run, criteria)

@@ -260,6 +260,15 @@ class Sandbox:
 
     # ------------------------------------------------------------------ work folders
 
+    def check(self) -> None:
+        """Make the root folder ready, or raise SandboxError saying why no run can start here
+        (a root the pool users cannot traverse, a root owned by someone else): callers can
+        report it in one line before they start anything."""
+        try:
+            self._prepare()
+        except OSError as exc:
+            raise SandboxError(f"The sandbox folder {self.root} cannot be used: {exc}") from exc
+
     def workdir(self, seed: Path | None = None) -> Path:
         """A fresh 0700 work folder owned by a free pool UID, seeded with a copy of `seed`."""
         self._prepare()

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from triops.content.loader import ParseCache, parse_yaml_file
 from triops.content.models import Strict
 from triops.content.problems import Problem, error
+from triops.labs.triggers import DEFAULT_REF, EVENTS, Trigger, decide
 
 LAB_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -29,6 +30,9 @@ class Hint(Strict):
 class RunSpec(Strict):
     kind: Literal["workflow", "command", "eval"]
     workflow: str | None = None
+    # kind workflow: the event the run simulates, which the workflow's on: must list (a
+    # workflow with only schedule and workflow_dispatch runs as workflow_dispatch).
+    event: str = "push"
     command: list[str] | None = None
     # kind eval: the eval config (promptfoo's shape) that `triops.evals.labrun` runs in a child
     # process of the project's Python (triops.labs.evalrun).
@@ -36,6 +40,11 @@ class RunSpec(Strict):
 
     @model_validator(mode="after")
     def _one(self) -> RunSpec:
+        if self.event not in EVENTS or self.event == "workflow_call":
+            raise ValueError(
+                f"run.event '{self.event}' is not an event a lab run can simulate "
+                "(push, pull_request, workflow_dispatch, schedule...)"
+            )
         if self.kind == "workflow" and not self.workflow:
             raise ValueError("a workflow run names its workflow file")
         if self.kind == "command" and not self.command:
@@ -69,6 +78,22 @@ class LabSpec(Strict):
     # writes generated files, such as seeded data, into a freshly reset work folder. It is the
     # lab author's trusted code: it runs in the project's Python at reset and solve.
     reset: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
+
+
+def untriggered(workflow: Path, event: str) -> str:
+    """Why `event` (on refs/heads/main, as lab runs simulate it) does not trigger the workflow
+    file, or '' when it does, or when the file is missing or does not load (a lab may start
+    from a broken workflow on purpose; its run then says what is wrong)."""
+    from triops.labs.workflow import WorkflowError, load_workflow
+
+    if not workflow.is_file():
+        return ""
+    try:
+        loaded = load_workflow(workflow)
+    except WorkflowError:
+        return ""
+    decision = decide(loaded.on, Trigger(event=event, ref=DEFAULT_REF), loaded.on_lines)
+    return "" if decision.triggered else decision.reason
 
 
 @dataclass(frozen=True)
@@ -139,6 +164,19 @@ def load_labs(
             problems.append(
                 error(f"{shown}/lab.yaml", 1, f"workflow '{spec.run.workflow}' is not in starter/")
             )
+        elif spec.run.kind == "workflow":
+            for part in ("starter", "solution"):
+                why = untriggered(lab_dir / part / spec.run.workflow, spec.run.event)
+                if why:
+                    problems.append(
+                        error(
+                            f"{shown}/lab.yaml",
+                            1,
+                            f"run.event '{spec.run.event}' does not trigger {part}/"
+                            f"{spec.run.workflow}: {why}; set run.event to an event its on: "
+                            "lists",
+                        )
+                    )
         if spec.run.kind == "eval" and not (lab_dir / "starter" / spec.run.config).is_file():
             problems.append(
                 error(f"{shown}/lab.yaml", 1, f"eval config '{spec.run.config}' is not in starter/")

@@ -2,14 +2,18 @@
 
 `load_workflow` parses and checks a workflow file before anything runs (every error names the
 file and line); `run_workflow` executes its jobs in dependency order through a `StepRunner`,
-which is the only part that starts processes. Expressions (`${{ }}` and `if:`), matrix
-expansion and the environment files follow GitHub's documented rules; the few actions that
-make sense offline (checkout, setup-python, upload/download-artifact) are built in and any
-other action fails its step with `not available offline: <owner/repo@ref>`.
+which is the only part that starts processes. `on:` decides whether the simulated event
+triggers the workflow at all (triops.labs.triggers); a job or matrix cell whose `runs-on` names
+a Windows or macOS runner is skipped, never run as Linux. Expressions (`${{ }}` and `if:`),
+matrix expansion and the environment files follow GitHub's documented rules; the few actions
+that make sense offline (checkout, setup-python, upload/download-artifact) are built in, local
+composite actions (`uses: ./path`) run their steps, and any other action fails its step with
+`not available offline: <owner/repo@ref>`.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import itertools
@@ -22,13 +26,15 @@ import selectors
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +48,19 @@ from triops.labs.safefs import (
     TooSlow,
     UnsafePath,
     check_deadline,
+)
+from triops.labs.triggers import (
+    EVENTS,
+    NOT_TRIGGERED_EXIT,
+    PATH_FILTERS,
+    PULL_REQUEST_ACTIVITY,
+    PULL_REQUESTS,
+    REF_FILTERS,
+    PatternError,
+    Trigger,
+    decide,
+    patterns_of,
+    ref_parts,
 )
 from triops.terminal import visible
 
@@ -71,6 +90,34 @@ DEFAULT_TIMEOUT_MINUTES = 360
 MAX_MATRIX_CELLS = 256
 LOG_LIMIT = 64_000
 STEP_STATUSES = ("success", "failure", "skipped", "cancelled")
+NOT_TRIGGERED = "not-triggered"  # a RunReport's status when the event does not trigger it
+# GitHub's runner refuses composite actions nested deeper than this (Constants.
+# CompositeActionsMaxDepth in actions/runner): an action that uses itself stops here too.
+MAX_COMPOSITE_DEPTH = 9
+VERSION_FILE_LIMIT = 1 << 20  # python-version-file, read by the runner as root
+# Output of a failed step that says it met the network, which the sandbox does not have.
+NETWORK_SIGNS = (
+    "Temporary failure in name resolution",
+    "Temporary failure resolving",
+    "Could not resolve host",
+    "getaddrinfo",
+    "Name or service not known",
+    "No address associated with hostname",
+    "nodename nor servname provided",
+    "unable to resolve host address",
+    "Network is unreachable",
+    "Connection refused",
+    "Failed to establish a new connection",
+)
+CI_NETWORK_HINT = (
+    "Hint: this looks like a network error, and the sandbox has no network. Where this "
+    "machine has one, run it with `triops ci run --allow-network` (only for a workflow you "
+    "trust)."
+)
+LAB_NETWORK_HINT = (
+    "Hint: this looks like a network error: labs run offline, so a step cannot download "
+    "anything; use the tools the lab's environment already provides."
+)
 
 
 class WorkflowError(InvalidInputError):
@@ -81,6 +128,11 @@ class WorkflowError(InvalidInputError):
         self.line = line
         self.message = message
         super().__init__(f"{self.path}:{line}: error: {message}")
+
+
+class WorkflowUnreadable(WorkflowError):
+    """A workflow file that cannot be read at all (missing, a folder, a FIFO, no permission):
+    a problem of the machine or the command line, not of the workflow's text."""
 
 
 class ExpressionError(ValueError):
@@ -149,6 +201,9 @@ _CONTEXTS = {
         *("github", "needs", "strategy", "matrix", "job", "runner"),
         *("env", "vars", "secrets", "steps", "inputs"),
     },
+    # The steps and outputs of a composite action (action.yml): no secrets, no needs.
+    "composite_if": {"github", "inputs", "job", "runner", "env", "strategy", "matrix", "steps"},
+    "composite_step": {"github", "inputs", "job", "runner", "env", "strategy", "matrix", "steps"},
 }
 
 
@@ -885,6 +940,51 @@ def matrix_label(combo: dict[str, Any]) -> str:
     )
 
 
+def evaluate_deep(value: Any, ctx: ExpressionContext) -> Any:
+    """`evaluate_value` through lists and mappings (runs-on: [self-hosted, ${{ matrix.os }}])."""
+    if isinstance(value, list):
+        return [evaluate_deep(item, ctx) for item in value]
+    if isinstance(value, dict):
+        return {key: evaluate_deep(item, ctx) for key, item in value.items()}
+    return evaluate_value(value, ctx)
+
+
+def runner_labels(runs_on: Any) -> list[str]:
+    """The labels of a runs-on value: a label, a list of labels, or {group, labels}."""
+    if isinstance(runs_on, dict):
+        runs_on = runs_on.get("labels") or []
+    items = runs_on if isinstance(runs_on, list) else [runs_on]
+    return [to_str(item) for item in items if item is not None]
+
+
+def runner_os(runs_on: Any) -> str | None:
+    """'Windows' or 'macOS' when a runs-on value names such a runner (windows-latest,
+    windows-11-arm, macos-14, macOS-latest, [self-hosted, windows]...), else None: Linux, or a
+    label that names no operating system (a runner group, a larger runner's own name)."""
+    for label in runner_labels(runs_on):
+        low = label.strip().lower()
+        if low == "windows" or low.startswith(("windows-", "windows_")):
+            return "Windows"
+        if low in ("macos", "osx") or low.startswith(("macos-", "macos_")):
+            return "macOS"
+    return None
+
+
+def runs_on_label(runs_on: Any) -> str:
+    """A runs-on value as one line: `windows-latest`, `[self-hosted, macOS]`, `group: gpu`."""
+    if isinstance(runs_on, dict):
+        parts = []
+        if runs_on.get("group") is not None:
+            parts.append(f"group: {to_str(runs_on['group'])}")
+        labels = runner_labels(runs_on)
+        if labels:
+            parts.append(f"labels: {', '.join(labels)}")
+        return "{" + "; ".join(parts) + "}"
+    if isinstance(runs_on, list):
+        return "[" + ", ".join(runner_labels(runs_on)) + "]"
+    return to_str(runs_on)
+
+
 # ---------------------------------------------------------------------------------------------
 # The workflow model and its loader
 # ---------------------------------------------------------------------------------------------
@@ -898,6 +998,12 @@ _JOB_KEYS = {
 _STEP_KEYS = {
     *("id", "if", "name", "uses", "run", "working-directory", "shell", "with", "env"),
     *("continue-on-error", "timeout-minutes"),
+}
+# "Metadata syntax for GitHub Actions": the keys of action.yml and of a composite action's steps.
+_ACTION_KEYS = {"name", "author", "description", "inputs", "outputs", "runs", "branding"}
+_COMPOSITE_STEP_KEYS = {
+    *("id", "if", "name", "uses", "run", "working-directory", "shell", "with", "env"),
+    "continue-on-error",
 }
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _USES = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@\s]+)?@[^@\s]+$")
@@ -920,6 +1026,12 @@ class Step:
     shell: str | None = None
     timeout_minutes: Any = None
     continue_on_error: Any = False
+    file: str | None = None  # set for a composite action's steps: the action.yml they are in
+
+    @property
+    def where(self) -> str:
+        """`line 12`, or `./.github/actions/x/action.yml:12` for a composite action's step."""
+        return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
 
     def default_name(self) -> str:
         """`Run <first line of the script>` or `Run <action>`, as GitHub names unnamed steps."""
@@ -968,10 +1080,35 @@ class Workflow:
     jobs: dict[str, Job]
     order: list[str]
     text: str = ""
+    # `on:` as event -> its settings (None when it has none), and the line of each event and
+    # filter ('push', 'push.branches') for messages.
+    on: dict[str, Any] = field(default_factory=lambda: {"push": None})
+    on_lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ActionInput:
+    """One input of a composite action: its default (an expression is allowed), whether it is
+    required, and its deprecation message."""
+
+    default: Any = None
+    required: bool = False
+    deprecation: str | None = None
+
+
+@dataclass
+class Action:
+    """A local composite action (action.yml with runs.using: composite), checked."""
+
+    path: str  # as shown in messages: ./path/action.yml
+    name: str
+    inputs: dict[str, ActionInput]
+    outputs: dict[str, Any]
+    steps: list[Step]
 
 
 class _Loader:
-    def __init__(self, path: Path, doc: YamlDoc):
+    def __init__(self, path: Path | str, doc: YamlDoc):
         self.path = path
         self.doc = doc
 
@@ -1010,8 +1147,8 @@ class _Loader:
             return
         if not isinstance(value, str) and not condition:
             return
-        status_ok = where in ("job_if", "step_if")
-        steps_ok = where.startswith("step")
+        status_ok = where in ("job_if", "step_if", "composite_if")
+        steps_ok = where.startswith(("step", "composite"))
         try:
             if condition:
                 expression = condition_expression(value)
@@ -1037,6 +1174,7 @@ class _Loader:
             raise self.fail((), "missing required key 'on' (the events that trigger the workflow)")
         if "jobs" not in data:
             raise self.fail((), "missing required key 'jobs'")
+        on, on_lines = self.on(data["on"] if "on" in data else data[True])
         env = self.mapping(data.get("env"), ("env",), "env")
         self.expr(env, ("env",), "workflow")
         defaults = self.defaults(data.get("defaults"), ("defaults",), "workflow")
@@ -1065,6 +1203,159 @@ class _Loader:
             jobs=jobs,
             order=_dependency_order(jobs),
             text=text,
+            on=on,
+            on_lines=on_lines,
+        )
+
+    def on(self, value: Any) -> tuple[dict[str, Any], dict[str, int]]:
+        """`on:` as event -> settings: a name, a list of names or a mapping, each event known to
+        GitHub, each filter a list of valid patterns, never both a filter and its -ignore."""
+        loc: tuple[Any, ...] = ("on",)
+        lines: dict[str, int] = {}
+        if isinstance(value, str):
+            names = [(value, loc)]
+            events: dict[str, Any] = {value: None}
+        elif isinstance(value, list) and value:
+            names = []
+            for index, item in enumerate(value):
+                if not isinstance(item, str):
+                    raise self.fail(
+                        (*loc, index), f"on: entries must be event names, got {_kind(item)}"
+                    )
+                names.append((item, (*loc, index)))
+            events = {item: None for item in value}
+        elif isinstance(value, dict) and value:
+            names = [(str(k), (*loc, k)) for k in value]
+            events = {str(k): v for k, v in value.items()}
+        else:
+            raise self.fail(
+                loc,
+                "on must name the events that trigger the workflow: an event, a list or a mapping",
+            )
+        for name, where in names:
+            lines[name] = self.line(where)
+            if name not in EVENTS:
+                close = difflib.get_close_matches(name, sorted(EVENTS), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise self.fail(where, f"'{name}' is not an event that triggers workflows{hint}")
+            settings = events[name]
+            if name == "schedule":
+                self.schedule(settings, where)
+                continue
+            if settings is None:
+                continue
+            if not isinstance(settings, dict):
+                raise self.fail(
+                    where, f"on.{name} must be a mapping of its settings, got {_kind(settings)}"
+                )
+            for pair in (("branches", "branches-ignore"), ("tags", "tags-ignore"), PATH_FILTERS):
+                if all(key in settings for key in pair):
+                    raise self.fail(
+                        (*where, pair[1]),
+                        f"on.{name} cannot use both {pair[0]} and {pair[1]}; put the exclusions "
+                        f"in {pair[0]} with a leading '!'",
+                    )
+            for key, patterns in settings.items():
+                key = str(key)
+                lines[f"{name}.{key}"] = self.line((*where, key))
+                if key in REF_FILTERS or key in PATH_FILTERS:
+                    self.filter(patterns, (*where, key), f"on.{name}.{key}")
+        return events, lines
+
+    def filter(self, value: Any, loc: tuple, what: str) -> None:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(p, str) and p for p in items):
+            raise self.fail(loc, f"{what} must be a list of patterns (strings)")
+        try:
+            patterns_of(items)
+        except PatternError as exc:
+            raise self.fail(loc, f"{what}: {exc}") from None
+
+    def schedule(self, value: Any, loc: tuple) -> None:
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                loc, "on.schedule must be a list of entries such as - cron: '0 6 * * 1'"
+            )
+        for index, entry in enumerate(value):
+            if not isinstance(entry, dict) or not isinstance(entry.get("cron"), str):
+                raise self.fail(
+                    (*loc, index), "each on.schedule entry needs cron: 'MIN HOUR DAY MONTH WEEKDAY'"
+                )
+            if len(entry["cron"].split()) != 5:
+                raise self.fail(
+                    (*loc, index, "cron"),
+                    f"cron '{entry['cron']}' needs five fields: minute hour day month weekday",
+                )
+
+    def action(self) -> Action:
+        """A composite action's action.yml: its inputs, outputs and steps, checked as GitHub
+        checks them (a run step needs shell:)."""
+        data = self.doc.data
+        if not isinstance(data, dict):
+            raise self.fail((), f"an action must be a mapping, got {_kind(data)}")
+        self.check_keys(data, _ACTION_KEYS, (), "action.yml")
+        if "runs" not in data:
+            raise self.fail((), "missing required key 'runs'")
+        runs = self.mapping(data["runs"], ("runs",), "runs")
+        using = runs.get("using")
+        if using != "composite":
+            raise self.fail(
+                ("runs", "using"),
+                f"runs.using is {using!r}: only composite actions (runs.using: composite) run "
+                "here; JavaScript and Docker actions are not available offline",
+            )
+        self.check_keys(runs, {"using", "steps"}, ("runs",), "runs of a composite action")
+        steps_data = runs.get("steps")
+        if not isinstance(steps_data, list) or not steps_data:
+            raise self.fail(("runs",), "runs.steps must be a list with at least one step")
+        inputs: dict[str, ActionInput] = {}
+        for input_id, spec in self.mapping(data.get("inputs"), ("inputs",), "inputs").items():
+            where = ("inputs", input_id)
+            if not isinstance(input_id, str) or not _ID.match(input_id):
+                raise self.fail(where, f"input id {input_id!r} must start with a letter or '_'")
+            spec = self.mapping(spec, where, f"input '{input_id}'")
+            self.check_keys(
+                spec,
+                {"description", "required", "default", "deprecationMessage"},
+                where,
+                f"input '{input_id}'",
+            )
+            self.expr(spec.get("default"), (*where, "default"), "step")
+            inputs[input_id] = ActionInput(
+                default=spec.get("default"),
+                required=spec.get("required") is True
+                or str(spec.get("required")).lower() == "true",
+                deprecation=to_str(spec["deprecationMessage"])
+                if "deprecationMessage" in spec
+                else None,
+            )
+        outputs: dict[str, Any] = {}
+        for output_id, spec in self.mapping(data.get("outputs"), ("outputs",), "outputs").items():
+            where = ("outputs", output_id)
+            spec = self.mapping(spec, where, f"output '{output_id}'")
+            self.check_keys(spec, {"description", "value"}, where, f"output '{output_id}'")
+            if "value" not in spec:
+                raise self.fail(where, f"output '{output_id}' of a composite action needs a value")
+            self.expr(spec["value"], (*where, "value"), "composite_step")
+            outputs[str(output_id)] = spec["value"]
+        steps = [
+            self.step("", index, item, composite=True) for index, item in enumerate(steps_data)
+        ]
+        seen: set[str] = set()
+        for step in steps:
+            if step.id is not None:
+                if step.id in seen:
+                    raise self.fail(
+                        ("runs", "steps", step.index, "id"), f"step id '{step.id}' is used twice"
+                    )
+                seen.add(step.id)
+        name = data.get("name")
+        return Action(
+            path=str(self.path),
+            name=to_str(name) if name is not None else str(self.path),
+            inputs=inputs,
+            outputs=outputs,
+            steps=steps,
         )
 
     def defaults(self, value: Any, loc: tuple, where: str) -> dict[str, Any]:
@@ -1205,16 +1496,30 @@ class _Loader:
                 raise self.fail((*loc, "max-parallel"), "max-parallel must be a positive integer")
         return Strategy(matrix=matrix, fail_fast=fail_fast, max_parallel=max_parallel)
 
-    def step(self, job_id: str, index: int, data: Any) -> Step:
-        loc = ("jobs", job_id, "steps", index)
+    def step(self, job_id: str, index: int, data: Any, *, composite: bool = False) -> Step:
+        loc: tuple[Any, ...] = (
+            ("runs", "steps", index) if composite else ("jobs", job_id, "steps", index)
+        )
+        which = (
+            f"step {index + 1} of the action"
+            if composite
+            else f"step {index + 1} of job '{job_id}'"
+        )
         if not isinstance(data, dict):
-            raise self.fail(loc, f"step {index + 1} of job '{job_id}' must be a mapping")
-        self.check_keys(data, _STEP_KEYS, loc, "a step")
+            raise self.fail(loc, f"{which} must be a mapping")
+        self.check_keys(data, _COMPOSITE_STEP_KEYS if composite else _STEP_KEYS, loc, "a step")
         has_run, has_uses = "run" in data, "uses" in data
         if not has_run and not has_uses:
-            raise self.fail(loc, f"step {index + 1} of job '{job_id}' has neither 'run' nor 'uses'")
+            raise self.fail(loc, f"{which} has neither 'run' nor 'uses'")
         if has_run and has_uses:
-            raise self.fail(loc, f"step {index + 1} of job '{job_id}' has both 'run' and 'uses'")
+            raise self.fail(loc, f"{which} has both 'run' and 'uses'")
+        if composite and has_run and "shell" not in data:
+            raise self.fail(
+                loc,
+                f"{which} runs a script without shell: a composite action's run steps must "
+                "name their shell (for example shell: bash), as GitHub requires",
+            )
+        where_if, where = ("composite_if", "composite_step") if composite else ("step_if", "step")
         step_id = data.get("id")
         if step_id is not None and (not isinstance(step_id, str) or not _ID.match(step_id)):
             raise self.fail(
@@ -1237,13 +1542,13 @@ class _Loader:
         if "shell" in data:
             self.shell(data["shell"], (*loc, "shell"))
         if "if" in data:
-            self.expr(data["if"], (*loc, "if"), "step_if", condition=True)
+            self.expr(data["if"], (*loc, "if"), where_if, condition=True)
         with_ = self.mapping(data.get("with"), (*loc, "with"), "with")
         env = self.mapping(data.get("env"), (*loc, "env"), "env")
         for key in ("name", "run", "working-directory", "timeout-minutes", "continue-on-error"):
-            self.expr(data.get(key), (*loc, key), "step")
-        self.expr(with_, (*loc, "with"), "step")
-        self.expr(env, (*loc, "env"), "step")
+            self.expr(data.get(key), (*loc, key), where)
+        self.expr(with_, (*loc, "with"), where)
+        self.expr(env, (*loc, "env"), where)
         self.number_or_expr(data.get("timeout-minutes"), (*loc, "timeout-minutes"))
         self.bool_or_expr(data.get("continue-on-error"), (*loc, "continue-on-error"))
         return Step(
@@ -1260,6 +1565,7 @@ class _Loader:
             shell=data.get("shell"),
             timeout_minutes=data.get("timeout-minutes"),
             continue_on_error=data.get("continue-on-error", False),
+            file=str(self.path) if composite else None,
         )
 
     def check_cycles(self, jobs: dict[str, Job]) -> None:
@@ -1304,11 +1610,21 @@ def load_workflow(path: str | Path) -> Workflow:
     """Parse and check a workflow file; raise WorkflowError (file and line) before anything runs."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(LEARNER_YAML.max_bytes + 1)
+        # Non-blocking and regular files only: a FIFO in its place cannot hang the runner.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise WorkflowUnreadable(path, 1, "cannot read the workflow: not a regular file")
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                raw = handle.read(LEARNER_YAML.max_bytes + 1)
+        finally:
+            os.close(fd)
         text = raw.decode("utf-8")
     except OSError as exc:
-        raise WorkflowError(path, 1, f"cannot read the workflow: {exc.strerror}") from exc
+        raise WorkflowUnreadable(
+            path, 1, f"cannot read the workflow: {exc.strerror or exc}"
+        ) from exc
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise WorkflowError(path, line, "the workflow is not UTF-8 text") from exc
@@ -1488,6 +1804,12 @@ class LocalRunner:
 # ---------------------------------------------------------------------------------------------
 
 
+def network_error(output: str) -> bool:
+    """Whether a failed step's output says it tried the network (name resolution, a refused
+    or unreachable connection)."""
+    return any(sign in output for sign in NETWORK_SIGNS)
+
+
 def _cap(text: str, limit: int = LOG_LIMIT) -> str:
     if len(text) <= limit:
         return text
@@ -1513,11 +1835,13 @@ class StepReport:
     message: str = ""
     summary: str = ""
     timed_out: bool = False
+    steps: list[StepReport] = field(default_factory=list)  # a composite action's own steps
 
 
 @dataclass
 class CellReport:
-    """One run of a job: the whole job, or one matrix combination."""
+    """One run of a job: the whole job, or one matrix combination. A cell whose runs-on names
+    a Windows or macOS runner is `skipped` with the reason in `message`."""
 
     name: str
     matrix: dict[str, Any]
@@ -1546,7 +1870,12 @@ class JobReport:
 
 @dataclass
 class RunReport:
-    """A whole run; `to_json()` is what the CLI prints and the lab pipeline stores."""
+    """A whole run; `to_json()` is what the CLI prints and the lab pipeline stores.
+
+    `status` is success, failure, or not-triggered (the event does not trigger the workflow:
+    `message` says which filter). `skipped_cells` counts the jobs and matrix cells skipped
+    because they run on Windows or macOS; `notes` what Triops could not evaluate.
+    `artifacts_dir` is '' when the artifacts were only kept for the run."""
 
     workflow: str
     path: str
@@ -1557,6 +1886,10 @@ class RunReport:
     artifacts: dict[str, list[str]] = field(default_factory=dict)
     artifacts_dir: str = ""
     message: str = ""
+    event: str = "push"
+    ref: str = ""
+    notes: list[str] = field(default_factory=list)
+    skipped_cells: int = 0
 
     def job(self, job_id: str) -> JobReport:
         """The report of one job by id."""
@@ -1575,6 +1908,7 @@ class RunReport:
 
 
 EVENT_KINDS = (
+    "note",
     "job_started",
     "step_started",
     "output",
@@ -1597,7 +1931,7 @@ class Event:
     line: str | None = None
 
 
-_MARKS = {"success": "✓", "failure": "✗", "skipped": "-", "cancelled": "⊘"}
+_MARKS = {"success": "✓", "failure": "✗", "skipped": "-", "cancelled": "⊘", NOT_TRIGGERED: "-"}
 
 
 def format_event(event: Event) -> str:
@@ -1615,6 +1949,8 @@ def format_event(event: Event) -> str:
         visible(event.status) if event.status is not None else None,
         visible(event.line) if event.line is not None else None,
     )
+    if event.kind == "note":
+        return f"note: {event.line}"
     if event.kind == "job_started":
         return f"[{who}] job started"
     if event.kind == "step_started":
@@ -1631,8 +1967,30 @@ def format_event(event: Event) -> str:
 
 
 def exit_code(report: RunReport) -> int:
-    """0 when the workflow succeeded, else 1."""
+    """0 when the workflow succeeded, 3 when the event did not trigger it, else 1."""
+    if report.status == NOT_TRIGGERED:
+        return NOT_TRIGGERED_EXIT
     return 0 if report.status == "success" else 1
+
+
+def skipped_note(report: RunReport) -> str:
+    """The note a run ends with when some of its job runs were skipped for their runner."""
+    total = sum(len(job.cells) for job in report.jobs)
+    return (
+        f"{report.skipped_cells} of {total} job runs were skipped: their runs-on names a "
+        "Windows or macOS runner, and only Linux runs here"
+    )
+
+
+def skipped_summary(report: RunReport) -> str:
+    """`; 2 of 6 job runs skipped: ...` for the run's last line, or '' when none was skipped."""
+    if not report.skipped_cells:
+        return ""
+    total = sum(len(job.cells) for job in report.jobs)
+    return (
+        f"; {report.skipped_cells} of {total} job runs skipped (they run on Windows or macOS: "
+        "only Linux runs here)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1682,38 +2040,126 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
+# One comparator of a semver range as setup-python reads it (node-semver, loose): an optional
+# operator, then a version of up to three parts, each a number or x/X/*.
+_COMPARATOR = re.compile(r"(>=|<=|>|<|==|=|~=|~>|~|\^)?v?=?((?:\d+|[xX*])(?:\.(?:\d+|[xX*])){0,2})")
+_OPERATOR_SPACE = re.compile(r"(>=|<=|~=|~>|==|[<>=~^])\s+")
+
+
+def _comparators(spec: str, text: str) -> list[tuple[str, list[int]]]:
+    clauses = [c for c in re.split(r"[\s,]+", _OPERATOR_SPACE.sub(r"\1", text.strip())) if c]
+    if not clauses:
+        raise ValueError(f"cannot read python-version '{spec}'")
+    out = []
+    for clause in clauses:
+        match = _COMPARATOR.fullmatch(clause)
+        if not match:
+            raise ValueError(f"cannot read python-version '{spec}'")
+        op = {"==": "=", "~=": "~", "~>": "~"}.get(match.group(1) or "", match.group(1) or "")
+        fixed = [int(p) for p in itertools.takewhile(str.isdigit, match.group(2).split("."))]
+        out.append((op, fixed))
+    return out
+
+
+def _satisfies(have: tuple[int, int, int], op: str, fixed: list[int]) -> bool:
+    want = tuple(fixed + [0] * (3 - len(fixed)))
+    # node-semver's X-ranges: `>3.9` means above every 3.9.x, `<=3.9` up to the last 3.9.x.
+    bumped = tuple(fixed[:-1] + [fixed[-1] + 1] + [0] * (3 - len(fixed))) if fixed else (0, 0, 0)
+    if op in ("", "="):
+        return tuple(have[: len(fixed)]) == tuple(fixed)
+    if not fixed:
+        return op in ("~", "^", ">=", "<=")
+    if op == "~":
+        upper = (fixed[0], fixed[1] + 1, 0) if len(fixed) > 1 else (fixed[0] + 1, 0, 0)
+        return want <= have < upper
+    if op == "^":
+        if fixed[0] == 0 and len(fixed) > 1:
+            return want <= have < (0, fixed[1] + 1, 0)
+        return want <= have < (fixed[0] + 1, 0, 0)
+    if op == ">=":
+        return have >= want
+    if op == "<":
+        return have < want
+    if op == ">":
+        return have > want if len(fixed) == 3 else have >= bumped
+    return have <= want if len(fixed) == 3 else have < bumped  # <=
+
+
 def python_version_matches(spec: str, version: str) -> bool:
-    """Whether `version` (3.11.7) satisfies a setup-python spec: 3.11, 3.x, >=3.10, ~3.11, ^3.
+    """Whether `version` (3.11.7) satisfies a setup-python spec, a semver range as node-semver
+    reads it: 3.11, 3.x, >=3.10, >=3.10 <3.13, ~3.11, ^3, ~=3.10 (read as ~3.10), a || b.
 
     Raises ValueError for a spec it cannot read (such as pypy or a -dev build).
     """
     actual = _version_tuple(version)
-    clauses = [c for c in re.split(r"[\s,]+", spec.strip()) if c]
-    if not clauses:
-        raise ValueError("empty python-version")
-    for clause in clauses:
-        match = re.fullmatch(r"(>=|<=|>|<|==|=|~|\^)?v?(\d+(?:\.(?:\d+|x|\*))*)", clause)
-        if not match:
-            raise ValueError(f"cannot read python-version '{spec}'")
-        op, body = match.group(1) or "", match.group(2)
-        parts = body.split(".")
-        fixed = [int(p) for p in itertools.takewhile(lambda p: p.isdigit(), parts)]
-        if op in ("", "=", "=="):
-            if tuple(actual[: len(fixed)]) != tuple(fixed):
-                return False
-            continue
-        want = tuple(fixed + [0] * (3 - len(fixed)))
-        have = tuple(actual[:3])
-        if op == "~":
-            upper = (fixed[0], fixed[1] + 1, 0) if len(fixed) > 1 else (fixed[0] + 1, 0, 0)
-            ok = want <= have < upper
-        elif op == "^":
-            ok = want <= have < (fixed[0] + 1, 0, 0)
+    have = tuple((list(actual) + [0, 0, 0])[:3])
+    alternatives = [_comparators(spec, part) for part in spec.split("||")]
+    return any(all(_satisfies(have, op, fixed) for op, fixed in alt) for alt in alternatives)
+
+
+def semver_range(text: str) -> str | None:
+    """`requires-python` (or poetry's python) as setup-python passes it on: commas become
+    spaces, and what node-semver cannot read as a range (`!=3.9.1`, a -dev build) is None."""
+    spec = " ".join(text.split(","))
+    try:
+        python_version_matches(spec, "0.0.0")
+    except ValueError:
+        return None
+    return spec.strip()
+
+
+def python_versions_from_file(name: str, text: str) -> tuple[list[str], list[str]]:
+    """The versions setup-python reads from a python-version-file, and the lines it logs.
+
+    As actions/setup-python does (src/utils.ts, getVersionInputFromFile): a name ending in
+    .toml is pyproject.toml (project.requires-python, else tool.poetry.dependencies.python,
+    as a semver range); a name containing .tool-versions takes its first `python <version>`
+    line; Pipfile its requires.python_full_version or python_version; anything else is a
+    plain file (.python-version): one version per line, `#` comments and blank lines
+    skipped, a pyenv-virtualenv suffix (3.10/envs/name) dropped. ValueError for bad TOML."""
+    log: list[str] = []
+    if name.endswith(".toml") or re.search("Pipfile", name):
+        try:
+            data = tomllib.loads(text.replace("\r\n", "\n"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{name} is not valid TOML: {exc}") from exc
+        if name.endswith(".toml"):
+            keys = ("project", "requires-python") if "project" in data else None
+            keys = keys or ("tool", "poetry", "dependencies", "python")
         else:
-            ok = {">=": have >= want, "<=": have <= want, ">": have > want, "<": have < want}[op]
-        if not ok:
-            return False
-    return True
+            requires = data.get("requires") if isinstance(data.get("requires"), dict) else {}
+            full = "python_full_version" in requires
+            keys = ("requires", "python_full_version" if full else "python_version")
+        value: Any = data
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            log.append(f"Warning: No Python version found in {name} ({'.'.join(keys)})")
+            return [], log
+        if not name.endswith(".toml"):
+            return [to_str(value)], log
+        spec = semver_range(to_str(value))
+        log.append(f"Extracted {to_str(value)} from {name}")
+        if spec is None:
+            log.append(f"Warning: {to_str(value)} is not a valid SemVer range; it is ignored")
+            return [], log
+        return [spec], log
+    if re.search(r".tool-versions", name):
+        for line in text.split("\n"):
+            if line.strip().startswith("#"):
+                continue
+            match = re.match(r"^\s*python\s*v?\s*(\S+)\s*$", line)
+            if match:
+                return [match.group(1)], log
+        log.append(f"Warning: No Python version found in {name}")
+        return [], log
+    versions = []
+    for line in re.split(r"\r\n|\r|\n", text.strip()):
+        if line.startswith("#") or not line.strip():
+            continue
+        versions.append(line.strip().split("/")[0])
+    log.append(f"Resolved {name} as {', '.join(versions)}")
+    return versions, log
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1752,6 +2198,14 @@ class _Cell:
     steps: dict[str, Any] = field(default_factory=dict)
     status: str = "success"
     timed_out: bool = False
+    # Inside a composite action: how deep, the prefix of its steps' file names and shown
+    # names, and the env: of the step that uses it (below the steps' own env).
+    depth: int = 0
+    key_prefix: str = ""
+    name_prefix: str = ""
+    scope_env: dict[str, str] = field(default_factory=dict)
+    step_env: dict[str, str] = field(default_factory=dict)  # the running step's env:
+    step_name: str = ""  # and its name, as shown
 
 
 @dataclass
@@ -1759,6 +2213,7 @@ class _ActionResult:
     ok: bool
     message: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    steps: list[StepReport] = field(default_factory=list)
 
 
 class _Run:
@@ -1778,8 +2233,12 @@ class _Run:
         release_workdir: Callable[[Path], None] | None = None,
         copy_budget: int = DEFAULT_COPY_BUDGET,
         time_limit: float | None = None,
+        trigger: Trigger | None = None,
+        network_hint: str | None = CI_NETWORK_HINT,
     ):
         self.workflow = workflow
+        self.trigger = trigger or Trigger()
+        self.network_hint = None if allow_network else network_hint
         self.copy_budget = copy_budget
         self.time_limit = time_limit
         self.run_deadline = math.inf
@@ -1796,35 +2255,102 @@ class _Run:
         self.python_version: str | None = None
         self.owns_workdirs = factory is None
         self.factory = factory or _temp_workdir
-        self.artifacts_dir = Path(artifacts_dir or tempfile.mkdtemp(prefix="triops-artifacts-"))
+        # Without a folder of the caller's, artifacts live in a temporary folder made at the
+        # first upload and removed when the run ends.
+        self.artifacts_dir: Path | None = Path(artifacts_dir) if artifacts_dir else None
+        self.owns_artifacts = False
         self.artifacts: dict[str, list[str]] = {}
+        self.artifact_ids: dict[int, str] = {}
         self.results: dict[str, JobReport] = {}
+        self.skipped_cells = 0
         self.run_id = str(int(time.time() * 1000))
-        sha = hashlib.sha1(workflow.text.encode()).hexdigest()
+        self.inputs = self.dispatch_inputs()
+        self.github = self.github_context()
+        self.github.update(github or {})
+
+    def github_context(self) -> dict[str, Any]:
+        """The github context of the simulated event and ref ("Contexts", github context)."""
+        trigger = self.trigger
+        sha = trigger.sha or hashlib.sha1(self.workflow.text.encode()).hexdigest()
         repository = f"local/{self.seed.name or 'workspace'}"
-        self.github: dict[str, Any] = {
-            "event_name": "push",
-            "event": {"ref": "refs/heads/main", "after": sha, "head_commit": {"id": sha}},
-            "ref": "refs/heads/main",
-            "ref_name": "main",
-            "ref_type": "branch",
+        repo = {"full_name": repository, "name": self.seed.name or "workspace"}
+        kind, name = ref_parts(trigger.ref)
+        ref, ref_name, ref_type = trigger.ref, name, kind if kind != "other" else ""
+        head_ref = base_ref = ""
+        event: dict[str, Any] = {"repository": repo}
+        if trigger.event == "push":
+            event.update(
+                ref=ref,
+                before=trigger.before or "0" * 40,
+                after=sha,
+                head_commit={"id": sha},
+            )
+        elif trigger.event in PULL_REQUESTS:
+            head_ref, base_ref = trigger.head_ref or "triops-local", name
+            pull = {
+                "number": 1,
+                "head": {"ref": head_ref, "sha": sha, "repo": repo},
+                "base": {"ref": base_ref, "repo": repo},
+            }
+            event.update(action=PULL_REQUEST_ACTIVITY, number=1, pull_request=pull)
+            if trigger.event == "pull_request":  # pull_request_target runs on the base branch
+                ref, ref_name, ref_type = "refs/pull/1/merge", "1/merge", "branch"
+        elif trigger.event == "workflow_dispatch":
+            event.update(ref=ref, inputs={k: to_str(v) for k, v in self.inputs.items()})
+        elif trigger.event == "schedule":
+            crons = self.workflow.on.get("schedule") or [{}]
+            event.update(schedule=crons[0].get("cron", ""))
+        return {
+            "event_name": trigger.event,
+            "event": event,
+            "ref": ref,
+            "ref_name": ref_name,
+            "ref_type": ref_type,
             "sha": sha,
             "repository": repository,
             "repository_owner": "local",
             "actor": "learner",
-            "workflow": workflow.name,
+            "workflow": self.workflow.name,
             "run_id": self.run_id,
             "run_number": "1",
             "run_attempt": "1",
             "server_url": "https://github.com",
-            "head_ref": "",
-            "base_ref": "",
+            "head_ref": head_ref,
+            "base_ref": base_ref,
             "token": "",
             "workspace": "",
             "job": "",
             "action": "",
         }
-        self.github.update(github or {})
+
+    def dispatch_inputs(self) -> dict[str, Any]:
+        """The inputs context of a workflow_dispatch run: each input's default, booleans as
+        booleans and numbers as numbers, as when the run is started without changing them."""
+        if self.trigger.event != "workflow_dispatch":
+            return {}
+        settings = self.workflow.on.get("workflow_dispatch")
+        declared = settings.get("inputs") if isinstance(settings, dict) else None
+        values: dict[str, Any] = {}
+        for name, spec in (declared or {}).items():
+            spec = spec if isinstance(spec, dict) else {}
+            default, kind = spec.get("default"), spec.get("type", "string")
+            if kind == "boolean":
+                values[str(name)] = default is True or to_str(default).lower() == "true"
+            elif kind == "number":
+                number = to_number(default)
+                values[str(name)] = 0 if math.isnan(number) else number
+            elif kind == "choice" and default is None and spec.get("options"):
+                values[str(name)] = to_str(spec["options"][0])
+            else:
+                values[str(name)] = to_str(default)
+        return values
+
+    def artifacts_folder(self) -> Path:
+        """Where uploads go: the caller's folder, or a temporary one made now."""
+        if self.artifacts_dir is None:
+            self.artifacts_dir = Path(tempfile.mkdtemp(prefix="triops-artifacts-"))
+            self.owns_artifacts = True
+        return self.artifacts_dir
 
     def emit(self, kind: str, job: str, cell: str = "", **fields: Any) -> None:
         if self.on_event is not None:
@@ -1843,9 +2369,39 @@ class _Run:
             seconds=0.0,
             run_id=self.run_id,
             artifacts=self.artifacts,
-            artifacts_dir=str(self.artifacts_dir),
+            artifacts_dir=str(self.artifacts_dir or ""),
+            event=self.trigger.event,
+            ref=self.trigger.ref,
         )
-        ctx = ExpressionContext({"github": self.github, "secrets": {}, "inputs": {}, "vars": {}})
+        try:
+            self.run_jobs(report)
+        finally:
+            if self.owns_artifacts and self.artifacts_dir is not None:
+                shutil.rmtree(self.artifacts_dir, ignore_errors=True)
+                report.artifacts_dir = ""
+        report.seconds = round(time.monotonic() - start, 3)
+        self.emit(
+            "workflow_finished",
+            self.workflow.name,
+            status=report.status,
+            line=report.message if report.status == NOT_TRIGGERED else None,
+        )
+        return report
+
+    def run_jobs(self, report: RunReport) -> None:
+        decision = decide(
+            self.workflow.on, self.trigger, self.workflow.on_lines, str(self.workflow.path)
+        )
+        report.notes = list(decision.notes)
+        for note in report.notes:
+            self.emit("note", self.workflow.name, line=note)
+        if not decision.triggered:
+            report.status = NOT_TRIGGERED
+            report.message = decision.reason
+            return
+        ctx = ExpressionContext(
+            {"github": self.github, "secrets": {}, "inputs": self.inputs, "vars": {}}
+        )
         try:
             self.workflow_env = {
                 str(k): to_str(evaluate_value(v, ctx)) for k, v in self.workflow.env.items()
@@ -1853,19 +2409,18 @@ class _Run:
         except ExpressionError as exc:
             report.status = "failure"
             report.message = f"workflow env: {exc}"
-            self.workflow_env = {}
-        if report.message:
-            report.seconds = time.monotonic() - start
-            return report
+            return
         for job_id in self.workflow.order:
             job_report = self.run_job(self.workflow.jobs[job_id])
             self.results[job_id] = job_report
             report.jobs.append(job_report)
+        report.skipped_cells = self.skipped_cells
+        if self.skipped_cells:
+            note = skipped_note(report)
+            report.notes.append(note)
+            self.emit("note", self.workflow.name, line=note)
         if any(job.result == "failure" for job in report.jobs):
             report.status = "failure"
-        report.seconds = round(time.monotonic() - start, 3)
-        self.emit("workflow_finished", self.workflow.name, status=report.status)
-        return report
 
     def ancestors(self, job_id: str) -> list[str]:
         seen: list[str] = []
@@ -1895,7 +2450,12 @@ class _Run:
                 return any(r == "failure" for r in results.values())
             return name == "always"
 
-        data = {"github": {**self.github, "job": job.id}, "needs": needs, "vars": {}, "inputs": {}}
+        data = {
+            "github": {**self.github, "job": job.id},
+            "needs": needs,
+            "vars": {},
+            "inputs": self.inputs,
+        }
         ctx = ExpressionContext(data, status)
         try:
             runs = evaluate_condition(job.if_, ctx)
@@ -1920,7 +2480,10 @@ class _Run:
                 "job-total": len(combos),
                 "max-parallel": max_parallel or len(combos),
             }
-            if cancel_rest:
+            other = self.other_runner(job, combo, strategy, needs)
+            if other is not None:
+                cell = self.skipped_cell(job, combo, other)
+            elif cancel_rest:
                 cell = self.cancelled_cell(job, combo)
             else:
                 cell = self.run_cell(job, combo, strategy, needs)
@@ -1931,6 +2494,11 @@ class _Run:
             failed = cell.status == "failure" and not cell.continue_on_error
             if failed and fail_fast and job.strategy is not None:
                 cancel_rest = True
+        if all(c.status == "skipped" for c in report.cells):
+            # Every run of the job needs Windows or macOS: skipped, and so are the jobs that
+            # need it unless their if: says otherwise (as for any skipped job on GitHub).
+            reasons = sorted({c.message for c in report.cells})
+            return self.finish_job(report, "skipped", "; ".join(reasons))
         if any(c.status == "failure" and not c.continue_on_error for c in report.cells):
             result = "failure"
         elif any(c.status == "cancelled" for c in report.cells):
@@ -1938,6 +2506,52 @@ class _Run:
         else:
             result = "success"
         return self.finish_job(report, result, "")
+
+    def other_runner(
+        self, job: Job, combo: dict[str, Any], strategy: dict[str, Any], needs: dict[str, Any]
+    ) -> str | None:
+        """`runs-on windows-latest: only Linux runs here` when the cell's runs-on (evaluated)
+        names a Windows or macOS runner; None when it runs here (or cannot be evaluated: the
+        cell then fails with the expression's error)."""
+        data = {
+            "github": {**self.github, "job": job.id},
+            "needs": needs,
+            "strategy": strategy,
+            "matrix": combo,
+            "vars": {},
+            "inputs": self.inputs,
+        }
+        try:
+            runs_on = evaluate_deep(job.runs_on, ExpressionContext(data))
+        except ExpressionError:
+            return None
+        if runner_os(runs_on) is None:
+            return None
+        return f"runs-on {runs_on_label(runs_on)}: only Linux runs here"
+
+    def skipped_cell(self, job: Job, combo: dict[str, Any], message: str) -> CellReport:
+        label = matrix_label(combo)
+        name = job.id
+        try:
+            ctx = ExpressionContext(
+                {"github": self.github, "matrix": combo, "needs": {}, "vars": {}, "inputs": {}}
+            )
+            name = interpolate(to_str(job.name), ctx) if job.name is not None else job.id
+        except ExpressionError:
+            pass
+        if label and not (isinstance(job.name, str) and "matrix" in job.name):
+            name = f"{name} ({label})"
+        cell = CellReport(name=name, matrix=combo, status="skipped", message=message)
+        for step in job.steps:
+            cell.steps.append(
+                StepReport(
+                    name=to_str(step.name) or step.default_name(), id=step.id, status="skipped"
+                )
+            )
+        self.skipped_cells += 1
+        if label:
+            self.emit("cell_finished", job.id, label, status="skipped", line=message)
+        return cell
 
     def finish_job(self, report: JobReport, result: str, message: str) -> JobReport:
         report.result = result
@@ -2026,6 +2640,7 @@ class _Run:
             "env": dict(self.workflow_env),
             "steps": {},
         }
+        contexts["inputs"] = self.inputs
         cell = _Cell(
             job=job,
             report=report,
@@ -2060,7 +2675,7 @@ class _Run:
             if label and not (isinstance(job.name, str) and "matrix" in job.name):
                 name = f"{name} ({label})"
             report.name = name
-            report.runs_on = to_str(evaluate_value(job.runs_on, ctx))
+            report.runs_on = runs_on_label(evaluate_deep(job.runs_on, ctx))
             job_env = {str(k): to_str(evaluate_value(v, ctx)) for k, v in job.env.items()}
             cell.env.update(job_env)
             contexts["env"] = dict(cell.env)
@@ -2132,7 +2747,7 @@ class _Run:
         job_id = cell.job.id
         contexts = {
             **cell.contexts,
-            "env": dict(cell.env),
+            "env": {**cell.env, **cell.scope_env},
             "steps": cell.steps,
             "job": {"status": cell.status},
         }
@@ -2143,6 +2758,7 @@ class _Run:
         except ExpressionError:
             name = to_str(step.name)
         report = StepReport(name=name, id=step.id, status="skipped")
+        name = f"{cell.name_prefix}{name}"  # as events show it: inside its composite action
         if cell.timed_out or time.monotonic() >= cell.deadline:
             cell.timed_out = True
             cell.status = "failure"
@@ -2153,7 +2769,7 @@ class _Run:
         try:
             runs = evaluate_condition(step.if_, ctx)
         except ExpressionError as exc:
-            return self.fail_step(cell, step, report, f"line {step.line}: if: {exc}")
+            return self.fail_step(cell, step, report, f"{step.where}: if: {exc}")
         if not runs:
             self.record(cell, step, report, "skipped", "skipped")
             self.emit("step_finished", job_id, cell.label, step=name, status="skipped")
@@ -2171,7 +2787,7 @@ class _Run:
         start = time.monotonic()
         try:
             step_env = {str(k): to_str(evaluate_value(v, ctx)) for k, v in step.env.items()}
-            contexts["env"] = {**cell.env, **step_env}
+            contexts["env"] = {**cell.env, **cell.scope_env, **step_env}
             minutes = evaluate_value(step.timeout_minutes, ctx)
             continue_on_error = truthy(evaluate_value(step.continue_on_error, ctx))
             inputs = {str(k): to_str(evaluate_value(v, ctx)) for k, v in step.with_.items()}
@@ -2181,12 +2797,12 @@ class _Run:
             working_directory = to_str(evaluate_value(workdir_spec, ctx)) if workdir_spec else ""
             script = interpolate(step.run, ctx) if step.run is not None else None
         except ExpressionError as exc:
-            return self.fail_step(cell, step, report, f"line {step.line}: {exc}")
+            return self.fail_step(cell, step, report, f"{step.where}: {exc}")
         remaining = cell.deadline - time.monotonic()
         step_limit = to_number(minutes) * 60 if minutes is not None else None
         timeout = remaining if step_limit is None else min(step_limit, remaining)
         files = {
-            kind: f"_runner/files/{step.index}-{kind.lower()}"
+            kind: f"_runner/files/{cell.key_prefix}{step.index}-{kind.lower()}"
             for kind in ("ENV", "OUTPUT", "PATH", "STEP_SUMMARY")
         }
         try:
@@ -2219,11 +2835,20 @@ class _Run:
                     if outcome.status == "failed"
                     else f"{outcome.status}: {outcome.output.strip()[-500:]}"
                 )
+            hint = self.network_hint if not ok and network_error(outcome.output) else None
+            if hint:
+                if not logged:  # keep the output the runner did not stream, then the hint
+                    for line in outcome.output.splitlines():
+                        log.add(line)
+                on_output(hint)
+                report.message = f"{report.message} {hint}".strip()
             log_text = log.text() if logged else outcome.output
             outputs: dict[str, str] = {}
         else:
+            cell.step_env, cell.step_name = step_env, report.name
             result = self.run_action(cell, step, inputs, env, timeout, on_output)
             ok, report.message, outputs = result.ok, result.message, dict(result.outputs)
+            report.steps = result.steps
             if report.message and not ok:
                 on_output(f"Error: {report.message}")
             log_text = log.text()
@@ -2264,7 +2889,7 @@ class _Run:
             "step_finished",
             cell.job.id,
             cell.label,
-            step=report.name,
+            step=f"{cell.name_prefix}{report.name}",
             status="failure",
             line=message,
         )
@@ -2319,6 +2944,7 @@ class _Run:
         env.setdefault("LANG", "C.UTF-8")
         env["CI"] = "true"
         env.update(cell.env)
+        env.update(cell.scope_env)
         env.update(step_env)
         github = cell.contexts["github"]
         env.update(
@@ -2351,6 +2977,8 @@ class _Run:
                 "RUNNER_TOOL_CACHE": str(cell.runner_dir / "tool_cache"),
             }
         )
+        if github.get("action_path"):
+            env["GITHUB_ACTION_PATH"] = to_str(github["action_path"])
         base_path = env.get("PATH") or self.base_env["PATH"]
         env["PATH"] = os.pathsep.join([*cell.path_prepend, base_path])
         return env
@@ -2383,7 +3011,7 @@ class _Run:
     ) -> StepOutcome:
         shell = step.shell or cell.defaults_run.get("shell") or None
         template, suffix = SHELLS.get(shell, (shell, ".sh")) if shell else UNSET_SHELL
-        script_name = f"_runner/step-{step.index}{suffix}"
+        script_name = f"_runner/step-{cell.key_prefix}{step.index}{suffix}"
         script_path = cell.workdir / script_name
         cmd = [part.replace("{0}", str(script_path)) for part in shlex.split(template)]
         try:
@@ -2437,8 +3065,11 @@ class _Run:
             "actions/upload-artifact": self.upload_artifact,
             "actions/download-artifact": self.download_artifact,
         }
-        handler = handlers.get(action)
-        if handler is None or uses.startswith(("./", "docker://")):
+        if uses.startswith("./") or uses in (".", "./"):
+            handler = self.composite
+        else:
+            handler = handlers.get(action)
+        if handler is None or uses.startswith("docker://"):
             return _ActionResult(False, f"not available offline: {uses}")
         try:
             return handler(cell, step, inputs, env, timeout, log)
@@ -2471,19 +3102,49 @@ class _Run:
         return _ActionResult(True)
 
     def setup_python(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
-        spec = inputs.get("python-version", "").strip()
-        if not spec and inputs.get("python-version-file"):
+        specs = [s.strip() for s in inputs.get("python-version", "").splitlines() if s.strip()]
+        version_file = inputs.get("python-version-file", "").strip()
+        source = ""
+        if specs and version_file:
+            log(
+                "Warning: Both python-version and python-version-file inputs are specified, "
+                "only python-version will be used."
+            )
+        elif version_file:
             try:
-                relative = self.inside_workdir(cell, inputs["python-version-file"])
-                text = cell.box.read_file(relative, 64 << 10).decode("utf-8", "replace")
-            except (OSError, ValueError):
+                specs, notes = self.versions_from_file(cell, version_file)
+            except FileNotFoundError:
                 return _ActionResult(
-                    False,
-                    f"python-version-file not found (or not a regular file): "
-                    f"{inputs['python-version-file']}",
+                    False, f"The specified python version file at: {version_file} doesn't exist."
                 )
-            lines = text.strip().splitlines()
-            spec = lines[0].strip() if lines else ""
+            except UnsafePath as exc:
+                return _ActionResult(
+                    False, f"python-version-file {version_file} is not a regular file: {exc}"
+                )
+            except (OSError, ValueError) as exc:
+                return _ActionResult(False, f"python-version-file {version_file}: {exc}")
+            for note in notes:
+                log(visible(note))
+            source = f" (from {version_file})"
+        elif not specs:
+            log(
+                "Warning: Neither 'python-version' nor 'python-version-file' inputs were "
+                "supplied. Attempting to find '.python-version' file."
+            )
+            try:
+                specs, notes = self.versions_from_file(cell, ".python-version")
+                source = " (from .python-version)"
+                for note in notes:
+                    log(visible(note))
+            except FileNotFoundError:
+                log("Warning: .python-version doesn't exist.")
+            except (OSError, ValueError) as exc:
+                return _ActionResult(False, f".python-version: {exc}")
+        if not specs:
+            log(
+                "Warning: The `python-version` input is not set.  The version of Python "
+                "currently in `PATH` will be used."
+            )
         version = self.python_version
         if version is None:
             # One probe per run: the interpreter cannot change between jobs.
@@ -2503,11 +3164,13 @@ class _Run:
             if probe.status != "ok" or not re.fullmatch(r"\d+\.\d+\.\d+", version):
                 return _ActionResult(False, f"could not run {self.python}: {probe.output.strip()}")
             self.python_version = version
-        for wanted in [s for s in spec.splitlines() if s.strip()] or [version]:
+        for wanted in specs or [version]:
             try:
                 ok = python_version_matches(wanted, version)
             except ValueError as exc:
-                return _ActionResult(False, f"{exc}; offline, only Python {version} is available")
+                return _ActionResult(
+                    False, f"{exc}{source}; offline, only Python {version} is available"
+                )
             if not ok:
                 hint = ""
                 raw = step.with_.get("python-version")
@@ -2518,8 +3181,8 @@ class _Run:
                     )
                 return _ActionResult(
                     False,
-                    f"python-version '{wanted}' was requested, but the available Python is "
-                    f"{version} ({self.python}); offline runs can only use the installed "
+                    f"python-version '{wanted}'{source} was requested, but the available Python "
+                    f"is {version} ({self.python}); offline runs can only use the installed "
                     f"interpreter{hint}",
                 )
         bin_dir = str(Path(self.python).parent)
@@ -2527,6 +3190,13 @@ class _Run:
         cell.env["pythonLocation"] = str(Path(self.python).parent.parent)
         log(f"Using Python {version} from {self.python}")
         return _ActionResult(True, outputs={"python-version": version, "python-path": self.python})
+
+    def versions_from_file(self, cell: _Cell, name: str) -> tuple[list[str], list[str]]:
+        """The versions in a version file of the workspace (read as root: through the work
+        folder's descriptor, no link followed, a regular file of at most 1 MiB)."""
+        relative = self.inside_workdir(cell, name)
+        text = cell.box.read_file(relative, VERSION_FILE_LIMIT).decode("utf-8", "replace")  # type: ignore[union-attr]
+        return python_versions_from_file(name, text)
 
     def upload_artifact(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
         name = inputs.get("name") or "artifact"
@@ -2555,7 +3225,7 @@ class _Run:
                 return _ActionResult(False, message)
             log(f"Warning: {message}" if missing == "warn" else message)
             return _ActionResult(True)
-        dest = self.artifacts_dir / name
+        dest = self.artifacts_folder() / name
         if name in self.artifacts or dest.exists():
             if inputs.get("overwrite", "").strip().lower() != "true":
                 return _ActionResult(
@@ -2582,9 +3252,13 @@ class _Run:
             self.copied += len(data)
             relative.append(rel)
         self.artifacts[name] = sorted(relative)
+        artifact_id = next((k for k, v in self.artifact_ids.items() if v == name), None)
+        if artifact_id is None:
+            artifact_id = len(self.artifact_ids) + 1
+            self.artifact_ids[artifact_id] = name
         log(f"Uploaded artifact '{name}' with {len(relative)} file(s)")
         return _ActionResult(
-            True, outputs={"artifact-id": str(len(self.artifacts)), "artifact-url": dest.as_uri()}
+            True, outputs={"artifact-id": str(artifact_id), "artifact-url": dest.as_uri()}
         )
 
     def artifact_files(
@@ -2642,24 +3316,274 @@ class _Run:
         return sorted(files), base
 
     def download_artifact(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
+        """actions/download-artifact: one artifact by `name`, some by `artifact-ids`, or every
+        artifact of the run matching `pattern` (all without one), each into a folder of its
+        name under `path` unless `merge-multiple` (or, from v5, a single match) puts them
+        straight into `path`."""
+        where = (inputs.get("path") or ".").strip()
+        if where.startswith("~"):
+            where = f"{cell.runner_dir / 'home'}{where[1:]}"
         try:
-            target = self.inside_workdir(cell, inputs.get("path") or ".")
+            target = self.inside_workdir(cell, where)
         except UnsafePath:
             return _ActionResult(False, "download path is outside the job's work folder")
-        name = inputs.get("name")
-        names = [name] if name else sorted(self.artifacts)
+        name = inputs.get("name", "").strip()
+        ids = inputs.get("artifact-ids", "").strip()
+        pattern = inputs.get("pattern", "").strip()
+        try:
+            merge = boolean_input(inputs, "merge-multiple")
+        except ValueError as exc:
+            return _ActionResult(False, str(exc))
+        if name and ids:
+            return _ActionResult(
+                False,
+                "Inputs 'name' and 'artifact-ids' cannot be used together. Please specify "
+                "only one.",
+            )
+        if name:
+            if name not in self.artifacts:
+                return _ActionResult(
+                    False, f"Unable to download artifact(s): Artifact '{name}' not found"
+                )
+            chosen = [name]
+        elif ids:
+            wanted = [part.strip() for part in ids.split(",") if part.strip()]
+            if not all(part.isdigit() for part in wanted):
+                return _ActionResult(False, f"Invalid artifact ID in '{ids}': IDs are numbers")
+            chosen = [self.artifact_ids[int(i)] for i in wanted if int(i) in self.artifact_ids]
+            if not chosen:
+                return _ActionResult(
+                    False,
+                    "Unable to download artifact(s): None of the provided artifact IDs were found",
+                )
+        else:
+            chosen = sorted(self.artifacts)
+            if pattern:
+                log(f"Filtering artifacts by pattern '{visible(pattern)}'")
+                chosen = [item for item in chosen if artifact_pattern_matches(pattern, item)]
+        # v4 gives every artifact found by pattern (or all) a folder of its own unless
+        # merge-multiple; from v5 on a single match goes straight into path, as a name does.
+        single = bool(name) or merge or (action_major(step.uses) >= 5 and len(chosen) == 1)
         deadline = time.monotonic() + max(timeout, 0.0)
-        for item in names:
-            source = self.artifacts_dir / item
-            if item not in self.artifacts or not source.is_dir():
-                return _ActionResult(False, f"Artifact not found: {item}")
-            dest = target if name else f"{target}/{item}".lstrip("/")
+        for item in chosen:
+            source = self.artifacts_folder() / item
+            if not source.is_dir():
+                return _ActionResult(
+                    False, f"Unable to download artifact(s): Artifact '{item}' not found"
+                )
+            dest = target if single else f"{target}/{item}".lstrip("/")
             self.copied += cell.box.copy_in(
                 source, dest, budget=self.copy_budget - self.copied, deadline=deadline
             )
             shown = os.path.relpath(cell.workdir / dest, cell.workspace)
-            log(f"Downloaded artifact '{item}' into {visible(shown)}")
+            log(f"Downloaded artifact '{visible(item)}' into {visible(shown)}")
+        log(f"Total of {len(chosen)} artifact(s) downloaded")
         return _ActionResult(True, outputs={"download-path": str(cell.workdir / target)})
+
+    # -- local composite actions ------------------------------------------------------------
+
+    def composite(self, cell, step, inputs, env, timeout, log) -> _ActionResult:
+        """A local composite action (uses: ./path): its action.yml read from the workspace as
+        root (through the work folder's descriptor, no link followed, at most 1 MiB, parsed
+        with the bounds of learner YAML), then its steps run like the job's own, with the
+        inputs context, github.action_path and the outputs its action.yml maps."""
+        uses = (step.uses or "").strip()
+        if cell.depth > MAX_COMPOSITE_DEPTH:
+            return _ActionResult(
+                False, f"Composite action depth exceeded max depth {MAX_COMPOSITE_DEPTH}"
+            )
+        try:
+            relative = self.inside_workspace(cell, uses)
+        except UnsafePath:
+            return _ActionResult(False, f"uses: {uses} is outside the workspace")
+        folder = f"{cell.workspace.name}/{relative}".rstrip("/")
+        shown = f"./{relative}" if relative else "."
+        action = self.load_action(cell, folder, shown)
+        if isinstance(action, _ActionResult):
+            return action
+        caller = ExpressionContext(
+            {
+                **cell.contexts,
+                "env": {**cell.env, **cell.scope_env, **cell.step_env},
+                "steps": cell.steps,
+                "job": {"status": cell.status},
+            },
+            self.step_status(cell),
+            cell.ws,
+        )
+        try:
+            values = self.action_inputs(action, inputs, caller, log)
+        except ExpressionError as exc:
+            return _ActionResult(False, f"{action.path}: inputs: {exc}")
+        github = {**cell.contexts["github"], "action_path": str(cell.workdir / folder)}
+        sub = replace(
+            cell,
+            contexts={**cell.contexts, "github": github, "inputs": values},
+            steps={},
+            status="success",
+            defaults_run={},
+            depth=cell.depth + 1,
+            key_prefix=f"{cell.key_prefix}{step.index}.",
+            name_prefix=f"{cell.name_prefix}{cell.step_name or step.default_name()} › ",
+            scope_env={**cell.scope_env, **cell.step_env},
+            deadline=min(cell.deadline, time.monotonic() + max(timeout, 0.0)),
+        )
+        reports = [self.run_step(sub, inner) for inner in action.steps]
+        if sub.timed_out and time.monotonic() >= cell.deadline:
+            cell.timed_out = True
+        for report in reports:
+            detail = f" ({report.message})" if report.message else ""
+            log(f"{_MARKS.get(report.status, '?')} {visible(report.name)}: {report.status}{detail}")
+        outputs_ctx = ExpressionContext(
+            {
+                **sub.contexts,
+                "env": {**cell.env, **sub.scope_env},
+                "steps": sub.steps,
+                "job": {"status": sub.status},
+            },
+            workspace=cell.ws,
+        )
+        outputs = {}
+        try:
+            for output_id, value in action.outputs.items():
+                outputs[output_id] = to_str(evaluate_value(value, outputs_ctx))
+        except ExpressionError as exc:
+            return _ActionResult(False, f"{action.path}: outputs: {exc}", outputs, reports)
+        if sub.status == "failure":
+            failed = next((r for r in reports if r.status in ("failure", "cancelled")), None)
+            why = f"{failed.name}: {failed.message}" if failed else "a step failed"
+            return _ActionResult(False, f"{shown}: {why}", outputs, reports)
+        return _ActionResult(True, "", outputs, reports)
+
+    def load_action(self, cell: _Cell, folder: str, shown: str) -> Action | _ActionResult:
+        """The checked action.yml (or action.yaml) of `folder`, or the failure to report."""
+        for candidate in ("action.yml", "action.yaml"):
+            try:
+                raw = cell.box.read_file(f"{folder}/{candidate}", LEARNER_YAML.max_bytes)  # type: ignore[union-attr]
+            except FileNotFoundError:
+                continue
+            except NotADirectoryError:
+                break
+            except TooLarge:
+                return _ActionResult(
+                    False,
+                    f"{shown}/{candidate} is larger than {LEARNER_YAML.max_bytes:,} bytes",
+                )
+            path = f"{shown}/{candidate}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw[: exc.start].count(b"\n") + 1
+                return _ActionResult(False, f"{path}:{line}: error: the action is not UTF-8 text")
+            try:
+                return parse_action(text, path)
+            except WorkflowError as exc:
+                return _ActionResult(False, str(exc))
+        return _ActionResult(
+            False,
+            f"Can't find 'action.yml' or 'action.yaml' under '{shown}'. Did you forget to run "
+            "actions/checkout before running your local action?",
+        )
+
+    def action_inputs(
+        self,
+        action: Action,
+        given: dict[str, str],
+        ctx: ExpressionContext,
+        log: Callable[[str], None],
+    ) -> dict[str, str]:
+        """The inputs context of a composite action: what `with:` gave, else each input's
+        default; as on GitHub, an unexpected input or a missing required one only warns."""
+        lowered = {key.lower(): value for key, value in given.items()}
+        declared = {key.lower() for key in action.inputs}
+        unexpected = [key for key in given if key.lower() not in declared]
+        if unexpected:
+            valid = ", ".join(f"'{key}'" for key in action.inputs)
+            names = ", ".join(f"'{visible(key)}'" for key in unexpected)
+            log(f"Warning: Unexpected input(s) {names}, valid inputs are [{valid}]")
+        values: dict[str, str] = {}
+        for input_id, spec in action.inputs.items():
+            if input_id.lower() in lowered:
+                values[input_id] = lowered[input_id.lower()]
+                if spec.deprecation:
+                    log(
+                        f"Warning: Input '{input_id}' has been deprecated with message: "
+                        f"{visible(spec.deprecation)}"
+                    )
+            elif spec.default is not None:
+                values[input_id] = to_str(evaluate_value(spec.default, ctx))
+            else:
+                values[input_id] = ""
+                if spec.required:
+                    log(
+                        f"Warning: input '{input_id}' is required by {action.path} but was not "
+                        f"supplied; GitHub does not stop the step for that either, and "
+                        f"inputs.{input_id} is empty"
+                    )
+        return values
+
+
+def boolean_input(inputs: dict[str, str], name: str, default: bool = False) -> bool:
+    """An action's boolean input as @actions/core's getBooleanInput reads it: true, True,
+    TRUE, false, False or FALSE; anything else is an error."""
+    value = inputs.get(name, "").strip()
+    if not value:
+        return default
+    if value in ("true", "True", "TRUE"):
+        return True
+    if value in ("false", "False", "FALSE"):
+        return False
+    raise ValueError(
+        f'Input does not meet YAML 1.2 "Core Schema" specification: {name}. Support boolean '
+        "input list: `true | True | TRUE | false | False | FALSE`"
+    )
+
+
+def action_major(uses: str | None) -> int:
+    """The major version of an action's ref (actions/download-artifact@v4 -> 4); a commit or
+    a branch counts as the newest (99)."""
+    match = re.fullmatch(r"v?(\d+)(?:\.\d+)*", (uses or "").rsplit("@", 1)[-1])
+    return int(match.group(1)) if match else 99
+
+
+def artifact_pattern_matches(pattern: str, name: str) -> bool:
+    """Whether an artifact name matches a download-artifact `pattern` (minimatch, as the
+    action uses it): `*`, `?`, `[...]`, `{a,b}` alternatives, a leading `!` negates, and a
+    wildcard does not match a leading dot."""
+    negate = False
+    while pattern.startswith("!"):
+        negate, pattern = not negate, pattern[1:]
+    hit = False
+    for alternative in _braces(pattern):
+        if name.startswith(".") and not alternative.startswith("."):
+            continue
+        body = alternative.replace("**", "*")
+        if re.fullmatch(_component_regex(body), name):
+            hit = True
+            break
+    return hit != negate
+
+
+def _braces(pattern: str) -> list[str]:
+    match = re.search(r"\{([^{}]*,[^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    head, tail = pattern[: match.start()], pattern[match.end() :]
+    out: list[str] = []
+    for part in match.group(1).split(","):
+        out.extend(_braces(head + part + tail))
+    return out
+
+
+def parse_action(text: str, path: str) -> Action:
+    """Parse and check a composite action's action.yml; WorkflowError (`path:line`)."""
+    try:
+        doc = parse_yaml(text, limits=LEARNER_YAML)
+    except YamlSyntaxError as exc:
+        raise WorkflowError(path, exc.line, exc.message) from exc
+    except yaml.YAMLError as exc:
+        raise WorkflowError(path, 1, f"YAML error: {exc}") from exc
+    return _Loader(path, doc).action()  # the path as written: ./.github/actions/x/action.yml
 
 
 def run_workflow(
@@ -2679,28 +3603,35 @@ def run_workflow(
     release_workdir: Callable[[Path], None] | None = None,
     copy_budget: int = DEFAULT_COPY_BUDGET,
     time_limit: float | None = None,
+    trigger: Trigger | None = None,
+    network_hint: str | None = CI_NETWORK_HINT,
 ) -> RunReport:
     """Run the jobs in dependency order, one matrix cell at a time, and report what happened.
 
-    `workspace_seed` is what actions/checkout copies in. Each cell gets a fresh directory from
-    `workspace_factory(None)` (default: a temporary directory, removed afterwards; a supplied
-    factory owns its directories): `<dir>/workspace` is GITHUB_WORKSPACE and `<dir>/_runner`
-    holds scripts, the GITHUB_* files, RUNNER_TEMP and HOME. `env` is the base process
-    environment (lowest precedence, not part of the `env` context); `python` is the interpreter
-    setup-python offers. Jobs run sequentially: `max_parallel` and strategy.max-parallel are
-    accepted for compatibility. `github` overrides fields of the github context.
-    `prepare_workdir(workdir)` is called before each command, after this module has written
-    scripts and files into the workdir (a sandbox can hand them to its own user there);
-    `release_workdir(workdir)` is called when a cell is done with a factory-made workdir.
-    `copy_budget` caps the bytes the built-in actions copy in one run (checkout, artifacts),
-    each file counted at its apparent size so that sparse files cannot slip past.
-    `time_limit` bounds the whole run in seconds (a lab's wall_seconds): once it has passed,
-    the remaining steps are cancelled, whatever timeout-minutes the workflow sets.
+        `trigger` is the simulated event (default: a push to refs/heads/main with no list of
+        changed files); when `on:` does not select it, nothing runs and the report's status is
+        not-triggered, its message naming the filter. `network_hint` is the line added to a step
+        that failed on a network error (none when the network is allowed).
 
-    The built-in actions run here, in the caller's process (as root under the sandbox), on
-    folders a step may have filled with links, FIFOs and huge files: they reach every path
-    through descriptors opened before the first step and never follow a link
-    (triops.labs.safefs), read only regular files within caps, and stop at the step's deadline.
+    `workspace_seed` is what actions/checkout copies in. Each cell gets a fresh directory from
+        `workspace_factory(None)` (default: a temporary directory, removed afterwards; a supplied
+        factory owns its directories): `<dir>/workspace` is GITHUB_WORKSPACE and `<dir>/_runner`
+        holds scripts, the GITHUB_* files, RUNNER_TEMP and HOME. `env` is the base process
+        environment (lowest precedence, not part of the `env` context); `python` is the interpreter
+        setup-python offers. Jobs run sequentially: `max_parallel` and strategy.max-parallel are
+        accepted for compatibility. `github` overrides fields of the github context.
+        `prepare_workdir(workdir)` is called before each command, after this module has written
+        scripts and files into the workdir (a sandbox can hand them to its own user there);
+        `release_workdir(workdir)` is called when a cell is done with a factory-made workdir.
+        `copy_budget` caps the bytes the built-in actions copy in one run (checkout, artifacts),
+        each file counted at its apparent size so that sparse files cannot slip past.
+        `time_limit` bounds the whole run in seconds (a lab's wall_seconds): once it has passed,
+        the remaining steps are cancelled, whatever timeout-minutes the workflow sets.
+
+        The built-in actions run here, in the caller's process (as root under the sandbox), on
+        folders a step may have filled with links, FIFOs and huge files: they reach every path
+        through descriptors opened before the first step and never follow a link
+        (triops.labs.safefs), read only regular files within caps, and stop at the step's deadline.
     """
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
@@ -2719,5 +3650,7 @@ def run_workflow(
         release_workdir,
         copy_budget,
         time_limit,
+        trigger,
+        network_hint,
     )
     return run.execute()
