@@ -6,7 +6,7 @@ from triops.quiz import exam as engine
 from triops.store import users
 from triops.ui import resources
 from triops.ui.exam_view import FACTOR_LABEL
-from triops.ui.identity import current, now
+from triops.ui.identity import current, name_in_label, now
 
 st.title("Learners")
 if not current().can_instruct:
@@ -28,7 +28,7 @@ for user in profiles:
     left.text(user.name)  # learner-supplied: shown as text
     factor = engine.accommodation(db, user.id)
     right.selectbox(
-        "Time accommodation",
+        f"Time accommodation for {name_in_label(user.name)}",  # each select names its learner
         list(engine.ACCOMMODATIONS),
         format_func=FACTOR_LABEL.get,
         index=list(engine.ACCOMMODATIONS).index(factor),

@@ -275,3 +275,19 @@ def test_home_leads_to_practice_exams_and_labs_as_well_as_lessons():
         "labs",
     }
     assert "learn" in links.values()
+
+
+def test_each_accommodation_select_on_learners_names_its_learner():
+    """Screen readers hear which learner a select is for; a name is never read as markup."""
+    conn = state_db()
+    ada = users.create_user(conn, "Ada Lovelace", progress_now())
+    eve = users.create_user(conn, "![x](http://example.invalid/x.png)", progress_now())
+    conn.close()
+    at = app(profile=ada.id).run()
+    at.switch_page("app_pages/learners.py").run()
+    assert not at.exception
+    labels = {box.key: box.label for box in at.selectbox if box.key.startswith("acc-")}
+    assert labels[f"acc-{ada.id}"] == "Time accommodation for Ada Lovelace"
+    assert labels[f"acc-{eve.id}"] == (
+        "Time accommodation for \\!\\[x\\](http\\://example.invalid/x.png)"
+    )

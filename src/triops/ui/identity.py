@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -15,6 +16,18 @@ from triops.store.users import User
 
 LAST_PROFILE = "last_profile"
 _KEY = "triops_profile_id"
+
+# Within one line of a widget label, only these characters start markdown (emphasis, code,
+# links, images, HTML, maths, :icon: and :color[...] directives); "-", "." or "(" do not.
+_LABEL_MARKUP = re.compile(r"([\\`*_{}\[\]<>~$:!|])")
+
+
+def name_in_label(name: str) -> str:
+    """A profile name inside a widget label: shown and read out as typed, never as markup.
+
+    A widget's accessible name is its raw label, so only what would start markup is escaped
+    (a backslash a screen reader reads is better than an image fetched from a name)."""
+    return _LABEL_MARKUP.sub(r"\\\1", name)
 
 
 @dataclass(frozen=True)
