@@ -1,11 +1,10 @@
-"""Practice: one question at a time with instant feedback; missed questions come back."""
+"""Practice: one question at a time with instant feedback; missed questions come back spaced out."""
 
 import random
 
 import streamlit as st
 
-from triops.quiz import practice
-from triops.quiz.grading import describe, grade, right_answer
+from triops.quiz import practice, practice_session
 from triops.quiz.presentation import option_count
 from triops.store import practice as practice_log
 from triops.ui import question_view, resources
@@ -22,6 +21,7 @@ course = resources.course()
 db = resources.state_db()
 state = st.session_state
 rng = state.setdefault("practice_rng", random.Random())
+session: practice_session.Session = state.setdefault("practice_session", practice_session.Session())
 
 left, middle, right = st.columns(3)
 track = left.selectbox(
@@ -53,24 +53,14 @@ lesson_id = right.selectbox(
 )
 
 candidates = practice.pool(bank, track, domain, lesson_id)
-session_scores: dict = state.setdefault("practice_scores", {})
-
-
-def latest_scores() -> dict:
-    """What the log says, with this session's answers on top (they are the newest)."""
-    logged = practice_log.latest_scores(db, identity.user_id) if identity.user else {}
-    return {**logged, **session_scores}
-
-
-latest = latest_scores()
+logged = practice_log.latest_scores(db, identity.user_id) if identity.user else {}
 filters = (track, domain, lesson_id)
 if state.get("practice_filters") != filters:
     state["practice_filters"] = filters
     state.pop("practice_current", None)
-recent: list[str] = state.setdefault("practice_recent", [])
 by_id = bank.by_id()
 
-pending = len(practice.missed(candidates, latest))
+pending = len(practice.missed(candidates, {**logged, **session.scores}))
 st.caption(
     f"{len(candidates)} questions match · {pending} missed question(s) waiting to come "
     "back" + ("" if identity.user else " · create a profile to keep your practice history")
@@ -81,11 +71,16 @@ if not candidates:
     st.stop()
 
 
-def show(question_id: str) -> None:
+def show(question_id: str, reason: str = practice_session.CHOSEN) -> None:
+    practice_session.show(session, question_id, reason)
     state["practice_current"] = question_id
     state["practice_answered"] = None
-    recent.append(question_id)
     state["practice_seq"] = state.get("practice_seq", 0) + 1
+
+
+def show_next() -> None:
+    pick = practice_session.next_question(candidates, session, logged, rng)
+    show(pick.question.id, pick.reason)
 
 
 # A link from Search (?question=<id>) opens that question, if practice may show it.
@@ -93,14 +88,13 @@ linked_id = st.query_params.get("question")
 if linked_id and state.get("practice_linked") != linked_id:
     state["practice_linked"] = linked_id
     if linked_id in by_id and not by_id[linked_id].question.exam_only:
-        candidates = (
-            [*candidates, by_id[linked_id]] if by_id[linked_id] not in candidates else candidates
-        )
+        if by_id[linked_id] not in candidates:
+            candidates = [*candidates, by_id[linked_id]]
         show(linked_id)
 
 current_id = state.get("practice_current")
 if current_id not in by_id or by_id[current_id] not in candidates:
-    show(practice.next_question(candidates, latest, recent, rng).id)
+    show_next()
     current_id = state["practice_current"]
 
 bq = by_id[current_id]
@@ -119,9 +113,9 @@ with st.container(border=True):
         f" · {question.difficulty}"
     )
     question_view.stem(question)
-    answered = state.get("practice_answered")
-    question_view.inputs(question, order, key, disabled=answered is not None)
-    if answered is None and st.button("Check answer", type="primary", key=f"{key}-check"):
+    checked: practice_session.Checked | None = state.get("practice_answered")
+    question_view.inputs(question, order, key, disabled=checked is not None)
+    if checked is None and st.button("Check answer", type="primary", key=f"{key}-check"):
         try:
             response = question_view.read(question, order, key)
         except question_view.Unparsed as exc:
@@ -134,29 +128,29 @@ with st.container(border=True):
         if getattr(question, "semantic", None) is not None:
             with st.spinner("Comparing the meaning of your answer…"):
                 embedder = semantic_embedder()
-        result = grade(question, response, embedder)
         answered_at = now()
-        session_scores[question.id] = (result.score, answered_at)
+        result = practice_session.check(session, question, response, answered_at, embedder)
         if identity.user:
             practice_log.log_answer(db, identity.user_id, question.id, result.score, answered_at)
-        state["practice_answered"] = (response, result.score, result.feedback, result.detail)
+        state["practice_answered"] = result
         st.rerun()
 
-answered = state.get("practice_answered")
-if answered is not None:
-    response, score, feedback, detail = answered
-    if detail and getattr(question, "semantic", None) is not None:
-        st.caption(f"Graded by meaning: {detail}")
-    if score >= 1:
+checked = state.get("practice_answered")
+if checked is not None:
+    if checked.detail and getattr(question, "semantic", None) is not None:
+        st.caption(f"Graded by meaning: {checked.detail}")
+    back = f"It will come back after at least {practice_session.GAPS[0]} other questions."
+    if checked.verdict == "correct":
         st.success("Correct.", icon=":material/check_circle:")
-    elif score > 0:
-        st.warning(f"Partly right: {score:.0%}." + (f" {detail}." if detail else ""))
+    elif checked.verdict == "partial":
+        detail = f" {checked.detail}." if checked.detail else ""
+        st.warning(f"Partly right: {checked.score:.0%}.{detail} {back}")
     else:
-        st.error("Not right this time. It will come back in a few questions.")
-    for text in feedback:
+        st.error(f"Not right this time. {back}")
+    for text in checked.feedback:
         st.markdown(f"- {text}")
-    if score < 1:
-        st.markdown(f"**Right answer:** {describe(question, right_answer(question))}")
+    if checked.right_answer:
+        st.markdown(f"**Right answer:** {checked.right_answer}")
     if question.explanation:
         st.info(question.explanation, icon=":material/school:")
     linked = course.lesson(question.lesson) if question.lesson else None
@@ -164,10 +158,10 @@ if answered is not None:
         lesson_link(linked)
     a, b = st.columns(2)
     if a.button("Next question", type="primary", key=f"{key}-next"):
-        show(practice.next_question(candidates, latest_scores(), recent, rng).id)
+        show_next()
         st.rerun()
     if b.button("Another like this", key=f"{key}-like"):
-        nxt = practice.like(candidates, bq, recent, rng)
+        nxt = practice.like(candidates, bq, session.shown, rng)
         if nxt is not None:
             show(nxt.id)
         st.rerun()

@@ -1,5 +1,5 @@
-"""Practice mode: which question comes next. Missed questions come back a few questions later in
-the same session and in later sessions (the practice log keeps every answer)."""
+"""Practice mode: the pool of questions a learner practises from, the ones they missed, and
+"another like this". Which question comes next is triops.quiz.practice_session's job."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ import random
 from datetime import datetime
 
 from triops.quiz.bank import Bank, BankQuestion
-
-# A missed question returns once this many other questions have been shown since it.
-RETURN_AFTER = 3
 
 
 def pool(
@@ -31,28 +28,6 @@ def missed(
     """Questions whose latest answer was not fully right, longest ago first."""
     out = [q for q in candidates if q.id in latest and latest[q.id][0] < 1.0]
     return sorted(out, key=lambda q: latest[q.id][1])
-
-
-def next_question(
-    candidates: list[BankQuestion],
-    latest: dict[str, tuple[float, datetime]],
-    recent: list[str],
-    rng: random.Random,
-) -> BankQuestion | None:
-    """A missed question that is due, else one never answered, else the least recently answered.
-
-    `recent` lists the ids shown in this session, most recent last."""
-    if not candidates:
-        return None
-    blocked = set(recent[-RETURN_AFTER:])
-    due = [q for q in missed(candidates, latest) if q.id not in blocked]
-    if due:
-        return due[0]
-    fresh = [q for q in candidates if q.id not in latest and q.id not in blocked]
-    if fresh:
-        return rng.choice(fresh)
-    others = [q for q in candidates if q.id not in blocked] or candidates
-    return min(others, key=lambda q: latest.get(q.id, (0.0, datetime.min))[1])
 
 
 def like(
