@@ -1717,9 +1717,8 @@ def test_path_filters_outside_a_git_repository_are_reported_not_passed_silently(
     decision = decide(workflow.on, trigger)
     assert decision.triggered
     assert decision.notes == [
-        f"on.push.paths was not evaluated: {seed} (not a git repository) gives no list of "
-        "changed files (it is not a git repository), so the workflow runs as if the filter "
-        "matched"
+        f"on.push.paths was not evaluated: there is no list of changed files ({seed}: not a "
+        "git repository), so the workflow runs as if the filter matched"
     ]
     events: list[Event] = []
     report = run_fixture("black-test.yml", seed, tmp_path, trigger=trigger, on_event=events.append)
@@ -2190,7 +2189,12 @@ def test_composite_actions_that_cannot_run_say_why(tmp_path, seed, action, probl
 
 
 def test_a_local_action_missing_or_behind_a_link_is_refused(tmp_path, seed):
-    text = """
+    elsewhere = tmp_path / "elsewhere"  # a real action outside the workspace
+    elsewhere.mkdir()
+    (elsewhere / "action.yml").write_text(
+        "runs:\n  using: composite\n  steps:\n    - {shell: bash, run: echo FOLLOWED}\n"
+    )
+    text = f"""
         on: push
         jobs:
           hi:
@@ -2198,19 +2202,36 @@ def test_a_local_action_missing_or_behind_a_link_is_refused(tmp_path, seed):
             steps:
               - uses: ./.github/actions/greet
               - if: always()
-                run: mkdir -p .github/actions && ln -s /etc .github/actions/greet
+                run: |
+                  mkdir -p .github/actions/file .github/actions/fifo .github/actions/big
+                  ln -s {elsewhere} .github/actions/greet
+                  ln -s {elsewhere}/action.yml .github/actions/file/action.yml
+                  mkfifo .github/actions/fifo/action.yml
+                  head -c 1100000 /dev/zero | tr '\\0' '#' > .github/actions/big/action.yml
               - if: always()
                 uses: ./.github/actions/greet
               - if: always()
+                uses: ./.github/actions/file
+              - if: always()
+                uses: ./.github/actions/fifo
+              - if: always()
+                uses: ./.github/actions/big
+              - if: always()
                 uses: ./../outside
     """
-    missing, _, linked, outside = steps(run(tmp_path, seed, text), "hi")
+    report = run(tmp_path, seed, text)
+    missing, plant, folder, file, fifo, big, outside = steps(report, "hi")
+    assert plant.status == "success", plant.log
     assert missing.message == (
         "Can't find 'action.yml' or 'action.yaml' under './.github/actions/greet'. Did you "
         "forget to run actions/checkout before running your local action?"
     )
-    assert "is a link or not a folder" in linked.message
+    assert "'workspace/.github/actions/greet' is a link or not a folder" in folder.message
+    assert "'workspace/.github/actions/file/action.yml' is a link" in file.message
+    assert "is not a regular file" in fifo.message
+    assert big.message == "./.github/actions/big/action.yml is larger than 1,048,576 bytes"
     assert outside.message == "uses: ./../outside is outside the workspace"
+    assert "FOLLOWED" not in logs(report, "hi")
 
 
 # -- network errors ------------------------------------------------------------------------------
@@ -2371,6 +2392,10 @@ def test_an_unreadable_workflow_is_one_line_and_exit_2(tmp_path):
     assert folder == f"{tmp_path}:1: error: cannot read the workflow: not a regular file"
     missing = one_error_line(cli("ci", "run", str(tmp_path / "none.yml"), "--dir", str(tmp_path)))
     assert missing.endswith("cannot read the workflow: No such file or directory")
+    nowhere = one_error_line(cli("ci", "run", str(fifo), "--dir", str(tmp_path / "nowhere")))
+    assert (
+        nowhere == f"error: {tmp_path / 'nowhere'} is not a folder to run the workflow on (--dir)"
+    )
     assert one_error_line(cli("ci", "run", str(fifo), "--event", "pushed")) == (
         "error: unknown event 'pushed' (for example push, pull_request, workflow_dispatch, "
         "schedule)"
@@ -2445,7 +2470,7 @@ def test_ci_run_runs_datasettes_composite_action_in_the_sandbox_for_the_event_gi
     workflow = ".github/workflows/test-sqlite-support.yml"
     result = cli("ci", "run", workflow, "--dir", str(seed))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith(f"event: push on refs/heads/main ({seed} (git: the last ")
+    assert result.stdout.startswith(f"event: push on refs/heads/main ({seed}: git, the last ")
     assert 'Set up SQLite 3.46 › Run bash "$GITHUB_ACTION_PATH/setup-sqlite-version.sh"' in (
         result.stdout
     )
@@ -2455,3 +2480,22 @@ def test_ci_run_runs_datasettes_composite_action_in_the_sandbox_for_the_event_gi
     assert dispatch.stdout.splitlines()[-1] == (
         "workflow: not triggered: on: lists pull_request, push; workflow_dispatch is not among them"
     )
+
+
+@pytest.mark.usefixtures("sandbox_required")
+def test_lab_check_and_its_reruns_leave_no_temporary_folder(tmp_path):
+    private = Path("/tmp") / f"triops-test-tmpdir-{tmp_path.name}"
+    private.mkdir(mode=0o711)
+    work = tmp_path / "work"
+    assert cli("lab", "solve", "ci-build", "--dir", str(work)).returncode == 0
+    env = {"TMPDIR": str(private), "TRIOPS_SANDBOX_ROOT": str(Path("/tmp") / "triops-sandbox")}
+    try:
+        result = cli("lab", "check", "ci-build", "--dir", str(work), env=env)
+        left = sorted(p.name for p in private.iterdir())
+    finally:
+        import shutil
+
+        shutil.rmtree(private, ignore_errors=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.stdout.count("the check runs the lab again") == 2  # two reruns, two folders
+    assert left == []

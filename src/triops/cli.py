@@ -483,6 +483,9 @@ def ci_run(
         )
         raise typer.Exit(2)
     repo = (dir or Path.cwd()).resolve()
+    if not repo.is_dir():
+        typer.echo(f"error: {repo} is not a folder to run the workflow on (--dir)", err=True)
+        raise typer.Exit(2)
     path = workflow if workflow.is_absolute() or workflow.exists() else repo / workflow
     try:
         wf = load_workflow(path)

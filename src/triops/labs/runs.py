@@ -163,7 +163,9 @@ def execute(
             if on_line is not None:
                 on_line(text)
 
-    trigger = Trigger(event=lab.spec.run.event, ref=DEFAULT_REF, source="the lab's files")
+    trigger = Trigger(
+        event=lab.spec.run.event, ref=DEFAULT_REF, source="the lab's files: not a git repository"
+    )
     artifacts = Path(tempfile.mkdtemp(prefix="triops-artifacts-"))
     start = time.monotonic()
     try:

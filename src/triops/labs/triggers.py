@@ -317,9 +317,9 @@ def _path_filters(settings: dict, trigger: Trigger, at, notes: list[str]) -> str
             continue
         if trigger.changed is None:
             notes.append(
-                f"on.{event}.{key} was not evaluated: {trigger.source or 'the work folder'} "
-                "gives no list of changed files (it is not a git repository), so the workflow "
-                "runs as if the filter matched"
+                f"on.{event}.{key} was not evaluated: there is no list of changed files "
+                f"({trigger.source or 'not a git repository'}), so the workflow runs as if the "
+                "filter matched"
             )
             return ""
         patterns = patterns_of(settings[key])
@@ -378,7 +378,7 @@ def git_trigger(folder: Path, event: str = "push", ref: str | None = None) -> Tr
         return Trigger(
             event=event,
             ref=normalise_ref(ref) if ref else DEFAULT_REF,
-            source=f"{folder} (not a git repository)",
+            source=f"{folder}: not a git repository",
         )
     current = _git(folder, "symbolic-ref", "-q", "HEAD")
     if current is None:  # a detached HEAD: a tag pointing at it, if there is one
@@ -398,7 +398,7 @@ def git_trigger(folder: Path, event: str = "push", ref: str | None = None) -> Tr
     chosen = normalise_ref(ref) if ref else (current or DEFAULT_REF)
     if event in PULL_REQUESTS and not ref:
         chosen = DEFAULT_REF  # a pull request's ref is the branch it targets
-    source = f"{folder} (git: the last commit {sha[:12]})" if sha else f"{folder} (git: no commit)"
+    source = f"{folder}: git, the last commit {sha[:12]}" if sha else f"{folder}: git, no commit"
     return Trigger(
         event=event,
         ref=chosen,
