@@ -26,6 +26,9 @@ def triops_home(tmp_path, monkeypatch):
     """Every test gets its own runtime folder; nothing touches the developer's .triops/."""
     home = tmp_path / "home"
     monkeypatch.setenv("TRIOPS_HOME", str(home))
+    # An app started in a test builds no search index unless the test asks for it (it costs a
+    # core for about a minute); the search tests set TRIOPS_SEARCH_WARMUP=1.
+    monkeypatch.setenv("TRIOPS_SEARCH_WARMUP", "0")
     monkeypatch.delenv("TRIOPS_ROOT", raising=False)
     get_settings.cache_clear()
     yield home

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         description="A sentence-transformers model (folder or hub name) instead of the "
         "packaged all-MiniLM-L6-v2.",
     )
+    search_warmup: bool = Field(
+        default=True,
+        description="Build the search index in the background from the app's first page view, "
+        "instead of when someone first opens Search or Ask (tests turn it off).",
+    )
     labs_venv: Path = Field(
         default=Path("/var/tmp/triops-labs-venv"),
         description="The labs' tool environment (ruff, pytest, build), readable by the sandbox.",

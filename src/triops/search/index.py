@@ -631,7 +631,9 @@ def _encode(
     hashes: list[str], first: dict[str, Chunk], embedder, batch: int, progress: _Progress
 ) -> dict[str, np.ndarray]:
     texts = {h: embed_text(first[h]) for h in hashes}
-    ordered = sorted(hashes, key=lambda h: len(texts[h]))  # less padding within a batch
+    # Longest first: texts of a size share a batch (less padding), and the slowest batches come
+    # first, so a time estimate made from the first batches errs long, never short.
+    ordered = sorted(hashes, key=lambda h: -len(texts[h]))
     size = max(1, batch)
     out: dict[str, np.ndarray] = {}
     for lo in range(0, len(ordered), size):

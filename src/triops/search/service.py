@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# A first build encodes every passage of the course: about 40 s on two cores (600 passages).
-FIRST_BUILD_NOTE = "the first build encodes the whole course: about 40 s"
+# A first build encodes every passage of the course: 40 to 60 s on two cores for about 600 to
+# 800 passages (the browser walk of 2026-12-06 measured 60 s for 622 on a busy machine).
+FIRST_BUILD_NOTE = "the first build encodes the whole course: about a minute"
+
+
+def course_chunks(root):
+    """Every passage of the course under `root` as search indexes it: lessons, practice
+    questions and labs (what the app's Search and Ask use)."""
+    from triops.content.loader import load_course
+    from triops.labs.spec import load_labs
+    from triops.quiz.bank import load_bank
+    from triops.search.chunks import collect
+
+    course = load_course(root)
+    lesson_ids = {lesson.id for lesson in course.lessons()}
+    return collect(course, load_bank(root, lesson_ids), load_labs(root, lesson_ids))
 
 
 def course_index(
@@ -21,16 +35,11 @@ def course_index(
     passages are encoded). `model` overrides settings.embed_model; `log` hears about builds.
     The embedder keeps its traced query encoder in settings.derived_dir (`save_encoder` False:
     it only reads one saved there)."""
-    from triops.content.loader import load_course
-    from triops.labs.spec import load_labs
-    from triops.quiz.bank import load_bank
-    from triops.search.chunks import collect
     from triops.search.embedder import default_embedder
     from triops.search.index import build_index, index_is_current, open_index
     from triops.store.vectors import artifact_path
 
-    root = settings.root
-    chunks = collect(load_course(root), load_bank(root), load_labs(root))
+    chunks = course_chunks(settings.root)
     embedder = default_embedder(
         model or settings.embed_model, settings.derived_dir, save=save_encoder
     )

@@ -1,5 +1,8 @@
-"""The search index inside the app: built in a background thread after the first search page
-view (never at start-up), kept in memory, rebuilt incrementally when the course changes."""
+"""The search index inside the app: built in a background thread that the app's entry starts
+on its first script run (so it is under way before anyone opens Search or Ask), kept in memory
+once per process, rebuilt incrementally when the course changes. The build records its
+progress, so a page shows it after a refresh; a question asked before it is ready is kept in
+the session and answered once it is."""
 
 from __future__ import annotations
 
@@ -13,12 +16,22 @@ import streamlit as st
 
 from triops.ui import resources
 
+# Session keys of Ask: the question waiting for the index, and the last answer shown.
+PENDING_KEY = "ask_pending"
+ANSWER_KEY = "ask_answer"
+# Passages encoded per batch: small enough that the progress bar moves every few seconds on two
+# cores, large enough to keep the model busy.
+BUILD_BATCH = 32
+
 
 @dataclass
 class IndexBuild:
-    """Progress and result of the current build; read by pages, written by the thread."""
+    """Progress and result of the current build; read by pages, written by the thread.
 
-    state: str = "idle"  # idle, loading-model, building, ready, failed
+    `done` counts passages with a vector (reused ones at once, encoded ones batch by batch) out
+    of `total`; the clock fields let a page estimate the time left from the build's own pace."""
+
+    state: str = "idle"  # idle, loading-model (and the first batch), building, ready, failed
     done: int = 0
     total: int = 0
     encoded: int = 0
@@ -28,12 +41,32 @@ class IndexBuild:
     fingerprint: str = ""
     index: object | None = None
     embedder: object | None = None
+    started: float = 0.0  # time.monotonic() when the build began
+    encode_started: float = 0.0  # when the first passage was sent to the model
+    encode_base: int = 0  # `done` at that moment (vectors reused from the last build)
     lock: threading.Lock = field(default_factory=threading.Lock)
     thread: threading.Thread | None = None
 
     @property
     def busy(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds since the build began."""
+        return ((time.monotonic() if now is None else now) - self.started) if self.started else 0.0
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """The time left at the pace measured so far (encoded passages per second), or None
+        before the pace is known. Passages are encoded longest first, so the pace only gets
+        faster and the estimate errs long. Known from the second batch on."""
+        if self.state != "building" or not self.encode_started:
+            return None
+        now = time.monotonic() if now is None else now
+        measured = self.done - self.encode_base
+        spent = now - self.encode_started
+        if measured <= 0 or spent <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / (measured / spent))
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,48 +82,92 @@ def embedder(model: str):
     return default_embedder(model or None, resources.settings().derived_dir)
 
 
+def _current_build() -> IndexBuild:
+    cfg = resources.settings()
+    return _build(str(cfg.root.resolve()), str(cfg.derived_dir.resolve()), cfg.embed_model or "")
+
+
+def _digest(chunks) -> str:
+    return hashlib.sha256("".join(c.hash for c in chunks).encode()).hexdigest()[:16]
+
+
+def start_index_build() -> None:
+    """Start the first build of this process in the background, unless one was started (or
+    TRIOPS_SEARCH_WARMUP is off). Called by the app's entry on every script run: it costs a
+    dictionary lookup once started. The course is read in the build's thread, not here."""
+    cfg = resources.settings()
+    if not cfg.search_warmup:
+        return
+    build = _current_build()
+    with build.lock:
+        if build.state != "idle" or build.busy:
+            return
+        _start(build, None, cfg, embedder(cfg.embed_model or ""))
+
+
+def index_build() -> IndexBuild:
+    """The current build; starts (or restarts, incrementally) one when the course changed."""
+    cfg = resources.settings()
+    build = _current_build()
+    chunks = _chunks()
+    digest = _digest(chunks)
+    with build.lock:
+        if build.busy or build.fingerprint == digest and build.state in ("ready", "failed"):
+            return build
+        _start(build, chunks, cfg, embedder(cfg.embed_model or ""))
+    return build
+
+
 def _chunks():
     from triops.search.chunks import collect
 
     return collect(resources.course(), resources.bank(), resources.labs())
 
 
-def index_build() -> IndexBuild:
-    """The current build; starts (or restarts, incrementally) one when the course changed."""
-    cfg = resources.settings()
-    model = cfg.embed_model or ""
-    build = _build(str(cfg.root.resolve()), str(cfg.derived_dir.resolve()), model)
-    chunks = _chunks()
-    digest = hashlib.sha256("".join(c.hash for c in chunks).encode()).hexdigest()[:16]
-    with build.lock:
-        if build.busy or build.fingerprint == digest and build.state in ("ready", "failed"):
-            return build
-        build.fingerprint = digest
-        build.state = "loading-model" if build.embedder is None else "building"
-        build.done, build.total, build.error = 0, len(chunks), ""
-        build.thread = threading.Thread(
-            target=_run,
-            args=(build, chunks, cfg.derived_dir, embedder(model)),
-            name="search-index-build",
-            daemon=True,
-        )
-        build.thread.start()
-    return build
+def _start(build: IndexBuild, chunks, cfg, emb) -> None:
+    """Start a build thread (the caller holds build.lock). `chunks` None: read the course in
+    the thread, as the pages would."""
+    build.state = "loading-model" if build.embedder is None else "building"
+    build.done, build.total, build.error = 0, len(chunks) if chunks is not None else 0, ""
+    build.started, build.encode_started, build.encode_base = time.monotonic(), 0.0, 0
+    if chunks is not None:
+        build.fingerprint = _digest(chunks)
+    build.thread = threading.Thread(
+        target=_run,
+        args=(build, chunks, cfg, emb),
+        name="search-index-build",
+        daemon=True,
+    )
+    build.thread.start()
 
 
-def _run(build: IndexBuild, chunks, derived_dir, emb) -> None:
+def _run(build: IndexBuild, chunks, cfg, emb) -> None:
     from triops.search.index import build_index
 
-    start = time.monotonic()
+    calls = 0
 
-    def progress(*args) -> None:
-        if len(args) >= 2:
-            build.done, build.total = int(args[0]), int(args[1])
-        build.state = "building"
+    def progress(done: int, total: int) -> None:
+        # The first call counts the vectors reused from the last build; the model loads with
+        # the first batch, so the pace is measured from the end of that batch on.
+        nonlocal calls
+        calls += 1
+        build.done, build.total = int(done), int(total)
+        if calls == 2:
+            build.encode_started, build.encode_base = time.monotonic(), int(done)
+            build.state = "building"
 
     try:
+        if chunks is None:
+            from triops.search.service import course_chunks
+
+            chunks = course_chunks(cfg.root)
+            build.total = len(chunks)
+            with build.lock:
+                build.fingerprint = _digest(chunks)
         build.embedder = emb
-        index, stats = build_index(chunks, emb, derived_dir, on_progress=progress)
+        index, stats = build_index(
+            chunks, emb, cfg.derived_dir, on_progress=progress, batch=BUILD_BATCH
+        )
         build.index = index
         build.encoded = getattr(stats, "encoded", 0)
         build.reused = getattr(stats, "reused", 0)
@@ -100,7 +177,31 @@ def _run(build: IndexBuild, chunks, derived_dir, emb) -> None:
         build.error = f"{exc}\n{traceback.format_exc(limit=3)}"
         build.state = "failed"
     finally:
-        build.seconds = time.monotonic() - start
+        build.seconds = time.monotonic() - build.started
+
+
+def keep_question() -> None:
+    """The Ask button's callback: keep the question until the index can answer it (a click
+    lasts one script run; the index may be ready runs later)."""
+    st.session_state[PENDING_KEY] = st.session_state.get("ask_question", "")
+
+
+def pending_question() -> str | None:
+    """The question asked and not yet answered, if any."""
+    return st.session_state.get(PENDING_KEY)
+
+
+def answer_pending(build: IndexBuild):
+    """Answer the kept question with the ready index and keep (question, Answer) to show until
+    the next question; returns the last one, or None. Raises TriopsError for a question Ask
+    refuses (empty or too long), once."""
+    question = st.session_state.pop(PENDING_KEY, None)
+    if question is not None:
+        from triops.search.ask import ask
+
+        st.session_state.pop(ANSWER_KEY, None)
+        st.session_state[ANSWER_KEY] = (question, ask(question, build.index, build.embedder))
+    return st.session_state.get(ANSWER_KEY)
 
 
 def semantic_embedder():
