@@ -4,6 +4,8 @@ course with hand-checked numbers, the CLI and the Exam coverage page."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -379,6 +381,41 @@ def test_format_names_the_gaps_and_the_fill_check(mini):
 
 
 # --- the command and the page ---------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "triops.cli", "coverage", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_coverage_prints_the_gaps_and_exits_0(mini):
+    result = _cli("--guide", "mini", str(mini))
+    assert result.returncode == 0, result.stderr
+    assert "mini: Mini exam (MINI-01)" in result.stdout
+    assert "      2.1 Alert on symptoms: no lesson section;" in result.stdout
+
+
+def test_cli_coverage_of_an_unknown_guide_exits_1(mini):
+    result = _cli("--guide", "nope", str(mini))
+    assert result.returncode == 1
+    assert "no guide 'nope' in quizzes/guides/ (guides: mini)" in result.stderr
+
+
+def test_cli_coverage_on_the_repository_reports_every_guide():
+    result = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "coverage"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    heads = [line.split(":")[0] for line in result.stdout.splitlines() if line[:1].isalpha()]
+    assert heads == ["dop-c02", "genai-assoc", "pmle"]
 
 
 def test_exam_coverage_page_shows_the_heatmap_gaps_and_links(mini, use_root):

@@ -72,6 +72,34 @@ def validate(
 
 
 @app.command()
+def coverage(
+    root: Annotated[
+        Path | None,
+        typer.Argument(help="Folder with content/ and quizzes/ (default: TRIOPS_ROOT)."),
+    ] = None,
+    guide: Annotated[
+        str | None,
+        typer.Option("--guide", help="One exam guide of quizzes/guides/, e.g. dop-c02."),
+    ] = None,
+) -> None:
+    """Per exam guide and domain: task statements taught by a lesson section, tested by 3+
+    practice and 3+ exam questions, the gaps by name, and whether the bank fills the guide's
+    exam profile twice without reusing a question."""
+    from triops.errors import InvalidInputError
+    from triops.quiz.coverage import report
+
+    target = root if root is not None else get_settings().root
+    try:
+        text, problems = report(target, guide)
+    except InvalidInputError as exc:
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    typer.echo(text)
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
