@@ -1,8 +1,8 @@
 """Careers & Market: salary and market figures from DuckDB, each with its source and year."""
 
-import altair as alt
 import streamlit as st
 
+from triops.market import charts
 from triops.ui import resources
 
 st.title("Careers & Market")
@@ -24,24 +24,7 @@ salaries = store.salaries(chosen_roles, chosen_regions)
 if salaries.empty:
     st.info("No salary figures match these filters.")
 else:
-    chart = (
-        alt.Chart(salaries)
-        .mark_circle(size=120)
-        .encode(
-            x=alt.X("amount:Q", title="Annual amount (USD)", axis=alt.Axis(format="~s")),
-            y=alt.Y("role:N", title=None),
-            color=alt.Color("statistic:N", title="Statistic"),
-            tooltip=[
-                "role",
-                "region",
-                alt.Tooltip("amount:Q", format=",.0f"),
-                "statistic",
-                alt.Tooltip("cited:N", title="source"),
-                "source_url",
-            ],
-        )
-    )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(charts.salary_chart(salaries), width="stretch")
     st.dataframe(
         salaries[
             [
@@ -67,27 +50,8 @@ else:
 
 st.header("Market size")
 figures = store.figures()
-sizes = figures[figures["metric"] == "size"].copy()
-if not sizes.empty:
-    chart = (
-        alt.Chart(sizes)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("year:O", title="Year the figure refers to"),
-            y=alt.Y("value:Q", title="USD billion"),
-            color=alt.Color("cited:N", title="Source"),
-            strokeDash="market:N",
-            tooltip=[
-                "market",
-                "region",
-                "year",
-                "value",
-                alt.Tooltip("cited:N", title="source"),
-                "source_url",
-            ],
-        )
-    )
-    st.altair_chart(chart, width="stretch")
+if (figures["metric"] == "size").any():
+    st.altair_chart(charts.market_size_chart(figures), width="stretch")
 st.dataframe(
     figures[["market", "metric", "value", "unit", "region", "year", "cited", "source_url", "via"]],
     hide_index=True,

@@ -45,7 +45,8 @@ for dim in comparison.dimensions:
     rows.append(row)
 
 st.caption(f"{len(rows)} of {len(comparison.dimensions)} dimensions")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", row_height=90)
+# A static table wraps its cells: every discipline is on screen at once, no sideways scrolling.
+st.table(pd.DataFrame(rows).set_index("Dimension") if rows else pd.DataFrame(rows))
 
 st.header("What they share")
 for trait in comparison.shared_traits:

@@ -184,15 +184,44 @@ def test_careers_filters_by_role():
     assert set(at.dataframe[0].value["role"]) == {"LLMOps Engineer"}
 
 
-def test_compare_filters_dimensions():
+def test_compare_filters_dimensions_in_a_table_that_wraps_instead_of_scrolling():
     at = app().run()
     at.switch_page("app_pages/compare.py").run()
-    full = len(at.dataframe[0].value)
+    assert not at.dataframe, "a data grid scrolls sideways; the matrix is a static table"
+    full = len(at.table[0].value)
     assert full >= 10
     at.multiselect(key="compare_dims").select("primary-artifact").run()
-    frame = at.dataframe[0].value
-    assert list(frame["Dimension"]) == ["Primary artifact"]
-    assert list(frame.columns) == ["Dimension", "DevOps", "MLOps", "LLMOps", "Example"]
+    frame = at.table[0].value
+    assert list(frame.index) == ["Primary artifact"]
+    assert list(frame.columns) == ["DevOps", "MLOps", "LLMOps", "Example"]
+
+
+def test_careers_charts_have_a_time_axis_few_colours_and_legends_that_fit():
+    """Issue 14, item 21: years on a time axis (2020 to 2023 three times as wide as 2024 to
+    2025), three kinds of salary figure instead of nine statistics, legends below the plot
+    with no label limit, and each market told apart by colour."""
+    import json
+
+    at = app().run()
+    at.switch_page("app_pages/careers.py").run()
+    assert not at.exception
+    salary, market = (json.loads(c.proto.spec) for c in at.get("vega_lite_chart"))
+    color = salary["encoding"]["color"]
+    assert color["scale"]["domain"] == ["low end", "typical", "high end"]
+    assert color["legend"]["orient"] == "bottom" and color["legend"]["labelLimit"] == 0
+    line = market["layer"][0]["encoding"]
+    assert line["x"]["type"] == "temporal"
+    assert line["color"]["field"] == "market"
+    assert line["color"]["legend"]["symbolType"] == "stroke"
+    assert line["color"]["legend"]["labelLimit"] == 0
+
+
+def test_every_published_salary_statistic_has_a_kind_of_figure():
+    from triops.market.charts import FIGURE_KIND
+    from triops.market.data import load_market_data
+
+    statistics = {row.statistic for row in load_market_data(REPO / "data").salaries}
+    assert statistics <= set(FIGURE_KIND), statistics - set(FIGURE_KIND)
 
 
 def test_lifecycles_page_draws_a_loop_per_discipline():

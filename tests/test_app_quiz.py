@@ -696,3 +696,63 @@ def test_a_stale_second_tab_says_so_and_does_not_overwrite_the_other_tabs_answer
     tab_a.checkbox(key=f"{key}-2").check().run()
     assert any(c.value.startswith("Answer saved at") for c in tab_a.caption)
     assert not any("another tab" in w.value for w in tab_a.warning)
+
+
+def test_results_chart_names_domains_in_full_marks_the_pass_mark_and_parts_unanswered(
+    course_copy, use_root
+):
+    """Issue 14, item 21: the per-domain chart splits each domain's points into earned, lost on
+    answers and unanswered, draws the pass mark as a line, and keeps full domain names; the
+    review marks an unanswered question apart from a wrong one."""
+    import json
+
+    from triops.quiz.grading import right_answer
+
+    _all_types_root(course_copy, use_root)
+    at = with_profile()
+    at.switch_page("app_pages/exam.py").run()
+    at.button(key="start-all-types").click().run()
+    token = at.query_params["attempt"]
+    token = token[0] if isinstance(token, list) else token
+    conn = state()
+    user = users.find_by_name(conn, "Ada")
+    view = engine.load(conn, token, user.id, engine_now())
+    for d in view.questions:
+        q = d.question
+        if q.type in ("numeric", "short_text", "ordering"):
+            answer = right_answer(q)
+        elif q.type == "single":
+            answer = (right_answer(q) + 1) % len(q.options)
+        elif q.type == "true_false":
+            answer = not right_answer(q)
+        else:  # multiple and matching stay unanswered
+            continue
+        engine.save_answer(conn, token, user.id, d.position, answer, engine_now(), q)
+    conn.close()
+    at.run()
+    at.button(key="exam-review").click().run()
+    at.checkbox(key="exam-confirm").check().run()
+    at.button(key="exam-submit").click().run()
+    assert not at.exception
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    chart = at.get("vega_lite_chart")[-1].proto
+    spec = json.loads(chart.spec)
+    rows = [
+        row
+        for dataset in chart.datasets
+        for row in convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
+    ]
+    parts = {row["part"]: round(row["share"], 1) for row in rows if "part" in row}
+    assert parts == {
+        "earned": round(300 / 7, 1),
+        "lost on wrong or partly right answers": round(200 / 7, 1),
+        "unanswered": round(200 / 7, 1),
+    }
+    assert {row["domain"] for row in rows if "domain" in row} == {"DevOps: Integration and testing"}
+    assert [row["pass"] for row in rows if "pass" in row] == [70.0]
+    assert spec["layer"][1]["mark"]["type"] == "rule"
+    titles = [e.label for e in at.main.expander]
+    by_type = {d.question.type: titles[d.position] for d in view.questions}
+    assert "(not answered)" in by_type["multiple"] and "(not answered)" in by_type["matching"]
+    assert "✗" in by_type["single"] and "(not answered)" not in by_type["single"]

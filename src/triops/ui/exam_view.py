@@ -427,11 +427,96 @@ MARGIN_NOTE = (
 )
 
 
+TRACK_NAMES = {"triad": "Triad", "devops": "DevOps", "mlops": "MLOps", "llmops": "LLMOps"}
+
+
 def _domain_name(d: engine.DomainResult, vocab) -> str:
+    """A domain's full name: a real exam's domain title, or track and course domain."""
     if d.title is not None:
         return d.title
     track, name = d.key.split("/")
-    return f"{track}: {vocab.domain_title(track, name)}"
+    return f"{TRACK_NAMES.get(track, track)}: {vocab.domain_title(track, name)}"
+
+
+PARTS = ["earned", "lost on wrong or partly right answers", "unanswered"]
+PART_COLORS = ["#1d4f73", "#c2410c", "#b8bcc4"]
+
+
+def domain_parts(view: AttemptView, r: engine.ExamResult) -> dict[str, dict[str, float]]:
+    """Per domain key, the share (%) of its points earned, lost on answers that were wrong or
+    partly right, and lost on questions left unanswered; the three add up to 100. Scored
+    questions only, as graded at submission."""
+    bp = view.blueprint
+    points: dict[str, list[tuple[float, bool]]] = {}
+    for d in view.questions:
+        if d.pilot:
+            continue
+        course = f"{d.track}/{d.question.domain}"
+        section = bp.domain_of(course)
+        key = section.key if section is not None else course
+        score = r.scores.get(d.position)
+        if score is None:
+            score = grade(
+                d.question,
+                view.responses.get(d.position),
+                multiple_response=bp.multiple_response,
+            ).score
+        points.setdefault(key, []).append((score, view.responses.get(d.position) is not None))
+    parts = {}
+    for key, items in points.items():
+        n = len(items)
+        earned = sum(s for s, _ in items)
+        unanswered = sum(1 for _, answered in items if not answered)
+        parts[key] = {
+            PARTS[0]: 100 * earned / n,
+            PARTS[1]: 100 * (n - earned - unanswered) / n,
+            PARTS[2]: 100 * unanswered / n,
+        }
+    return parts
+
+
+def domain_chart(rows: list[dict], pass_mark: float) -> alt.LayerChart:
+    """One bar per domain split into earned, lost on answers and unanswered, with the pass
+    mark as a line: a domain meets the standard when its earned part reaches the line."""
+    frame = pd.DataFrame(rows)
+    order = list(dict.fromkeys(frame["domain"]))
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "share:Q",
+                stack="zero",
+                scale=alt.Scale(domain=[0, 100]),
+                axis=alt.Axis(values=list(range(0, 101, 10))),
+                title="Share of the domain's points (%)",
+            ),
+            y=alt.Y("domain:N", sort=order, title=None, axis=alt.Axis(labelLimit=0)),
+            color=alt.Color(
+                "part:N",
+                scale=alt.Scale(domain=PARTS, range=PART_COLORS),
+                legend=alt.Legend(
+                    title=None, orient="bottom", direction="horizontal", labelLimit=0
+                ),
+            ),
+            order=alt.Order("rank:Q"),
+            tooltip=[
+                "domain",
+                "part",
+                alt.Tooltip("share:Q", format=".0f", title="share (%)"),
+                "questions",
+            ],
+        )
+        .properties(height=alt.Step(34))
+    )
+    mark = pd.DataFrame({"pass": [pass_mark], "label": [f"pass mark {pass_mark:g}%"]})
+    rule = alt.Chart(mark).mark_rule(color="#111", strokeDash=[5, 3], size=2).encode(x="pass:Q")
+    text = (
+        alt.Chart(mark)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#111")
+        .encode(x="pass:Q", y=alt.value(0), text="label:N")
+    )
+    return alt.layer(bars, rule, text)
 
 
 def _score(view: AttemptView, r: engine.ExamResult) -> None:
@@ -511,17 +596,21 @@ def _domains(view: AttemptView, r: engine.ExamResult) -> None:
     weakest = [_domain_name(d, vocab) for d in r.domains if not d.meets][:2]
     if weakest:
         st.markdown("**Weakest domains:** " + "; ".join(weakest))
-    chart = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title="Score (%)"),
-            y=alt.Y("domain:N", sort="x", title=None),
-            color=alt.Color("result:N", title="Result"),
-            tooltip=["domain", "score", "result", "questions"],
-        )
-    )
-    st.altair_chart(chart, width="stretch")
+    parts = domain_parts(view, r)
+    rows = []
+    for d in sorted(r.domains, key=lambda d: order.get(d.key, len(order))):
+        for rank, (part, share) in enumerate(parts.get(d.key, {}).items()):
+            rows.append(
+                {
+                    "domain": _domain_name(d, vocab),
+                    "part": part,
+                    "share": share,
+                    "rank": rank,
+                    "questions": d.possible,
+                }
+            )
+    if rows:
+        st.altair_chart(domain_chart(rows, bp.pass_mark), width="stretch")
 
 
 def results(view: AttemptView, identity: Identity) -> None:
@@ -558,10 +647,14 @@ def results(view: AttemptView, identity: Identity) -> None:
         q = d.question
         response = view.responses.get(d.position)
         g = grade(q, response, multiple_response=bp.multiple_response)
-        mark = "✓" if g.correct else ("½" if g.score > 0 else "✗")
+        if response is None:
+            mark = "(not answered)"  # told apart from a wrong answer (✗)
+        else:
+            mark = "✓" if g.correct else ("½" if g.score > 0 else "✗")
         unscored = " (unscored pilot)" if d.position in pilot else ""
         first = q.stem.splitlines()[0]
-        title = f"{d.position + 1}. {mark if review.correctness else ''}{unscored} {first}"
+        shown = mark if review.correctness or response is None else ""
+        title = f"{d.position + 1}. {shown}{unscored} {first}"
         with st.expander(title[:120]):
             question_view.stem(q)
             st.markdown(f"**Your answer:** {describe(q, response)}")
