@@ -95,7 +95,7 @@ def activities() -> list[PageSpec]:
 # Streamlit draws a page link on one line, cut with an ellipsis: long lesson titles in narrow
 # cards lose their end. Wrapped, they stay readable.
 WRAP_PAGE_LINKS = (
-    "<style>[data-testid='stPageLink'] p, [data-testid='stPageLink'] span "
+    "<style>[data-testid='stPageLink'] p "
     "{white-space: normal; overflow: visible; text-overflow: clip;}</style>"
 )
 
