@@ -182,6 +182,8 @@ def test_offline_means_offline_every_page_requests_only_the_app(browser, server)
     local.goto(f"http://localhost:{server.port}/?profile={profile}")
     local.get_by_test_id("stMainBlockContainer").locator("h1").first.wait_for(timeout=60_000)
     _idle(local)
+    for tab in (page, local):  # the script that rewords the dialog has loaded
+        tab.wait_for_function("() => window.__triopsConnectionText === true")
     server.process.terminate()
     server.process.wait(timeout=30)
     for tab in (page, local):
