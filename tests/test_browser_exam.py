@@ -229,8 +229,8 @@ def test_the_countdown_keeps_its_element_and_announces_once_across_resyncs(brows
     root, home = all_types_root(tmp_path), tmp_path / "home"
     env = {"TRIOPS_HOME": str(home), "TRIOPS_ROOT": str(root)}
     with streamlit_server(REPO / "app.py", env=env) as server:
-        # A 15-minute attempt started long enough ago that 75 s are left now.
-        started = utc_now() - timedelta(seconds=15 * 60 - 75)
+        # A 15-minute attempt started long enough ago that 90 s are left now: time to load.
+        started = utc_now() - timedelta(seconds=15 * 60 - 90)
         user_id, view = start_attempt(root, home, "Timed", started)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(30_000)
