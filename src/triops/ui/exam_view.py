@@ -130,7 +130,12 @@ def history_chart(rows, exams: Exams) -> None:
         .encode(
             x=alt.X("finished:T", title="Finished"),
             y=alt.Y("score:Q", title="Score (%)", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("exam:N", title="Exam"),
+            color=alt.Color(
+                "exam:N",
+                legend=alt.Legend(
+                    title="Exam", orient="bottom", direction="vertical", labelLimit=0
+                ),
+            ),
             tooltip=["exam", "finished", "score", "result"],
         )
     )
