@@ -1438,3 +1438,124 @@ def test_the_template_sandbox_refuses_python_internals(tmp_path):
         "error",
         "template: a repeated value longer than 1,000,000",
     )
+
+
+# --------------------------------------------------------------------------- recorded runs
+
+GOLDEN_RUNS = FIXTURES / "golden" / "eval_runs.json"
+
+
+def verdicts(run) -> list[dict]:
+    """A run's verdicts without its timing noise: each case's status, score and reason, and
+    each assertion's result, numbers rounded to 6 places."""
+
+    def rounded(x):
+        return None if x is None else round(x, 6)
+
+    return [
+        {
+            "test": r.test_index,
+            "status": r.status,
+            "score": rounded(r.score),
+            "reason": r.reason,
+            "assertions": [
+                {
+                    "type": a.type,
+                    "status": a.status,
+                    "score": rounded(a.score),
+                    "measure": rounded(a.measure),
+                    "threshold": a.threshold,
+                    "weight": a.weight,
+                    "metric": a.metric,
+                    "value": a.value,
+                    "reason": a.reason,
+                }
+                for a in r.assertions
+            ],
+        }
+        for r in run.results
+    ]
+
+
+def judge_reply(body):
+    """A judge that passes a rubric asking for politeness and fails any other."""
+    prompt = body["messages"][-1]["content"]
+    polite = "polite" in prompt
+    verdict = {"reason": "polite" if polite else "not asked", "pass": polite}
+    verdict["score"] = 0.8 if polite else 0.2
+    return completion(json.dumps(verdict))
+
+
+@pytest.mark.slow
+def test_every_assertion_type_gives_the_recorded_results(embedder, chat_server):
+    env = {"TRIOPS_EVAL_BASE_URL": chat_server(judge_reply).url}
+    config = load_config(EVALS / "every_assertion.yaml", env=env)
+    run = run_eval(config, embedder=embedder, env=env, clock=Clock([12.5, 7.0]))
+    recorded = json.loads(GOLDEN_RUNS.read_text(encoding="utf-8"))
+    assert verdicts(run) == recorded["every_assertion"]
+
+
+@pytest.mark.parametrize("example", ["simple_csv", "csv_metadata"])
+def test_promptfoos_csv_examples_give_the_recorded_results(example):
+    run = run_eval(load_config(EVALS / example / "promptfooconfig.yaml"))
+    recorded = json.loads(GOLDEN_RUNS.read_text(encoding="utf-8"))
+    assert verdicts(run) == recorded[example]
+
+
+# Each assertion type's value and threshold checks at load, with the key they name.
+VALUE_ERRORS = [
+    ("{type: contains, value: [a]}", "value", "contains needs a string value"),
+    ("{type: not-contains, value: {a: 1}}", "value", "contains needs a string value"),
+    ("{type: icontains}", "value", "icontains needs a string value"),
+    ("{type: starts-with, value: true}", "value", "starts-with needs a string value"),
+    ("{type: regex, value: '('}", "value", "invalid regular expression: missing ), "),
+    ("{type: equals}", "value", "equals needs a value"),
+    ("{type: contains-any, value: 5}", "value", "contains-any needs a list of strings"),
+    ("{type: contains-all, value: []}", "value", "contains-all needs a list of strings"),
+    ("{type: icontains-all, value: [1, 2]}", "value", "icontains-all needs a list of strings"),
+    ("{type: is-json, value: '[1, 2'}", "value", "the JSON schema does not parse: "),
+    ("{type: is-json, value: 5}", "value", "a JSON schema is a mapping"),
+    ("{type: contains-json, value: {type: 12}}", "value", "invalid JSON schema: 12 is not"),
+    ("{type: is-json, value: 'file://nope.json'}", "value", "no file matches file://nope.json"),
+    ("{type: similar, value: 5}", "value", "similar needs a string or a list of strings"),
+    ("{type: similar}", "value", "similar needs a string or a list of strings"),
+    ("{type: similar:cosine, value: 7}", "value", "similar needs a string or a list of strings"),
+    ("{type: context-recall, value: [1]}", "value", "context-recall needs a string or a list"),
+    ("{type: answer-relevance, value: [a]}", "value", "answer-relevance takes an optional"),
+    ("{type: llm-rubric, value: [a], provider: echo}", "value", "llm-rubric needs the rubric"),
+    ("{type: latency}", "", "latency needs a threshold (the run's totals record latency)"),
+    ("{type: cost}", "", "cost needs a threshold (the run's totals record cost)"),
+    ("{type: similar, value: a, threshold: 2}", "threshold", "similar threshold must be within"),
+    ("{type: groundedness, threshold: -3}", "threshold", "groundedness threshold must be within"),
+    ("{type: context-recall, value: a, threshold: 1.5}", "threshold", "context-recall threshold"),
+    ("{type: answer-relevance, threshold: 1.01}", "threshold", "answer-relevance threshold"),
+]
+
+
+@pytest.mark.parametrize(("assertion", "key", "message"), VALUE_ERRORS)
+def test_an_assertion_value_that_does_not_fit_its_type_is_a_load_error(
+    tmp_path, assertion, key, message
+):
+    path = write(tmp_path, HEAD + lines("tests:", "  - assert:", f"      - {assertion}"))
+    with pytest.raises(EvalConfigError) as caught:
+        load_config(path)
+    where = "tests[0].assert[0]" + (f".{key}" if key else "")
+    assert f"{path}:5: error: {where}: {message}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        "{type: regex, value: 5}",
+        "{type: regex, value: '{{x}}('}",
+        "{type: latency, threshold: 5000, value: x}",
+        "{type: is-json, value: 'type: object'}",
+        "{type: answer-relevance}",
+        "{type: equals, value: {a: [1]}}",
+    ],
+)
+def test_an_assertion_value_that_fits_its_type_loads(tmp_path, assertion):
+    path = write(
+        tmp_path, HEAD + lines("tests:", "  - vars: {x: a}", "    assert:", f"      - {assertion}")
+    )
+    assert len(load_config(path).tests[0].assertions) == 1

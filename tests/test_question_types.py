@@ -1,0 +1,95 @@
+"""Question types as one registry: every type complete, and behaviour as it was before the
+registry (a golden exam attempt over one question of each type)."""
+
+import dataclasses
+import json
+import random
+import shutil
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import FIXTURES, REPO
+from triops.quiz import exam as engine
+from triops.quiz.bank import load_bank
+from triops.quiz.blueprint import load_exams
+from triops.store import users
+from triops.store.connection import open_state
+
+T0 = datetime(2026, 12, 6, 9, 0, 0)
+GOLDEN = FIXTURES / "golden" / "grade_attempt.json"
+
+# Responses by question id, in authored indices: all right, partly right, wrong.
+ANSWERS = {
+    "right": {
+        "types-single-red-main": 0,
+        "types-multiple-pr-checks": [0, 1],
+        "types-true-false-flaky": True,
+        "types-numeric-queue": 15.0,
+        "types-short-text-trunk": "  Trunk Based   Development ",
+        "types-ordering-pipeline": [0, 1, 2, 3],
+        "types-matching-test-kinds": [0, 1, 2],
+    },
+    "partly": {
+        "types-single-red-main": 2,
+        "types-multiple-pr-checks": [0],
+        "types-true-false-flaky": False,
+        "types-numeric-queue": 15.000000001,
+        "types-short-text-trunk": "trunk",
+        "types-ordering-pipeline": [1, 0, 2, 3],
+        "types-matching-test-kinds": [0, 3, None],
+    },
+    "wrong": {
+        "types-single-red-main": 3,
+        "types-multiple-pr-checks": [0, 1, 2],
+        "types-true-false-flaky": False,
+        "types-numeric-queue": 12,
+        "types-short-text-trunk": "gitflow",
+        "types-ordering-pipeline": [3, 2, 1, 0],
+        "types-matching-test-kinds": [2, 0, 1],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def all_types(tmp_path_factory):
+    """The exam_types fixture (one question of each type) next to the course vocabulary."""
+    root = tmp_path_factory.mktemp("types")
+    shutil.copytree(FIXTURES / "exam_types" / "quizzes", root / "quizzes")
+    shutil.copy(REPO / "quizzes" / "vocabulary.yaml", root / "quizzes" / "vocabulary.yaml")
+    bank = load_bank(root)
+    exam = load_exams(root, bank).get("all-types")
+    return bank, exam
+
+
+def finished_attempts(all_types, tmp_path) -> dict:
+    """Each answer set, saved and submitted on a real state file under both multiple-response
+    rules: the drawn option orders and the stored result."""
+    bank, exam = all_types
+    out = {}
+    for mode in ("partial", "all-or-nothing"):
+        bp = exam.blueprint.model_copy(update={"multiple_response": mode})
+        exam_mode = dataclasses.replace(exam, blueprint=bp)
+        for name, answers in ANSWERS.items():
+            db = open_state(tmp_path / f"{mode}-{name}.duckdb")
+            user = users.create_user(db, "Ada", T0).id
+            row = engine.start(db, exam_mode, bank, user, T0, random.Random(15))
+            view = engine.load(db, row.token, user, T0)
+            for d in view.questions:
+                response = answers[d.question.id]
+                engine.save_answer(
+                    db, row.token, user, d.position, response, T0 + timedelta(minutes=1), d.question
+                )
+            engine.submit(db, row.token, user, T0 + timedelta(minutes=2))
+            done = engine.load(db, row.token, user, T0 + timedelta(minutes=3))
+            out[f"{mode}/{name}"] = {
+                "orders": {d.question.id: d.option_order for d in done.questions},
+                "result": json.loads(done.row.result_json),
+            }
+            db.close()
+    return out
+
+
+def test_a_fixed_draw_of_every_type_grades_as_recorded(all_types, tmp_path):
+    recorded = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert finished_attempts(all_types, tmp_path) == recorded
