@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from triops.labs.outcome import LabRun
 from triops.labs.spec import Lab
 from triops.terminal import visible
 
@@ -44,11 +45,10 @@ def execute_eval(
     sandbox_root: Path,
     on_line: Callable[[str], None] | None = None,
     settings=None,
-):
+) -> LabRun:
     """Run the lab's eval config on the learner's files in a child process; a LabRun with the
     run's summary as its report, success when the eval's verdict is pass."""
     from triops.config import get_settings
-    from triops.labs.runs import LabRun
 
     settings = settings or get_settings()
     limits = lab.spec.limits

@@ -11,11 +11,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from triops.errors import InvalidInputError
+from triops.labs.outcome import CheckContext, CheckResult, Criterion, LabRun
 from triops.labs.sandbox import Limits, Sandbox
 from triops.labs.spec import Lab
 from triops.labs.triggers import DEFAULT_REF, Trigger
@@ -28,36 +27,6 @@ from triops.labs.workflow import (
     run_workflow,
 )
 from triops.terminal import visible
-
-
-@dataclass
-class Criterion:
-    name: str
-    passed: bool
-    reason: str
-
-
-@dataclass
-class LabRun:
-    """What a run left: the workflow report, the artifacts, and the log as it streamed."""
-
-    status: str  # success or failure
-    report: dict[str, Any]
-    artifacts: Path
-    seconds: float
-    log: str
-    protections: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CheckResult:
-    run: LabRun
-    criteria: list[Criterion]
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.criteria) and all(c.passed for c in self.criteria)
 
 
 def reset(lab: Lab, target: Path) -> None:
@@ -199,16 +168,6 @@ def execute(
         protections=sorted(runner.protections),
         missing=sorted(runner.missing),
     )
-
-
-@dataclass
-class CheckContext:
-    """What a lab's check.py sees."""
-
-    workdir: Path
-    report: dict[str, Any]
-    artifacts: Path
-    rerun: Callable[[Callable[[Path], None]], LabRun]
 
 
 def load_lab_module(lab: Lab, filename: str):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from triops.errors import InvalidInputError
 from triops.labs import runs
+from triops.labs.outcome import LabRun
 from triops.labs.sandbox import Sandbox
 from triops.labs.spec import Lab
 from triops.store import jobs as job_store
@@ -209,7 +210,7 @@ def _work(
         )
 
 
-def _keep(run: runs.LabRun, target: Path) -> None:
+def _keep(run: LabRun, target: Path) -> None:
     """Copy the run's report and artifacts back under TRIOPS_HOME, next to the profile's files."""
     target.mkdir(parents=True, exist_ok=True)
     (target / "report.json").write_text(
