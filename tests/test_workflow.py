@@ -12,38 +12,39 @@ from pathlib import Path
 
 import pytest
 
-from triops.labs.triggers import (
+from triops.labs.ci.actions import artifact_pattern_matches
+from triops.labs.ci.engine import run_workflow
+from triops.labs.ci.envfiles import (
+    parse_env_file,
+    python_version_matches,
+    python_versions_from_file,
+)
+from triops.labs.ci.expressions import (
+    ExpressionContext,
+    ExpressionError,
+    evaluate,
+    evaluate_condition,
+    interpolate,
+)
+from triops.labs.ci.matrix import MatrixError, expand_matrix, runner_os
+from triops.labs.ci.model import WorkflowError, load_workflow
+from triops.labs.ci.report import (
+    LAB_NETWORK_HINT,
+    NOT_TRIGGERED,
+    Event,
+    RunReport,
+    exit_code,
+    format_event,
+    skipped_summary,
+)
+from triops.labs.ci.steps import LocalRunner
+from triops.labs.ci.triggers import (
     NOT_TRIGGERED_EXIT,
     Trigger,
     compile_pattern,
     decide,
     git_trigger,
     selected,
-)
-from triops.labs.workflow import (
-    LAB_NETWORK_HINT,
-    NOT_TRIGGERED,
-    Event,
-    ExpressionContext,
-    ExpressionError,
-    LocalRunner,
-    MatrixError,
-    RunReport,
-    WorkflowError,
-    artifact_pattern_matches,
-    evaluate,
-    evaluate_condition,
-    exit_code,
-    expand_matrix,
-    format_event,
-    interpolate,
-    load_workflow,
-    parse_env_file,
-    python_version_matches,
-    python_versions_from_file,
-    run_workflow,
-    runner_os,
-    skipped_summary,
 )
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"

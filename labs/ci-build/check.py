@@ -4,7 +4,7 @@ Nothing here trusts the run's log text: results come from the run report's job r
 wheel is opened and its metadata compared with the learner's pyproject.toml, and the gate is
 tested by running the workflow again with a test that always fails.
 
-The report is `RunReport.to_dict()` from `triops.labs.workflow`: ``report["jobs"]`` lists jobs
+The report is `RunReport.to_dict()` from `triops.labs.ci.report`: ``report["jobs"]`` lists jobs
 with ``id``, ``name``, ``result`` and ``cells`` (one per matrix combination, each with ``name``,
 ``matrix`` and ``status``: success, failure, cancelled or skipped). `_jobs` flattens that to one
 entry per cell and also accepts flat job entries. Each artifact is a folder named after its

@@ -488,19 +488,12 @@ def ci_run(
     """Run a workflow locally in the sandbox; exit 0 when it succeeds, 1 when it fails or does
     not load, 2 on a problem of the machine, 3 when the event does not trigger it."""
     from triops.errors import TriopsError
+    from triops.labs.ci.engine import run_workflow
+    from triops.labs.ci.model import WorkflowError, WorkflowUnreadable, load_workflow
+    from triops.labs.ci.report import NOT_TRIGGERED, exit_code, format_event, skipped_summary
+    from triops.labs.ci.triggers import EVENTS, git_trigger
     from triops.labs.runs import SandboxStepRunner
     from triops.labs.sandbox import Limits
-    from triops.labs.triggers import EVENTS, git_trigger
-    from triops.labs.workflow import (
-        NOT_TRIGGERED,
-        WorkflowError,
-        WorkflowUnreadable,
-        exit_code,
-        format_event,
-        load_workflow,
-        run_workflow,
-        skipped_summary,
-    )
     from triops.terminal import visible
 
     if event not in EVENTS:
@@ -633,7 +626,7 @@ def lab_run(
     it fails, 2 on a problem of the machine."""
     from triops.errors import TriopsError
     from triops.labs import runs
-    from triops.labs.workflow import WorkflowError, WorkflowUnreadable
+    from triops.labs.ci.model import WorkflowError, WorkflowUnreadable
 
     lab = _lab(lab_id)
     box = _sandbox()
@@ -666,7 +659,7 @@ def lab_check(lab_id: str, dir: DirOption) -> None:
     when one fails, 2 on a problem of the machine."""
     from triops.errors import TriopsError
     from triops.labs import runs
-    from triops.labs.workflow import WorkflowError, WorkflowUnreadable
+    from triops.labs.ci.model import WorkflowError, WorkflowUnreadable
 
     lab = _lab(lab_id)
     box = _sandbox()

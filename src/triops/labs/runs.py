@@ -14,18 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from triops.errors import InvalidInputError
+from triops.labs.ci.engine import run_workflow
+from triops.labs.ci.model import load_workflow
+from triops.labs.ci.report import LAB_NETWORK_HINT, Event, format_event
+from triops.labs.ci.steps import StepOutcome
+from triops.labs.ci.triggers import DEFAULT_REF, Trigger
 from triops.labs.outcome import CheckContext, CheckResult, Criterion, LabRun
 from triops.labs.sandbox import Limits, Sandbox
 from triops.labs.spec import Lab
-from triops.labs.triggers import DEFAULT_REF, Trigger
-from triops.labs.workflow import (
-    LAB_NETWORK_HINT,
-    Event,
-    StepOutcome,
-    format_event,
-    load_workflow,
-    run_workflow,
-)
 from triops.terminal import visible
 
 

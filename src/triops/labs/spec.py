@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from triops.content.loader import ParseCache, parse_yaml_file
 from triops.content.models import Strict
 from triops.content.problems import Problem, error
-from triops.labs.triggers import DEFAULT_REF, EVENTS, Trigger, decide
+from triops.labs.ci.triggers import DEFAULT_REF, EVENTS, Trigger, decide
 
 LAB_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -84,7 +84,7 @@ def untriggered(workflow: Path, event: str) -> str:
     """Why `event` (on refs/heads/main, as lab runs simulate it) does not trigger the workflow
     file, or '' when it does, or when the file is missing or does not load (a lab may start
     from a broken workflow on purpose; its run then says what is wrong)."""
-    from triops.labs.workflow import WorkflowError, load_workflow
+    from triops.labs.ci.model import WorkflowError, load_workflow
 
     if not workflow.is_file():
         return ""
