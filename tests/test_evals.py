@@ -1559,3 +1559,20 @@ def test_an_assertion_value_that_fits_its_type_loads(tmp_path, assertion):
         tmp_path, HEAD + lines("tests:", "  - vars: {x: a}", "    assert:", f"      - {assertion}")
     )
     assert len(load_config(path).tests[0].assertions) == 1
+
+
+def test_every_assertion_type_has_one_record_and_the_tables_are_read_from_it():
+    from triops.evals.assertions import ALIASES, ASSERTION_DEFINITIONS
+    from triops.evals.config import ASSERTION_TYPES, SKIPPED_ASSERTIONS
+    from triops.evals.models import SEMANTIC
+
+    assert list(ASSERTION_TYPES) == list(ASSERTION_DEFINITIONS)
+    for name in ASSERTION_TYPES:
+        record = ASSERTION_DEFINITIONS[name]
+        assert record.name == name and callable(record.evaluate) and callable(record.check_value)
+        assert (record.texts_to_encode is not None) == record.semantic, name
+        assert name not in SKIPPED_ASSERTIONS
+    assert set(SEMANTIC) == {n for n, r in ASSERTION_DEFINITIONS.items() if r.semantic}
+    assert set(SEMANTIC) == {"similar", "groundedness", "answer-relevance", "context-recall"}
+    assert ALIASES == {"similar:cosine": "similar"}
+    assert [n for n, r in ASSERTION_DEFINITIONS.items() if r.needs_judge] == ["llm-rubric"]

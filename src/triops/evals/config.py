@@ -92,6 +92,12 @@ from triops.content.yamlsource import (
     parse_yaml,
 )
 from triops.errors import TriopsError
+from triops.evals.assertions import (
+    ALIASES,
+    ASSERTION_DEFINITIONS,
+    ASSERTION_TYPES,
+    AssertionType,
+)
 from triops.evals.models import (
     BASE_URL_ENV,
     CHAT,
@@ -99,7 +105,6 @@ from triops.evals.models import (
     EXTRACTIVE,
     GATE_METRICS,
     MEASURED_BY,
-    SEMANTIC,
     SETTINGS,
     Assertion,
     EvalConfig,
@@ -236,26 +241,6 @@ SKIPPING_ASSERTION_KEYS = {
     "contextTransform": "context transforms are code, so this assertion is not run",
 }
 
-ASSERTION_TYPES = (
-    "equals",
-    "contains",
-    "icontains",
-    "contains-any",
-    "contains-all",
-    "icontains-any",
-    "icontains-all",
-    "starts-with",
-    "regex",
-    "is-json",
-    "contains-json",
-    "similar",
-    "latency",
-    "cost",
-    "groundedness",
-    "answer-relevance",
-    "context-recall",
-    "llm-rubric",
-)
 _CODE = "runs code from the config; Triops runs none"
 _JUDGED = "needs a judge model and is not implemented; llm-rubric is"
 SKIPPED_ASSERTIONS = {
@@ -367,12 +352,6 @@ def _items(raw: Any, site: _Site) -> Iterable[tuple[Any, _Site]]:
     if isinstance(raw, list):
         return [(item, site.at(i)) for i, item in enumerate(raw)]
     return [] if raw is None else [(raw, site)]
-
-
-def _is_texts(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(value)
-    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
 
 
 # --------------------------------------------------------------------------- loading
@@ -1085,8 +1064,7 @@ class _Loader:
         base = spec.type.removeprefix("not-")
         if base == "cost" and self.cost_site is None:
             self.cost_site = site
-        if base == "similar:cosine":
-            base = "similar"
+        base = ALIASES.get(base, base)
         if base.startswith("trajectory:") or base in SKIPPED_ASSERTIONS:
             skip = skip or SKIPPED_ASSERTIONS.get(base, "needs agent traces")
         elif base not in ASSERTION_TYPES:
@@ -1097,8 +1075,9 @@ class _Loader:
                 + "; each may take the not- prefix)",
             )
             return None
+        definition = ASSERTION_DEFINITIONS.get(base)
         judge = None
-        if base == "llm-rubric" and skip is None:
+        if definition is not None and definition.needs_judge and skip is None:
             source, where = spec.provider, site.at("provider")
             if source is None:
                 source, where = judge_raw, judge_site
@@ -1111,8 +1090,8 @@ class _Loader:
         elif spec.provider is not None:
             self.out.skip(site.at("provider"), f"{base} uses Triops' own models")
         value = spec.value
-        if skip is None:
-            value = self._check_value(base, spec, site)
+        if definition is not None and skip is None:
+            value = self._check_value(definition, spec, site)
         return Assertion(
             type=base,
             negate=negate,
@@ -1139,62 +1118,17 @@ class _Loader:
                 return None, site
         return node, self.top.at(*loc)
 
-    def _check_value(self, base: str, spec: _AssertionIn, site: _Site) -> Any:
-        """Check an assertion's value and threshold for its type; return the value to keep."""
-        value, here = spec.value, site.at("value")
-        if base in ("contains", "icontains", "starts-with", "regex") and (
-            not isinstance(value, str | int | float) or isinstance(value, bool)
-        ):
-            self.out.error(here, f"{base} needs a string value")
-        elif base == "equals" and value is None:
-            self.out.error(here, "equals needs a value")
-        elif base.endswith(("-any", "-all")):
-            if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
-                self.out.error(here, f"{base} needs a list of strings")
-        elif base == "regex" and "{{" not in str(value):
-            try:
-                re.compile(str(value))
-            except re.error as exc:
-                self.out.error(here, f"invalid regular expression: {exc}")
-        elif base in ("is-json", "contains-json") and value not in (None, ""):
-            value = self._schema(value, here)
-        elif base in ("similar", "context-recall") and not _is_texts(value):
-            self.out.error(here, f"{base} needs a string or a list of strings")
-        elif base == "answer-relevance" and value is not None and not isinstance(value, str):
-            self.out.error(here, "answer-relevance takes an optional question string")
-        elif base == "llm-rubric" and not isinstance(value, str):
-            self.out.error(here, "llm-rubric needs the rubric as a string")
-        if base in ("latency", "cost") and spec.threshold is None:
-            self.out.error(site, f"{base} needs a threshold (the run's totals record {base})")
-        if base in SEMANTIC and spec.threshold is not None and not -1 <= spec.threshold <= 1:
-            self.out.error(site.at("threshold"), f"{base} threshold must be within -1 and 1")
-        return value
-
-    def _schema(self, schema: Any, site: _Site) -> Any:
-        import jsonschema
-        import yaml
-
-        if isinstance(schema, str):
-            if schema.startswith("file://"):
-                files = self._files(schema, site)
-                schema = self._read(files[0], site) if files else None
-                if schema is None:
-                    return None
-            try:
-                schema = yaml.safe_load(schema)
-            except yaml.YAMLError as exc:
-                self.out.error(site, f"the JSON schema does not parse: {exc}")
-                return None
-        if not isinstance(schema, dict | bool):
-            self.out.error(site, "a JSON schema is a mapping")
-            return None
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            self.out.error(site, f"invalid JSON schema: {exc.message}")
-        return schema
+    def _check_value(self, definition: AssertionType, spec: _AssertionIn, site: _Site) -> Any:
+        """Check an assertion's value and threshold as its type says; return the value to keep.
+        A schema given as `file://...` is read first (from this config's folder)."""
+        value = spec.value
+        if definition.value == "schema" and isinstance(value, str) and value.startswith("file://"):
+            files = self._files(value, site.at("value"))
+            value = self._read(files[0], site.at("value")) if files else None
+        checked = definition.check(value, spec.threshold)
+        for key, message in checked.problems:
+            self.out.error(site.at(key) if key else site, message)
+        return checked.value
 
     # ------------------------------------------------------------ gate
 

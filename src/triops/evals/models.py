@@ -10,13 +10,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from triops.evals.assertions import SEMANTIC
 from triops.search.ask import ABSTAIN_THRESHOLD
 
+# SEMANTIC (the assertion types measured with the embedder) comes from the registry.
 EXTRACTIVE = "triops:extractive"
 ECHO = "echo"
 CHAT = "openai-compatible"
 ProviderKind = Literal["extractive", "echo", "chat"]
-SEMANTIC = ("similar", "groundedness", "answer-relevance", "context-recall")
 # Where a chat provider's server URL comes from when its config gives no base_url.
 BASE_URL_ENV = ("TRIOPS_EVAL_BASE_URL", "OPENAI_BASE_URL")
 
@@ -290,8 +291,7 @@ class EvalConfig(BaseModel):
 
     @property
     def needs_embedder(self) -> bool:
-        semantic = {"similar", "groundedness", "answer-relevance", "context-recall"}
-        return self.needs_index or bool(self.assertion_types() & semantic)
+        return self.needs_index or bool(self.assertion_types() & set(SEMANTIC))
 
     def prompt(self, name: str) -> Prompt | None:
         """The prompt with this id, else with this label."""

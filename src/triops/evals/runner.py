@@ -44,16 +44,14 @@ from pydantic import BaseModel, ValidationError
 
 from triops.errors import TriopsError
 from triops.evals.assertions import (
-    RUBRIC_SYSTEM,
     AssertionResult,
     Case,
-    Vectors,
     case_verdict,
     evaluate,
-    parse_verdict,
-    rubric_prompt,
     texts_to_encode,
 )
+from triops.evals.assertions.judge import RUBRIC_SYSTEM, parse_verdict, rubric_prompt
+from triops.evals.assertions.vectors import Vectors
 from triops.evals.gate import GateResult, gate_within
 from triops.evals.models import Assertion, EvalConfig, Prompt, ProviderSpec, TestCase
 from triops.evals.providers import (
