@@ -2,17 +2,29 @@
 registry (a golden exam attempt over one question of each type)."""
 
 import dataclasses
+import inspect
 import json
 import random
 import shutil
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
+from pydantic import TypeAdapter
 
 from conftest import FIXTURES, REPO
 from triops.quiz import exam as engine
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.quiz.grading import (
+    InvalidResponse,
+    describe,
+    grade,
+    right_answer,
+    validate_response,
+)
+from triops.quiz.models import QUESTION_TYPES, TYPES, Question, QuestionBase
+from triops.quiz.presentation import labels, option_count, to_authored, to_screen
 from triops.store import users
 from triops.store.connection import open_state
 
@@ -93,3 +105,54 @@ def finished_attempts(all_types, tmp_path) -> dict:
 def test_a_fixed_draw_of_every_type_grades_as_recorded(all_types, tmp_path):
     recorded = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert finished_attempts(all_types, tmp_path) == recorded
+
+
+# ------------------------------------------------------------------ the registry
+
+
+def test_every_type_name_has_a_complete_entry_and_a_widget():
+    from triops.ui.question_view import WIDGETS
+
+    assert set(QUESTION_TYPES) == set(TYPES) == set(WIDGETS)
+    for name in QUESTION_TYPES:
+        model = TYPES[name]
+        assert issubclass(model, QuestionBase) and model.type_name() == name
+        assert not inspect.isabstract(model), (name, model.__abstractmethods__)
+
+
+@pytest.fixture(scope="module")
+def one_of_each():
+    """One question of every type, as a bank file gives them."""
+    data = yaml.safe_load((FIXTURES / "exam_types/quizzes/devops/types.yaml").read_text())
+    return [TypeAdapter(Question).validate_python(item) for item in data["questions"]]
+
+
+def test_the_fixture_holds_one_question_of_each_registered_type(one_of_each):
+    assert sorted(q.type for q in one_of_each) == sorted(QUESTION_TYPES)
+    assert all(type(q) is TYPES[q.type] for q in one_of_each)
+
+
+@pytest.mark.parametrize("mode", ["partial", "all-or-nothing"])
+def test_each_types_right_answer_scores_1_and_survives_a_shuffled_screen(one_of_each, mode):
+    for q in one_of_each:
+        right = right_answer(q)
+        assert grade(q, right, multiple_response=mode).correct, q.type
+        order = list(reversed(range(option_count(q))))
+        assert to_authored(q, order, to_screen(q, order, right)) == right, q.type
+        assert len(labels(q, order)) == option_count(q)
+        assert describe(q, right) != "not answered"
+
+
+def test_checking_an_answers_shape_grades_nothing(one_of_each):
+    """The exam checks an answer's shape before it saves it; grading waits for the submit."""
+    single = next(q for q in one_of_each if q.type == "single")
+
+    class Ungradable(type(single)):
+        def score(self, response, **kw):
+            raise AssertionError("graded while only its shape was to be checked")
+
+    q = Ungradable.model_validate(single.model_dump())
+    validate_response(q, 1)
+    validate_response(q, None)
+    with pytest.raises(InvalidResponse, match="choose one option"):
+        validate_response(q, 7)

@@ -171,15 +171,7 @@ def sem(sd: float | None, coefficient: float | None) -> float | None:
 def labelled_options(question) -> list[tuple[int, str, bool]]:
     """(authored index, label, is key) of each option a choice item offers; true/false offers
     "True" (index 0) and "False" (index 1); other types offer none."""
-    if question.type in ("single", "multiple"):
-        full = 100.0 if question.type == "single" else 1e-9
-        return [
-            (i, o.text, w >= full)
-            for i, (o, w) in enumerate(zip(question.options, question.weights(), strict=True))
-        ]
-    if question.type == "true_false":
-        return [(0, "True", question.answer is True), (1, "False", question.answer is False)]
-    return []
+    return question.labelled_options()
 
 
 def _options_of(snapshot: dict) -> tuple[str, str, list[tuple[int, str, bool]]]:

@@ -95,8 +95,8 @@ def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQues
     for position, (bq, is_pilot) in enumerate(chosen):
         n = option_count(bq.question)
         order = list(range(n))
-        if n and (blueprint.shuffle_options or bq.question.type == "ordering"):
-            rng.shuffle(order)  # ordering items are always shown shuffled
+        if n and (blueprint.shuffle_options or bq.question.always_shuffled):
+            rng.shuffle(order)
         drawn.append(DrawnQuestion(position, bq.question, bq.track, order, is_pilot))
     return drawn
 

@@ -107,13 +107,11 @@ matching pair, and option or answer texts that begin like a `%N%` weight.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -125,33 +123,25 @@ from triops.content.problems import Problem, display_path, error, warning
 from triops.quiz.bank import NOT_TRACKS, BankQuestion, parse_bank_file
 from triops.quiz.models import (
     BLANK,
+    TYPES,
     Matching,
     Multiple,
     Numeric,
-    NumericAnswer,
-    Ordering,
+    QuestionBase,
     ShortText,
     Single,
     TrueFalse,
 )
+from triops.quiz.types.gift_text import FORMAT, WEIGHT_LIKE, escape, plain, protect
+from triops.quiz.types.gift_text import text as answer_text
 from triops.quiz.vocabulary import load_vocabulary
 
 GiftQuestion = Single | Multiple | TrueFalse | Numeric | ShortText | Matching
-FORMATS = ("markdown", "html", "plain", "moodle")
 ESSAY = "essay question (free text cannot be graded automatically)"
 DESCRIPTION = "description (no answers)"
 
-# Escaped characters become two placeholder characters (a filler and a code), so that offsets
-# and line numbers stay put while the parser looks only at unescaped control characters.
-_FILL = "\ue000"
-_CODES = {"~": "\ue001", "=": "\ue002", "#": "\ue003", "{": "\ue004", "}": "\ue005"}
-_CODES |= {":": "\ue006", "\\": "\ue007", "n": "\ue008"}
-_LITERAL = {code: ("\n" if ch == "n" else ch) for ch, code in _CODES.items()}
-_ESCAPE = re.compile(r"\\([~=#{}:\\n])")
-_FORMAT = re.compile(r"\[(" + "|".join(FORMATS) + r")\]")
 # qformat_gift's weight: `^%\-*([0-9]{1,2})\.?([0-9]*)%` (a number, its point optional).
 _WEIGHT = re.compile(r"%(-?\d+\.?\d*)%")
-_WEIGHT_LIKE = re.compile(r"%[^%\s#]*%")
 # PHP's is_numeric, which format.php applies to numerical answers and tolerances.
 _PHP_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 # The grades Moodle's import accepts with 'Match grades: Error if grade not listed' (its default):
@@ -251,17 +241,6 @@ def questions_by_track(
 # --- text helpers ---------------------------------------------------------------------------
 
 
-def _protect(text: str) -> str:
-    return _ESCAPE.sub(lambda m: _FILL + _CODES[m.group(1)], text)
-
-
-def _plain(text: str) -> str:
-    text = text.replace(_FILL, "")
-    for code, char in _LITERAL.items():
-        text = text.replace(code, char)
-    return text
-
-
 def _fold(text: str) -> str:
     """Answer-block layout: a line break and the indentation around it read as one space."""
     return re.sub(r"[ \t]*\n\s*", " ", text)
@@ -277,14 +256,6 @@ def _slug(text: str, max_words: int | None = None, max_len: int = 60) -> str:
             break
         out = longer
     return out or (words[0][:max_len] if words else "")
-
-
-def escape(text: str) -> str:
-    """Text as GIFT: control characters escaped, line breaks as `\\n`."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\", "\\\\")
-    for char in "~=#{}:":
-        text = text.replace(char, "\\" + char)
-    return text.replace("\n", "\\n")
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -328,7 +299,7 @@ def _blocks(text: str, source: str) -> Iterable[_Block]:
             if not stripped.startswith("//"):
                 kept.append((n, line))
             elif m := _META.match(stripped):
-                meta[m.group(1)] = (n, _plain(_protect(m.group(2))))
+                meta[m.group(1)] = (n, plain(protect(m.group(2))))
         group = []
         if not kept:
             continue
@@ -336,7 +307,7 @@ def _blocks(text: str, source: str) -> Iterable[_Block]:
         for _, line in kept:
             starts.append(pos)
             pos += len(line) + 1
-        body = "\n".join(_protect(line) for _, line in kept)
+        body = "\n".join(protect(line) for _, line in kept)
         yield _Block(body, starts, [n for n, _ in kept], meta, source)
 
 
@@ -344,9 +315,9 @@ def _clean(raw: str) -> tuple[str, str | None]:
     """An answer-block text: folded, trimmed, format prefix removed, unescaped."""
     text = _fold(raw).strip()
     fmt = None
-    if m := _FORMAT.match(text):
+    if m := FORMAT.match(text):
         fmt, text = m.group(1), text[m.end() :].strip()
-    return _plain(text), fmt
+    return plain(text), fmt
 
 
 @dataclass
@@ -397,7 +368,7 @@ class _Reader:
                     "after $CATEGORY)",
                 )
             )
-        path = _plain(text[pos + len("$CATEGORY:") : end if end >= 0 else None]).strip()
+        path = plain(text[pos + len("$CATEGORY:") : end if end >= 0 else None]).strip()
         line = block.line_at(pos)
         names = category_names(path)
         self.domain = None
@@ -438,12 +409,12 @@ class _Reader:
                 )
                 pos += 2
             else:
-                name = _plain(_fold(text[pos + 2 : end]).strip())
+                name = plain(_fold(text[pos + 2 : end]).strip())
                 pos = end + 2
         while pos < len(text) and text[pos].isspace():
             pos += 1
         stem_format = "markdown"
-        if m := _FORMAT.match(text, pos):
+        if m := FORMAT.match(text, pos):
             stem_format, pos = m.group(1), m.end()
         opening, closing = text.find("{", pos), text.find("}", pos)
         if opening < 0 and closing < 0:
@@ -474,7 +445,7 @@ class _Reader:
                 "has one answer block (write \\{ and \\} for braces)",
             )
         before = text[pos:opening]
-        stem = _plain((before + BLANK + after if after.strip() else before).strip())
+        stem = plain((before + BLANK + after if after.strip() else before).strip())
 
         inner_start, inner_end = opening + 1, closing
         explanation = None
@@ -531,16 +502,8 @@ class _Reader:
                 "the question has no text: Moodle imports it, but a bank question needs a stem",
             )
             return
-        model = {
-            "single": Single,
-            "multiple": Multiple,
-            "true_false": TrueFalse,
-            "numeric": Numeric,
-            "short_text": ShortText,
-            "matching": Matching,
-        }[kind]
         try:
-            question = model(type=kind, **common, **fields)
+            question = TYPES[kind](type=kind, **common, **fields)
         except ValidationError as exc:
             # Moodle's import refuses none of these (the refusals are checked above), so the
             # file goes on: the question is left out with the reason the bank gives.
@@ -569,35 +532,13 @@ class _Reader:
                     raise GiftError(line, f"duplicate triops-id '{value}'", self.source)
                 self.ids.add(value)
                 fields["id"] = value
-            elif key == "unit" and kind == "numeric":
-                fields["unit"] = value
-            elif key == "case-sensitive" and kind == "short_text":
-                fields["case_sensitive"] = value.lower() == "true"
-            elif key == "semantic-threshold" and kind == "short_text":
-                try:
-                    fields["semantic"] = {"threshold": float(value)}
-                except ValueError:
-                    raise GiftError(
-                        line, f"triops-semantic-threshold '{value}' is not a number", self.source
-                    ) from None
-            elif key == "multiple" and value == "keyed" and kind == "multiple":
-                fields["options"] = self.keyed(line, fields["options"])
             else:
-                self.warn(line, f"triops-{key} ignored (not for a {kind} question)")
-
-    def keyed(self, line: int, options: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        weights = [o.get("weight") for o in options]
-        k = sum(1 for w in weights if w is not None and w > 0)
-        if k and all(
-            w is not None and math.isclose(w, (100 if w > 0 else -100) / k, abs_tol=1e-9)
-            for w in weights
-        ):
-            return [
-                {key: v for key, v in o.items() if key != "weight"} | {"correct": o["weight"] > 0}
-                for o in options
-            ]
-        self.warn(line, "triops-multiple: keyed ignored: the weights are not +100/k and -100/k")
-        return options
+                try:
+                    problem = TYPES[kind].read_gift_meta(key, value, fields)
+                except ValueError as exc:
+                    raise GiftError(line, str(exc), self.source) from None
+                if problem is not None:
+                    self.warn(line, problem)
 
     # -- answer lists
 
@@ -614,7 +555,7 @@ class _Reader:
         if head.strip():
             at = start + len(head) - len(head.lstrip())
             if not lead:
-                snippet = _plain(_fold(head.strip()))[:40]
+                snippet = plain(_fold(head.strip()))[:40]
                 raise block.error(at, f"text before the first answer: '{snippet}'")
             parts.append((at, "", text[at : found[0] if found else end]))
         bounds = [*found, end]
@@ -645,8 +586,8 @@ class _Reader:
                     "refuses it unless 'Match grades' is set to 'Nearest grade if not listed'",
                 )
             stripped = stripped[m.end() :]
-        elif m := _WEIGHT_LIKE.match(stripped):
-            shown = _plain(m.group(0))
+        elif m := WEIGHT_LIKE.match(stripped):
+            shown = plain(m.group(0))
             if weighted:
                 why = f"'{shown}' is not a weight (write a number such as %50%)"
             else:
@@ -679,7 +620,7 @@ class _Reader:
         if len(pieces) < 2:
             raise block.error(opening, "a multiple-choice question needs at least two answers")
         if pieces[0][1] == "":
-            snippet = _plain(_fold(pieces[0][2].strip()))[:40]
+            snippet = plain(_fold(pieces[0][2].strip()))[:40]
             self.warn(
                 block.line_at(pieces[0][0]),
                 f"text before the first answer, '{snippet}', is read as a wrong answer, as "
@@ -736,7 +677,7 @@ class _Reader:
         """Moodle's short answer: every `=` answer, and the text before the first `=` (so that
         `{four}` is one accepted answer), each 100% unless it starts with a %weight%."""
         answers = self.answers(block, self.split(block, start, end, "=", lead=True))
-        first = _plain(_fold(block.text[body_pos:end])).split("#", 1)[0].strip()
+        first = plain(_fold(block.text[body_pos:end])).split("#", 1)[0].strip()
         if first.upper() in _TRUE_FALSE and first not in _TRUE_FALSE:
             self.warn(
                 block.line_at(body_pos),
@@ -863,120 +804,29 @@ def import_gift(text: str, *, source: str = "<gift>", id_prefix: str = "gift") -
 # --- writing --------------------------------------------------------------------------------
 
 
-def _number(value: float) -> str:
-    """A number without exponent, written so that float() reads back the same value."""
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return format(Decimal(repr(value)), "f")
-
-
-def _text(text: str) -> str:
-    """An answer-block text; one that starts like a format prefix gets an explicit one."""
-    return ("[markdown]" if _FORMAT.match(text) else "") + escape(text)
-
-
 def _unwrap(item: Any) -> Any:
     return getattr(item, "question", item)  # a BankQuestion or a bare model
 
 
 def unexportable(question: Any) -> str | None:
-    """Why a question cannot be written as GIFT, or None when it can."""
-    if isinstance(question, Ordering):
-        return "ordering questions have no GIFT form"
-    if not isinstance(question, GiftQuestion):
+    """Why a question cannot be written as GIFT, or None when it can (its type says)."""
+    if not isinstance(question, QuestionBase):
         return f"unknown question type {type(question).__name__}"
-    if isinstance(question, ShortText) and any(
-        "->" in a.text + a.feedback for a in question.answers
-    ):
-        return "'->' in a short-text answer or its feedback would read as a matching question"
-    if isinstance(question, Matching) and any("->" in p.left for p in question.pairs):
-        return "'->' in the left item of a matching pair"
-    texts = [o.text for o in getattr(question, "options", [])]
-    if isinstance(question, ShortText):
-        texts = [a.text for a in question.answers]
-    if any(_WEIGHT_LIKE.match(_protect(_text(t))) for t in texts):
-        return "an answer begins like a %weight%"
-    return None
-
-
-def _feedback(text: str) -> str:
-    return f"#{_text(text)}" if text else ""
-
-
-def _weight(weight: float | None) -> str:
-    return f"%{_number(weight)}%" if weight is not None else ""
-
-
-def _answer_lines(q: GiftQuestion) -> tuple[list[str], list[str]]:
-    """The answers, one per line, and the triops- comments the question needs."""
-    meta: list[str] = []
-    lines: list[str] = []
-    if isinstance(q, Single):
-        for o in q.options:
-            correct = o.correct or o.text == q.answer
-            mark = "=" if correct else "~" + _weight(o.weight)
-            lines.append(mark + _text(o.text) + _feedback(o.feedback))
-    elif isinstance(q, Multiple):
-        weighted = any(o.weight is not None for o in q.options)
-        if not weighted:
-            meta.append("multiple: keyed")
-        for o, w in zip(q.options, q.weights(), strict=True):
-            lines.append(
-                "~" + _weight(o.weight if weighted else w) + _text(o.text) + _feedback(o.feedback)
-            )
-    elif isinstance(q, ShortText):
-        if q.case_sensitive:
-            meta.append("case-sensitive: true")
-        if q.semantic is not None:
-            meta.append(f"semantic-threshold: {q.semantic.threshold!r}")
-        for a in q.answers:
-            weight = _weight(a.weight) if a.weight != 100 else ""
-            lines.append("=" + weight + _text(a.text) + _feedback(a.feedback))
-    elif isinstance(q, Matching):
-        for p in q.pairs:
-            lines.append(f"={_text(p.left)} -> {_text(p.right)}{_feedback(p.feedback)}")
-        lines += [f"= -> {_text(d)}" for d in q.distractors]
-    elif isinstance(q, Numeric):
-        if q.unit:
-            meta.append(f"unit: {escape(q.unit)}")
-        for a in q.answers:
-            weight = _weight(a.weight) if a.weight != 100 else ""
-            lines.append("=" + weight + _numeric_spec(a) + _feedback(a.feedback))
-    return lines, meta
-
-
-def _numeric_spec(a: NumericAnswer) -> str:
-    if a.value is None:
-        return f"{_number(a.min)}..{_number(a.max)}"  # type: ignore[arg-type]
-    tolerance = f":{_number(a.tolerance)}" if a.tolerance else ""
-    return _number(a.value) + tolerance
+    return question.gift_problem()
 
 
 def _question_gift(q: GiftQuestion) -> str:
-    lines, meta = _answer_lines(q)
-    head = [f"// triops-id: {q.id}"] + [f"// triops-{m}" for m in meta]
-    prefix = f"[{q.stem_format}]" if q.stem_format != "markdown" or _FORMAT.match(q.stem) else ""
+    answers = q.gift_answers()
+    head = [f"// triops-id: {q.id}"] + [f"// triops-{m}" for m in answers.meta]
+    prefix = f"[{q.stem_format}]" if q.stem_format != "markdown" or FORMAT.match(q.stem) else ""
     before, blank, after = q.stem.partition(BLANK)
     start = f"::{escape(q.title or q.id)}::{prefix}{escape(before)}"
     end = escape(after) if blank else ""
-    general = "" if q.explanation is None else "####" + _text(q.explanation)
-    if isinstance(q, TrueFalse):
-        answer = "TRUE" if q.answer else "FALSE"
-        feedback = ""
-        if q.feedback_wrong or q.feedback_right:
-            feedback = "#" + _text(q.feedback_wrong)
-        if q.feedback_right:
-            feedback += "#" + _text(q.feedback_right)
-        body = [f"{start}{{{answer}{feedback}{general}}}{end}"]
-    elif (
-        isinstance(q, Numeric)
-        and len(q.answers) == 1
-        and lines[0] == "=" + _numeric_spec(q.answers[0])
-    ):
-        body = [f"{start}{{#{_numeric_spec(q.answers[0])}{general}}}{end}"]
+    general = "" if q.explanation is None else "####" + answer_text(q.explanation)
+    if answers.inline is not None:
+        body = [f"{start}{{{answers.inline}{general}}}{end}"]
     else:
-        opening = "{#" if isinstance(q, Numeric) else "{"
-        body = [start + opening, *("\t" + line for line in lines)]
+        body = [start + answers.opening, *("\t" + line for line in answers.lines)]
         if general:
             body.append("\t" + general)
         body.append("}" + end)

@@ -1,10 +1,13 @@
 """Question widgets shared by practice and exams. Widgets hold screen positions; the stored
-answer uses authored indices (triops.quiz.presentation), so shuffling never changes a score."""
+answer uses authored indices (each type maps them: triops.quiz.types), so shuffling never
+changes a score. WIDGETS holds one widget per question type: the only place the UI tells the
+types apart."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -19,6 +22,30 @@ class Unparsed(ValueError):
     """What the learner typed cannot be read as an answer yet (e.g. not a number)."""
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What every widget is drawn with: the question, its choices in screen order, the session
+    keys of its widgets, and how the page wants them to behave."""
+
+    question: Any
+    shown: list[str]
+    keys: list[str]
+    disabled: bool
+    on_change: Callable[[], None] | None
+    at_most_choose: bool
+
+
+@dataclass(frozen=True)
+class Widget:
+    """One question type's widgets: how many session keys they use, how to draw them, how to
+    show a screen value in them, and how to read one back (None when empty)."""
+
+    draw: Callable[[Inputs], None]
+    seed: Callable[[list[str], Any], None]
+    read: Callable[[Any, list[str]], Any]
+    per_item: Callable[[Any, list[int]], int] | None = None  # one key per option or pair
+
+
 def stem(question) -> None:
     text = question.stem.replace(BLANK, BLANK_SHOWN)
     if question.stem_format == "markdown":
@@ -28,11 +55,8 @@ def stem(question) -> None:
 
 
 def _keys(question, key: str, order: list[int]) -> list[str]:
-    if question.type == "multiple":
-        return [f"{key}-{i}" for i in range(len(order))]
-    if question.type == "matching":
-        return [f"{key}-{i}" for i in range(len(question.pairs))]
-    return [key]
+    count = WIDGETS[question.type].per_item
+    return [key] if count is None else [f"{key}-{i}" for i in range(count(question, order))]
 
 
 def _marker(key: str) -> str:
@@ -53,22 +77,7 @@ def seed_state(question, order: list[int], key: str, authored: Any) -> None:
     if all(k in st.session_state for k in keys) and st.session_state.get(marker) == shown:
         return
     st.session_state[marker] = shown
-    screen = to_screen(question, order, authored)
-    t = question.type
-    if t == "multiple":
-        for i, k in enumerate(keys):
-            st.session_state[k] = screen is not None and i in screen
-    elif t == "matching":
-        for i, k in enumerate(keys):
-            st.session_state[k] = None if screen is None else screen[i]
-    elif t == "numeric":
-        st.session_state[key] = "" if screen is None else f"{screen:g}"
-    elif t == "short_text":
-        st.session_state[key] = screen or ""
-    elif t == "ordering":
-        st.session_state[key] = screen or []
-    else:
-        st.session_state[key] = screen
+    WIDGETS[question.type].seed(keys, to_screen(question, order, authored))
 
 
 def _canonical(authored: Any) -> str:
@@ -89,34 +98,8 @@ def mark_saved(key: str, authored: Any) -> None:
 
 def read(question, order: list[int], key: str) -> Any:
     """The current answer as a stored response (authored indices); None when empty."""
-    t = question.type
-    state = st.session_state
-    if t == "multiple":
-        screen = [i for i, k in enumerate(_keys(question, key, order)) if state.get(k)]
-        return to_authored(question, order, screen) if screen else None
-    if t == "matching":
-        screen = [state.get(k) for k in _keys(question, key, order)]
-        return None if all(c is None for c in screen) else to_authored(question, order, screen)
-    value = state.get(key)
-    if t == "numeric":
-        text = (value or "").strip().replace(" ", "")
-        if not text:
-            return None
-        try:
-            return float(text.replace(",", "") if "." in text else text.replace(",", "."))
-        except ValueError as exc:
-            raise Unparsed("Enter a number, for example 0.25 or 1200.") from exc
-    if t == "short_text":
-        return value if value and value.strip() else None
-    if t == "ordering":
-        if not value:
-            return None
-        if len(value) != len(question.items):
-            raise Unparsed(f"Pick all {len(question.items)} items, in order.")
-        return to_authored(question, order, list(value))
-    if value is None:
-        return None
-    return to_authored(question, order, value) if t == "single" else value
+    screen = WIDGETS[question.type].read(question, _keys(question, key, order))
+    return to_authored(question, order, screen)
 
 
 def inputs(
@@ -132,74 +115,172 @@ def inputs(
 
     A multiple-response item with `choose: N` says "Choose N."; with `at_most_choose` (exams
     that score multiple response all-or-nothing) no more than N boxes can be ticked."""
-    t = question.type
+    keys = _keys(question, key, order)
     shown = labels(question, order)
-    if t == "single":
-        st.radio(
-            "Your answer",
-            list(range(len(shown))),
-            format_func=lambda i: shown[i],
-            index=None,
-            key=key,
-            disabled=disabled,
-            on_change=on_change,
-        )
-    elif t == "multiple":
-        keys = _keys(question, key, order)
-        n = question.choose
-        st.caption(f"Choose {n}." if n else "Choose all that apply.")
-        ticked = sum(1 for k in keys if st.session_state.get(k))
-        full = at_most_choose and n is not None and ticked >= n
-        for i, k in enumerate(keys):
-            locked = full and not st.session_state.get(k)
-            st.checkbox(shown[i], key=k, disabled=disabled or locked, on_change=on_change)
-        if n is not None and ticked > n:
-            st.warning(
-                f"{ticked} options are ticked, but this question asks for {n}: "
-                + (
-                    "it scores nothing unless exactly the right ones are ticked. Untick "
-                    f"{ticked - n}."
-                    if at_most_choose
-                    else f"untick {ticked - n}."
-                )
+    WIDGETS[question.type].draw(Inputs(question, shown, keys, disabled, on_change, at_most_choose))
+
+
+# --- the widgets, one per type
+
+
+def _seed_one(keys: list[str], screen: Any) -> None:
+    st.session_state[keys[0]] = screen
+
+
+def _read_one(question, keys: list[str]) -> Any:
+    return st.session_state.get(keys[0])
+
+
+def _draw_single(w: Inputs) -> None:
+    st.radio(
+        "Your answer",
+        list(range(len(w.shown))),
+        format_func=lambda i: w.shown[i],
+        index=None,
+        key=w.keys[0],
+        disabled=w.disabled,
+        on_change=w.on_change,
+    )
+
+
+def _draw_multiple(w: Inputs) -> None:
+    n = w.question.choose
+    st.caption(f"Choose {n}." if n else "Choose all that apply.")
+    ticked = sum(1 for k in w.keys if st.session_state.get(k))
+    full = w.at_most_choose and n is not None and ticked >= n
+    for i, k in enumerate(w.keys):
+        locked = full and not st.session_state.get(k)
+        st.checkbox(w.shown[i], key=k, disabled=w.disabled or locked, on_change=w.on_change)
+    if n is not None and ticked > n:
+        st.warning(
+            f"{ticked} options are ticked, but this question asks for {n}: "
+            + (
+                f"it scores nothing unless exactly the right ones are ticked. Untick {ticked - n}."
+                if w.at_most_choose
+                else f"untick {ticked - n}."
             )
-        elif full:
-            st.caption(f"{n} chosen: untick one to change your choice.")
-    elif t == "true_false":
-        st.radio(
-            "Your answer",
-            [True, False],
-            format_func=lambda v: "True" if v else "False",
+        )
+    elif full:
+        st.caption(f"{n} chosen: untick one to change your choice.")
+
+
+def _seed_multiple(keys: list[str], screen: list[int] | None) -> None:
+    for i, k in enumerate(keys):
+        st.session_state[k] = screen is not None and i in screen
+
+
+def _read_multiple(question, keys: list[str]) -> list[int] | None:
+    return [i for i, k in enumerate(keys) if st.session_state.get(k)] or None
+
+
+def _draw_true_false(w: Inputs) -> None:
+    st.radio(
+        "Your answer",
+        [True, False],
+        format_func=lambda v: "True" if v else "False",
+        index=None,
+        key=w.keys[0],
+        disabled=w.disabled,
+        horizontal=True,
+        on_change=w.on_change,
+    )
+
+
+def _draw_numeric(w: Inputs) -> None:
+    unit = w.question.unit
+    label = "Your answer" + (f" ({unit})" if unit else "")
+    st.text_input(label, key=w.keys[0], disabled=w.disabled, on_change=w.on_change)
+
+
+def _seed_numeric(keys: list[str], screen: float | None) -> None:
+    st.session_state[keys[0]] = "" if screen is None else f"{screen:g}"
+
+
+def _read_numeric(question, keys: list[str]) -> float | None:
+    text = (st.session_state.get(keys[0]) or "").strip().replace(" ", "")
+    if not text:
+        return None
+    try:
+        # "1,200.5" (a thousands comma) and "0,25" (a decimal comma) both read as meant.
+        return float(text.replace(",", "") if "." in text else text.replace(",", "."))
+    except ValueError as exc:
+        raise Unparsed("Enter a number, for example 0.25 or 1200.") from exc
+
+
+def _draw_short_text(w: Inputs) -> None:
+    st.text_input(
+        "Your answer", key=w.keys[0], disabled=w.disabled, on_change=w.on_change, max_chars=200
+    )
+
+
+def _seed_text(keys: list[str], screen: str | None) -> None:
+    st.session_state[keys[0]] = screen or ""
+
+
+def _read_text(question, keys: list[str]) -> str | None:
+    value = st.session_state.get(keys[0])
+    return value if value and value.strip() else None
+
+
+def _draw_ordering(w: Inputs) -> None:
+    st.multiselect(
+        "Pick the items in order, first to last",
+        list(range(len(w.shown))),
+        format_func=lambda i: w.shown[i],
+        key=w.keys[0],
+        disabled=w.disabled,
+        on_change=w.on_change,
+        placeholder="Choose the first item",
+    )
+
+
+def _seed_ordering(keys: list[str], screen: list[int] | None) -> None:
+    st.session_state[keys[0]] = screen or []
+
+
+def _read_ordering(question, keys: list[str]) -> list[int] | None:
+    value = st.session_state.get(keys[0])
+    if not value:
+        return None
+    if len(value) != len(question.items):
+        raise Unparsed(f"Pick all {len(question.items)} items, in order.")
+    return list(value)
+
+
+def _draw_matching(w: Inputs) -> None:
+    for pair, k in zip(w.question.pairs, w.keys, strict=True):
+        st.selectbox(
+            pair.left,
+            list(range(len(w.shown))),
+            format_func=lambda c: w.shown[c],
             index=None,
-            key=key,
-            disabled=disabled,
-            horizontal=True,
-            on_change=on_change,
+            key=k,
+            disabled=w.disabled,
+            on_change=w.on_change,
+            placeholder="Choose a match",
         )
-    elif t == "numeric":
-        label = "Your answer" + (f" ({question.unit})" if question.unit else "")
-        st.text_input(label, key=key, disabled=disabled, on_change=on_change)
-    elif t == "short_text":
-        st.text_input("Your answer", key=key, disabled=disabled, on_change=on_change, max_chars=200)
-    elif t == "ordering":
-        st.multiselect(
-            "Pick the items in order, first to last",
-            list(range(len(shown))),
-            format_func=lambda i: shown[i],
-            key=key,
-            disabled=disabled,
-            on_change=on_change,
-            placeholder="Choose the first item",
-        )
-    elif t == "matching":
-        for pair, k in zip(question.pairs, _keys(question, key, order), strict=True):
-            st.selectbox(
-                pair.left,
-                list(range(len(shown))),
-                format_func=lambda c: shown[c],
-                index=None,
-                key=k,
-                disabled=disabled,
-                on_change=on_change,
-                placeholder="Choose a match",
-            )
+
+
+def _seed_matching(keys: list[str], screen: list[int | None] | None) -> None:
+    for i, k in enumerate(keys):
+        st.session_state[k] = None if screen is None else screen[i]
+
+
+def _read_matching(question, keys: list[str]) -> list[int | None] | None:
+    screen = [st.session_state.get(k) for k in keys]
+    return None if all(c is None for c in screen) else screen
+
+
+WIDGETS: dict[str, Widget] = {
+    "single": Widget(_draw_single, _seed_one, _read_one),
+    "multiple": Widget(
+        _draw_multiple, _seed_multiple, _read_multiple, per_item=lambda q, order: len(order)
+    ),
+    "true_false": Widget(_draw_true_false, _seed_one, _read_one),
+    "numeric": Widget(_draw_numeric, _seed_numeric, _read_numeric),
+    "short_text": Widget(_draw_short_text, _seed_text, _read_text),
+    "ordering": Widget(_draw_ordering, _seed_ordering, _read_ordering),
+    "matching": Widget(
+        _draw_matching, _seed_matching, _read_matching, per_item=lambda q, order: len(q.pairs)
+    ),
+}
