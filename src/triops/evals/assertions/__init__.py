@@ -16,7 +16,8 @@ embedder, and flags (`semantic`, `needs_judge`). The records live beside their h
 strings (equals, contains...), json_checks, measured (latency, cost), semantic (similar and the
 context checks, see its docstring for Triops' own measures), rubric (llm-rubric).
 `registry.ASSERTION_DEFINITIONS` lists them; the config's ASSERTION_TYPES and the models'
-SEMANTIC are read from it.
+SEMANTIC are read from it. `record` defines the record and the value checks types share;
+`outcome` what an assertion sees (`Case`) and gives (`Outcome`, `AssertionResult`).
 
 Adding a type: write its handler and its value check in the module it belongs to (or a new
 one), add its record to that module's list (and a new module's list to the registry), and test
@@ -28,17 +29,9 @@ the verdict read back) are the runner's: they are imported from their modules.
 
 from __future__ import annotations
 
-from triops.evals.assertions.base import (
-    EPSILON,
-    AssertionResult,
-    AssertionType,
-    Case,
-    Checked,
-    Outcome,
-    ValueProblem,
-    case_verdict,
-)
 from triops.evals.assertions.json_checks import json_values
+from triops.evals.assertions.outcome import EPSILON, AssertionResult, Case, Outcome, case_verdict
+from triops.evals.assertions.record import AssertionType, Checked, ValueProblem
 from triops.evals.assertions.registry import (
     ALIASES,
     ASSERTION_DEFINITIONS,

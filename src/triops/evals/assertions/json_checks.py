@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from triops.evals.assertions.base import AssertionType, Case, Checked, Outcome, ValueProblem
+from triops.evals.assertions.outcome import Case, Outcome
+from triops.evals.assertions.record import AssertionType, Checked, ValueProblem
 
 if TYPE_CHECKING:
     from triops.evals.models import Assertion

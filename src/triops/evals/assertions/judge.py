@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from triops.evals.assertions.base import short
 from triops.evals.assertions.json_checks import json_values
+from triops.evals.assertions.outcome import short
 from triops.evals.providers import ProviderError
 
 RUBRIC_SYSTEM = (

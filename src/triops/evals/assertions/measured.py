@@ -5,15 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from triops.evals.assertions.base import (
-    EPSILON,
-    AssertionType,
-    Case,
-    Checked,
-    Outcome,
-    ValueProblem,
-    binary,
-)
+from triops.evals.assertions.outcome import EPSILON, Case, Outcome, binary
+from triops.evals.assertions.record import AssertionType, Checked, ValueProblem
 
 if TYPE_CHECKING:
     from triops.evals.models import Assertion

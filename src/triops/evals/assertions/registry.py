@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from triops.evals.assertions import json_checks, measured, rubric, semantic, strings
-from triops.evals.assertions.base import AssertionResult, AssertionType, Case
+from triops.evals.assertions.outcome import AssertionResult, Case
+from triops.evals.assertions.record import AssertionType
 from triops.evals.text import render_value
 
 if TYPE_CHECKING:

@@ -6,14 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from triops.evals.assertions.base import (
-    EPSILON,
-    AssertionType,
-    Case,
-    Checked,
-    Outcome,
-    ValueProblem,
-)
+from triops.evals.assertions.outcome import EPSILON, Case, Outcome
+from triops.evals.assertions.record import AssertionType, Checked, ValueProblem
 
 if TYPE_CHECKING:
     from triops.evals.models import Assertion

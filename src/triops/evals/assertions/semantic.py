@@ -20,17 +20,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from triops.evals.assertions.base import (
-    EPSILON,
+from triops.evals.assertions.outcome import EPSILON, Case, Outcome, graded, short
+from triops.evals.assertions.record import (
     AssertionType,
-    Case,
     Checked,
-    Outcome,
     ValueProblem,
     cosine_threshold,
-    graded,
     is_texts,
-    short,
 )
 from triops.evals.calibration import RELEVANCE_THRESHOLD, SIMILAR_THRESHOLD, SUPPORT_THRESHOLD
 from triops.evals.text import as_text, claims, flat, sentences

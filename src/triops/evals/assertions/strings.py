@@ -7,15 +7,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from triops.evals.assertions.base import (
-    AssertionType,
-    Case,
-    Checked,
-    Outcome,
-    ValueProblem,
-    binary,
-    short,
-)
+from triops.evals.assertions.outcome import Case, Outcome, binary, short
+from triops.evals.assertions.record import AssertionType, Checked, ValueProblem
 from triops.evals.text import as_text
 
 if TYPE_CHECKING:

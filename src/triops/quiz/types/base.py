@@ -49,6 +49,13 @@ def credit(weight: float, feedback: str = "", detail: str = "") -> Grade:
     return Grade(clamp(weight / 100), [feedback] if feedback else [], detail)
 
 
+def with_full_credit(question, what: str):
+    """The question, once one of its `answers` is worth 100% (else ValueError naming `what`)."""
+    if not any(a.weight == 100 for a in question.answers):
+        raise ValueError(f"missing answer: no {what} is worth 100%")
+    return question
+
+
 def normalize_text(text: str, case_sensitive: bool = False) -> str:
     """Trim, fold white space and Unicode forms, and (by default) case."""
     text = unicodedata.normalize("NFKC", text)

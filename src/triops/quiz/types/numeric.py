@@ -9,7 +9,14 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from triops.quiz.types import gift_text
-from triops.quiz.types.base import Grade, InvalidResponse, QuestionBase, Strict, credit
+from triops.quiz.types.base import (
+    Grade,
+    InvalidResponse,
+    QuestionBase,
+    Strict,
+    credit,
+    with_full_credit,
+)
 from triops.quiz.types.gift_text import GiftAnswers
 
 
@@ -54,9 +61,7 @@ class Numeric(QuestionBase):
 
     @model_validator(mode="after")
     def _full_credit(self) -> Numeric:
-        if not any(a.weight == 100 for a in self.answers):
-            raise ValueError("missing answer: no answer is worth 100%")
-        return self
+        return with_full_credit(self, "answer")
 
     def check(self, response: Any) -> None:
         if (

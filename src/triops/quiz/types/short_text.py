@@ -18,6 +18,7 @@ from triops.quiz.types.base import (
     clamp,
     credit,
     normalize_text,
+    with_full_credit,
 )
 from triops.quiz.types.gift_text import GiftAnswers
 
@@ -53,9 +54,7 @@ class ShortText(QuestionBase):
 
     @model_validator(mode="after")
     def _full_credit(self) -> ShortText:
-        if not any(a.weight == 100 for a in self.answers):
-            raise ValueError("missing answer: no accepted answer is worth 100%")
-        return self
+        return with_full_credit(self, "accepted answer")
 
     def check(self, response: Any) -> None:
         if not isinstance(response, str):
