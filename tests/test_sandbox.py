@@ -290,6 +290,7 @@ def test_without_root_the_run_works_and_says_what_is_missing():
             "errors.py",
             "terminal.py",
             "labs/__init__.py",
+            "labs/process.py",
             "labs/sandbox.py",
             "labs/launcher.py",
         ):

@@ -15,13 +15,9 @@ wrote its summary gets one from here that says why.
 
 from __future__ import annotations
 
-import codecs
 import json
-import os
-import select
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from triops.labs.outcome import LabRun
+from triops.labs.process import supervise
 from triops.labs.spec import Lab
 from triops.terminal import visible
 
@@ -151,69 +148,23 @@ def _supervise(
     emit: Callable[[str], None],
 ) -> tuple[int | None, str | None]:
     """Run `cmd`, pass its output on line by line, and kill its process group at the wall-clock
-    limit or the output cap; (exit code, or -signal; why it was stopped, or None)."""
-    proc = subprocess.Popen(
+    limit (the output closed or not) or past the output cap; (exit code, or -signal; why it was
+    stopped, or None)."""
+    finished = supervise(
         cmd,
-        cwd=cwd,
         env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        close_fds=True,
-        start_new_session=True,  # its own process group, killed as one
+        cwd=cwd,
+        wall=wall_seconds,
+        output_cap=output_bytes,
+        on_line=emit,
+        grace=0,  # only Triops' code runs there: nothing to wind down, killed at once
     )
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    pending, seen, stopped = "", 0, None
-    deadline = time.monotonic() + wall_seconds
-    fd = proc.stdout.fileno()  # type: ignore[union-attr]
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                stopped = "timeout"
-                break
-            ready, _, _ = select.select([fd], [], [], min(left, 0.5))
-            if not ready:
-                continue
-            data = os.read(fd, 65536)
-            if not data:
-                break
-            seen += len(data)
-            pending += decoder.decode(data)
-            *complete, pending = pending.split("\n")
-            for line in complete:
-                emit(line)
-            if seen > output_bytes:
-                stopped = "output-truncated"
-                break
-        if stopped is None:
-            try:  # the output is closed; the process still has until the deadline to end
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                stopped = "timeout"
-    except BaseException:
-        _kill(proc)
-        raise
-    finally:
-        if stopped is not None:
-            _kill(proc)
-        code = proc.wait()
-        proc.stdout.close()  # type: ignore[union-attr]
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        emit(pending)
+    code, stopped = finished.exit_code, finished.stopped
     if stopped is None and code == -signal.SIGXCPU:
         stopped = "cpu-limit"
-    elif stopped is None and code < 0:
+    elif stopped is None and code is not None and code < 0:
         stopped = "killed"
     return code, stopped
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _read_json(path: Path) -> Any:

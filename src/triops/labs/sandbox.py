@@ -4,8 +4,8 @@ DESIGN.md, "The sandbox for labs". The runner (this module) never touches the pr
 itself: it starts `launcher.py` with Debian's /usr/bin/python3, and the launcher applies
 rlimits, Landlock and seccomp, drops to the run's UID and execs the command (no preexec_fn,
 which can deadlock in a threaded server). This module owns the work folders and the UID pool,
-streams and caps the output, enforces the wall clock, watches the work folder's size and tells
-what happened. Domain code: no streamlit, no database.
+watches the work folder's size and tells what happened; triops.labs.process streams and caps
+the output, enforces the wall clock and stops the launcher. Domain code: no streamlit, no database.
 
 Statuses: ok, failed, timeout (wall clock), cpu-limit (SIGXCPU, or SIGKILL at the hard CPU
 limit), memory-limit (MemoryError/ENOMEM signature after RLIMIT_AS), disk-limit (RLIMIT_FSIZE,
@@ -27,16 +27,13 @@ root. Without root the runs keep the caller's identity and the locks live in <ro
 
 from __future__ import annotations
 
-import codecs
 import fcntl
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
 import stat
-import subprocess
 import tempfile
 import threading
 import time
@@ -45,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triops.errors import InvalidInputError, TriopsError
+from triops.labs.process import supervise
 from triops.terminal import visible
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
@@ -106,7 +104,6 @@ UID_LOCKS = Path("/run/lock" if os.path.isdir("/run/lock") else tempfile.gettemp
     "triops-sandbox-uids"
 )
 STOP_GRACE = 2.0  # seconds the launcher gets to kill and reap after SIGTERM
-LINE_MAX = 65_536  # a longer line without a newline is passed on in pieces
 
 
 class SandboxError(TriopsError):
@@ -416,117 +413,64 @@ class Sandbox:
             f"wall={limits.wall_seconds + 5}",  # the launcher's own backstop
         ]
         argv = [self.python, "-I", "-S", str(self._launcher), *config, "--", *cmd]
-        started = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=LAUNCHER_ENV,
-                cwd="/",
-                close_fds=True,
-                pass_fds=(status_w, env_fd),
-                start_new_session=True,
-            )
-        except BaseException:
-            os.close(status_r)
-            raise
-        finally:
-            os.close(status_w)
-            os.close(env_fd)
-
-        out = _Output(limits.output_bytes, on_output)
-        status_raw = bytearray()
-        stop_reason: str | None = None
-        stopped_at = 0.0
-        forced = False
         budget = limits.disk_mb * 2**20
-        next_scan, scan_every = started + 0.2, 0.2
-        out_fd = proc.stdout.fileno()  # type: ignore[union-attr]
-        poller = select.poll()
-        poller.register(out_fd, select.POLLIN)
-        poller.register(status_r, select.POLLIN)
-        open_fds = {out_fd, status_r}
-        drained_at: float | None = None
+        scan = {"next": time.monotonic() + 0.2}
 
-        def stop(reason: str) -> None:
-            nonlocal stop_reason, stopped_at
-            if stop_reason is None:
-                stop_reason, stopped_at = reason, time.monotonic()
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
+        def disk_over() -> str | None:
+            """The box's size, looked at on a schedule that adapts to how long a scan takes."""
+            if time.monotonic() < scan["next"]:
+                return None
+            t0 = time.monotonic()
+            used, entries = disk_usage(slot.box, limits.files)
+            scan["next"] = time.monotonic() + min(2.0, max(0.2, 20 * (time.monotonic() - t0)))
+            return "disk-limit" if used > budget or entries > limits.files else None
 
-        def force() -> None:
-            nonlocal forced
-            forced = True
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        def kill_pool_uid() -> None:
             if self.privileged:
                 kill_uid(slot.uid)
 
-        try:
-            while open_fds:
-                now = time.monotonic()
-                if stop_reason is None and now - started >= limits.wall_seconds:
-                    stop("timeout")
-                if stop_reason is None and now >= next_scan:
-                    t0 = time.monotonic()
-                    used, entries = disk_usage(slot.box, limits.files)
-                    if used > budget or entries > limits.files:
-                        stop("disk-limit")
-                    scan_every = min(2.0, max(0.2, 20 * (time.monotonic() - t0)))
-                    next_scan = time.monotonic() + scan_every
-                if stop_reason is not None and not forced and now - stopped_at > STOP_GRACE:
-                    force()
-                if forced and now - stopped_at > STOP_GRACE + 2:
-                    break  # something still holds the pipe; stop waiting for it
-                if status_r not in open_fds and proc.poll() is not None:
-                    # The launcher has reported and exited: only a straggler holds the pipe.
-                    drained_at = drained_at or now
-                    if now - drained_at > 1.0:
-                        break
-                wait = 0.5
-                if stop_reason is None:
-                    wait = min(wait, started + limits.wall_seconds - now, next_scan - now)
-                for fd, _event in poller.poll(max(0.0, wait) * 1000):
-                    data = os.read(fd, 65536)
-                    if not data:
-                        poller.unregister(fd)
-                        open_fds.discard(fd)
-                    elif fd == status_r:
-                        status_raw += data
-                    elif out.feed(data):
-                        stop("output-truncated")
-        except BaseException:
-            stop("killed")  # the launcher kills and reaps the run; `finally` waits for it
-            raise
-        finally:
-            try:
-                proc.wait(timeout=STOP_GRACE + 3)
-            except subprocess.TimeoutExpired:
-                force()
-                proc.wait()
-            proc.stdout.close()  # type: ignore[union-attr]
-            os.close(status_r)
-        out.flush()
+        notes: list[str] = []
 
-        events = _events(status_raw)
+        def line(text: str) -> None:
+            if on_output is not None:
+                on_output(visible(text))
+
+        try:
+            # The launcher gets SIGTERM on a stop, kills and reaps the run and reports; past
+            # STOP_GRACE its group and everything of the UID are killed from here.
+            finished = supervise(
+                argv,
+                env=LAUNCHER_ENV,
+                cwd="/",
+                wall=limits.wall_seconds,
+                output_cap=limits.output_bytes,
+                on_line=line,
+                on_tick=disk_over,
+                on_force=kill_pool_uid,
+                grace=STOP_GRACE,
+                linger=1.0,
+                pass_fds=(status_w, env_fd),
+                side_fd=status_r,
+            )
+        finally:
+            os.close(status_r)
+        stop_reason, forced = finished.stopped, finished.forced
+
+        events = _events(finished.side)
         ready = events.get("ready", {})
         ended = events.get("exit")
         if self.privileged and (ended is None or forced):
             kill_uid(slot.uid)  # the launcher did not get to clean up
         error = events.get("error")
         if error:
-            out.note(f"sandbox: {error.get('message', 'the command could not start')}")
-        seconds = time.monotonic() - started
+            notes.append(f"sandbox: {error.get('message', 'the command could not start')}")
+            if on_output is not None:
+                on_output(notes[-1])
+        seconds = finished.seconds
 
         exit_status = (ended or {}).get("status")
         if exit_status is None:
-            exit_code = proc.returncode if ended is None else None
+            exit_code = finished.exit_code if ended is None else None
         elif "signal" in exit_status:
             exit_code = -int(exit_status["signal"])
         else:
@@ -535,7 +479,9 @@ class Sandbox:
             stop_reason = "timeout"
         used, entries = disk_usage(slot.box, limits.files)
         over_disk = used > budget or entries > limits.files
-        text = out.text()
+        text = finished.output.decode("utf-8", errors="replace")
+        for note in notes:
+            text += ("" if not text or text.endswith("\n") else "\n") + note + "\n"
         status = _classify(
             stop_reason=stop_reason,
             exit_code=exit_code,
@@ -676,63 +622,6 @@ class Sandbox:
         paths.append(str(Path(os.path.realpath(python)).parents[1]))
         paths += [os.fspath(p) for p in extra]
         return list(dict.fromkeys(paths))
-
-
-class _Output:
-    """Captures output up to a byte cap and passes it on line by line as it arrives."""
-
-    def __init__(self, cap: int, on_output: Callable[[str], None] | None):
-        self.cap = cap
-        self.on_output = on_output
-        self.raw = bytearray()
-        self.truncated = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._pending = ""
-        self._notes: list[str] = []
-
-    def feed(self, data: bytes) -> bool:
-        """Take a chunk; True when the cap is exceeded."""
-        if self.truncated:
-            return True
-        room = self.cap - len(self.raw)
-        keep = data[:room]
-        self.raw += keep
-        self._emit(self._decoder.decode(keep))
-        if len(data) > room:
-            self.truncated = True
-        return self.truncated
-
-    def _emit(self, text: str) -> None:
-        self._pending += text
-        while True:
-            cut = self._pending.find("\n")
-            if cut < 0:
-                if len(self._pending) < LINE_MAX:
-                    return
-                cut = LINE_MAX - 1
-                line, self._pending = self._pending[: cut + 1], self._pending[cut + 1 :]
-            else:
-                line, self._pending = self._pending[:cut], self._pending[cut + 1 :]
-            if self.on_output is not None:
-                self.on_output(visible(line))
-
-    def flush(self) -> None:
-        self._emit(self._decoder.decode(b"", final=True))
-        if self._pending:
-            line, self._pending = self._pending, ""
-            if self.on_output is not None:
-                self.on_output(visible(line))
-
-    def note(self, line: str) -> None:
-        self._notes.append(line)
-        if self.on_output is not None:
-            self.on_output(line)
-
-    def text(self) -> str:
-        text = self.raw.decode("utf-8", errors="replace")
-        for line in self._notes:
-            text += ("" if not text or text.endswith("\n") else "\n") + line + "\n"
-        return text
 
 
 def _own_folder(folder: Path, mode: int) -> None:

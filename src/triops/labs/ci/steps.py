@@ -4,15 +4,13 @@ testing workflow semantics (the labs run steps in the sandbox: triops.labs.workf
 from __future__ import annotations
 
 import os
-import selectors
-import signal
-import subprocess
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from triops.labs.process import supervise
 
 
 @dataclass(frozen=True)
@@ -91,76 +89,33 @@ class LocalRunner:
         allow_network: bool,
     ) -> StepOutcome:
         """Run `cmd`, streaming each output line to `on_output`."""
-        start = time.monotonic()
         full_env = dict(env)
         full_env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         directory = Path(workdir) / cwd if cwd else Path(workdir)
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=directory,
-                env=full_env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            message = f"could not start {cmd[0]}: {exc.strerror or exc}"
-            return StepOutcome(None, "error", message, time.monotonic() - start)
         output = CappedOutput()
-        deadline = start + timeout if timeout is not None else None
-        pending = b""
 
-        def emit(raw: bytes) -> None:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+        def on_line(line: str) -> None:
+            line = line.rstrip("\r")
             output.add(line)
             if on_output is not None:
                 on_output(line)
 
-        timed_out = False
-        fd = proc.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            exited_at: float | None = None
-            while True:
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    timed_out = True
-                    break
-                if exited_at is None and proc.poll() is not None:
-                    exited_at = now
-                if exited_at is not None and now - exited_at > 0.2:
-                    break  # a background process holds the pipe open; the step is over
-                wait = 0.1 if deadline is None else min(0.1, max(deadline - now, 0))
-                if not selector.select(timeout=wait):
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
-                    emit(raw)
-        if pending:
-            emit(pending)
-        self._kill_group(proc, graceful=timed_out)
-        proc.stdout.close()
-        seconds = time.monotonic() - start
-        if timed_out:
-            return StepOutcome(None, "timeout", output.text(), seconds)
-        code = proc.returncode
-        return StepOutcome(code, "ok" if code == 0 else "failed", output.text(), seconds)
-
-    def _kill_group(self, proc: subprocess.Popen, *, graceful: bool) -> None:
-        if graceful:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=self.kill_grace)
-            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
-                pass
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
+            finished = supervise(
+                cmd,
+                env=full_env,
+                cwd=directory,
+                wall=timeout,
+                output_cap=None,
+                on_line=on_line,
+                grace=self.kill_grace,
+                linger=0.2,  # then a background process that holds the pipe open is not waited for
+            )
+        except OSError as exc:
+            return StepOutcome(
+                None, "error", f"could not start {cmd[0]}: {exc.strerror or exc}", 0.0
+            )
+        if finished.stopped == "timeout":
+            return StepOutcome(None, "timeout", output.text(), finished.seconds)
+        code = finished.exit_code
+        return StepOutcome(code, "ok" if code == 0 else "failed", output.text(), finished.seconds)
