@@ -3,7 +3,7 @@
 `triops eval run` runs a config with the rights of whoever starts it and reads any file:// path
 it names: that is right for an operator's own configs and wrong for a learner's. So it says so
 (README, --help), and the lab and the page never use it on learners' configs: they run them
-through triops.labs.evalrun, a limited child that confines file:// to the work folder and allows
+through triops.labs.eval_lab, a limited child that confines file:// to the work folder and allows
 only the offline providers."""
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ def test_lab_and_page_code_load_eval_configs_only_confined():
         *sorted((REPO / "src" / "triops" / "labs").glob("*.py")),
         *sorted((REPO / "src" / "triops" / "ui").glob("*.py")),
         *sorted((REPO / "app_pages").glob("*.py")),
-        REPO / "src" / "triops" / "evals" / "labrun.py",
         *sorted((REPO / "labs").glob("*/check.py")),
     ]
     calls = 0

@@ -298,10 +298,11 @@ def test_cli_lab_run_exits_0_when_the_candidate_passes_and_the_gate_holds_else_1
 @pytest.fixture(scope="module")
 def shared_home(tmp_path_factory):
     """One TRIOPS_HOME with the course's index built, for every run of this module."""
+    from triops.labs.spec import load_labs
     from triops.search.service import course_index
 
     home = tmp_path_factory.mktemp("prompt-eval-home")
-    course_index(Settings(home=home))
+    course_index(Settings(home=home), load_labs)
     return home
 
 

@@ -194,7 +194,7 @@ def eval_run_folder(tmp_path) -> Path:
 
 @pytest.mark.filterwarnings("ignore")
 def test_eval_results_read_as_a_matrix_totals_and_the_gate(eval_run_folder):
-    from triops.labs.results import eval_case, read_eval, side_by_side
+    from triops.labs.eval_lab import eval_case, read_eval, side_by_side
 
     view = read_eval(eval_run_folder / "artifacts")
     assert view.columns == ["v1 / echo", "v2 / echo"]
@@ -214,7 +214,7 @@ def test_eval_results_read_as_a_matrix_totals_and_the_gate(eval_run_folder):
 
 
 def test_a_file_that_is_not_an_eval_run_is_named(eval_run_folder):
-    from triops.labs.results import read_eval
+    from triops.labs.eval_lab import read_eval
 
     path = eval_run_folder / "artifacts" / "eval" / "results.json"
     path.write_text(json.dumps({"schema_name": "something else"}))
@@ -227,7 +227,7 @@ def test_the_eval_results_page_shows_outputs_as_text(eval_run_folder, tmp_path):
     page.write_text(
         "from pathlib import Path\n"
         "from triops.ui import lab_results\n"
-        f"lab_results.show(Path({str(eval_run_folder)!r}))\n"
+        f"lab_results.show(Path({str(eval_run_folder)!r}), 'eval')\n"
     )
     at = AppTest.from_file(str(page)).run()
     assert not at.exception
@@ -240,7 +240,7 @@ def test_the_eval_results_page_shows_outputs_as_text(eval_run_folder, tmp_path):
 
 
 def test_a_config_error_run_shows_its_problems(tmp_path):
-    from triops.labs.results import read_eval
+    from triops.labs.eval_lab import read_eval
 
     summary = tmp_path / "run" / "artifacts" / "eval" / "summary.json"
     summary.parent.mkdir(parents=True)
@@ -269,7 +269,7 @@ def test_a_config_error_run_shows_its_problems(tmp_path):
     page.write_text(
         "from pathlib import Path\n"
         "from triops.ui import lab_results\n"
-        f"lab_results.show(Path({str(tmp_path / 'run')!r}))\n"
+        f"lab_results.show(Path({str(tmp_path / 'run')!r}), 'eval')\n"
     )
     at = AppTest.from_file(str(page)).run()
     assert not at.exception

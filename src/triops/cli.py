@@ -687,12 +687,18 @@ def lab_check(lab_id: str, dir: DirOption) -> None:
     raise typer.Exit(0 if result.passed else 1)
 
 
-def _search_index(model: str | None, rebuild: bool = False):
-    """The search index for the course as it is now: opened, or (re)built incrementally."""
+def _search_index(model: str | None = None, rebuild: bool = False):
+    """The search index for the course as it is now (with its labs' passages): opened, or
+    (re)built incrementally."""
+    from triops.labs.spec import load_labs
     from triops.search.service import course_index
 
     return course_index(
-        get_settings(), model, rebuild=rebuild, log=lambda text: typer.echo(text, err=True)
+        get_settings(),
+        load_labs,
+        model,
+        rebuild=rebuild,
+        log=lambda text: typer.echo(text, err=True),
     )
 
 
@@ -769,7 +775,9 @@ def ask(
     typer.echo(f"(confidence {answer.confidence:.2f})")
 
 
-app.add_typer(eval_app, name="eval")
+# `eval run` gets the course's index from here (its obj): the index holds the labs' passages,
+# and the evals library knows nothing of the labs.
+app.add_typer(eval_app, name="eval", context_settings={"obj": _search_index})
 
 
 def _slug(text: str) -> str:

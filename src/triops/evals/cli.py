@@ -7,8 +7,12 @@ when the config (or the baseline run file) cannot be used.
 This is the operator's command: it runs a config with the rights of whoever starts it, reads any
 file:// path the config names and calls any provider it names (an openai-compatible provider
 sends the prompts to its URL). Run it only on configs you trust. Learners' configs never go
-through it: the prompt-eval lab runs them with triops.labs.evalrun, in a limited child process
-that confines file:// to the work folder and allows only offline providers."""
+through it: the prompt-eval lab runs them with triops.labs.eval_lab, in a limited child process
+that confines file:// to the work folder and allows only offline providers.
+
+A config that needs the course's search index gets it from the `triops` command, which registers
+this app with `obj` set to a function returning (index, embedder): the index holds the labs'
+passages, and this library imports nothing of the labs."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from triops.errors import InvalidInputError
 
 eval_app = typer.Typer(
     help="Evaluate prompts in promptfoo's config format, with a regression gate.",
@@ -37,6 +43,7 @@ RUN_HELP = (
 
 @eval_app.command("run", help=RUN_HELP)
 def run(
+    ctx: typer.Context,
     config: Annotated[Path, typer.Argument(help="An eval config (promptfoo's YAML shape).")],
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the run (results and totals) here.")
@@ -73,7 +80,7 @@ def run(
             typer.echo(f"{compare_file}: error: {message}", err=True)
             raise typer.Exit(EXIT_CONFIG) from exc
     try:
-        embedder, index = _resources(loaded)
+        embedder, index = _resources(loaded, ctx.obj)
         result = run_eval(loaded, embedder=embedder, index=index)
     except TriopsError as exc:
         typer.echo(f"error: {exc.user_message}", err=True)
@@ -96,13 +103,15 @@ def run(
     raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
 
 
-def _resources(config):
-    """The embedder and the search index the config needs, got as `triops ask` gets them."""
+def _resources(config, course_index):
+    """The embedder and the search index the config needs; `course_index()` gives (index,
+    embedder) as `triops ask` gets them."""
     if config.needs_index:
-        from triops.config import get_settings
-        from triops.search.service import course_index
-
-        index, embedder = course_index(get_settings(), log=lambda text: typer.echo(text, err=True))
+        if course_index is None:
+            raise InvalidInputError(
+                "this config needs the course's search index: run it with `triops eval run`"
+            )
+        index, embedder = course_index()
         return embedder, index
     if config.needs_embedder:
         from triops.config import get_settings

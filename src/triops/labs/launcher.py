@@ -4,6 +4,9 @@ Usage (by triops.labs.sandbox, never by hand):
 
     /usr/bin/python3 -I -S launcher.py KEY=VALUE... -- CMD [ARG...]
 
+`confine(network=...)` applies the same seccomp filter and no-new-privileges to a process that
+limits itself (the eval lab's child, triops.labs.eval_child).
+
 Standard library only, so that Debian's /usr/bin/python3 runs it without the project's venv,
 and only cheap modules (no json, no signal: they cost more than the rest of the start-up).
 The process started by the runner becomes a small supervisor that stays outside the sandbox:
@@ -370,6 +373,17 @@ def _seccomp(cfg, ctypes):
             raise OSError(-rc, "seccomp_load: " + os.strerror(-rc))
     finally:
         lib.seccomp_release(ctx)
+
+
+def confine(network):
+    """No new privileges and the sandbox's seccomp filter (network sockets refused unless
+    `network`) for this process and all it starts: for a process of the project's own that
+    limits itself before it reads learner input, as the eval lab's child does. OSError when
+    the kernel or libseccomp refuses."""
+    ctypes, libc = _libc()
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    _seccomp({"network": int(bool(network))}, ctypes)
 
 
 def _child(cfg, argv, status_fd, env):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from triops.errors import InvalidInputError
+from triops.labs import eval_lab
 from triops.labs.ci.engine import run_workflow
 from triops.labs.ci.model import load_workflow
 from triops.labs.ci.report import LAB_NETWORK_HINT, Event, format_event
@@ -92,13 +93,11 @@ def execute(
     allow_network: bool = False,
 ) -> LabRun:
     """Run the lab's workflow on the learner's files in the sandbox (an eval lab's config in a
-    child process instead: triops.labs.evalrun), as the event its lab.yaml names (run.event,
+    child process instead: triops.labs.eval_lab), as the event its lab.yaml names (run.event,
     default push) on refs/heads/main. The learner's files are no git repository: path filters
     are not evaluated, and the run says so. The caller removes `LabRun.artifacts`."""
     if lab.spec.run.kind == "eval":
-        from triops.labs.evalrun import execute_eval
-
-        return execute_eval(lab, files, sandbox_root=sandbox.root, on_line=on_line)
+        return eval_lab.execute_eval(lab, files, sandbox_root=sandbox.root, on_line=on_line)
     if lab.spec.run.kind != "workflow":
         raise InvalidInputError(f"Lab {lab.id}: only workflow runs are supported so far.")
     if not (labs_venv / "bin" / "python").exists():

@@ -34,8 +34,8 @@ class RunSpec(Strict):
     # workflow with only schedule and workflow_dispatch runs as workflow_dispatch).
     event: str = "push"
     command: list[str] | None = None
-    # kind eval: the eval config (promptfoo's shape) that `triops.evals.labrun` runs in a child
-    # process of the project's Python (triops.labs.evalrun).
+    # kind eval: the eval config (promptfoo's shape) that `triops.labs.eval_child` runs in a
+    # child process of the project's Python (triops.labs.eval_lab).
     config: str | None = None
 
     @model_validator(mode="after")

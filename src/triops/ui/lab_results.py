@@ -1,6 +1,8 @@
-"""A finished lab run's results, drawn from the files it left (see triops.labs.results): for the
-drift-retrain lab, per week the drift table, the drifted columns' distributions and the decision,
-the champion's performance over the weeks, and the model registry as a timeline.
+"""A finished lab run's results, drawn from the files it left, read by the reader of the lab's
+run kind: a workflow lab's monitoring artifacts (triops.labs.results; the drift-retrain lab: per
+week the drift table, the drifted columns' distributions and the decision, the champion's
+performance over the weeks, and the model registry as a timeline), an eval lab's results
+(triops.labs.eval_lab: the gate, the results matrix side by side, cost and latency).
 
 The files were written by learner code in the sandbox: every string reaches the page through a
 dataframe, a chart or `plain()`, never as markup."""
@@ -12,34 +14,28 @@ from pathlib import Path
 import altair as alt
 import streamlit as st
 
-from triops.labs.results import (
-    EvalView,
-    Monitoring,
-    ResultsError,
-    eval_case,
-    read_eval,
-    read_monitoring,
-    registry_over_time,
-    side_by_side,
-)
+from triops.labs.eval_lab import EvalView, eval_case, read_eval, side_by_side
+from triops.labs.results import Monitoring, ResultsError, read_monitoring, registry_over_time
 from triops.ui.text import plain
 
 DECISION_ICON = {"promoted": "🟢", "rejected": "🟠", "no-retrain": "⚪"}
 
 
-def show(run_folder: Path) -> None:
-    """The results section for a kept run (nothing when the run left no result files)."""
+def show(run_folder: Path, kind: str) -> None:
+    """The results section for a kept run of a lab whose lab.yaml says `run.kind: <kind>`
+    (nothing when the run left no result files)."""
+    if kind == "eval":
+        read, draw = read_eval, _evals
+    else:
+        read, draw = read_monitoring, _monitoring
     try:
-        monitoring = read_monitoring(run_folder / "artifacts")
-        evals = read_eval(run_folder / "artifacts")
+        results = read(run_folder / "artifacts")
     except ResultsError as exc:
         st.header("Results")
         st.warning(f"The run's result files could not be read: {exc.user_message}")
         return
-    if monitoring is not None:
-        _monitoring(monitoring)
-    if evals is not None:
-        _evals(evals)
+    if results is not None:
+        draw(results)
 
 
 def _evals(view: EvalView) -> None:

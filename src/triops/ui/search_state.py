@@ -158,9 +158,10 @@ def _run(build: IndexBuild, chunks, cfg, emb) -> None:
 
     try:
         if chunks is None:
+            from triops.labs.spec import load_labs
             from triops.search.service import course_chunks
 
-            chunks = course_chunks(cfg.root)
+            chunks = course_chunks(cfg.root, load_labs)
             build.total = len(chunks)
             with build.lock:
                 build.fingerprint = _digest(chunks)

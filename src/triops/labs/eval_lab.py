@@ -1,5 +1,6 @@
-"""Eval labs (lab.yaml `run: {kind: eval, config: promptfooconfig.yaml}`): the learner's eval
-config runs in a child process of the project's Python, `python -I -m triops.evals.labrun`.
+"""Eval labs (lab.yaml `run: {kind: eval, config: promptfooconfig.yaml}`): the run, in a child
+process of the project's Python (`python -I -m triops.labs.eval_child`), and the reader of what it
+leaves (read_eval: the results as tables for the lab page).
 
 The learner edits only YAML and only Triops' code runs, but DESIGN.md keeps learner work out of
 the server process all the same. This module copies the learner's files into a fresh 0700
@@ -7,7 +8,7 @@ folder under the sandbox root (links kept as links: the config loader refuses an
 out), starts the child in a session of its own with an explicit minimal environment, streams
 its output line by line (capped), and kills its process group at the lab's wall-clock limit.
 The child limits itself before any heavy import (rlimits, no new privileges, seccomp without
-network sockets: see triops.evals.labrun), because preexec_fn can deadlock in a threaded
+network sockets: see triops.labs.eval_child), because preexec_fn can deadlock in a threaded
 server. It writes `eval/results.json`, `eval/summary.json` and `eval/protections.json` into the
 run's artifacts folder (labs/prompt-eval/README.md documents them); a run stopped before it
 wrote its summary gets one from here that says why.
@@ -16,17 +17,22 @@ wrote its summary gets one from here that says why.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from triops.labs.outcome import LabRun
 from triops.labs.process import supervise
+from triops.labs.results import ResultsError, as_number, as_text, load_file
 from triops.labs.spec import Lab
 from triops.terminal import visible
 
@@ -78,7 +84,7 @@ def execute_eval(
             "-u",
             "-B",
             "-m",
-            "triops.evals.labrun",
+            "triops.labs.eval_child",
             config,
             "--out",
             str(out),
@@ -210,3 +216,184 @@ def _report(
     else:
         summary["outcome"] = summary.get("status", "error")
     return summary
+
+
+# --------------------------------------------------------------------------- the reader
+
+EVAL_RESULTS = ("eval", "results.json")
+# Words, not emoji: a machine without an emoji font shows emoji as empty boxes.
+STATUS_MARK = {"pass": "pass", "fail": "FAIL", "error": "error", "skipped": "skipped"}
+
+
+@dataclass
+class EvalView:
+    """A prompt-eval run as tables: one column per prompt x provider."""
+
+    run: Any  # triops.evals.runner.EvalRun
+    columns: list[str]
+    matrix: pd.DataFrame  # test, then per column "pass 0.92" / "FAIL 0.31" / ...
+    totals: pd.DataFrame  # one row per column
+    gates: list[tuple[str, str | None, bool, pd.DataFrame]]  # candidate, baseline, passed, rows
+    latencies: pd.DataFrame  # column, test, latency_ms (one row per result)
+    cases: list[str]  # test labels, in order
+    status: str = "complete"  # the lab run's summary.json, when there is one
+    verdict: str = ""
+    reasons: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # config errors as path:line: key: ...
+
+
+def _eval_summary(root: Path) -> dict[str, Any]:
+    """status, verdict, reasons and problems from a prompt-eval run's summary.json."""
+    path = root / "summary.json"
+    if not path.is_file():
+        return {}
+    data = load_file(path, root)
+    if not isinstance(data, dict):
+        raise ResultsError("summary.json: not an object")
+    problems = []
+    for p in data.get("problems") or []:
+        if isinstance(p, dict):
+            problems.append(
+                f"{as_text(p.get('path'))}:{as_text(p.get('line'))}: {as_text(p.get('key'))}: "
+                f"{as_text(p.get('message'))}"
+            )
+    reasons = data.get("reasons") if isinstance(data.get("reasons"), list) else []
+    return {
+        "status": as_text(data.get("status")) or "complete",
+        "verdict": as_text(data.get("verdict")),
+        "reasons": [as_text(r) for r in reasons],
+        "problems": problems,
+    }
+
+
+def read_eval(artifacts: Path) -> EvalView | None:
+    """The eval results a prompt-eval run left (artifacts/eval/results.json), or None."""
+    from triops.evals.runner import EvalRun, EvalRunError
+
+    root = Path(artifacts) / EVAL_RESULTS[0]
+    path = root / EVAL_RESULTS[1]
+    summary = _eval_summary(root)
+    if not path.is_file():
+        if not summary:
+            return None
+        empty = pd.DataFrame()
+        return EvalView(None, [], empty, empty, [], empty, [], **summary)
+    try:
+        run = EvalRun.from_dict(load_file(path, root))
+    except EvalRunError as exc:
+        raise ResultsError(f"{EVAL_RESULTS[1]}: {exc.user_message}") from exc
+    columns: list[str] = []
+    for row in run.totals:
+        if row.column not in columns:
+            columns.append(row.column)
+    cases: list[str] = []
+    cells: dict[str, dict[str, str]] = {}
+    latencies = []
+    for r in run.results:
+        label = f"{r.test_index + 1}. {r.description or _vars(r.vars)}"
+        if label not in cells:
+            cases.append(label)
+            cells[label] = {}
+        cells[label][r.column] = f"{STATUS_MARK.get(r.status, r.status)} {r.score:.2f}"
+        if r.status != "error":
+            latencies.append({"column": r.column, "test": label, "latency_ms": r.latency_ms})
+    matrix = pd.DataFrame(
+        [{"test": case, **{c: cells[case].get(c, "") for c in columns}} for case in cases],
+        columns=["test", *columns],
+    )
+    totals = pd.DataFrame(
+        [
+            {
+                "column": t.column,
+                "passed": f"{t.passed} of {t.tests - t.skipped}",
+                "pass rate": t.pass_rate,
+                "score": t.score,
+                "tokens": t.tokens,
+                f"cost ({run.currency or 'price units'})": t.cost,
+                "p50 ms": t.latency_p50_ms,
+                "p95 ms": t.latency_p95_ms,
+                "groundedness": t.groundedness,
+                "abstain rate": t.abstain_rate,
+            }
+            for t in run.totals
+        ]
+    )
+    gates = []
+    for g in run.gates:
+        rows = pd.DataFrame(
+            [
+                {
+                    "metric": r.metric,
+                    "rule": r.rule,
+                    "baseline": r.baseline,
+                    "candidate": r.candidate,
+                    "delta": r.delta,
+                    "verdict": r.verdict,
+                    "reason": r.reason,
+                }
+                for r in g.rows
+            ],
+            columns=["metric", "rule", "baseline", "candidate", "delta", "verdict", "reason"],
+        )
+        gates.append((g.candidate, g.baseline, g.passed, rows))
+    return EvalView(
+        run=run,
+        columns=columns,
+        matrix=matrix,
+        totals=totals,
+        gates=gates,
+        latencies=pd.DataFrame(latencies, columns=["column", "test", "latency_ms"]),
+        cases=cases,
+        **summary,
+    )
+
+
+def _vars(values: dict) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in values.items())
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def eval_case(view: EvalView, case: str) -> list[dict[str, Any]]:
+    """Each column's answer to one test: output, status, score, and each assertion's verdict."""
+    out = []
+    for r in view.run.results:
+        label = f"{r.test_index + 1}. {r.description or _vars(r.vars)}"
+        if label != case:
+            continue
+        out.append(
+            {
+                "column": r.column,
+                "status": r.status,
+                "score": r.score,
+                "output": r.output,
+                "latency_ms": r.latency_ms,
+                "cost": r.cost,
+                "assertions": pd.DataFrame(
+                    [
+                        {
+                            "assertion": a.type,
+                            "verdict": a.status,
+                            "score": a.score,
+                            "reason": a.reason,
+                        }
+                        for a in r.assertions
+                    ],
+                    columns=["assertion", "verdict", "score", "reason"],
+                ),
+            }
+        )
+    return out
+
+
+def side_by_side(view: EvalView) -> pd.DataFrame:
+    """The totals with one column per prompt x provider (v1 beside v2), as display text."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        number = as_number(value)
+        return "–" if math.isnan(number) else f"{number:.4g}"
+
+    side = view.totals.set_index("column").T
+    side.index.name = "total"
+    return side.apply(lambda col: col.map(shown))

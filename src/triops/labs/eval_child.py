@@ -1,12 +1,12 @@
-"""An eval lab's run, in a child process: `python -I -m triops.evals.labrun CONFIG --out DIR`.
+"""An eval lab's run, in a child process: `python -I -m triops.labs.eval_child CONFIG --out DIR`.
 
-The lab runner (triops.labs.evalrun) starts this module with the project's Python in a fresh
+The lab runner (triops.labs.eval_lab) starts this module with the project's Python in a fresh
 work folder that holds a copy of the learner's files, and kills it at the lab's wall-clock
 limit. The learner wrote only YAML, and only Triops' code runs; still, before it imports
 anything heavy, the process protects itself (no preexec_fn in the server: the child does it):
 rlimits on address space, CPU seconds, file size and open files, no core files, no new
-privileges, and triops.labs.launcher's seccomp filter, which refuses network sockets, ptrace and
-namespaces. Then it:
+privileges, and the sandbox launcher's seccomp filter (triops.labs.launcher.confine), which
+refuses network sockets, ptrace and namespaces. Then it:
 
 1. loads the config in lab mode: providers triops:extractive and echo only (the run is offline),
    every file:// reference inside the work folder (no absolute path, no `..`, no link out);
@@ -41,7 +41,6 @@ from typing import Any
 ALLOWED_PROVIDERS = ("triops:extractive", "echo")
 SUMMARY_FORMAT = 1
 EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_ERROR = 0, 1, 2, 3
-PR_SET_NO_NEW_PRIVS = 38
 MISSING_UID = (
     "the eval runs Triops' own code in the project's Python, which the sandbox UIDs cannot "
     "execute; the learner's files are YAML and no learner code runs"
@@ -70,13 +69,10 @@ def protect(
     protections = ["rlimits", "env-clean"]
     missing = {"uid": MISSING_UID, "landlock": MISSING_LANDLOCK}
     # The sandbox launcher's seccomp filter (standard library and libseccomp through ctypes).
-    from triops.labs import launcher
+    from triops.labs.launcher import confine
 
-    ctypes, libc = launcher._libc()
     try:
-        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-        launcher._seccomp({"network": 0}, ctypes)
+        confine(network=False)
         protections += ["seccomp", "network-off"]
     except OSError as exc:
         missing["seccomp"] = exc.strerror or str(exc)
@@ -192,7 +188,7 @@ def _case_line(row) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m triops.evals.labrun")
+    parser = argparse.ArgumentParser(prog="python -m triops.labs.eval_child")
     parser.add_argument("config", help="the eval config, inside the work folder (the cwd)")
     parser.add_argument("--out", required=True, help="folder for the run's JSON files")
     parser.add_argument("--memory-mb", type=int, default=4096)
@@ -247,6 +243,7 @@ def _run(config_path: Path, out: Path, started: float) -> int:
     from triops.evals.config import EvalConfigError, load_config
     from triops.evals.report import format_gate, format_skips, format_totals
     from triops.evals.runner import run_eval
+    from triops.labs.spec import load_labs
     from triops.search.service import course_index
 
     work = Path.cwd()
@@ -281,7 +278,7 @@ def _run(config_path: Path, out: Path, started: float) -> int:
             # The traced query encoder saved in TRIOPS_HOME is read, never written: this
             # process's file-size limit would kill it in the middle of a 90 MB save.
             index, embedder = course_index(
-                get_settings(), log=lambda t: print(t, flush=True), save_encoder=False
+                get_settings(), load_labs, log=lambda t: print(t, flush=True), save_encoder=False
             )
         elif config.needs_embedder:
             from triops.search.embedder import default_embedder
