@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from triops.config import get_settings
-from triops.labs.runs import SandboxStepRunner
+from triops.labs.ci.model import parse_workflow
+from triops.labs.ci.report import RunReport, format_event
 from triops.labs.sandbox import Limits, Sandbox
-from triops.labs.workflow import RunReport, format_event, parse_workflow, run_workflow
+from triops.labs.workflow_lab import run_sandboxed
 
 VENV = get_settings().labs_venv
 UIDS = range(61920, 61940)  # apart from the default pool and from tests/test_sandbox.py
@@ -131,7 +132,6 @@ def play(
 ) -> Played:
     """Run `workflow` on `seed` exactly as a lab run does: steps in the sandbox, one pool UID per
     job, the built-in actions in this (root) process."""
-    runner = SandboxStepRunner(sandbox, limits, [VENV])
     played = Played(report=None)  # type: ignore[arg-type]
 
     def on_event(event) -> None:
@@ -142,16 +142,13 @@ def play(
     own_artifacts = artifacts is None
     artifacts = artifacts or Path(tempfile.mkdtemp(prefix="triops-attack-artifacts-"))
     try:
-        played.report = run_workflow(
+        played.report, _ = run_sandboxed(
             parse_workflow(textwrap.dedent(workflow), "attack.yml"),
-            runner=runner,
-            workspace_seed=seed,
+            seed,
+            sandbox=sandbox,
+            limits=limits,
+            venv=VENV,
             on_event=on_event,
-            env={"PATH": f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin"},
-            python=str(VENV / "bin" / "python"),
-            workspace_factory=sandbox.workdir,
-            release_workdir=sandbox.cleanup,
-            prepare_workdir=runner.prepare,
             artifacts_dir=artifacts,
             copy_budget=copy_budget,
         )

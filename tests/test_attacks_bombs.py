@@ -22,10 +22,10 @@ from attacklib import play
 from conftest import REPO
 from triops.errors import TriopsError
 from triops.evals import load_config
+from triops.labs.ci.model import WorkflowError, load_workflow
 from triops.labs.runs import load_lab_module
 from triops.labs.sandbox import Limits
 from triops.labs.spec import load_labs
-from triops.labs.workflow import WorkflowError, load_workflow
 
 ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 9) + "]\n"
@@ -99,7 +99,7 @@ def test_a_hostile_workflow_is_refused_quickly_with_its_line(tmp_path, name, tex
     # In a child process: before the fix, the deep one killed the process that parsed it.
     code = (
         "import sys, time\n"
-        "from triops.labs.workflow import WorkflowError, load_workflow\n"
+        "from triops.labs.ci.model import WorkflowError, load_workflow\n"
         "t = time.monotonic()\n"
         "try:\n"
         f"    load_workflow({str(path)!r})\n"

@@ -16,10 +16,10 @@ from attacklib import evil_library, play, require_sandbox
 
 from conftest import REPO
 from triops.labs import runs
+from triops.labs.ci.envfiles import REFUSED_ENV
 from triops.labs.launcher import read_env
 from triops.labs.sandbox import _env_file
 from triops.labs.spec import load_labs
-from triops.labs.workflow import REFUSED_ENV
 
 VARIABLES = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG_OUTPUT", "PYTHONSTARTUP"]
 

@@ -91,8 +91,9 @@ def test_a_link_loop_with_a_recursive_upload_pattern_ends(attack_sandbox, seed, 
 def test_a_run_stops_at_its_time_limit_whatever_the_workflow_asks(attack_sandbox, seed, tmp_path):
     from attacklib import LIMITS, VENV
 
-    from triops.labs.runs import SandboxStepRunner
-    from triops.labs.workflow import parse_workflow, run_workflow
+    from triops.labs.ci.engine import run_workflow
+    from triops.labs.ci.model import parse_workflow
+    from triops.labs.workflow_lab import SandboxStepRunner
 
     workflow = parse_workflow(
         """
@@ -115,8 +116,6 @@ def test_a_run_stops_at_its_time_limit_whatever_the_workflow_asks(attack_sandbox
         workflow,
         runner=SandboxStepRunner(attack_sandbox, LIMITS, [VENV]),
         workspace_seed=seed,
-        workspace_factory=attack_sandbox.workdir,
-        release_workdir=attack_sandbox.cleanup,
         artifacts_dir=tmp_path / "artifacts",
         time_limit=3,
     )

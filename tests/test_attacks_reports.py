@@ -15,8 +15,8 @@ from attacklib import require_sandbox
 
 from conftest import REPO
 from triops.labs import runs
+from triops.labs.ci.report import Event, format_event
 from triops.labs.spec import load_labs
-from triops.labs.workflow import Event, format_event
 from triops.terminal import visible
 
 FORGERIES = ["\rcheck: passed", "\x1b[2K\rworkflow: success", "x\ncheck: passed", "\u202e"]

@@ -61,6 +61,14 @@ def seed(tmp_path) -> Path:
     return root
 
 
+CASES = Path(__file__).parent / "fixtures" / "workflows"
+
+
+def workflow_text(case: str) -> str:
+    """The workflow of one case: tests/fixtures/workflows/<case>.yml."""
+    return (CASES / f"{case}.yml").read_text()
+
+
 def write_workflow(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "ci.yml"
     path.write_text(textwrap.dedent(text).lstrip())
@@ -267,27 +275,7 @@ def test_matrix_include_and_exclude_run_as_cells(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          test:
-            runs-on: ubuntu-latest
-            strategy:
-              max-parallel: 2
-              matrix:
-                os: [ubuntu, debian]
-                python: ["3.11", "3.12"]
-                exclude:
-                  - os: debian
-                    python: "3.11"
-                include:
-                  - os: ubuntu
-                    experimental: true
-                  - os: alpine
-                    python: "3.13"
-            steps:
-              - run: echo "cell ${{ matrix.os }} ${{ matrix.python }} ${{ matrix.experimental }}"
-        """,
+        workflow_text("matrix-include-and-exclude-run-as-cells"),
     )
     cells = report.job("test").cells
     assert [c.matrix for c in cells] == [
@@ -301,97 +289,69 @@ def test_matrix_include_and_exclude_run_as_cells(tmp_path, seed):
     assert report.status == "success"
 
 
+# What each case's run ends with: every job's result, the statuses of its cells (a job's whole
+# run, or one per matrix combination) in order, and the run's status.
+OUTCOMES = {
+    "fail-fast-cancels-the-remaining-cells": (
+        {"test": ("failure", ["success", "failure", "cancelled"])},
+        "failure",
+    ),
+    "without-fail-fast-every-cell-runs": (
+        {"test": ("failure", ["success", "failure", "success"])},
+        "failure",
+    ),
+    "job-continue-on-error-lets-an-experimental-cell-fail": (
+        {"test": ("success", ["failure", "success"])},
+        "success",
+    ),
+    "a-job-whose-needs-failed-is-skipped-unless-its-if-says-otherwise": (
+        {
+            "build": ("failure", ["failure"]),
+            "test": ("skipped", []),
+            "deploy": ("skipped", []),
+            "report": ("success", ["success"]),
+            "cleanup": ("success", ["success"]),
+        },
+        "failure",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OUTCOMES)
+def test_outcomes_of_the_cases(tmp_path, seed, case):
+    jobs, status = OUTCOMES[case]
+    report = run(tmp_path, seed, workflow_text(case))
+    assert {j.id: (j.result, [c.status for c in j.cells]) for j in report.jobs} == jobs
+    assert report.status == status
+    assert exit_code(report) == (0 if status == "success" else 1)
+
+
 def test_fail_fast_cancels_the_remaining_cells(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          test:
-            runs-on: ubuntu-latest
-            strategy:
-              matrix:
-                n: [1, 2, 3]
-            steps:
-              - run: test "${{ matrix.n }}" != 2
-        """,
+        workflow_text("fail-fast-cancels-the-remaining-cells"),
     )
     job = report.job("test")
-    assert [c.status for c in job.cells] == ["success", "failure", "cancelled"]
     assert job.cells[2].steps[0].status == "cancelled"
     assert "fail-fast" in job.cells[2].message
-    assert job.result == "failure"
 
 
 def test_job_continue_on_error_lets_an_experimental_cell_fail(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          test:
-            runs-on: ubuntu-latest
-            continue-on-error: ${{ matrix.experimental }}
-            strategy:
-              matrix:
-                experimental: [true, false]
-            steps:
-              - run: ${{ matrix.experimental }} && exit 1 || echo stable
-        """,
+        workflow_text("job-continue-on-error-lets-an-experimental-cell-fail"),
     )
     cells = report.job("test").cells
-    assert [(c.status, c.continue_on_error) for c in cells] == [
-        ("failure", True),
-        ("success", False),
-    ]
-    assert report.job("test").result == "success" and report.status == "success"
-
-
-def test_without_fail_fast_every_cell_runs(tmp_path, seed):
-    report = run(
-        tmp_path,
-        seed,
-        """
-        on: push
-        jobs:
-          test:
-            runs-on: ubuntu-latest
-            strategy:
-              fail-fast: false
-              matrix:
-                n: [1, 2, 3]
-            steps:
-              - run: test "${{ matrix.n }}" != 2
-        """,
-    )
-    assert [c.status for c in report.job("test").cells] == ["success", "failure", "success"]
-    assert report.status == "failure"
+    assert [c.continue_on_error for c in cells] == [True, False]
 
 
 def test_matrix_from_a_needed_jobs_output(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          plan:
-            runs-on: ubuntu-latest
-            outputs:
-              matrix: ${{ steps.m.outputs.matrix }}
-            steps:
-              - id: m
-                run: echo 'matrix={"n":[1,2]}' >> "$GITHUB_OUTPUT"
-          build:
-            needs: plan
-            runs-on: ubuntu-latest
-            strategy:
-              matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}
-            steps:
-              - run: echo "n=${{ matrix.n }}"
-        """,
+        workflow_text("matrix-from-a-needed-jobs-output"),
     )
     assert [c.matrix for c in report.job("build").cells] == [{"n": 1}, {"n": 2}]
 
@@ -403,50 +363,11 @@ def test_a_job_whose_needs_failed_is_skipped_unless_its_if_says_otherwise(tmp_pa
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          build:
-            runs-on: ubuntu-latest
-            steps:
-              - run: exit 1
-          test:
-            needs: build
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo never
-          deploy:
-            needs: [test]
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo never
-          report:
-            needs: [build]
-            if: failure()
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo "build was ${{ needs.build.result }}"
-          cleanup:
-            needs: [deploy]
-            if: always()
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo "deploy was ${{ needs.deploy.result }}"
-        """,
+        workflow_text("a-job-whose-needs-failed-is-skipped-unless-its-if-says-otherwise"),
     )
-    results = {job.id: job.result for job in report.jobs}
-    assert results == {
-        "build": "failure",
-        "test": "skipped",
-        "deploy": "skipped",
-        "report": "success",
-        "cleanup": "success",
-    }
     assert "build (failure)" in report.job("test").message
-    assert report.job("test").cells == []
     assert "build was failure" in logs(report, "report")
     assert "deploy was skipped" in logs(report, "cleanup")
-    assert report.status == "failure" and exit_code(report) == 1
 
 
 def test_jobs_run_in_dependency_order_not_file_order(tmp_path, seed):
@@ -454,21 +375,7 @@ def test_jobs_run_in_dependency_order_not_file_order(tmp_path, seed):
     run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          last:
-            needs: [middle]
-            runs-on: ubuntu-latest
-            steps: [{run: echo last}]
-          middle:
-            needs: first
-            runs-on: ubuntu-latest
-            steps: [{run: echo middle}]
-          first:
-            runs-on: ubuntu-latest
-            steps: [{run: echo first}]
-        """,
+        workflow_text("jobs-run-in-dependency-order-not-file-order"),
         on_event=lambda e: seen.append(e.job) if e.kind == "job_finished" else None,
     )
     assert seen == ["first", "middle", "last"]
@@ -478,40 +385,7 @@ def test_step_conditions_use_contexts_and_status_functions(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        env:
-          MODE: dev
-        jobs:
-          check:
-            runs-on: ubuntu-latest
-            steps:
-              - name: push only
-                if: github.event_name == 'push' && github.ref == 'refs/heads/main'
-                run: echo push
-              - name: not prod
-                if: ${{ env.MODE != 'prod' }}
-                run: echo not-prod
-              - name: negated
-                if: "!startsWith(github.ref, 'refs/tags/')"
-                run: echo branch
-              - name: prod
-                if: env.MODE == 'prod'
-                run: echo prod
-              - name: breaks
-                run: exit 4
-              - name: after failure
-                run: echo should-skip
-              - name: on failure
-                if: failure()
-                run: echo failure-handler
-              - name: either
-                if: success() || failure()
-                run: echo either
-              - name: always
-                if: always()
-                run: echo always
-        """,
+        workflow_text("step-conditions-use-contexts-and-status-functions"),
     )
     status = {s.name: s.status for s in steps(report, "check")}
     assert status == {
@@ -533,18 +407,7 @@ def test_a_job_if_can_skip_a_job_without_failing_the_run(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          tagged:
-            if: startsWith(github.ref, 'refs/tags/')
-            runs-on: ubuntu-latest
-            steps: [{run: echo release}]
-          after:
-            needs: tagged
-            runs-on: ubuntu-latest
-            steps: [{run: echo never}]
-        """,
+        workflow_text("a-job-if-can-skip-a-job-without-failing-the-run"),
     )
     assert report.job("tagged").result == "skipped"
     assert "if condition was false" in report.job("tagged").message
@@ -559,25 +422,7 @@ def test_env_precedence_is_workflow_then_job_then_step(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        env:
-          LEVEL: workflow
-          ONLY_WORKFLOW: w
-        jobs:
-          show:
-            runs-on: ubuntu-latest
-            env:
-              LEVEL: job
-              ONLY_JOB: j
-            steps:
-              - run: echo "$LEVEL $ONLY_WORKFLOW $ONLY_JOB ${{ env.LEVEL }}"
-              - run: echo "$LEVEL ${{ env.LEVEL }}"
-                env:
-                  LEVEL: step
-              - run: echo $CI $GITHUB_ACTIONS $RUNNER_OS $GITHUB_JOB $GITHUB_EVENT_NAME $GITHUB_REF
-              - run: test "$GITHUB_WORKSPACE" = "$PWD" && test -d "$RUNNER_TEMP"
-        """,
+        workflow_text("env-precedence-is-workflow-then-job-then-step"),
         env={"PATH": os.environ["PATH"], "BASE_ONLY": "base"},
     )
     lines = [s.log for s in steps(report, "show")]
@@ -592,14 +437,7 @@ def test_the_runner_environment_is_clean(tmp_path, seed, monkeypatch):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          env:
-            runs-on: ubuntu-latest
-            steps:
-              - run: env | grep TRIOPS_SECRET_SHOULD_NOT_LEAK || echo clean
-        """,
+        workflow_text("the-runner-environment-is-clean"),
     )
     assert logs(report, "env") == "clean"
 
@@ -608,33 +446,7 @@ def test_outputs_flow_from_steps_to_jobs_to_needing_jobs(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          build:
-            runs-on: ubuntu-latest
-            outputs:
-              version: ${{ steps.ver.outputs.version }}
-              notes: ${{ steps.ver.outputs.notes }}
-            steps:
-              - id: ver
-                run: |
-                  echo "version=1.4.2" >> "$GITHUB_OUTPUT"
-                  {
-                    echo "notes<<EOF"
-                    echo "line one"
-                    echo "line two"
-                    echo "EOF"
-                  } >> "$GITHUB_OUTPUT"
-              - run: echo "same job sees ${{ steps.ver.outputs.version }}"
-          release:
-            needs: build
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo "releasing ${{ needs.build.outputs.version }}"
-              - if: needs.build.outputs.version == '1.4.2'
-                run: echo "exact match"
-        """,
+        workflow_text("outputs-flow-from-steps-to-jobs-to-needing-jobs"),
     )
     assert steps(report, "build")[0].outputs == {
         "version": "1.4.2",
@@ -649,33 +461,7 @@ def test_github_env_sets_variables_for_later_steps_including_multiline(tmp_path,
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        env:
-          FROM_WORKFLOW: original
-        jobs:
-          env:
-            runs-on: ubuntu-latest
-            steps:
-              - run: |
-                  echo "SIMPLE=one=two" >> "$GITHUB_ENV"
-                  echo "FROM_WORKFLOW=changed" >> "$GITHUB_ENV"
-                  {
-                    echo "BLOCK<<END_OF_BLOCK"
-                    echo "first line"
-                    echo "second line"
-                    echo "END_OF_BLOCK"
-                  } >> "$GITHUB_ENV"
-                  echo "$HOME/mytools" >> "$GITHUB_PATH"
-              - run: |
-                  echo "simple=$SIMPLE"
-                  echo "workflow=$FROM_WORKFLOW ${{ env.FROM_WORKFLOW }}"
-                  printf '%s\\n' "$BLOCK"
-                  echo "path-first=${PATH%%:*}"
-              - run: echo "step env wins $SIMPLE"
-                env:
-                  SIMPLE: step
-        """,
+        workflow_text("github-env-sets-variables-for-later-steps-including-multiline"),
     )
     log = steps(report, "env")[1].log.splitlines()
     assert log[0] == "simple=one=two"
@@ -689,14 +475,7 @@ def test_an_unterminated_heredoc_in_github_output_fails_the_step(tmp_path, seed)
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          bad:
-            runs-on: ubuntu-latest
-            steps:
-              - run: printf 'x<<EOF\\nvalue\\n' >> "$GITHUB_OUTPUT"
-        """,
+        workflow_text("an-unterminated-heredoc-in-github-output-fails-the-step"),
     )
     step = steps(report, "bad")[0]
     assert step.status == "failure"
@@ -707,15 +486,7 @@ def test_step_summary_is_captured_per_step_and_per_job(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          summary:
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo "## Results" >> "$GITHUB_STEP_SUMMARY"
-              - run: echo "- 3 passed" >> "$GITHUB_STEP_SUMMARY"
-        """,
+        workflow_text("step-summary-is-captured-per-step-and-per-job"),
     )
     assert steps(report, "summary")[0].summary == "## Results\n"
     assert report.job("summary").cells[0].summary == "## Results\n- 3 passed\n"
@@ -738,18 +509,7 @@ def test_step_timeout_minutes_stops_a_slow_step(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          slow:
-            runs-on: ubuntu-latest
-            steps:
-              - run: sleep 30
-                timeout-minutes: 0.02
-              - run: echo skipped
-              - if: always()
-                run: echo cleanup
-        """,
+        workflow_text("step-timeout-minutes-stops-a-slow-step"),
     )
     assert time.monotonic() - started < 15
     slow, skipped, cleanup = steps(report, "slow")
@@ -764,17 +524,7 @@ def test_job_timeout_minutes_cancels_the_rest_of_the_job(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          slow:
-            runs-on: ubuntu-latest
-            timeout-minutes: 0.02
-            steps:
-              - run: sleep 30
-              - if: always()
-                run: echo later
-        """,
+        workflow_text("job-timeout-minutes-cancels-the-rest-of-the-job"),
     )
     first, second = steps(report, "slow")
     assert first.status == "failure" and first.timed_out
@@ -787,17 +537,7 @@ def test_continue_on_error_keeps_the_job_going_and_records_the_outcome(tmp_path,
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          lenient:
-            runs-on: ubuntu-latest
-            steps:
-              - id: flaky
-                run: exit 2
-                continue-on-error: true
-              - run: echo "${{ steps.flaky.outcome }} ${{ steps.flaky.conclusion }}"
-        """,
+        workflow_text("continue-on-error-keeps-the-job-going-and-records-the-outcome"),
     )
     flaky, after = steps(report, "lenient")
     assert (flaky.outcome, flaky.conclusion, flaky.status) == ("failure", "success", "success")
@@ -810,22 +550,7 @@ def test_working_directory_is_relative_to_the_workspace(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        defaults:
-          run:
-            working-directory: src
-        jobs:
-          wd:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/checkout@v4
-              - run: ls
-              - run: cat README.md
-                working-directory: .
-              - run: echo never
-                working-directory: missing
-        """,
+        workflow_text("working-directory-is-relative-to-the-workspace"),
     )
     checkout, in_src, at_root, missing = steps(report, "wd")
     assert in_src.log == "app.py"
@@ -838,31 +563,7 @@ def test_shells_follow_github_no_shell_is_bash_e_and_shell_bash_adds_pipefail(tm
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          default:
-            runs-on: ubuntu-latest
-            steps:
-              - run: |
-                  false | true
-                  echo reached
-              - run: |
-                  false
-                  echo unreachable
-          explicit:
-            runs-on: ubuntu-latest
-            defaults:
-              run:
-                shell: bash
-            steps:
-              - run: |
-                  false | true
-                  echo unreachable
-              - if: always()
-                shell: python
-                run: print("from python")
-        """,
+        workflow_text("shells-follow-github-no-shell-is-bash-e-and-shell-bash-adds-pipefail"),
     )
     piped, errexit = steps(report, "default")
     # GitHub runs a step without shell: as `bash -e {0}`: a failing command stops the step,
@@ -881,25 +582,7 @@ def test_checkout_copies_the_workspace_and_each_cell_starts_fresh(tmp_path, seed
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          empty:
-            runs-on: ubuntu-latest
-            steps:
-              - run: ls -A | wc -l
-          cells:
-            runs-on: ubuntu-latest
-            strategy:
-              matrix:
-                n: [1, 2]
-            steps:
-              - uses: actions/checkout@v4
-              - run: |
-                  ls leftover-* 2>/dev/null || echo "no leftovers"
-                  touch leftover-${{ matrix.n }}
-                  cat src/app.py
-        """,
+        workflow_text("checkout-copies-the-workspace-and-each-cell-starts-fresh"),
     )
     assert logs(report, "empty").strip() == "0"
     for index in (0, 1):
@@ -940,20 +623,7 @@ def test_setup_python_fails_clearly_when_the_version_is_not_installed(tmp_path, 
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          py:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/setup-python@v5
-                with:
-                  python-version: "2.7"
-              - uses: actions/setup-python@v5
-                if: always()
-                with:
-                  python-version: 3.10
-        """,
+        workflow_text("setup-python-fails-clearly-when-the-version-is-not-installed"),
     )
     old, unquoted = steps(report, "py")
     assert old.status == "failure"
@@ -992,49 +662,7 @@ def test_upload_artifact_copies_matching_files_under_their_common_root(tmp_path,
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          build:
-            runs-on: ubuntu-latest
-            steps:
-              - run: |
-                  mkdir -p dist/sub
-                  echo wheel > dist/pkg.whl
-                  echo sdist > dist/sub/pkg.tar.gz
-                  echo secret > dist/.hidden
-                  echo report > report.txt
-              - uses: actions/upload-artifact@v4
-                with:
-                  name: dist
-                  path: dist/
-              - uses: actions/upload-artifact@v4
-                with:
-                  name: wheels
-                  path: |
-                    dist/*.whl
-                    report.txt
-              - uses: actions/upload-artifact@v4
-                with:
-                  name: nothing
-                  path: missing/*.txt
-                  if-no-files-found: error
-              - uses: actions/upload-artifact@v4
-                if: always()
-                with:
-                  name: nothing-warned
-                  path: missing/*.txt
-          use:
-            needs: build
-            if: always()
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/download-artifact@v4
-                with:
-                  name: dist
-                  path: got
-              - run: find got -type f | sort
-        """,
+        workflow_text("upload-artifact-copies-matching-files-under-their-common-root"),
     )
     artifacts = tmp_path / "artifacts"
     assert report.artifacts_dir == str(artifacts)
@@ -1052,21 +680,7 @@ def test_uploading_the_same_artifact_name_twice_fails(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          build:
-            runs-on: ubuntu-latest
-            strategy:
-              matrix:
-                n: [1, 2]
-            steps:
-              - run: echo ${{ matrix.n }} > out.txt
-              - uses: actions/upload-artifact@v4
-                with:
-                  name: out
-                  path: out.txt
-        """,
+        workflow_text("uploading-the-same-artifact-name-twice-fails"),
     )
     second = steps(report, "build", 1)[1]
     assert second.status == "failure" and "already uploaded" in second.message
@@ -1076,14 +690,7 @@ def test_an_unknown_action_is_not_available_offline(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          other:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: x/y@v1
-        """,
+        workflow_text("an-unknown-action-is-not-available-offline"),
     )
     step = steps(report, "other")[0]
     assert step.status == "failure"
@@ -1103,15 +710,7 @@ def load_error(tmp_path: Path, text: str) -> WorkflowError:
 def test_invalid_yaml_is_reported_with_file_and_line(tmp_path):
     error = load_error(
         tmp_path,
-        """
-        on: push
-        jobs:
-          a:
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo [unclosed
-                name: x: y
-        """,
+        workflow_text("invalid-yaml-is-reported-with-file-and-line"),
     )
     assert error.path == str(tmp_path / "ci.yml")
     assert error.line == 7
@@ -1121,19 +720,7 @@ def test_invalid_yaml_is_reported_with_file_and_line(tmp_path):
 def test_an_unknown_need_is_reported_at_the_line_of_that_entry(tmp_path):
     error = load_error(
         tmp_path,
-        """
-        on: push
-        jobs:
-          build:
-            runs-on: ubuntu-latest
-            steps: [{run: echo}]
-          test:
-            runs-on: ubuntu-latest
-            needs:
-              - build
-              - lint
-            steps: [{run: echo}]
-        """,
+        workflow_text("an-unknown-need-is-reported-at-the-line-of-that-entry"),
     )
     assert error.line == 10
     assert "needs 'lint'" in error.message and "build, test" in error.message
@@ -1142,22 +729,7 @@ def test_an_unknown_need_is_reported_at_the_line_of_that_entry(tmp_path):
 def test_a_cycle_in_needs_is_named(tmp_path):
     error = load_error(
         tmp_path,
-        """
-        on: push
-        jobs:
-          a:
-            needs: c
-            runs-on: ubuntu-latest
-            steps: [{run: echo}]
-          b:
-            needs: a
-            runs-on: ubuntu-latest
-            steps: [{run: echo}]
-          c:
-            needs: [b]
-            runs-on: ubuntu-latest
-            steps: [{run: echo}]
-        """,
+        workflow_text("a-cycle-in-needs-is-named"),
     )
     assert "cycle: a -> c -> b -> a" in error.message
     assert error.line == 8  # b's `needs: a` closes the cycle
@@ -1220,16 +792,7 @@ def test_the_on_key_is_not_mistaken_for_a_boolean(tmp_path):
     workflow = load_workflow(
         write_workflow(
             tmp_path,
-            """
-            name: Checks
-            on:
-              push:
-                branches: [main]
-            jobs:
-              a:
-                runs-on: ubuntu-latest
-                steps: [{run: echo}]
-            """,
+            workflow_text("the-on-key-is-not-mistaken-for-a-boolean"),
         )
     )
     assert workflow.name == "Checks" and workflow.order == ["a"]
@@ -1242,28 +805,7 @@ def test_the_json_report_has_jobs_cells_steps_and_artifacts(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        name: Shape
-        on: push
-        jobs:
-          build:
-            runs-on: ubuntu-latest
-            strategy:
-              matrix:
-                n: [1]
-            outputs:
-              n: ${{ steps.s.outputs.n }}
-            steps:
-              - id: s
-                name: Make
-                run: |
-                  echo "n=${{ matrix.n }}" >> "$GITHUB_OUTPUT"
-                  echo hi > a.txt
-              - uses: actions/upload-artifact@v4
-                with:
-                  name: a
-                  path: a.txt
-        """,
+        workflow_text("the-json-report-has-jobs-cells-steps-and-artifacts"),
     )
     data = json.loads(report.to_json())
     assert data["workflow"] == "Shape"
@@ -1292,14 +834,7 @@ def test_long_logs_are_capped_in_the_report(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          noisy:
-            runs-on: ubuntu-latest
-            steps:
-              - run: seq 1 40000
-        """,
+        workflow_text("long-logs-are-capped-in-the-report"),
     )
     log = steps(report, "noisy")[0].log
     assert len(log) < 70_000 and "omitted" in log
@@ -1311,15 +846,7 @@ def test_events_stream_the_run_and_format_as_lines(tmp_path, seed):
     run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          hello:
-            runs-on: ubuntu-latest
-            steps:
-              - name: Greet
-                run: echo hello
-        """,
+        workflow_text("events-stream-the-run-and-format-as-lines"),
         on_event=events.append,
     )
     kinds = [e.kind for e in events]
@@ -1340,39 +867,36 @@ def test_events_stream_the_run_and_format_as_lines(tmp_path, seed):
     assert format_event(cell_event) == "[test (3.11)] ✗ job failure"
 
 
-def test_a_supplied_workspace_factory_owns_the_job_directories(tmp_path, seed):
-    made: list[Path] = []
+class RecordingRunner(LocalRunner):
+    """A LocalRunner whose work folders stay, with a record of their lifecycle."""
 
-    def factory(_seed):
-        path = tmp_path / f"work{len(made)}"
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
+        self.made: list[Path] = []
+        self.prepared: list[Path] = []
+        self.released: list[Path] = []
+
+    def new_workdir(self) -> Path:
+        path = self.folder / f"work{len(self.made)}"
         path.mkdir()
-        made.append(path)
+        self.made.append(path)
         return path
 
+    def prepare(self, workdir: Path) -> None:
+        self.prepared.append(workdir)
+
+    def release(self, workdir: Path) -> None:
+        self.released.append(workdir)
+
+
+def test_the_step_runner_owns_the_job_directories(tmp_path, seed):
     workflow = load_workflow(
-        write_workflow(
-            tmp_path,
-            """
-            on: push
-            jobs:
-              a:
-                runs-on: ubuntu-latest
-                steps:
-                  - uses: actions/checkout@v4
-                  - run: touch made-here
-            """,
-        )
+        write_workflow(tmp_path, workflow_text("the-step-runner-owns-the-job-directories"))
     )
-    prepared: list[Path] = []
-    released: list[Path] = []
-    report = run_workflow(
-        workflow,
-        runner=LocalRunner(),
-        workspace_seed=seed,
-        workspace_factory=factory,
-        prepare_workdir=prepared.append,
-        release_workdir=released.append,
-    )
+    runner = RecordingRunner(tmp_path)
+    report = run_workflow(workflow, runner=runner, workspace_seed=seed)
+    made, prepared, released = runner.made, runner.prepared, runner.released
     assert report.status == "success"
     assert prepared == [made[0]]  # once before the one command; checkout runs no command
     assert released == [made[0]]
@@ -1486,25 +1010,9 @@ def test_a_job_that_runs_only_on_windows_is_skipped_and_so_are_the_jobs_that_nee
     report = run(
         tmp_path,
         seed,
-        """
-        on: push
-        jobs:
-          windows:
-            runs-on: [self-hosted, windows]
-            steps:
-              - run: echo never
-          package:
-            needs: windows
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo never either
-          report:
-            needs: windows
-            if: always()
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo "windows was ${{ needs.windows.result }} on $RUNNER_OS"
-        """,
+        workflow_text(
+            "a-job-that-runs-only-on-windows-is-skipped-and-so-are-the-jobs-that-need-it"
+        ),
     )
     windows = report.job("windows")
     assert windows.result == "skipped"
@@ -1731,17 +1239,7 @@ def test_a_workflow_with_only_workflow_call_says_it_is_reusable(tmp_path, seed):
     report = run(
         tmp_path,
         seed,
-        """
-        on:
-          workflow_call:
-            inputs:
-              username: {type: string, default: john-doe}
-        jobs:
-          print-username:
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo The username is ${{ inputs.username }}
-        """,
+        workflow_text("a-workflow-with-only-workflow-call-says-it-is-reusable"),
     )
     assert report.status == NOT_TRIGGERED and exit_code(report) == 3
     assert "this is a reusable workflow (its only event is workflow_call)" in report.message
@@ -1753,26 +1251,7 @@ def test_a_workflow_with_only_workflow_call_says_it_is_reusable(tmp_path, seed):
 
 
 def test_the_github_context_follows_the_event_and_the_ref(tmp_path, seed):
-    text = """
-        on:
-          push:
-          pull_request:
-          workflow_dispatch:
-            inputs:
-              dry-run: {type: boolean, default: true}
-              level: {type: choice, options: [info, debug]}
-          schedule:
-            - cron: "0 6 * * 1"
-        jobs:
-          show:
-            runs-on: ubuntu-latest
-            steps:
-              - run: >-
-                  echo "${{ github.event_name }}|${{ github.ref }}|${{ github.ref_name }}|
-                  ${{ github.ref_type }}|${{ github.base_ref }}|${{ github.head_ref }}|
-                  ${{ github.event.pull_request.base.ref }}|${{ inputs.dry-run }}|
-                  ${{ inputs.level }}|${{ github.event.schedule }}|$GITHUB_REF_NAME"
-        """
+    text = workflow_text("the-github-context-follows-the-event-and-the-ref")
 
     def shown(trigger: Trigger) -> list[str]:
         report = run(tmp_path, seed, text, trigger=trigger)
@@ -1908,15 +1387,9 @@ def test_typers_python_version_file_names_the_version_it_asked_for(tmp_path, see
 def test_setup_python_without_a_version_reads_python_version_or_uses_the_one_on_path(
     tmp_path, seed
 ):
-    text = """
-        on: push
-        jobs:
-          py:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/checkout@v4
-              - uses: actions/setup-python@v5
-    """
+    text = workflow_text(
+        "setup-python-without-a-version-reads-python-version-or-uses-the-one-on-path"
+    )
     bare = steps(run(tmp_path, seed, text), "py")[1]
     assert bare.status == "success"
     assert "Attempting to find '.python-version' file" in bare.log
@@ -1946,45 +1419,7 @@ def test_attrs_combines_coverage_with_pattern_and_merge_multiple(tmp_path, seed)
     assert steps(report, "required-checks-pass")[0].log == "success success"
 
 
-DOWNLOADS = """
-    on: push
-    jobs:
-      up:
-        runs-on: ubuntu-latest
-        strategy:
-          matrix:
-            name: [wheel-linux, wheel-mac, sdist]
-        steps:
-          - run: mkdir -p dist && echo "${{ matrix.name }}" > "dist/${{ matrix.name }}.txt"
-          - uses: actions/upload-artifact@v4
-            with: {name: "${{ matrix.name }}", path: dist}
-      down:
-        needs: up
-        runs-on: ubuntu-latest
-        steps:
-          - uses: actions/download-artifact@v4
-            with: {pattern: "wheel-*", path: v4}
-          - uses: actions/download-artifact@v4
-            with: {pattern: "sd*", path: v4-one}
-          - uses: actions/download-artifact@v5
-            with: {pattern: "sd*", path: v5-one}
-          - uses: actions/download-artifact@v4
-            with: {pattern: "{sdist,wheel-mac}", path: merged, merge-multiple: true}
-          - uses: actions/download-artifact@v4
-            with: {path: everything}
-          - uses: actions/download-artifact@v4
-            with: {artifact-ids: "2", path: by-id}
-          - run: find . -type f | sort | tr '\\n' ' '
-          - uses: actions/download-artifact@v4
-            if: always()
-            with: {name: wheel-linux, artifact-ids: "1"}
-          - uses: actions/download-artifact@v4
-            if: always()
-            with: {pattern: "*", merge-multiple: "yes"}
-          - uses: actions/download-artifact@v4
-            if: always()
-            with: {name: wheel-windows}
-"""
+DOWNLOADS = workflow_text("downloads")
 
 
 def test_download_artifact_patterns_folders_and_merges_as_v4_and_v5_do(tmp_path, seed):
@@ -2117,20 +1552,7 @@ def test_a_composite_action_gets_inputs_defaults_env_and_maps_its_outputs(tmp_pa
         tmp_path,
         seed,
         GREET,
-        """
-        on: push
-        jobs:
-          hi:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/checkout@v4
-              - id: greet
-                uses: ./.github/actions/greet
-                env: {MOOD: cheerful}
-                with: {who: Mona, old: x, colour: blue}
-              - run: echo "${{ steps.greet.outputs.said }} / $GREETED"
-              - uses: ./.github/actions/greet
-        """,
+        workflow_text("a-composite-action-gets-inputs-defaults-env-and-maps-its-outputs"),
     )
     _, greet, after, bare = steps(report, "hi")
     assert greet.status == "success", greet.message
@@ -2174,15 +1596,7 @@ def test_composite_actions_that_cannot_run_say_why(tmp_path, seed, action, probl
         tmp_path,
         seed,
         action,
-        """
-        on: push
-        jobs:
-          hi:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/checkout@v4
-              - uses: ./.github/actions/greet
-        """,
+        workflow_text("composite-actions-that-cannot-run-say-why"),
     )
     step = steps(report, "hi")[1]
     assert step.status == "failure"
@@ -2248,19 +1662,7 @@ PIP_OFFLINE = (
 def test_a_step_that_failed_on_the_network_gets_one_hint_line(tmp_path, seed):
     script = seed / "offline.sh"
     script.write_text(f'echo "{PIP_OFFLINE}"\necho "ERROR: No matching distribution"\nexit 1\n')
-    text = """
-        on: push
-        jobs:
-          deps:
-            runs-on: ubuntu-latest
-            steps:
-              - uses: actions/checkout@v4
-              - run: bash offline.sh
-              - if: always()
-                run: |
-                  echo "ModuleNotFoundError: No module named 'requests'"
-                  exit 1
-    """
+    text = workflow_text("a-step-that-failed-on-the-network-gets-one-hint-line")
     report = run(tmp_path, seed, text)
     pip, other = steps(report, "deps")[1:]
     assert pip.log.count("Hint: this looks like a network error") == 1
@@ -2336,7 +1738,7 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
-HELLO = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n"
+HELLO = workflow_text("hello")
 
 
 @pytest.fixture

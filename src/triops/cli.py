@@ -488,12 +488,11 @@ def ci_run(
     """Run a workflow locally in the sandbox; exit 0 when it succeeds, 1 when it fails or does
     not load, 2 on a problem of the machine, 3 when the event does not trigger it."""
     from triops.errors import TriopsError
-    from triops.labs.ci.engine import run_workflow
     from triops.labs.ci.model import WorkflowError, WorkflowUnreadable, load_workflow
     from triops.labs.ci.report import NOT_TRIGGERED, exit_code, format_event, skipped_summary
     from triops.labs.ci.triggers import EVENTS, git_trigger
-    from triops.labs.runs import SandboxStepRunner
     from triops.labs.sandbox import Limits
+    from triops.labs.workflow_lab import run_sandboxed
     from triops.terminal import visible
 
     if event not in EVENTS:
@@ -517,12 +516,7 @@ def ci_run(
         raise typer.Exit(1) from exc
     trigger = git_trigger(repo, event, ref)
     typer.echo(f"event: {event} on {visible(trigger.ref)} ({visible(trigger.source)})")
-    settings = get_settings()
-    venv = settings.labs_venv
     box = _sandbox()
-    runner = SandboxStepRunner(
-        box, Limits(wall_seconds=1800, cpu_seconds=1800, memory_mb=2048), [venv]
-    )
 
     def show(event) -> None:
         if event.kind == "workflow_finished" and event.status == NOT_TRIGGERED:
@@ -535,19 +529,14 @@ def ci_run(
 
     try:
         box.check()
-        report = run_workflow(
+        report, _ = run_sandboxed(
             wf,
-            runner=runner,
-            workspace_seed=repo,
+            repo,
+            sandbox=box,
+            limits=Limits(wall_seconds=1800, cpu_seconds=1800, memory_mb=2048),
+            venv=get_settings().labs_venv,
             on_event=show,
             allow_network=allow_network,
-            env={"PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin"},
-            python=str(venv / "bin" / "python")
-            if (venv / "bin" / "python").exists()
-            else "/usr/bin/python3",
-            workspace_factory=box.workdir,
-            release_workdir=box.cleanup,
-            prepare_workdir=runner.prepare,
             artifacts_dir=artifacts,
             trigger=trigger,
         )

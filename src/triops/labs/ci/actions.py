@@ -176,8 +176,7 @@ class SetupPython:
         version = host.python_version
         if version is None:
             # One probe per run: the interpreter cannot change between jobs.
-            if host.prepare_workdir is not None:
-                host.prepare_workdir(cell.workdir)
+            host.runner.prepare(cell.workdir)
             probe = host.runner.run(
                 [host.python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
                 workdir=cell.workdir,

@@ -64,14 +64,6 @@ DEFAULT_COPY_BUDGET = 1 << 30  # bytes a run's built-in actions may copy (artifa
 DEFAULT_TIMEOUT_MINUTES = 360
 
 
-def _temp_workdir(seed: Path | None) -> Path:
-    """The default workspace factory: a fresh temporary directory (with `seed` copied in)."""
-    workdir = Path(tempfile.mkdtemp(prefix="triops-job-"))
-    if seed is not None:
-        shutil.copytree(seed, workdir, symlinks=True, dirs_exist_ok=True)
-    return workdir
-
-
 class _Run:
     def __init__(
         self,
@@ -82,11 +74,8 @@ class _Run:
         allow_network: bool,
         env: dict[str, str] | None,
         python: str,
-        factory: Callable[[Path | None], Path] | None,
         artifacts_dir: Path | None,
         github: dict[str, Any] | None,
-        prepare_workdir: Callable[[Path], None] | None = None,
-        release_workdir: Callable[[Path], None] | None = None,
         copy_budget: int = DEFAULT_COPY_BUDGET,
         time_limit: float | None = None,
         trigger: Trigger | None = None,
@@ -99,8 +88,6 @@ class _Run:
         self.time_limit = time_limit
         self.run_deadline = math.inf
         self.copied = 0  # bytes the built-in actions copied so far (apparent sizes)
-        self.prepare_workdir = prepare_workdir
-        self.release_workdir = release_workdir
         self.runner = runner
         self.seed = Path(seed)
         self.on_event = on_event
@@ -109,8 +96,6 @@ class _Run:
         self.base_env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         self.python = python
         self.python_version: str | None = None
-        self.owns_workdirs = factory is None
-        self.factory = factory or _temp_workdir
         # Without a folder of the caller's, artifacts live in a temporary folder made at the
         # first upload and removed when the run ends.
         self.artifacts_dir: Path | None = Path(artifacts_dir) if artifacts_dir else None
@@ -465,7 +450,7 @@ class _Run:
         label = matrix_label(combo)
         report = CellReport(name=job.id, matrix=combo, status="success")
         self.emit("job_started", job.id, label)
-        workdir = Path(self.factory(None))
+        workdir = Path(self.runner.new_workdir())
         workspace = workdir / "workspace"
         runner_dir = workdir / "_runner"
         for directory in (
@@ -518,10 +503,7 @@ class _Run:
             for folder in (cell.ws, cell.box):
                 if folder is not None:
                     folder.close()
-            if self.owns_workdirs:
-                shutil.rmtree(workdir, ignore_errors=True)
-            elif self.release_workdir is not None:
-                self.release_workdir(workdir)
+            self.runner.release(workdir)
 
     def run_cell_in(self, cell: Cell, start: float) -> CellReport:
         job, report, contexts, label = cell.job, cell.report, cell.contexts, cell.label
@@ -874,8 +856,7 @@ class _Run:
             on_output(f"Error: {visible(message)}")
             return StepOutcome(None, "error", message, 0.0)
         directory = cell.workdir / relative
-        if self.prepare_workdir is not None:
-            self.prepare_workdir(cell.workdir)
+        self.runner.prepare(cell.workdir)
         return self.runner.run(
             cmd,
             workdir=cell.workdir,
@@ -916,11 +897,8 @@ def run_workflow(
     max_parallel: int = 1,
     env: dict[str, str] | None = None,
     python: str = sys.executable,
-    workspace_factory: Callable[[Path | None], Path] | None = None,
     artifacts_dir: Path | None = None,
     github: dict[str, Any] | None = None,
-    prepare_workdir: Callable[[Path], None] | None = None,
-    release_workdir: Callable[[Path], None] | None = None,
     copy_budget: int = DEFAULT_COPY_BUDGET,
     time_limit: float | None = None,
     trigger: Trigger | None = None,
@@ -933,16 +911,15 @@ def run_workflow(
         not-triggered, its message naming the filter. `network_hint` is the line added to a step
         that failed on a network error (none when the network is allowed).
 
-    `workspace_seed` is what actions/checkout copies in. Each cell gets a fresh directory from
-        `workspace_factory(None)` (default: a temporary directory, removed afterwards; a supplied
-        factory owns its directories): `<dir>/workspace` is GITHUB_WORKSPACE and `<dir>/_runner`
-        holds scripts, the GITHUB_* files, RUNNER_TEMP and HOME. `env` is the base process
+    `workspace_seed` is what actions/checkout copies in. Each cell gets a fresh work folder from
+        the runner (`runner.new_workdir()`, given back with `runner.release` when the cell is
+        done): `<dir>/workspace` is GITHUB_WORKSPACE and `<dir>/_runner` holds scripts, the
+        GITHUB_* files, RUNNER_TEMP and HOME. `env` is the base process
         environment (lowest precedence, not part of the `env` context); `python` is the interpreter
         setup-python offers. Jobs run sequentially: `max_parallel` and strategy.max-parallel are
         accepted for compatibility. `github` overrides fields of the github context.
-        `prepare_workdir(workdir)` is called before each command, after this module has written
-        scripts and files into the workdir (a sandbox can hand them to its own user there);
-        `release_workdir(workdir)` is called when a cell is done with a factory-made workdir.
+        `runner.prepare(workdir)` is called before each command, after this module has written
+        scripts and files into the work folder (a sandbox hands them to its own user there).
         `copy_budget` caps the bytes the built-in actions copy in one run (checkout, artifacts),
         each file counted at its apparent size so that sparse files cannot slip past.
         `time_limit` bounds the whole run in seconds (a lab's wall_seconds): once it has passed,
@@ -963,11 +940,8 @@ def run_workflow(
         allow_network,
         env,
         python,
-        workspace_factory,
         artifacts_dir,
         github,
-        prepare_workdir,
-        release_workdir,
         copy_budget,
         time_limit,
         trigger,

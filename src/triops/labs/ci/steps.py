@@ -4,6 +4,8 @@ testing workflow semantics (the labs run steps in the sandbox: triops.labs.workf
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +26,19 @@ class StepOutcome:
 
 
 class StepRunner(Protocol):
-    """Runs one command in `workdir` (cwd relative to it) and reports how it ended."""
+    """Where a workflow's commands run. It owns the work folders: one per job cell, from
+    `new_workdir()` until `release(workdir)`; `prepare(workdir)` is called before each
+    command, after the runner (this process) wrote the step's script and files into it."""
+
+    def new_workdir(self) -> Path:
+        """A fresh, empty work folder for one job cell."""
+
+    def prepare(self, workdir: Path) -> None:
+        """Make what the runner wrote into `workdir` usable by the command (the sandbox hands
+        it to the folder's UID)."""
+
+    def release(self, workdir: Path) -> None:
+        """The cell is done with `workdir`: remove it (and whatever still runs there)."""
 
     def run(
         self,
@@ -36,7 +50,8 @@ class StepRunner(Protocol):
         timeout: float | None,
         on_output: Callable[[str], None] | None,
         allow_network: bool,
-    ) -> StepOutcome: ...
+    ) -> StepOutcome:
+        """Run one command in `workdir` (cwd relative to it) and report how it ended."""
 
 
 class CappedOutput:
@@ -76,6 +91,17 @@ class LocalRunner:
 
     def __init__(self, kill_grace: float = 0.5):
         self.kill_grace = kill_grace
+
+    def new_workdir(self) -> Path:
+        """A fresh temporary folder."""
+        return Path(tempfile.mkdtemp(prefix="triops-job-"))
+
+    def prepare(self, workdir: Path) -> None:
+        """Nothing to do: the commands run as this process."""
+
+    def release(self, workdir: Path) -> None:
+        """Remove the folder."""
+        shutil.rmtree(workdir, ignore_errors=True)
 
     def run(
         self,
