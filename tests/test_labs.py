@@ -36,6 +36,26 @@ def test_every_real_lab_loads():
     assert [lab.id for lab in labs.labs] == ["ci-build", "drift-retrain", "prompt-eval"]
 
 
+def test_a_lab_of_another_run_kind_is_refused_at_its_line(tmp_path):
+    import shutil
+
+    lab = tmp_path / "labs" / "ci-build"
+    shutil.copytree(REPO / "labs" / "ci-build", lab)
+    spec = lab / "lab.yaml"
+    text = spec.read_text()
+    run = "run:\n  kind: workflow\n  workflow: .github/workflows/ci.yml\n"
+    assert run in text
+    spec.write_text(text.replace(run, "run:\n  kind: command\n  command: [pytest, -q]\n"))
+    line = text[: text.index(run)].count("\n") + 2
+    labs = load_labs(tmp_path)
+    assert labs.labs == []
+    shown = [str(p) for p in labs.problems]
+    assert any(
+        s.startswith(f"labs/ci-build/lab.yaml:{line}:") and "'workflow' or 'eval'" in s
+        for s in shown
+    ), shown
+
+
 def test_lab_list_names_the_ci_build_lab():
     result = triops("lab", "list")
     assert result.returncode == 0

@@ -55,8 +55,6 @@ def execute(
     caller removes `LabRun.artifacts`."""
     if lab.spec.run.kind == "eval":
         return eval_lab.execute_eval(lab, files, sandbox_root=sandbox.root, on_line=on_line)
-    if lab.spec.run.kind != "workflow":
-        raise InvalidInputError(f"Lab {lab.id}: only workflow runs are supported so far.")
     return workflow_lab.execute(
         lab,
         files,

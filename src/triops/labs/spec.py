@@ -28,12 +28,13 @@ class Hint(Strict):
 
 
 class RunSpec(Strict):
-    kind: Literal["workflow", "command", "eval"]
+    # A lab runs a GitHub Actions workflow in the sandbox (one step can run any command there)
+    # or an eval config: there is no third kind.
+    kind: Literal["workflow", "eval"]
     workflow: str | None = None
     # kind workflow: the event the run simulates, which the workflow's on: must list (a
     # workflow with only schedule and workflow_dispatch runs as workflow_dispatch).
     event: str = "push"
-    command: list[str] | None = None
     # kind eval: the eval config (promptfoo's shape) that `triops.labs.eval_child` runs in a
     # child process of the project's Python (triops.labs.eval_lab).
     config: str | None = None
@@ -47,8 +48,6 @@ class RunSpec(Strict):
             )
         if self.kind == "workflow" and not self.workflow:
             raise ValueError("a workflow run names its workflow file")
-        if self.kind == "command" and not self.command:
-            raise ValueError("a command run gives its command as a list")
         if self.kind == "eval" and not self.config:
             raise ValueError("an eval run names its config file")
         return self
