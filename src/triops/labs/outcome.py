@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+OnLine = Callable[[str], None] | None
+"""Where a run's log lines go as they come, if anywhere."""
+
 
 @dataclass
 class Criterion:

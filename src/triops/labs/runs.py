@@ -14,7 +14,7 @@ from pathlib import Path
 
 from triops.errors import InvalidInputError
 from triops.labs import eval_lab, workflow_lab
-from triops.labs.outcome import CheckContext, CheckResult, Criterion, LabRun
+from triops.labs.outcome import CheckContext, CheckResult, Criterion, LabRun, OnLine
 from triops.labs.sandbox import Sandbox
 from triops.labs.spec import Lab
 from triops.terminal import visible
@@ -42,27 +42,14 @@ def solve(lab: Lab, target: Path) -> None:
 
 
 def execute(
-    lab: Lab,
-    files: Path,
-    *,
-    sandbox: Sandbox,
-    labs_venv: Path,
-    on_line: Callable[[str], None] | None = None,
-    allow_network: bool = False,
+    lab: Lab, files: Path, *, sandbox: Sandbox, labs_venv: Path, on_line: OnLine = None
 ) -> LabRun:
     """Run the lab on the learner's files by its lab.yaml's run.kind: a workflow in the sandbox
     (triops.labs.workflow_lab) or an eval config in a child process (triops.labs.eval_lab). The
     caller removes `LabRun.artifacts`."""
     if lab.spec.run.kind == "eval":
         return eval_lab.execute_eval(lab, files, sandbox_root=sandbox.root, on_line=on_line)
-    return workflow_lab.execute(
-        lab,
-        files,
-        sandbox=sandbox,
-        labs_venv=labs_venv,
-        on_line=on_line,
-        allow_network=allow_network,
-    )
+    return workflow_lab.execute(lab, files, sandbox=sandbox, labs_venv=labs_venv, on_line=on_line)
 
 
 def load_lab_module(lab: Lab, filename: str):
@@ -85,12 +72,7 @@ def load_lab_module(lab: Lab, filename: str):
 
 
 def check(
-    lab: Lab,
-    files: Path,
-    *,
-    sandbox: Sandbox,
-    labs_venv: Path,
-    on_line: Callable[[str], None] | None = None,
+    lab: Lab, files: Path, *, sandbox: Sandbox, labs_venv: Path, on_line: OnLine = None
 ) -> CheckResult:
     """Run the lab, then its check on the report and artifacts (reruns as the check asks).
 

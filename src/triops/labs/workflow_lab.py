@@ -22,7 +22,7 @@ from triops.labs.ci.model import Workflow, load_workflow
 from triops.labs.ci.report import CI_NETWORK_HINT, LAB_NETWORK_HINT, Event, RunReport, format_event
 from triops.labs.ci.steps import StepOutcome
 from triops.labs.ci.triggers import DEFAULT_REF, Trigger
-from triops.labs.outcome import LabRun
+from triops.labs.outcome import LabRun, OnLine
 from triops.labs.sandbox import Limits, Sandbox
 from triops.labs.spec import Lab
 
@@ -111,13 +111,7 @@ def run_sandboxed(
 
 
 def execute(
-    lab: Lab,
-    files: Path,
-    *,
-    sandbox: Sandbox,
-    labs_venv: Path,
-    on_line: Callable[[str], None] | None = None,
-    allow_network: bool = False,
+    lab: Lab, files: Path, *, sandbox: Sandbox, labs_venv: Path, on_line: OnLine = None
 ) -> LabRun:
     """Run the lab's workflow on the learner's files in the sandbox, as the event its lab.yaml
     names (run.event, default push) on refs/heads/main. The learner's files are no git
@@ -158,7 +152,6 @@ def execute(
             ),
             venv=labs_venv,
             on_event=on_event,
-            allow_network=allow_network,
             artifacts_dir=artifacts,
             trigger=trigger,
             network_hint=LAB_NETWORK_HINT,

@@ -103,18 +103,8 @@ class LocalRunner:
         """Remove the folder."""
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def run(
-        self,
-        cmd: list[str],
-        *,
-        workdir: Path,
-        cwd: str | None,
-        env: dict[str, str],
-        timeout: float | None,
-        on_output: Callable[[str], None] | None,
-        allow_network: bool,
-    ) -> StepOutcome:
-        """Run `cmd`, streaming each output line to `on_output`."""
+    def run(self, cmd, *, workdir, cwd, env, timeout, on_output, allow_network) -> StepOutcome:
+        """Run `cmd`, streaming each output line to `on_output` (StepRunner.run)."""
         full_env = dict(env)
         full_env.setdefault("PATH", os.environ.get("PATH", os.defpath))
         directory = Path(workdir) / cwd if cwd else Path(workdir)
