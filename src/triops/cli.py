@@ -382,6 +382,123 @@ def items_simulate(
     typer.echo(f"open it: triops items report --db {target} (or Instructor › Item analysis)")
 
 
+review_app = typer.Typer(
+    help="Spaced review (FSRS): what a profile has due, and fitting its own parameters.",
+    no_args_is_help=True,
+)
+app.add_typer(review_app, name="review")
+ProfileOption = Annotated[str, typer.Option("--profile", help="The profile's name.")]
+
+
+def _profile_state(profile: str):
+    """The learner state, open for writing, and the named profile; else a one-line error."""
+    from triops.errors import StoreError, TriopsError
+    from triops.store import users
+    from triops.store.connection import open_state
+
+    path = get_settings().state_db
+    if not path.is_file():
+        typer.echo(
+            f"{path}: error: no learner state yet, so no profile named '{profile}'", err=True
+        )
+        raise typer.Exit(1)
+    try:
+        conn = open_state(path, memory_limit=get_settings().memory_limit)
+    except StoreError as exc:
+        cause = str(exc.__cause__ or exc)
+        if "lock" in cause.lower():
+            typer.echo(
+                f"{path}: error: locked by another process (is the Triops app running?): stop "
+                "it and run this again",
+                err=True,
+            )
+        else:
+            typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        user = users.find_by_name(conn, profile)
+    except TriopsError as exc:
+        conn.close()
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
+    if user is None:
+        known = ", ".join(u.name for u in users.list_users(conn)) or "none yet"
+        conn.close()
+        typer.echo(f"error: no profile named '{profile}' (profiles: {known})", err=True)
+        raise typer.Exit(1)
+    return conn, user
+
+
+@review_app.command("optimize")
+def review_optimize(profile: ProfileOption) -> None:
+    """Fit the profile's FSRS parameters to its reviews (py-fsrs's Optimizer) once it has 512
+    reviews made a day or more after the question's previous one; keep them only if they
+    predict its recalls better than the defaults, and reschedule its cards."""
+    from datetime import UTC, datetime
+
+    from triops.errors import TriopsError
+    from triops.quiz import review
+
+    conn, user = _profile_state(profile)
+    try:
+        counted, needed = review.evidence(conn, user.id)
+        if counted >= needed:
+            typer.echo(f"fitting {user.name}'s FSRS parameters to {counted} reviews…")
+        fit = review.optimize(conn, user.id, datetime.now(UTC).replace(tzinfo=None))
+    except TriopsError as exc:
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        conn.close()
+    typer.echo(
+        f"log loss on {user.name}'s reviews (lower predicts better): defaults "
+        f"{fit.loss_default:.4f}, fitted {fit.loss_fitted:.4f}"
+    )
+    if fit.kept:
+        typer.echo(f"kept the fitted parameters; {fit.cards} card(s) rescheduled with them")
+    else:
+        typer.echo(
+            "the fitted parameters predict no better than the defaults: the defaults stay; "
+            f"{fit.cards} card(s) rescheduled with them"
+        )
+
+
+@review_app.command("due")
+def review_due(profile: ProfileOption) -> None:
+    """What the profile has due today per track, the next 7 days, and its parameters."""
+    from datetime import UTC, datetime
+
+    from triops.quiz import review
+    from triops.quiz.bank import load_bank
+
+    conn, user = _profile_state(profile)
+    try:
+        moment = datetime.now(UTC).replace(tzinfo=None)
+        summary = review.overview(conn, user.id, load_bank(get_settings().root), moment, TRACKS)
+        counted, needed = review.evidence(conn, user.id)
+        fitted = review.fitted(conn, user.id)
+    finally:
+        conn.close()
+    typer.echo(f"{user.name}: cards: {summary.cards}, due today (UTC): {summary.due_today}")
+    for t in summary.tracks:
+        exam = (
+            "" if t.exam_day is None else f" (exam {t.exam_day}, target recall {t.retention:.1%})"
+        )
+        typer.echo(f"  {t.track}: {t.due_now} due now, {t.later_today} later today{exam}")
+    week = {}
+    for day, _track, n in summary.forecast:
+        if (day - moment.date()).days < 7:
+            week[day] = week.get(day, 0) + n
+    typer.echo("next 7 days: " + (" · ".join(f"{d} {n}" for d, n in week.items()) or "nothing due"))
+    if fitted is not None:
+        typer.echo(f"parameters: fitted {fitted.fitted_at:%Y-%m-%d} from {fitted.reviews} reviews")
+    else:
+        typer.echo(
+            f"parameters: FSRS defaults; a fit needs {needed} reviews made a day or more after "
+            f"the question's previous one, and {user.name} has {counted}"
+        )
+
+
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)
 ci_app = typer.Typer(
     help="Run GitHub Actions workflows locally, offline, in the sandbox.", no_args_is_help=True

@@ -36,6 +36,14 @@ SECTIONS: dict[str, list[PageSpec]] = {
             "Questions from every track, with instant feedback, the right answer and why.",
         ),
         PageSpec(
+            "review.py",
+            "Review",
+            "event_repeat",
+            "review",
+            "Spaced review with FSRS: the questions you answered come back just before you "
+            "would forget them, sooner as your exam date nears.",
+        ),
+        PageSpec(
             "exam.py",
             "Exams",
             "timer",
