@@ -17,6 +17,7 @@ from bench import (
     items_bench,
     lab_bench,
     quiz_bench,
+    review_bench,
     search_bench,
 )
 from bench.report import Figure, table, write
@@ -51,6 +52,7 @@ def main() -> int:
     measure("eval runner", eval_bench.run)
     measure("item report", items_bench.report_vs_groupby)
     measure("item-writing checks", items_bench.validate_item_writing)
+    measure("due queue", review_bench.due_queue)
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)

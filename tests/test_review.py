@@ -141,7 +141,7 @@ def test_cards_and_logs_belong_to_one_profile(db, bank, ada, bob):
     (bq,) = singles(bank, 1)
     done = answer(db, ada, bq, 0.0, T0)
     assert store.get_card(db, bob, bq.id) is None
-    assert review.due_queue(db, bob, bank, T0 + timedelta(days=5)) == []
+    assert list(review.due_queue(db, bob, bank, T0 + timedelta(days=5))) == []
     assert [c.question.id for c in review.due_queue(db, ada, bank, T0 + timedelta(days=5))] == [
         bq.id
     ]

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -492,7 +492,7 @@ class TrackDue:
 class Overview:
     """What the Review page shows: the queue due now, today per track, the days ahead."""
 
-    queue: list[DueCard]
+    queue: DueQueue
     tracks: list[TrackDue]
     forecast: list[tuple[date, str, int]]  # (day, track, cards due); overdue ones on today
     next_due: datetime | None  # the next card to fall due after now
@@ -513,20 +513,49 @@ def _ahead(exams: dict[str, date], now: datetime) -> list[str]:
     return sorted(track for track, day in exams.items() if exam_start(day) > now)
 
 
-def due_queue(db, user_id: str, bank: Bank, now: datetime) -> list[DueCard]:
+EPOCH = datetime(1970, 1, 1)
+_US_PER_DAY = 86_400_000_000
+
+
+def _us(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+class DueQueue(Sequence[DueCard]):
+    """The cards due now, soonest first: kept as the store's columns, each card built when it
+    is asked for (a queue may hold thousands; the page shows one at a time)."""
+
+    def __init__(self, cols: store.DueColumns, keep: list[int], eligible):
+        self._cols, self._keep, self._eligible = cols, keep, eligible
+
+    def __len__(self) -> int:
+        return len(self._keep)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        j = self._keep[index]
+        c = self._cols
+        due = EPOCH + timedelta(microseconds=c.due_us[j])
+        return DueCard(self._eligible[c.question_id[j]], due, c.pulled[j])
+
+    def ids(self) -> list[str]:
+        """The question ids in queue order."""
+        return [self._cols.question_id[j] for j in self._keep]
+
+
+def due_queue(db, user_id: str, bank: Bank, now: datetime) -> DueQueue:
     """Cards due at `now` whose question review may show, the longest overdue first (ties by
     question id)."""
     ahead = _ahead(store.exam_dates(db, user_id), now)
-    rows = store.due_before(db, user_id, now + timedelta(microseconds=1), ahead)
-    return _queue(rows, _eligible(bank), now)
+    cols = store.due_before(db, user_id, now + timedelta(microseconds=1), ahead)
+    return _queue(cols, _eligible(bank), _us(now))
 
 
-def _queue(rows: list[store.DueRow], eligible: dict[str, BankQuestion], now) -> list[DueCard]:
-    return [
-        DueCard(eligible[row.question_id], row.due, row.pulled)
-        for row in rows
-        if row.due <= now and row.question_id in eligible
-    ]
+def _queue(cols: store.DueColumns, eligible: dict[str, BankQuestion], now_us: int) -> DueQueue:
+    ids, due = cols.question_id, cols.due_us
+    keep = [j for j in range(len(ids)) if due[j] <= now_us and ids[j] in eligible]
+    return DueQueue(cols, keep, eligible)
 
 
 def overview(
@@ -537,30 +566,36 @@ def overview(
     eligible = _eligible(bank)
     exams = store.exam_dates(db, user_id)
     today = now.date()
-    tomorrow = exam_start(today) + timedelta(days=1)
-    horizon = exam_start(today) + timedelta(days=days)
-    rows = store.due_before(db, user_id, horizon, _ahead(exams, now))
+    start = _us(exam_start(today))
+    now_us, tomorrow = _us(now), start + _US_PER_DAY
+    cols = store.due_before(
+        db, user_id, exam_start(today) + timedelta(days=days), _ahead(exams, now)
+    )
     per_track: dict[str, list[int]] = {t: [0, 0, 0] for t in tracks}
-    per_day: dict[tuple[date, str], int] = {}
-    for row in rows:
-        if row.question_id not in eligible:
+    per_day: dict[tuple[int, str], int] = {}
+    for qid, track, due, pulled in zip(
+        cols.question_id, cols.track, cols.due_us, cols.pulled, strict=True
+    ):
+        if qid not in eligible:
             continue
-        counts = per_track.setdefault(row.track, [0, 0, 0])
-        if row.due <= now:
+        counts = per_track.setdefault(track, [0, 0, 0])
+        if due <= now_us:
             counts[0] += 1
-        elif row.due < tomorrow:
+        elif due < tomorrow:
             counts[1] += 1
-        if row.due < tomorrow and row.pulled:
+        if due < tomorrow and pulled:
             counts[2] += 1
-        key = (today if row.due < tomorrow else row.due.date(), row.track)
+        key = (max(0, (due - start) // _US_PER_DAY), track)
         per_day[key] = per_day.get(key, 0) + 1
     return Overview(
-        queue=_queue(rows, eligible, now),
+        queue=_queue(cols, eligible, now_us),
         tracks=[
             TrackDue(track, *counts, exams.get(track), target_retention(exams.get(track), now))
             for track, counts in per_track.items()
         ],
-        forecast=sorted((day, track, n) for (day, track), n in per_day.items()),
+        forecast=sorted(
+            (today + timedelta(days=day), track, n) for (day, track), n in per_day.items()
+        ),
         next_due=store.next_due(db, user_id, now + timedelta(microseconds=1)),
         cards=store.count_cards(db, user_id),
     )

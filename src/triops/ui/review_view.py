@@ -115,10 +115,10 @@ def session(
 ) -> None:
     """One card at a time through the due queue: answer, feedback, rating."""
     state = st.session_state
-    by_id = {card.question.id: card for card in summary.queue}
+    ids = summary.queue.ids()
     current = state.get(CURRENT)
     done: tuple[Graded, Reviewed] | None = state.get(DONE)
-    if current not in by_id and done is None:
+    if current not in ids and done is None:
         if not summary.queue:
             reviewed = state.get(COUNT, 0)
             if reviewed:
@@ -129,8 +129,9 @@ def session(
             return
         _show(summary.queue[0].question.id)
         current = state[CURRENT]
-    card = by_id.get(current) or state.get("review_card")
-    state["review_card"] = card
+    if current in ids:
+        state["review_card"] = summary.queue[ids.index(current)]
+    card = state["review_card"]  # once answered, no longer due: the card as it was shown
     bq = card.question
     question = bq.question
     key = f"review-{state[SEQ]}"
