@@ -163,6 +163,53 @@ def test_an_answer_older_than_the_cards_last_review_is_applied_as_of_that_review
     assert late.due >= T0
 
 
+def test_exam_answers_update_cards_unanswered_and_exam_only_ones_do_not(db, bank, ada):
+    """Through the exam engine: start the triad mock, answer some right, some wrong, leave
+    some blank, submit."""
+    from triops.quiz import exam as engine
+    from triops.quiz.blueprint import load_exams
+    from triops.quiz.grading import right_answer
+
+    exam = load_exams(REPO, bank).get("triad-mock-certification")
+    row = engine.start(db, exam, bank, ada, T0, random.Random(4))
+    view = engine.load(db, row.token, ada, T0)
+    expected: dict[str, Rating] = {}
+    blank = set()
+    for d in view.questions:
+        if d.position % 3 == 2:
+            blank.add(d.question.id)
+            continue
+        right = d.position % 3 == 0
+        response = right_answer(d.question) if right else None
+        if not right:
+            response = wrong_response(d.question)
+            if response is None:
+                blank.add(d.question.id)
+                continue
+        engine.save_answer(db, row.token, ada, d.position, response, T0, d.question)
+        if not d.question.exam_only:
+            expected[d.question.id] = Rating.Good if right else Rating.Again
+    engine.submit(db, row.token, ada, T0 + timedelta(minutes=30))
+    logged = {g.question_id: g for g in store.logs(db, ada)}
+    assert {q: Rating(g.rating) for q, g in logged.items()} == expected
+    assert all(g.source == "exam" and g.seconds is None for g in logged.values())
+    assert not blank & set(logged)
+    assert any(d.question.exam_only for d in view.questions)  # some were left out for that
+    # Submitting again changes nothing: the attempt is already finished.
+    engine.submit(db, row.token, ada, T0 + timedelta(minutes=31))
+    assert len(store.logs(db, ada)) == len(expected)
+
+
+def wrong_response(question):
+    """A response that scores 0, for the types where one is easy to build; else None."""
+    if question.type == "single":
+        weights = question.weights()
+        return next(i for i, w in enumerate(weights) if w <= 0)
+    if question.type == "true_false":
+        return not question.answer
+    return None
+
+
 # --------------------------------------------------------------------------- the due queue
 
 

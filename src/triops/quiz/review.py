@@ -350,16 +350,15 @@ def record_answer(
     return done[0] if done else None
 
 
-def record_attempt(
-    db, user_id: str, questions, responses: dict[int, Any], scores: dict[int, float], at
-) -> list[Reviewed]:
-    """Update the profile's cards from a graded exam attempt: `questions` as drawn (each with
-    `position`, `question` and `track`), the responses and scores by position. Unanswered
+def record_attempt(db, user_id: str, view, result: dict[str, Any], at: datetime) -> list[Reviewed]:
+    """Update the profile's cards from a graded exam attempt: `view` holds the questions as
+    drawn and the responses, `result` the grade (`triops.quiz.exam.grade_attempt`). Unanswered
     questions are left out: a blank is no evidence of what was recalled."""
+    scores = {q["position"]: q["score"] for q in result["questions"]}
     answers = [
         Answer(d.question, d.track, scores[d.position])
-        for d in questions
-        if responses.get(d.position) is not None and d.position in scores
+        for d in view.questions
+        if view.responses.get(d.position) is not None and d.position in scores
     ]
     return record(db, user_id, answers, at, "exam")
 
