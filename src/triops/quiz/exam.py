@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from triops.errors import InvalidInputError, NotFoundError, TriopsError
+from triops.quiz import review
 from triops.quiz.bank import Bank
 from triops.quiz.blueprint import Blueprint, Exam
 from triops.quiz.grading import Grade, grade, validate_response
@@ -391,7 +392,7 @@ def _finish(db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...])
         row, Blueprint.model_validate_json(row.blueprint_json), _drawn(db, row), _answers(db, row)
     )
     result = grade_attempt(view)
-    store.set_state(
+    finished = store.set_state(
         db,
         row.id,
         "finished",
@@ -401,6 +402,8 @@ def _finish(db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...])
         passed=result["passed"],
         result_json=json.dumps(result),
     )
+    if finished:  # only the finalizer that won a race updates the review cards
+        review.record_attempt(db, row.user_id, view, result, finished_at)
 
 
 def submit(db, token: str, user_id: str, now: datetime) -> AttemptRow:
