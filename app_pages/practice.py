@@ -4,7 +4,7 @@ import random
 
 import streamlit as st
 
-from triops.quiz import practice, practice_session
+from triops.quiz import practice, practice_session, review
 from triops.quiz.presentation import option_count
 from triops.store import practice as practice_log
 from triops.ui import question_view, resources
@@ -132,6 +132,9 @@ with st.container(border=True):
         result = practice_session.check(session, question, response, answered_at, embedder)
         if identity.user:
             practice_log.log_answer(db, identity.user_id, question.id, result.score, answered_at)
+            review.record_answer(
+                db, identity.user_id, question, bq.track, result.score, answered_at
+            )
         state["practice_answered"] = result
         st.rerun()
 
