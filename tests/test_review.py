@@ -492,6 +492,33 @@ def state_with_profile():
     return conn, user
 
 
+def test_an_answer_on_the_practice_page_updates_the_profiles_card(bank):
+    from streamlit.testing.v1 import AppTest
+
+    conn, ada = state_with_profile()
+    conn.close()
+    bq = singles(bank, 1)[0]
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params["profile"] = ada
+    at.query_params["question"] = bq.id  # a deep link opens this question
+    at.run()
+    at.switch_page("app_pages/practice.py").run()
+    assert at.session_state["practice_current"] == bq.id
+    key = f"practice-{at.session_state['practice_seq']}"
+    order = at.session_state[f"{key}-order"]
+    weights = bq.question.weights()
+    at.radio(key=key).set_value(next(i for i in range(len(order)) if weights[order[i]] <= 0))
+    at.button(key=f"{key}-check").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    from triops.config import get_settings
+
+    conn = open_state(get_settings().state_db)
+    (log,) = store.card_logs(conn, ada, bq.id)
+    assert (log.source, log.rating, log.score) == ("practice", int(Rating.Again), 0.0)
+    assert store.get_card(conn, ada, bq.id).due - log.reviewed_at == timedelta(days=1)
+    conn.close()
+
+
 def test_the_review_page_without_a_profile_or_without_answers_says_what_to_do():
     at = review_app()
     assert not at.exception
