@@ -4,7 +4,7 @@ feedback as practice, the rating and how to change it), the days ahead, exam dat
 from __future__ import annotations
 
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import altair as alt
 import pandas as pd
@@ -55,10 +55,10 @@ def today(summary: Overview, titles: dict[str, str], moment: datetime) -> None:
         with col, st.container(border=True):
             st.metric(
                 titles.get(track.track, track.track),
-                f"{track.due_now} due now",
-                help="Cards due now in this track; pulled-forward ones count too.",
+                track.due_now,
+                help="Cards due now in this track, pulled-forward ones included.",
             )
-            parts = [f"{track.later_today} more later today"]
+            parts = ["due now", f"{track.later_today} more later today"]
             if track.pulled:
                 parts.append(f"{track.pulled} pulled forward by the exam date")
             if track.exam_day is not None:
@@ -78,20 +78,30 @@ def forecast_chart(summary: Overview, titles: dict[str, str]) -> None:
     if not summary.forecast:
         st.caption(f"Nothing falls due in the next {review.FORECAST_DAYS} days.")
         return
+    first = summary.forecast[0][0]
+    days = [first + timedelta(days=n) for n in range(review.FORECAST_DAYS)]
+    counts = {(day, track): n for day, track, n in summary.forecast}
+    tracks = sorted({track for _, track, _ in summary.forecast})
+    # Every day of the window is on the axis, so a day with nothing due shows as a gap.
     frame = pd.DataFrame(
         [
-            {"Day": pd.Timestamp(day), "Track": titles.get(track, track), "Cards": n}
-            for day, track, n in summary.forecast
+            {
+                "Day": f"{day:%d %b}",
+                "Track": titles.get(track, track),
+                "Cards": counts.get((day, track), 0),
+            }
+            for day in days
+            for track in tracks
         ]
     )
     chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("Day:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0)),
+            x=alt.X("Day:O", sort=None, title=None, axis=alt.Axis(labelOverlap=True)),
             y=alt.Y("sum(Cards):Q", title="Cards due"),
             color=alt.Color("Track:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=[alt.Tooltip("Day:T", format="%d %b %Y"), "Track", "Cards"],
+            tooltip=["Day", "Track", "Cards"],
         )
         .properties(height=260)
     )
