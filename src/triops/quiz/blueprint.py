@@ -178,6 +178,8 @@ class Blueprint(Strict):
     expiry: Expiry = Field(default_factory=Expiry)
     attempts_allowed: int = Field(default=0, ge=0, description="0 means unlimited")
     review: Review = Field(default_factory=Review)
+    # Labs a candidate must have passed (a passed check) before readiness calls them ready.
+    labs: list[str] = Field(default_factory=list)
 
     def _weights(self) -> list[Fraction]:
         if self.domains[0].count is not None:
@@ -292,6 +294,7 @@ class Exams:
 class _ParsedBlueprint:
     blueprint: Blueprint
     domain_lines: tuple[int, ...]
+    lab_lines: tuple[int, ...] = ()
 
 
 def parse_blueprint_file(path: Path, root: Path) -> ParsedFile:
@@ -310,10 +313,36 @@ def parse_blueprint_file(path: Path, root: Path) -> ParsedFile:
     if value is None:
         return ParsedFile(None, problems)
     lines = tuple(doc.line_of(("domains", i)) for i in range(len(value.domains)))
+    lab_lines = tuple(doc.line_of(("labs", i)) for i in range(len(value.labs)))
     problems = check_blueprint(value, doc, shown)
     if any(p.severity == "error" for p in problems):
         return ParsedFile(None, problems)
-    return ParsedFile(_ParsedBlueprint(value, lines), problems)
+    return ParsedFile(_ParsedBlueprint(value, lines, lab_lines), problems)
+
+
+def known_labs(root: Path) -> set[str]:
+    """Lab ids: the folders under labs/ that hold a lab.yaml."""
+    folder = root / "labs"
+    if not folder.is_dir():
+        return set()
+    return {p.name for p in folder.iterdir() if (p / "lab.yaml").is_file()}
+
+
+def lab_problems(
+    bp: Blueprint, lab_lines: tuple[int, ...], path: str, labs: set[str]
+) -> list[Problem]:
+    """An error for each listed lab that is not a lab of the course, or is listed twice."""
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for i, lab in enumerate(bp.labs):
+        line = lab_lines[i] if i < len(lab_lines) else 1
+        if lab in seen:
+            out.append(error(path, line, f"lab '{lab}' is listed twice"))
+        elif lab not in labs:
+            known = ", ".join(sorted(labs)) or "none"
+            out.append(error(path, line, f"lab '{lab}' is not a lab id (labs/ has: {known})"))
+        seen.add(lab)
+    return out
 
 
 def check_blueprint(bp: Blueprint, doc: YamlDoc, path: str) -> list[Problem]:
@@ -397,6 +426,7 @@ def load_exams(root: Path, bank: Bank | None = None, cache: ParseCache | None = 
     result = Exams()
     if not folder.is_dir():
         return result
+    labs = known_labs(root)
     for path in sorted(folder.glob("*.y*ml")):
         shown = f"quizzes/exams/{path.name}"
         if not EXAM_FILE.match(path.name):
@@ -409,6 +439,10 @@ def load_exams(root: Path, bank: Bank | None = None, cache: ParseCache | None = 
         if parsed.value is None:
             continue
         value: _ParsedBlueprint = parsed.value  # type: ignore[assignment]
+        prerequisites = lab_problems(value.blueprint, value.lab_lines, shown, labs)
+        if prerequisites:
+            result.problems += prerequisites
+            continue
         exam = Exam(path.stem, value.blueprint, shown, value.domain_lines)
         if bank is not None:
             problems = fill_problems(exam, bank)

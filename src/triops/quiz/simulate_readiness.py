@@ -1,0 +1,208 @@
+"""The readiness calibration simulation: is the predicted pass probability honest?
+
+Synthetic learners with known abilities answer practice questions of a bank with known
+parameters; readiness calibrates the items from those answers alone (with its priors from the
+authored difficulty), estimates each learner, and predicts the pass probability of a full mock;
+each learner then sits that mock in simulation, drawn the way the exam engine draws it. The
+predictions are scored against the outcomes: the Brier score (the mean squared difference
+between the probability and the 0/1 outcome), and the predicted against the observed pass rate
+in each tenth of learners by predicted probability. The naive predictor is the one exam
+simulators show: "percent correct so far" (as a probability, and as pass if it reaches the pass
+mark), measured on the same learners and outcomes.
+
+The truth the learners are drawn from (TRUTH_* below) is not the model's prior: difficulties
+sit off the authored levels (a bank's "practitioner" is not this population's middle) and
+discriminations vary, so the calibration has to find them from the answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from triops.quiz import irt, readiness
+from triops.quiz.bank import Bank
+from triops.quiz.blueprint import Exams
+
+TRUTH_SHIFT = -0.3  # true difficulty = authored level + shift + noise
+TRUTH_B_SD = 0.6
+TRUTH_LOG_A = (0.15, 0.3)  # mean and sd of log a
+TRUTH_RHO = 0.75  # correlation of one learner's domain abilities
+START = datetime(2026, 11, 1, 8, 0, 0)
+
+
+@dataclass(frozen=True)
+class Truth:
+    a: np.ndarray
+    b: np.ndarray
+    theta: np.ndarray  # learners x model domains
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exam_id: str
+    learners: int
+    answers_each: int
+    predicted: np.ndarray
+    passed: np.ndarray  # bool
+    naive_percent: np.ndarray  # share right so far, 0..1
+    pass_mark: float
+    calibration_seconds: float
+
+    @property
+    def brier(self) -> float:
+        return float(np.mean((self.predicted - self.passed) ** 2))
+
+    @property
+    def naive_brier(self) -> float:
+        """The percent right so far, read as a pass probability."""
+        return float(np.mean((self.naive_percent - self.passed) ** 2))
+
+    @property
+    def naive_verdict_brier(self) -> float:
+        """Pass (1) if the percent right so far reaches the pass mark, else fail (0)."""
+        verdict = (100 * self.naive_percent + 1e-9 >= self.pass_mark).astype(float)
+        return float(np.mean((verdict - self.passed) ** 2))
+
+    @property
+    def base_rate_brier(self) -> float:
+        """Everyone gets the observed pass rate: the score of knowing nothing per learner."""
+        rate = self.passed.mean()
+        return float(np.mean((rate - self.passed) ** 2))
+
+    def deciles(self) -> pd.DataFrame:
+        """Learners in ten equal groups by predicted probability: mean predicted and observed
+        pass rate, and their difference."""
+        order = np.argsort(self.predicted, kind="stable")
+        groups = np.array_split(order, 10)
+        rows = []
+        for k, g in enumerate(groups, start=1):
+            predicted = float(self.predicted[g].mean())
+            observed = float(self.passed[g].mean())
+            rows.append((k, len(g), predicted, observed, observed - predicted))
+        return pd.DataFrame(rows, columns=["decile", "learners", "predicted", "observed", "gap"])
+
+    @property
+    def worst_decile(self) -> float:
+        return float(self.deciles()["gap"].abs().max())
+
+
+def truth(items: readiness.Items, learners: int, rng: np.random.Generator) -> Truth:
+    """True item parameters around the authored levels, and learners' domain abilities."""
+    b_mean = irt.difficulty_prior(items.difficulty)
+    b = b_mean + TRUTH_SHIFT + rng.normal(0.0, TRUTH_B_SD, len(b_mean))
+    a = np.exp(rng.normal(TRUTH_LOG_A[0], TRUTH_LOG_A[1], len(b_mean)))
+    d = len(items.domains)
+    # Correlated within a track, independent across tracks.
+    theta = np.zeros((learners, d))
+    tracks: dict[str, list[int]] = {}
+    for i, name in enumerate(items.domains):
+        tracks.setdefault(name.split("/")[0], []).append(i)
+    for domains in tracks.values():
+        general = rng.standard_normal((learners, 1))
+        own = rng.standard_normal((learners, len(domains)))
+        theta[:, domains] = np.sqrt(TRUTH_RHO) * general + np.sqrt(1 - TRUTH_RHO) * own
+    return Truth(a, b, theta)
+
+
+def practice_answers(
+    items: readiness.Items,
+    pool: np.ndarray,
+    world: Truth,
+    answers_each: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Each learner answers `answers_each` distinct questions of `pool` (item indices), drawn
+    at random, right with the 2PL probability of their true ability."""
+    n = len(world.theta)
+    picks = np.stack([rng.choice(pool, answers_each, replace=False) for _ in range(n)])
+    who = np.repeat(np.arange(n), answers_each)
+    item = picks.ravel()
+    p = irt.prob(world.theta[who, items.domain[item]], world.a[item], world.b[item])
+    right = (rng.random(len(item)) < p).astype(float)
+    minutes = np.tile(np.arange(answers_each), n)
+    return pd.DataFrame(
+        {
+            "user_id": [f"learner-{w:05d}" for w in who],
+            "question_id": items.ids[item].astype(str),
+            "score": right,
+            "answered_at": [START + timedelta(minutes=int(m)) for m in minutes],
+            "source": "practice",
+        }
+    )
+
+
+def sit_mock(
+    shape: readiness.ExamShape,
+    pools: dict[str, np.ndarray],
+    items: readiness.Items,
+    world: Truth,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Each learner sits the exam once: every blueprint domain draws its count from its pool
+    at random; the scored result is compared with the pass mark."""
+    n = len(world.theta)
+    right = np.zeros(n)
+    for part in shape.parts:
+        pool = pools[part.key]
+        drawn = np.stack([rng.choice(pool, part.count, replace=False) for _ in range(n)])
+        who = np.repeat(np.arange(n), part.count)
+        item = drawn.ravel()
+        p = irt.prob(world.theta[who, items.domain[item]], world.a[item], world.b[item])
+        right += np.bincount(who, weights=(rng.random(len(item)) < p), minlength=n)
+    return 100.0 * right / shape.total + 1e-9 >= shape.pass_mark
+
+
+def run(
+    bank: Bank,
+    exams: Exams,
+    exam_id: str,
+    *,
+    learners: int = 1000,
+    answers_each: int = 60,
+    seed: int = 0,
+) -> Outcome:
+    """The whole simulation for one exam profile (its track's practice pool)."""
+    rng = np.random.default_rng(seed)
+    items = readiness.bank_items(bank)
+    world = truth(items, learners, rng)
+    exam = exams.get(exam_id)
+    if exam is None:
+        raise ValueError(f"no exam profile '{exam_id}'")
+    practice_ids = {q.id for q in bank.practice() if q.track in exam.blueprint.tracks}
+    pool = np.array([i for q, i in items.index.items() if q in practice_ids], np.int64)
+    answers = practice_answers(items, pool, world, answers_each, rng)
+
+    # Readiness sees the answers only: calibrate, then build the model from the fit.
+    calibrated = readiness.calibrate(items, answers, len(answers), START)
+    model = readiness.build_model(bank, exams, calibrated.row, calibrated.parameters)
+    shape = next(s for s in model.exams if s.exam_id == exam_id)
+
+    # The truth sits the mock, drawn from the same pools the engine would use.
+    pools = {
+        key: np.array([items.index[q.id] for q in pool_q if q.id in items.index], np.int64)
+        for key, pool_q in exam.blueprint.pools(bank).items()
+    }
+    passed = sit_mock(shape, pools, items, world, rng)
+
+    predicted = np.zeros(learners)
+    naive = np.zeros(learners)
+    for k, (_, mine) in enumerate(answers.groupby("user_id", sort=True)):
+        counted = readiness.profile_answers(model, mine)
+        posteriors = readiness.track_posteriors(model, counted)
+        draws = readiness.theta_draws(model, counted, posteriors)
+        predicted[k] = readiness.exam_probability(model, shape, draws)[0]
+        naive[k] = mine["score"].mean()
+    return Outcome(
+        exam_id=exam_id,
+        learners=learners,
+        answers_each=answers_each,
+        predicted=predicted,
+        passed=passed.astype(float),
+        naive_percent=naive,
+        pass_mark=shape.pass_mark,
+        calibration_seconds=calibrated.row.seconds,
+    )
