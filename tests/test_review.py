@@ -419,7 +419,6 @@ def simulate_learner(db, user, questions, start, seed=3):
     return start + timedelta(days=31)
 
 
-@pytest.mark.slow
 def test_optimize_fits_above_the_minimum_and_reschedules_the_cards(db, bank, ada):
     questions = bank.practice()[:160]
     end = simulate_learner(db, ada, questions, T0 - timedelta(days=40))
