@@ -86,8 +86,34 @@ def test_lesson_deep_link_renders_lesson_with_anchors_callouts_and_sources():
     titles = [t.value for t in at.title]
     assert any("DORA" in t for t in titles)
     assert "Check yourself" in [h.value for h in at.header]
-    assert len(at.success) >= 1  # the Answers tip
+    assert any(e.label == "Answer to question 1" for e in at.main.expander)
     assert "**Sources**" in [m.value for m in at.markdown]
+
+
+def test_self_check_answers_are_folded_one_per_question_under_the_questions():
+    from triops.content.markdown import render_plan
+
+    lesson = load_course(REPO).lesson("llmops-evaluation")
+    answers = next(item[2] for item in render_plan(lesson.blocks) if item[0] == "answers")
+    at = app(lesson=lesson.id).run()
+    at.switch_page("app_pages/learn.py")
+    at.query_params["lesson"] = lesson.id
+    at.run()
+    assert not at.exception
+    folded = [e for e in at.main.expander if e.label.startswith("Answer to question")]
+    assert [e.label for e in folded] == [f"Answer to question {n}" for n, _ in answers]
+    assert len(folded) >= 3
+    for expander, (_, text) in zip(folded, answers, strict=True):
+        assert not expander.proto.expanded, "closed until the learner opens it"
+        assert [m.value for m in expander.markdown] == [text]
+    inside = {id(m) for e in folded for m in e.markdown}
+    shown = [m.value for m in at.main.markdown if id(m) not in inside]
+    shown += [s.value for s in at.success]
+    for _, text in answers:
+        first = text.split("\n")[0]
+        assert not any(first in value for value in shown), f"answer shown unfolded: {first}"
+    headers = [h.value for h in at.header]
+    assert headers.index("Check yourself") == len(headers) - 1, "the answers follow the questions"
 
 
 def test_unknown_lesson_id_says_so_and_shows_outline():

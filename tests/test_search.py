@@ -187,6 +187,45 @@ def test_chunks_follow_the_lesson_structure(course, chunks):
     assert {c.kind for c in chunks} == set(KINDS)
 
 
+def self_check_answers(course) -> list[tuple[str, str]]:
+    """(lesson id, answer text) of every lesson's "Check yourself" answers, leaving out an
+    answer the lesson also states in its body (a slogan quoted back, say)."""
+    from triops.content.markdown import render_plan
+
+    out = []
+    for lesson in course.lessons():
+        plan = render_plan(lesson.blocks)
+        body = " ".join(" ".join(map(str, item[1:])) for item in plan if item[0] != "answers")
+        body = " ".join(body.split())
+        for item in plan:
+            if item[0] == "answers":
+                answers = [" ".join(text.split()) for _, text in item[2]]
+                out += [(lesson.id, a) for a in answers if a not in body]
+    return out
+
+
+def test_self_check_answers_are_never_indexed(course, chunks):
+    answers = self_check_answers(course)
+    assert len(answers) >= 3 * len(course.lessons()), "every lesson has its answers"
+    text = {lesson: [] for lesson, _ in answers}
+    for c in chunks:
+        if c.kind == "lesson":
+            text.setdefault(lesson_of(c), []).append(" ".join(c.text.split()))
+    for lesson, answer in answers:
+        assert not any(answer in t for t in text[lesson]), (lesson, answer)
+    quiz = [c for c in chunks if c.anchor == "check-yourself"]
+    assert len(quiz) == len(course.lessons()), "the questions themselves stay searchable"
+    assert not any(":::tip Answers" in c.text for c in quiz)
+
+
+def test_a_search_for_a_self_check_answer_finds_the_lesson_not_the_answer(course, index, embedder):
+    lesson, answer = next(a for a in self_check_answers(course) if a[0] == "llmops-evaluation")
+    hits = index.search(answer, embedder, k=10)
+    assert hits, "the topic is still found"
+    for hit in hits:
+        assert answer not in " ".join(hit.chunk.text.split())
+
+
 # --------------------------------------------------------------------------- building
 
 

@@ -1,4 +1,8 @@
-"""Lesson bodies: admonition blocks, headings with stable anchors, and `lesson:` links."""
+"""Lesson bodies: admonition blocks, headings with stable anchors, and `lesson:` links.
+
+A lesson's self-check answers (an admonition titled "Answers" in its "## Check yourself"
+section, see content/README.md) are a plan item of their own, so the Learn page can hide each
+answer behind a reveal and search and Ask can leave them out."""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 _LINK = re.compile(r"\[([^\]]*)\]\(lesson:([^)#\s]*)(?:#([^)\s]*))?\)")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
+_ITEM = re.compile(r"^(\d+)[.)]\s+(.*)$")
+
+CHECK_YOURSELF = "check-yourself"  # the anchor of a lesson's self-check section
+ANSWERS_TITLE = "answers"  # the title of the admonition holding its answers
 
 
 def slugify(text: str) -> str:
@@ -131,13 +139,47 @@ def resolve_links(text: str) -> str:
     return _LINK.sub(lambda m: f"[{m.group(1)}]({lesson_url(m.group(2), m.group(3) or '')})", text)
 
 
-def render_plan(blocks: tuple[Block, ...] | list[Block]) -> list[tuple[str, ...]]:
-    """What a page draws, in order: ("heading", level, text, anchor), ("markdown", text) or
-    ("admonition", kind, title, text). Lesson links are already turned into URLs."""
-    plan: list[tuple[str, ...]] = []
+def answer_items(text: str) -> tuple[tuple[str, str], ...]:
+    """The numbered answers of an "Answers" admonition as (number, markdown) pairs; an
+    unnumbered body is one pair with an empty number. A line that does not start a new number
+    continues the answer before it."""
+    items: list[list[str]] = []
+    lead: list[str] = []
+    for raw in text.split("\n"):
+        m = _ITEM.match(raw)
+        if m:
+            items.append([m.group(1), m.group(2)])
+        elif items:
+            items[-1][1] += "\n" + raw
+        else:
+            lead.append(raw)
+    if not items or "".join(lead).strip():
+        return (("", text.strip("\n")),)
+    return tuple((n, _dedent(body).strip("\n")) for n, body in items)
+
+
+def _dedent(text: str) -> str:
+    """An answer's continuation lines without the indent that lined them up under the number."""
+    first, _, rest = text.partition("\n")
+    lines = rest.split("\n") if rest else []
+    widths = [len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()]
+    cut = min(widths) if widths else 0
+    return "\n".join([first] + [ln[cut:] for ln in lines])
+
+
+def render_plan(blocks: tuple[Block, ...] | list[Block]) -> list[tuple]:
+    """What a page draws, in order: ("heading", level, text, anchor), ("markdown", text),
+    ("admonition", kind, title, text) or, for the self-check answers, ("answers", title,
+    ((number, text), ...)). Lesson links are already turned into URLs."""
+    plan: list[tuple] = []
+    section = ""  # the anchor of the current `##` section
     for block in blocks:
         if block.kind != "markdown":
-            plan.append(("admonition", block.kind, block.title, resolve_links(block.text)))
+            text = resolve_links(block.text)
+            if section == CHECK_YOURSELF and block.title.strip().lower() == ANSWERS_TITLE:
+                plan.append(("answers", block.title, answer_items(text)))
+            else:
+                plan.append(("admonition", block.kind, block.title, text))
             continue
         buf: list[str] = []
         in_fence = False
@@ -150,9 +192,17 @@ def render_plan(blocks: tuple[Block, ...] | list[Block]) -> list[tuple[str, ...]
                     plan.append(("markdown", resolve_links("\n".join(buf))))
                 buf = []
                 text = h.group(2)
-                plan.append(("heading", str(len(h.group(1))), text, slugify(text)))
+                anchor = slugify(text)
+                if len(h.group(1)) == 2:
+                    section = anchor
+                plan.append(("heading", str(len(h.group(1))), text, anchor))
             else:
                 buf.append(raw)
         if "".join(buf).strip():
             plan.append(("markdown", resolve_links("\n".join(buf))))
     return plan
+
+
+def self_check_answers(blocks: tuple[Block, ...] | list[Block]) -> list[str]:
+    """The text of each answer in a lesson's self-check answers, in order (links resolved)."""
+    return [text for item in render_plan(blocks) if item[0] == "answers" for _, text in item[2]]

@@ -1,10 +1,11 @@
 """What search indexes: lesson sections, practice questions and lab instructions, as chunks.
 
 A chunk's `text` is markdown as the course writes it (headings, admonition markers and tables
-kept, long code blocks cut), starting with a `#` line naming the lesson or lab, so that a
-rename changes the hash. `hash` covers the kind and the text and nothing model-specific: the
-vector cache key is (hash, model_id). `embed_text` is the plain text the model and the
-keyword index see; bump EMBED_FORMAT whenever it changes, so stored vectors are not reused.
+kept, long code blocks cut, a lesson's self-check answers left out), starting with a `#` line
+naming the lesson or lab, so that a rename changes the hash. `hash` covers the kind and the text
+and nothing model-specific: the vector cache key is (hash, model_id). `embed_text` is the plain
+text the model and the keyword index see; bump EMBED_FORMAT whenever it changes, so stored
+vectors are not reused.
 """
 
 from __future__ import annotations
@@ -82,9 +83,12 @@ def shorten_code(markdown: str, keep: int = CODE_LINES) -> str:
 
 def lesson_chunks(lesson) -> list[Chunk]:
     """One chunk for the text before the first `##` heading, one per `##` section (its `###`
-    subsections included); admonitions are kept with their markers, code is shortened."""
+    subsections included); admonitions are kept with their markers, code is shortened. The
+    self-check answers are left out: search and Ask never give them away."""
     sections: list[tuple[str, str, list[str]]] = [("", "", [])]
     for item in render_plan(lesson.blocks):
+        if item[0] == "answers":
+            continue
         if item[0] == "heading":
             _, level, text, anchor = item
             if level == "2":

@@ -38,10 +38,13 @@ def outline(course: Course, completed: dict[str, datetime], current: str | None 
 
 
 def body(lesson: Lesson) -> None:
-    """The lesson body: headings with stable anchors, markdown, admonitions as callouts."""
+    """The lesson body: headings with stable anchors, markdown, admonitions as callouts, and
+    each self-check answer folded away until the learner opens it."""
     for item in render_plan(lesson.blocks):
         kind = item[0]
-        if kind == "heading":
+        if kind == "answers":
+            answers(item[2])
+        elif kind == "heading":
             _, level, text, anchor = item
             if level == "2":
                 st.header(text, anchor=anchor)
@@ -58,6 +61,15 @@ def body(lesson: Lesson) -> None:
             else:
                 show, icon = _CALLOUTS[admonition]
                 show((f"**{title}**\n\n" if title else "") + text, icon=icon)
+
+
+def answers(items) -> None:
+    """One closed expander per self-check answer, labelled with its question's number, so a
+    learner answers from memory before looking."""
+    for number, text in items:
+        label = f"Answer to question {number}" if number else "Answers"
+        with st.expander(label, expanded=False):
+            st.markdown(text)
 
 
 def header(course: Course, lesson: Lesson, completed: dict[str, datetime]) -> None:
