@@ -10,9 +10,11 @@ from triops.errors import InvalidInputError
 from triops.search.ask import (
     ABSTAIN_MESSAGE,
     ABSTAIN_THRESHOLD,
+    CHECK_YOURSELF,
     CONFIDENCE_SIGNAL,
     MAX_QUESTION_CHARS,
     PER_CHUNK,
+    answer_quality,
     calibrate,
     lesson_of,
     load_pairs,
@@ -26,6 +28,7 @@ from triops.search.embedder import SentenceTransformerEmbedder
 from triops.search.index import build_index
 
 PAIRS = FIXTURES / "ask_pairs.yaml"
+LEARNER = FIXTURES / "ask_learner_questions.yaml"
 
 
 def flat(text: str) -> str:
@@ -58,6 +61,16 @@ def results(pairs, index, embedder):
 @pytest.fixture(scope="module")
 def calibration(pairs, index, embedder, results):
     return calibrate(pairs, index, embedder, results=results)
+
+
+@pytest.fixture(scope="module")
+def learner():
+    return load_pairs(LEARNER)
+
+
+@pytest.fixture(scope="module")
+def learner_results(learner, index, embedder):
+    return run_pairs(learner, index, embedder)
 
 
 # --------------------------------------------------------------------------- the labelled set
@@ -117,13 +130,16 @@ def test_every_sentence_is_quoted_from_the_chunk_it_cites(results):
             assert sentence.chunk in answer.citations
             assert sentence.chunk.kind == "lesson"
             assert not sentence.text.lstrip().startswith(("#", "|", ":::", "```"))
+            assert sentence.chunk.anchor != CHECK_YOURSELF, "a self-check is never quoted"
         cited = [s.chunk.id for s in answer.sentences]
         assert [c.id for c in answer.citations] == list(dict.fromkeys(cited))
+        best = max(answer.sentences, key=lambda s: s.score)
+        assert answer.sentences[0] is best, "the answer opens with its best sentence"
         for chunk in answer.citations:
-            mine = [s.text for s in answer.sentences if s.chunk.id == chunk.id]
+            mine = [s.text for s in answer.sentences[1:] if s.chunk.id == chunk.id]
             assert len(mine) <= PER_CHUNK
             places = [flat(chunk.text).index(flat(t)) for t in mine]
-            assert places == sorted(places), "sentences of one chunk keep the lesson's order"
+            assert places == sorted(places), "after the opener, a chunk's sentences keep its order"
 
 
 def test_max_sentences_and_the_cap_per_chunk(index, embedder):
@@ -240,3 +256,95 @@ def test_a_check_yourself_section_is_quoted_for_its_answers_only():
     assert split_sentences(rest, admonitions_only=True) == [
         "Continuous delivery needs a person to decide on each release."
     ]
+
+
+def test_a_sentence_that_opens_with_bold_is_its_own_sentence():
+    """A defined term in bold after a full stop starts a new sentence (it was glued to the one
+    before it, so "what is concept drift" opened with a sentence about label shift)."""
+    text = (
+        "A related case, **label shift**, is a change in the class balance, such as a fraud "
+        "wave. **Concept drift** is a change in the relationship between inputs and target."
+    )
+    assert split_sentences(text) == [
+        "A related case, **label shift**, is a change in the class balance, such as a fraud wave.",
+        "**Concept drift** is a change in the relationship between inputs and target.",
+    ]
+
+
+# --------------------------------------------------------------------------- answer quality
+
+
+def test_the_learner_questions_are_labelled_and_apart_from_the_calibration_set(
+    pairs, learner, index
+):
+    lessons = {lesson.id for lesson in load_course(REPO).lessons()}
+    assert len(learner) >= 40
+    assert len({p.question for p in learner}) == len(learner), "a question is listed twice"
+    calibration_questions = {p.question.lower() for p in pairs}
+    assert not {p.question.lower() for p in learner} & calibration_questions
+    for split in ("dev", "test"):
+        on = [p for p in learner if p.split == split and p.expect_lesson]
+        off = [p for p in learner if p.split == split and not p.expect_lesson]
+        assert len(on) >= 20 and len(off) >= 6, (split, len(on), len(off))
+    text: dict[str, str] = {}
+    for chunk in index.chunks:  # lesson text as indexed: self-check answers left out
+        text[lesson_of(chunk)] = text.get(lesson_of(chunk), "") + " " + chunk.text.lower()
+    for p in learner:
+        assert p.lessons <= lessons, (p.question, p.lessons - lessons)
+        for term in p.expect_terms:
+            assert any(term.lower() in text[lesson] for lesson in p.lessons), (p.question, term)
+
+
+# Answer quality on the learner questions with Ask as shipped, measured on 2026-12-06 over the
+# 88-lesson course (51 in-topic and 15 off-topic questions, ABSTAIN_THRESHOLD 0.415):
+#                      before   after
+#   lesson_accuracy     0.706   0.824   (the right lesson cited first)
+#   terms_found         0.706   0.745
+#   opening             0.451   0.510   (the first sentence holds an expected term)
+#   fully_right         0.510   0.667   (right lesson and every expected term)
+#   precision           0.846   0.846   (of abstention)
+#   recall              0.733   0.733
+#   accuracy            0.561   0.682
+# "Before" is the code of that morning: self-check answers indexed and quoted first, sentences
+# in the passage's order, no heading, one part of a long section. On the test split alone,
+# which no change was judged on: fully right 0.417 -> 0.583, accuracy 0.438 -> 0.562. On the
+# holdout split of ask_pairs.yaml abstention keeps precision 1.00 and recall 0.93 (the first
+# citation's lesson 0.615 -> 0.692). The floors sit about two questions below the figures,
+# because the course is being extended: when a new lesson answers a question better, add it
+# to that question's `also_lessons`.
+LEARNER_FLOORS = {
+    "lesson_accuracy": 0.78,
+    "terms_found": 0.70,
+    "opening": 0.45,
+    "fully_right": 0.62,
+    "precision": 0.75,
+    "recall": 0.66,
+    "accuracy": 0.64,
+}
+
+
+def test_answer_quality_on_learner_questions_stays_above_its_floor(learner_results):
+    quality = answer_quality(learner_results)
+    report = {k: round(v, 3) for k, v in quality.items() if isinstance(v, float)}
+    print(report)
+    for key, floor in LEARNER_FLOORS.items():
+        assert quality[key] >= floor, (
+            key,
+            report,
+            quality["not_fully_right"],
+            quality["answered_off_topic"],
+        )
+
+
+def test_the_walk_questions_get_the_answers_the_course_teaches(index, embedder):
+    """The questions of the browser walk of 2026-12-06 that went wrong."""
+    rag = ask_course("how to evaluate a RAG app", index, embedder)
+    assert not rag.abstained, rag.confidence
+    assert lesson_of(rag.citations[0]) in {
+        "llmops-evaluation",
+        "llmops-measuring-retrieval-and-chunking",
+    }
+    drift = ask_course("what is concept drift", index, embedder)
+    assert "concept drift" in drift.sentences[0].text.lower(), drift.sentences[0].text
+    assert not drift.sentences[0].text.lower().startswith("a related case")
+    assert ask_course("capital of France", index, embedder).abstained

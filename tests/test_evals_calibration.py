@@ -26,8 +26,10 @@ def scores(tmp_path_factory):
     from triops.search.index import build_index
 
     embedder = shared_embedder()
-    index, _ = build_index(collect(load_course(REPO)), embedder, tmp_path_factory.mktemp("idx"))
-    return labelled_scores(load_pairs(FIXTURES / "ask_pairs.yaml"), index, embedder)
+    course = load_course(REPO)
+    index, _ = build_index(collect(course), embedder, tmp_path_factory.mktemp("idx"))
+    pairs = load_pairs(FIXTURES / "ask_pairs.yaml")
+    return labelled_scores(pairs, index, embedder, course=course)
 
 
 @pytest.fixture(scope="module")
