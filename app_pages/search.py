@@ -30,7 +30,7 @@ kinds = right.multiselect(
 )
 
 build = index_build()
-ready = search_view.progress(build)
+ready = search_view.progress(build, "Your search is kept." if query.strip() else "")
 if ready and query.strip():
     try:
         hits = build.index.search(query, build.embedder, k=10, track=track, kinds=kinds or None)
