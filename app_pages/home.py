@@ -4,7 +4,7 @@ import streamlit as st
 
 from triops import learner
 from triops.store import progress
-from triops.ui import navigation, resources
+from triops.ui import navigation, readiness_view, resources
 from triops.ui.identity import current
 from triops.ui.lesson_view import lesson_link
 
@@ -30,6 +30,7 @@ if identity.user is not None:
             lesson_link(nxt, nxt.id in completed)
         else:
             st.success("You have completed every lesson in the course.")
+    readiness_view.panel(db, identity, course, compact=True)
 
 st.header("Practise and prove it")
 navigation.activity_cards()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from triops import learner
 from triops.store import progress
-from triops.ui import resources
+from triops.ui import readiness_view, resources
 from triops.ui.identity import current
 from triops.ui.lesson_view import lesson_link
 
@@ -59,3 +59,6 @@ nxt = learner.continue_lesson(course, completed, visit.lesson_id if visit else N
 if nxt is not None:
     st.markdown("**Continue with**")
     lesson_link(nxt, nxt.id in completed)
+
+readiness_view.panel(db, identity, course, compact=False)
+readiness_view.item_parameters(db)

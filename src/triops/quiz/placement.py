@@ -246,8 +246,15 @@ def submit(
     _review(db, session.user_id, candidate, result.score, now)
     after, _ = state(db, session, p)
     if after.done:
-        store.finish_placement(db, session.id, after.theta, after.se, after.reason, now)
+        finish(db, session, after, now)
     return after
+
+
+def finish(db, session: store.PlacementRow, current: Progress, now: datetime) -> None:
+    """Close a session with its estimate (when the pool ran out under it, for one)."""
+    store.finish_placement(
+        db, session.id, current.theta, current.se, current.reason or DONE_POOL, now
+    )
 
 
 def _review(db, user_id: str, candidate: Candidate, score: float, now: datetime) -> None:

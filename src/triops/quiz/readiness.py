@@ -28,7 +28,9 @@ probabilities of a right answer; the total, summed over the blueprint's domains,
 normal (with a continuity correction) against the number of right answers the pass mark
 needs. The interval is the 5th to 95th percentile of that probability over the ability's
 posterior: where it would move as the evidence firms up. Below MINIMUM_ANSWERS answers in the
-exam's domains no probability is given; the profile is told how many more it needs.
+exam's domains no probability is given (the profile is told how many more it needs), unless
+the profile has finished a placement test of every track the exam covers: the placement stops
+once its standard error is 0.35, which 20 answers picked at random seldom reach.
 
 **Ready** means a pass probability of at least READY and every lab the blueprint lists under
 `labs:` passed (a passed check of that lab).
@@ -316,9 +318,23 @@ def needed_right(total: int, pass_mark: float) -> int:
     return max(0, k)
 
 
+def predictive_grid(items: Items) -> np.ndarray:
+    """P(right) of each item over irt.GRID, as a prediction: for a question nobody has answered
+    its difficulty is only known to lie around its level's mean (sd irt.B_SD), so its curve is
+    averaged over that spread (the logistic-normal approximation: the slope shrinks by
+    sqrt(1 + pi a^2 s^2 / 8)); fitted items use their estimates."""
+    sd = np.where(
+        items.model == irt.PRIOR,
+        np.where(irt.levels(items.difficulty) == len(irt.LEVELS), irt.UNKNOWN_B_SD, irt.B_SD),
+        0.0,
+    )
+    slope = items.a / np.sqrt(1.0 + np.pi * items.a**2 * sd**2 / 8.0)
+    return irt.prob(irt.GRID[None, :], slope[:, None], items.b[:, None])
+
+
 def exam_shapes(items: Items, bank: Bank, exams: Exams) -> list[ExamShape]:
     """Every startable exam profile, reduced to pools of known parameters."""
-    grid_p = irt.prob(irt.GRID[None, :], items.a[:, None], items.b[:, None])
+    grid_p = predictive_grid(items)
     shapes = []
     for exam in exams.exams:
         if not exam.startable:
@@ -419,7 +435,7 @@ def build_model(
         d: [lesson for lesson, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))]
         for d, c in lesson_counts.items()
     }
-    grid_p = irt.prob(irt.GRID[None, :], items.a[:, None], items.b[:, None])
+    grid_p = predictive_grid(items)
     typical = np.full((len(items.domains), len(irt.GRID)), np.nan)
     for d in range(len(items.domains)):
         mine = items.domain == d
@@ -719,11 +735,13 @@ def assess(
     passes: dict[str, tuple[datetime, datetime, int]] | None = None,
     due: dict[str, int] | None = None,
     exam_dates: dict[str, date] | None = None,
+    placed: set[str] | frozenset[str] = frozenset(),
 ) -> Readiness:
     """A profile's readiness from its graded answers (`store.readiness.answers` of the
     profile). `labs` lists (lab id, title, track); `passes` are the profile's lab passes;
     `due` counts reviews due now per track/domain (None without a review service);
-    `exam_dates` are the profile's exam dates per track."""
+    `exam_dates` are the profile's exam dates per track; `placed` the tracks where the
+    profile has finished a placement test (which meets the minimum of evidence)."""
     counted = profile_answers(model, answers)
     dates = exam_dates or {}
     if not len(counted):
@@ -793,7 +811,7 @@ def assess(
         n = int(per_domain[list(shape.domains)].sum())
         home = shape.tracks[0] if len(shape.tracks) == 1 else "triad"
         statuses = tuple(lab_status(lab, lab_titles.get(lab, lab)) for lab in shape.labs)
-        if n < MINIMUM_ANSWERS:
+        if n < MINIMUM_ANSWERS and not (n and set(shape.tracks) <= set(placed)):
             exams.append(
                 ExamReadiness(
                     shape.exam_id,

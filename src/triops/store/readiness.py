@@ -15,12 +15,13 @@ from triops.store.connection import retry_on_conflict, rollback
 
 ANSWER_COLUMNS = ["user_id", "question_id", "score", "answered_at", "source"]
 
-# A finished exam's answered questions, scored as graded at submission, dated at the finish.
-# An unanswered question is left out: a blank is no evidence of what the candidate knows.
-_EXAM_ANSWERS = """
+# Every graded answer. A finished exam's answered questions are scored as graded at submission
+# and dated at the finish; an unanswered question is left out: a blank is no evidence of what
+# the candidate knows.
+_ANSWERS = """
 WITH a AS (
     SELECT id, user_id, finished_at, result_json FROM exam_attempts
-    WHERE state = 'finished' AND result_json IS NOT NULL {where}
+    WHERE state = 'finished' AND result_json IS NOT NULL {exam_user}
 ),
 graded AS (
     SELECT id AS attempt_id, user_id, finished_at,
@@ -39,11 +40,18 @@ latest AS (
     QUALIFY row_number() OVER (
         PARTITION BY attempt_id, position ORDER BY saved_at DESC, rowid DESC) = 1
 )
+SELECT user_id, question_id, score, answered_at, 'practice' AS source
+FROM practice_log {practice_user}
+UNION ALL
 SELECT s.user_id, aq.question_id, s.score, s.finished_at AS answered_at, 'exam' AS source
 FROM scores s
 JOIN attempt_questions aq ON aq.attempt_id = s.attempt_id AND aq.position = s.position
 JOIN latest l ON l.attempt_id = s.attempt_id AND l.position = s.position
 WHERE l.response_json IS NOT NULL AND l.response_json <> 'null' AND s.score IS NOT NULL
+UNION ALL
+SELECT s.user_id, r.question_id, r.score, r.answered_at, 'placement' AS source
+FROM placement_responses r JOIN placement_sessions s ON s.id = r.session_id {placement_user}
+ORDER BY answered_at, user_id, question_id
 """
 
 
@@ -51,17 +59,12 @@ def answers(db: duckdb.DuckDBPyConnection, user_id: str | None = None) -> pd.Dat
     """Every graded answer (of one profile, or everyone's): user_id, question_id, score (0..1),
     answered_at, source (practice, exam or placement), oldest first."""
     one = user_id is not None
-    params: list[Any] = [user_id] * 3 if one else []
-    sql = (
-        "SELECT user_id, question_id, score, answered_at, 'practice' AS source "
-        f"FROM practice_log {'WHERE user_id = ?' if one else ''} "
-        "UNION ALL " + _EXAM_ANSWERS.format(where="AND user_id = ?" if one else "") + " UNION ALL "
-        "SELECT s.user_id, r.question_id, r.score, r.answered_at, 'placement' AS source "
-        "FROM placement_responses r JOIN placement_sessions s ON s.id = r.session_id "
-        f"{'WHERE s.user_id = ?' if one else ''} "
-        "ORDER BY answered_at, user_id, question_id"
+    sql = _ANSWERS.format(
+        exam_user="AND user_id = ?" if one else "",
+        practice_user="WHERE user_id = ?" if one else "",
+        placement_user="WHERE s.user_id = ?" if one else "",
     )
-    frame = db.execute(sql, params).df()
+    frame = db.execute(sql, [user_id] * 3 if one else []).df()
     return frame[ANSWER_COLUMNS] if len(frame) else pd.DataFrame(columns=ANSWER_COLUMNS)
 
 

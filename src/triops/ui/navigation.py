@@ -44,6 +44,14 @@ SECTIONS: dict[str, list[PageSpec]] = {
             "would forget them, sooner as your exam date nears.",
         ),
         PageSpec(
+            "placement.py",
+            "Placement test",
+            "explore",
+            "placement",
+            "An adaptive test per track: a few questions chosen for you, then your level and "
+            "readiness.",
+        ),
+        PageSpec(
             "exam.py",
             "Exams",
             "timer",
