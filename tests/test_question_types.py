@@ -5,6 +5,7 @@ import dataclasses
 import inspect
 import json
 import random
+import re
 import shutil
 from datetime import datetime, timedelta
 
@@ -156,3 +157,24 @@ def test_checking_an_answers_shape_grades_nothing(one_of_each):
     validate_response(q, None)
     with pytest.raises(InvalidResponse, match="choose one option"):
         validate_response(q, 7)
+
+
+# Branching on a type name belongs in the type's module; item-writing checks and the simulated
+# candidate study choice items in particular, so they may name them.
+MAY_NAME_TYPES = {"quiz/itemwriting.py", "quiz/simulate.py"}
+TYPE_BRANCH = re.compile(
+    r"(t|\.type) (==|in) ?\(?\"(single|multiple|true_false|numeric|short_text|ordering|matching)"
+)
+
+
+def test_only_the_type_modules_branch_on_a_question_type():
+    src = REPO / "src" / "triops"
+    found = [
+        f"{path.relative_to(src)}:{n}"
+        for path in src.rglob("*.py")
+        if path.relative_to(src).as_posix() not in MAY_NAME_TYPES
+        and "quiz/types" not in path.as_posix()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if TYPE_BRANCH.search(line)
+    ]
+    assert found == []

@@ -200,39 +200,12 @@ def _stem(question) -> str:
     return stem.strip()
 
 
-def _answers(question) -> list[str]:
-    """The choices and the key, as text: searching a practice question finds its answer too."""
-    t = question.type
-    if t in ("single", "multiple"):
-        weights = question.weights()
-        right = [o.text for o, w in zip(question.options, weights, strict=True) if w > 0]
-        lines = ["Options:"] + [f"- {o.text}" for o in question.options]
-        return lines + [("Answer: " if len(right) == 1 else "Answers: ") + "; ".join(right)]
-    if t == "true_false":
-        return [f"Answer: {'true' if question.answer else 'false'}"]
-    if t == "numeric":
-        full = [a for a in question.answers if a.weight == 100]
-        shown = []
-        for a in full:
-            lo, hi = a.bounds()
-            value = f"{a.value:g}" if a.value is not None and lo == hi else f"{lo:g} to {hi:g}"
-            shown.append(f"{value} {question.unit}".strip())
-        return ["Answer: " + "; ".join(shown)]
-    if t == "short_text":
-        return ["Answer: " + "; ".join(a.text for a in question.answers if a.weight == 100)]
-    if t == "ordering":
-        return ["In order:"] + [f"{i}. {item}" for i, item in enumerate(question.items, 1)]
-    if t == "matching":
-        return ["Matches:"] + [f"- {p.left}: {p.right}" for p in question.pairs]
-    return []
-
-
 def question_chunk(bank_question, domain_title: str = "") -> Chunk:
     """A practice question as one chunk: stem, choices and key, explanation."""
     q = bank_question.question
     stem = _stem(q)
     title = q.title.strip() or _short(plain_text(stem), 90)
-    parts = [stem, "\n".join(_answers(q))]
+    parts = [stem, "\n".join(q.search_lines())]
     if (q.explanation or "").strip():
         parts.append(f"Explanation: {q.explanation.strip()}")
     return _chunk(
