@@ -370,24 +370,50 @@ def exam_shapes(items: Items, bank: Bank, exams: Exams) -> list[ExamShape]:
     return shapes
 
 
+_STEP = irt.GRID[1] - irt.GRID[0]
+
+
+def locate(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where values fall on irt.GRID: the cell's left index and the fraction into it (linear
+    interpolation, clamped at the ends as np.interp does)."""
+    x = (np.clip(values, irt.GRID[0], irt.GRID[-1]) - irt.GRID[0]) / _STEP
+    left = np.minimum(x.astype(np.int64), len(irt.GRID) - 2)
+    return left, x - left
+
+
+def _at(table: np.ndarray, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    left, frac = where
+    return table[left] * (1.0 - frac) + table[left + 1] * frac
+
+
+def part_moments(part: Part, where: dict[int, tuple[np.ndarray, np.ndarray]]):
+    """Mean and variance of one blueprint domain's score, per draw (see the module docstring)."""
+    pbar = 0.0
+    p2 = 0.0
+    for k, d in enumerate(part.domains):
+        pbar = pbar + part.weights[k] * _at(part.mean_p[k], where[int(d)])
+        p2 = p2 + part.weights[k] * _at(part.mean_p2[k], where[int(d)])
+    n, pool = part.count, part.pool
+    spread = np.maximum(p2 - pbar**2, 0.0)
+    finite = n * (n - 1) / (pool - 1) * spread if pool > 1 else 0.0
+    return n * pbar, np.maximum(n * pbar * (1 - pbar) - finite, 0.0)
+
+
+def _probability(shape: ExamShape, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    return ndtr((mu - (shape.needed - 0.5)) / np.sqrt(np.maximum(var, 1e-12)))
+
+
 def pass_probability(shape: ExamShape, theta: np.ndarray) -> np.ndarray:
     """P(scored result reaches the pass mark | abilities), per row of `theta` (draws x model
     domains), over the attempt's random draw."""
+    where = {d: locate(theta[:, d]) for d in shape.domains}
     mu = np.zeros(len(theta))
     var = np.zeros(len(theta))
     for part in shape.parts:
-        pbar = np.zeros(len(theta))
-        p2 = np.zeros(len(theta))
-        for k, d in enumerate(part.domains):
-            pbar += part.weights[k] * np.interp(theta[:, d], irt.GRID, part.mean_p[k])
-            p2 += part.weights[k] * np.interp(theta[:, d], irt.GRID, part.mean_p2[k])
-        n, pool = part.count, part.pool
-        spread = np.maximum(p2 - pbar**2, 0.0)
-        finite = n * (n - 1) / (pool - 1) * spread if pool > 1 else 0.0
-        mu += n * pbar
-        var += np.maximum(n * pbar * (1 - pbar) - finite, 0.0)
-    sd = np.sqrt(np.maximum(var, 1e-12))
-    return ndtr((mu - (shape.needed - 0.5)) / sd)
+        m, v = part_moments(part, where)
+        mu += m
+        var += v
+    return _probability(shape, mu, var)
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -688,13 +714,23 @@ def study_next(
     base: float,
     due: dict[int, int] | None,
 ) -> tuple[StudyNext, ...]:
-    """The exam's domains whose improvement by STEP raises the pass probability most."""
-    gains = []
+    """The exam's domains whose improvement by STEP raises the pass probability most (only the
+    blueprint domains that draw from a lifted domain are recomputed)."""
     w = draws.weights(shape.tracks)
+    where = {d: locate(draws.theta[:, d]) for d in shape.domains}
+    moments = [part_moments(part, where) for part in shape.parts]
+    mu = sum(m for m, _ in moments)
+    var = sum(v for _, v in moments)
+    gains = []
     for d in shape.domains:
-        lifted = draws.theta.copy()
-        lifted[:, d] += STEP
-        gain = float((w * pass_probability(shape, lifted)).sum()) - base
+        lifted = {**where, d: locate(draws.theta[:, d] + STEP)}
+        mu_d, var_d = mu, var
+        for part, (m, v) in zip(shape.parts, moments, strict=True):
+            if d in part.domains:
+                m2, v2 = part_moments(part, lifted)
+                mu_d = mu_d - m + m2
+                var_d = var_d - v + v2
+        gain = float((w * _probability(shape, mu_d, var_d)).sum()) - base
         gains.append((gain, d))
     gains.sort(key=lambda g: (-g[0], model.domain_id(g[1])))
     return tuple(
