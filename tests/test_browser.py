@@ -112,6 +112,42 @@ def test_search_page_shows_build_progress_then_becomes_ready_by_itself(browser, 
     page.close()
 
 
+@pytest.mark.slow
+def test_a_question_asked_while_the_index_builds_is_answered_without_a_second_click(
+    browser, tmp_path
+):
+    """The walk's lost click (issue 14, item 15): on a fresh home the first page starts the
+    build; a question asked on Ask before it is ready is kept and answered once it is, while the
+    progress line counts passages."""
+    env = {"TRIOPS_HOME": str(tmp_path / "home"), "TRIOPS_SEARCH_WARMUP": "1"}
+    with streamlit_server(REPO / "app.py", env=env) as server:
+        page = browser.new_page()
+        page.goto(server.url)
+        _idle(page)
+        page.goto(f"{server.url}/ask")
+        waiting = page.get_by_text("Building the search index").or_(
+            page.get_by_text("Loading the language model")
+        )
+        waiting.first.wait_for(timeout=60_000)
+        page.get_by_label("Your question").fill("how do I roll back a bad deploy")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        page.get_by_text("Your question is kept.").wait_for(timeout=30_000)
+        counts = set()
+        sources = page.get_by_text("Sources", exact=True)
+        for _ in range(300):
+            if sources.count():
+                break
+            line = page.locator("[data-testid=stAlertContentInfo]").all_inner_texts()
+            found = [re.search(r"(\d+) of (\d+) passages", text) for text in line]
+            counts |= {m.group(1) for m in found if m}
+            page.wait_for_timeout(1_000)
+        sources.wait_for(timeout=60_000)
+        assert len(counts) >= 2, f"the progress numbers did not move: {counts}"
+        assert page.locator("a[href*='lesson=devops-continuous-delivery']").count() >= 1
+        assert page.get_by_text("how do I roll back a bad deploy", exact=True).count() == 1
+        page.close()
+
+
 def _idle(page) -> None:
     page.wait_for_function(
         "() => document.querySelector('[data-testid=stApp]')"
