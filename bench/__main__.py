@@ -17,6 +17,7 @@ from bench import (
     items_bench,
     lab_bench,
     quiz_bench,
+    readiness_bench,
     review_bench,
     search_bench,
 )
@@ -53,6 +54,10 @@ def main() -> int:
     measure("item report", items_bench.report_vs_groupby)
     measure("item-writing checks", items_bench.validate_item_writing)
     measure("due queue", review_bench.due_queue)
+    measure("readiness after an answer", readiness_bench.after_answer)
+    measure("item calibration", readiness_bench.calibration)
+    measure("calibration simulation", readiness_bench.simulation)
+    measure("placement test", readiness_bench.placement_vs_fixed)
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
