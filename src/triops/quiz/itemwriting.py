@@ -20,7 +20,6 @@ from itertools import combinations
 
 from triops.content.problems import Problem, warning
 from triops.quiz.bank import Bank, BankQuestion
-from triops.quiz.grading import grade
 
 # code -> what it flags, in the order the README and the Content health page list them.
 CHECKS: dict[str, str] = {
@@ -654,10 +653,12 @@ def _top(values: list[float], n: int) -> list[tuple[int, ...]]:
 
 
 def _choice_score(q, chosen: tuple[int, ...], all_or_nothing: bool) -> float:
+    # The type's own scorer, as grade() calls it; the response is built here from the options'
+    # indexes, so grade()'s shape check has nothing to catch.
     if q.type == "single":
-        return grade(q, chosen[0]).score
+        return q.score(chosen[0]).score
     mode = "all-or-nothing" if all_or_nothing else "partial"
-    return grade(q, list(chosen), multiple_response=mode).score
+    return q.score(list(chosen), multiple_response=mode).score
 
 
 def _mean(xs: list[float]) -> float:
