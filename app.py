@@ -1,8 +1,8 @@
-"""Triops entry point: page config, the profile picker, navigation."""
+"""Triops entry point: page config, the profile picker or sign-in, navigation."""
 
 import streamlit as st
 
-from triops.ui import navigation, resources, search_state
+from triops.ui import navigation, resources, search_state, signin
 from triops.ui.guard import guard
 from triops.ui.identity import sidebar_identity
 from triops.ui.offline import PAGE_ICON, connection_text
@@ -12,10 +12,31 @@ st.set_page_config(page_title="Triops", page_icon=PAGE_ICON, layout="wide")
 search_state.start_index_build()
 
 
-# Every page is listed: none is folded behind "View N more".
-current_page = st.navigation(navigation.pages(), expanded=True)
-with guard():
-    sidebar_identity(resources.state_db())
-    with st.sidebar:
-        connection_text()
-    current_page.run()
+if resources.settings().sign_in == "password":
+    # A class server: nothing but the sign-in form until someone signs in; then the pages their
+    # role may use, and a refusal (before the page's script runs) for any other page's address.
+    with guard():
+        identity = signin.session_identity(resources.state_db())
+    signed_in = identity.user is not None
+    current_page = st.navigation(
+        navigation.pages(can_instruct=identity.can_instruct),
+        position="sidebar" if signed_in else "hidden",
+        expanded=True,
+    )
+    with guard():
+        if not signed_in:
+            signin.sign_in_form(resources.state_db())
+            st.stop()
+        signin.sidebar_account(identity)
+        with st.sidebar:
+            connection_text()
+        navigation.refuse_if_not_allowed(current_page, identity.can_instruct)
+        current_page.run()
+else:
+    # Every page is listed: none is folded behind "View N more".
+    current_page = st.navigation(navigation.pages(), expanded=True)
+    with guard():
+        sidebar_identity(resources.state_db())
+        with st.sidebar:
+            connection_text()
+        current_page.run()

@@ -499,6 +499,182 @@ def review_due(profile: ProfileOption) -> None:
         )
 
 
+users_app = typer.Typer(
+    help="Accounts for a class server (TRIOPS_SIGN_IN=password): add users, set passwords and "
+    "roles. Run with the app stopped: it holds the database file while it runs.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(
+    help="The audit log: role changes, password changes and resets, failed sign-ins, lockouts.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input instead of asking.",
+    ),
+]
+
+
+def _state_for_accounts():
+    """The learner state, open for writing (made on first use); else a one-line error."""
+    from triops.errors import StoreError
+    from triops.store.connection import open_state
+
+    path = get_settings().state_db
+    try:
+        return open_state(path, memory_limit=get_settings().memory_limit)
+    except StoreError as exc:
+        cause = str(exc.__cause__ or exc)
+        if "lock" in cause.lower():
+            typer.echo(
+                f"{path}: error: locked by another process (is the Triops app running?): stop "
+                "it and run this again",
+                err=True,
+            )
+        else:
+            typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+
+
+def _accounts_call(action):
+    """Run `action(conn)` on the learner state; a refusal is one line and exit 1."""
+    from triops.errors import TriopsError
+
+    conn = _state_for_accounts()
+    try:
+        return action(conn)
+    except TriopsError as exc:
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        conn.close()
+
+
+def _utc_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sign_in_hint() -> None:
+    if get_settings().sign_in != "password":
+        typer.echo("note: the app asks for passwords once started with TRIOPS_SIGN_IN=password")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The username (also the name shown).")],
+    email: Annotated[str | None, typer.Option(help="An email address, unique if given.")] = None,
+    role: Annotated[
+        str, typer.Option(help="learner, instructor or admin.", show_default=True)
+    ] = "learner",
+    admin: Annotated[bool, typer.Option("--admin", help="Same as --role admin.")] = False,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add a user with a password; the first admin is made this way."""
+    from triops import accounts
+
+    chosen = "admin" if admin else role
+    if chosen not in accounts.ROLES:
+        typer.echo(f"error: unknown role '{chosen}': one of {', '.join(accounts.ROLES)}", err=True)
+        raise typer.Exit(2)
+    password = _new_password(password_stdin)
+    user = _accounts_call(
+        lambda conn: accounts.add_user(conn, name, password, _utc_now(), role=chosen, email=email)
+    )
+    typer.echo(f"added {user.name} ({user.role})")
+    _sign_in_hint()
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="The username.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a user's password (an admin's reset); lifts a lockout and signs out its sessions.
+    A local profile given a password can sign in on a class server."""
+    from triops import accounts
+
+    password = _new_password(password_stdin)
+    user = _accounts_call(lambda conn: accounts.set_password(conn, name, password, _utc_now()))
+    typer.echo(f"password set for {user.name}")
+
+
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument(help="The username.")],
+    role: Annotated[str, typer.Argument(help="learner, instructor or admin.")],
+) -> None:
+    """Change a user's role (recorded in the audit log)."""
+    from triops import accounts
+
+    if role not in accounts.ROLES:
+        typer.echo(f"error: unknown role '{role}': one of {', '.join(accounts.ROLES)}", err=True)
+        raise typer.Exit(2)
+    user = _accounts_call(lambda conn: accounts.set_role(conn, name, role, _utc_now()))
+    typer.echo(f"{user.name} is now {user.role}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user: role, email, and whether it has a password."""
+    from triops import accounts
+
+    rows = _accounts_call(accounts.list_accounts)
+    if not rows:
+        typer.echo("no users yet: add the first admin with `triops users add NAME --admin`")
+        return
+    for a in rows:
+        password = "password" if a.has_password else "no password (local profile)"
+        typer.echo(f"{a.name}\t{a.role}\t{a.email or '-'}\t{password}")
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the CSV here (default: standard output)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only entries from this UTC day on (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """The audit log as CSV: time_utc, actor, action, user, detail."""
+    import csv as csv_module
+    import io
+    from datetime import date, datetime
+
+    from triops import accounts
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.combine(date.fromisoformat(since), datetime.min.time())
+        except ValueError as exc:
+            typer.echo(f"error: --since '{since}' is not a day (YYYY-MM-DD)", err=True)
+            raise typer.Exit(2) from exc
+    rows = _accounts_call(lambda conn: accounts.audit_rows(conn, start))
+    buffer = io.StringIO()
+    writer = csv_module.writer(buffer, lineterminator="\n")
+    writer.writerow(accounts.AUDIT_COLUMNS)
+    writer.writerows(rows)
+    if output is None:
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        typer.echo(f"wrote {len(rows)} entries to {output}", err=True)
+
+
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)
 ci_app = typer.Typer(
     help="Run GitHub Actions workflows locally, offline, in the sandbox.", no_args_is_help=True

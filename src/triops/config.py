@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
         default=True,
         description="Build the search index in the background from the app's first page view, "
         "instead of when someone first opens Search or Ask (tests turn it off).",
+    )
+    sign_in: Literal["none", "password"] = Field(
+        default="none",
+        description="How people sign in: 'none' (one person's laptop: profiles picked in the "
+        "sidebar, every page open) or 'password' (a class server: accounts made with "
+        "`triops users add`, roles learner, instructor and admin).",
     )
     labs_venv: Path = Field(
         default=Path("/var/tmp/triops-labs-venv"),

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from triops.errors import InvalidInputError
 from triops.store.connection import retry_on_conflict
 
-Role = Literal["learner", "instructor"]
+Role = Literal["learner", "instructor", "admin"]
 MAX_NAME = 60
 
 

@@ -86,21 +86,51 @@ SECTIONS: dict[str, list[PageSpec]] = {
 }
 
 
-def pages() -> dict[str, list[st.Page]]:
-    """The sections as st.navigation takes them."""
-    return {
-        section: [
-            st.Page(
-                spec.script,
-                title=spec.title,
-                icon=f":material/{spec.icon}:",
-                url_path=spec.url,
-                default=spec.default,
-            )
-            for spec in specs
-        ]
+INSTRUCTOR = "Instructor"
+
+
+def _page(spec: PageSpec, *, hidden: bool = False) -> st.Page:
+    return st.Page(
+        spec.script,
+        title=spec.title,
+        icon=f":material/{spec.icon}:",
+        url_path=spec.url,
+        default=spec.default,
+        visibility="hidden" if hidden else "visible",
+    )
+
+
+def pages(can_instruct: bool = True) -> dict[str, list[st.Page]]:
+    """The sections as st.navigation takes them.
+
+    Without `can_instruct` the instructor pages are left out of the menu but still registered,
+    hidden, so that opening one's address is answered by `refuse_if_not_allowed`, not by
+    Streamlit's "page not found" and a silent switch to Home."""
+    sections = {
+        section: [_page(spec) for spec in specs]
         for section, specs in SECTIONS.items()
+        if can_instruct or section != INSTRUCTOR
     }
+    if not can_instruct:
+        last = list(sections)[-1]
+        sections[last] += [_page(spec, hidden=True) for spec in SECTIONS[INSTRUCTOR]]
+    return sections
+
+
+def instructor_only(page: st.Page) -> bool:
+    """Whether a page of st.navigation's is one of the instructor pages."""
+    return page.url_path in {spec.url for spec in SECTIONS[INSTRUCTOR]}
+
+
+NOT_ALLOWED = "Not allowed: this page is for instructors. Ask an admin if you need it."
+
+
+def refuse_if_not_allowed(page: st.Page, can_instruct: bool) -> None:
+    """Stop before an instructor page runs for someone who may not instruct."""
+    if instructor_only(page) and not can_instruct:
+        st.title(page.title)
+        st.error(NOT_ALLOWED)
+        st.stop()
 
 
 def activities() -> list[PageSpec]:
