@@ -1,14 +1,28 @@
-"""Shared fixtures: an isolated TRIOPS_HOME, copies of content roots, the real repository."""
+"""Shared fixtures: an isolated TRIOPS_HOME, copies of content roots, the real repository; the
+real model and the course's search index, each made once per test run; each lab's starter and
+solution checked once per run; and the markers that say why a test is slow.
+
+Markers, applied at collection from what a test uses (so `make test-fast`, which leaves them
+out, cannot miss a test someone forgot to mark):
+- `slow`: the real embedding model or a real index (the fixtures in MODEL_FIXTURES);
+- `sandbox`: root and the labs' tool environment (SANDBOX_FIXTURES, or `require_sandbox()`
+  called in the test);
+- `browser`: a real chromium (the `browser` fixture).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from attacklib import (  # noqa: F401  (fixtures: the attack tests and every sandbox test)
     attack_sandbox,
+    require_sandbox,
     root_only,
     root_required,
     sandbox_required,
@@ -78,3 +92,204 @@ def browser():
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+# --------------------------------------------------------------------------- markers
+
+# A test that uses one of these (directly or through another fixture) loads the real model or
+# builds a real index: it is marked `slow`.
+MODEL_FIXTURES = frozenset(
+    {"embedder", "course_derived", "derived_copy", "indexed_home", "index_of", "lesson_index"}
+)
+# A test that uses one of these, or calls require_sandbox(), needs root and the labs' tool
+# environment: it is marked `sandbox`.
+SANDBOX_FIXTURES = frozenset(
+    {"sandbox_required", "root_required", "attack_sandbox", "drift_sandbox", "lab_check"}
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        code = getattr(getattr(item, "function", None), "__code__", None)
+        if names & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+        if names & SANDBOX_FIXTURES or "require_sandbox" in getattr(code, "co_names", ()):
+            item.add_marker(pytest.mark.sandbox)
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+
+
+# ---------------------------------------------------------------------- the model and the index
+
+# The real course embedded once per run: about 700 passages take 30 to 60 s on two cores, and the
+# model 5 to 8 s to load. Every test that needs either shares these; a test that must build from
+# nothing (a first build's progress, a fresh home) keeps its own folder on purpose.
+
+
+@dataclasses.dataclass(frozen=True)
+class CourseIndex:
+    """The course's first build: the index, its BuildStats, its derived folder (the artifact and
+    the saved query encoder: read it, never write into it), the texts it encoded, the chunks."""
+
+    index: Any
+    stats: Any
+    derived: Path
+    encodes: int
+    chunks: list
+
+
+def copy_derived(source: Path, target: Path) -> Path:
+    """A private copy of a derived folder. The index artifact is copied; the saved query encoder
+    (90 MB) is hard-linked, which is safe because it is only ever replaced whole (os.replace),
+    never written in place."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if not path.is_file():
+            continue
+        if path.suffix == ".pt":
+            try:
+                os.link(path, target / path.name)
+                continue
+            except OSError:
+                pass
+        shutil.copy2(path, target / path.name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def course_home(tmp_path_factory) -> Path:
+    """The session's TRIOPS_HOME for the course index: derived/ holds the index artifact and the
+    saved query encoder. Tests get copies of it (`derived_copy`, `indexed_home`)."""
+    return tmp_path_factory.mktemp("course-home")
+
+
+@pytest.fixture(scope="session")
+def embedder(course_home):
+    """The real packaged model, loaded once per run. Its traced query encoder is saved in the
+    session's derived/, so a page or a child process given a copy reads it instead of tracing."""
+    from triops.search.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(cache_dir=course_home / "derived").load()
+
+
+@pytest.fixture(scope="session")
+def course_derived(course_home, embedder) -> CourseIndex:
+    """The real course indexed once per run as the app indexes it (lessons, practice questions
+    and labs: search.service.course_chunks), from nothing, into the session's derived/."""
+    from triops.labs.spec import load_labs
+    from triops.search.index import build_index
+    from triops.search.service import course_chunks
+
+    derived = course_home / "derived"
+    chunks = course_chunks(REPO, load_labs)
+    before = embedder.encoded
+    index, stats = build_index(chunks, embedder, derived)
+    return CourseIndex(index, stats, derived, embedder.encoded - before, chunks)
+
+
+@pytest.fixture
+def derived_copy(course_derived, tmp_path) -> Path:
+    """A derived folder of this test's own holding the course index and the saved encoder: a
+    build into it encodes only the passages the course index lacks."""
+    return copy_derived(course_derived.derived, tmp_path / "derived-copy")
+
+
+@pytest.fixture
+def indexed_home(course_derived, triops_home) -> Path:
+    """This test's TRIOPS_HOME with the course index and the saved query encoder in derived/:
+    Search, Ask and the eval child find them current and build nothing."""
+    copy_derived(course_derived.derived, triops_home / "derived")
+    return triops_home
+
+
+@pytest.fixture(scope="session")
+def index_of(course_derived, embedder, tmp_path_factory) -> Callable[[list], Any]:
+    """index_of(chunks): an index of these passages, built in a copy of the course index's
+    folder, so a passage of the course is not encoded again."""
+    from triops.search.index import build_index
+
+    def build(chunks: list):
+        folder = copy_derived(course_derived.derived, tmp_path_factory.mktemp("derived"))
+        index, _ = build_index(chunks, embedder, folder)
+        return index
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def lesson_index(index_of):
+    """The course's lessons alone, without questions or labs (what Ask is calibrated on)."""
+    from triops.content.loader import load_course
+    from triops.search.chunks import collect
+
+    return index_of(collect(load_course(REPO)))
+
+
+# --------------------------------------------------------------------------- the labs' checks
+
+# A lab check runs the lab's workflow in the sandbox (several times: the check reruns sabotaged
+# variants), 10 to 60 s each. Each lab's starter and solution are checked once per run, through
+# the CLI, and the tests of the CLI, of the check's criteria and of the run's artifacts share them.
+
+
+@dataclasses.dataclass(frozen=True)
+class LabCheck:
+    """`triops lab reset|solve LAB --dir WORK` then `triops lab check LAB --dir WORK`, in process:
+    both exit codes, the check's output, and its CheckResult with the run's artifacts kept
+    (the command removes its own copy)."""
+
+    lab_id: str
+    side: str
+    written: int
+    exit_code: int
+    stdout: str
+    result: Any
+    work: Path
+
+
+@pytest.fixture(scope="session")
+def lab_check(tmp_path_factory) -> Callable[[str, str], LabCheck]:
+    """lab_check(lab_id, "starter" | "solution"): that side of the lab, checked once per run."""
+    from typer.testing import CliRunner
+
+    from triops.cli import app
+    from triops.labs import runs
+
+    done: dict[tuple[str, str], LabCheck] = {}
+
+    def check(lab_id: str, side: str) -> LabCheck:
+        require_sandbox()
+        if (lab_id, side) in done:
+            return done[(lab_id, side)]
+        folder = tmp_path_factory.mktemp(f"{lab_id}-{side}")
+        work, kept = folder / "work", folder / "artifacts"
+        real, seen = runs.check, []
+
+        def keeping(*args, **kwargs):
+            result = real(*args, **kwargs)
+            shutil.copytree(result.run.artifacts, kept, symlinks=True)
+            run = dataclasses.replace(result.run, artifacts=kept)
+            seen.append(dataclasses.replace(result, run=run))
+            return result
+
+        runner = CliRunner()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TRIOPS_HOME", str(folder / "home"))
+            mp.delenv("TRIOPS_ROOT", raising=False)
+            mp.setattr(runs, "check", keeping)
+            get_settings.cache_clear()
+            try:
+                verb = "reset" if side == "starter" else "solve"
+                written = runner.invoke(app, ["lab", verb, lab_id, "--dir", str(work)])
+                checked = runner.invoke(app, ["lab", "check", lab_id, "--dir", str(work)])
+            finally:
+                get_settings.cache_clear()
+        if len(seen) != 1:
+            raise RuntimeError(f"lab check {lab_id} ({side}) gave no result: {checked.output}")
+        done[(lab_id, side)] = LabCheck(
+            lab_id, side, written.exit_code, checked.exit_code, checked.stdout, seen[0], work
+        )
+        return done[(lab_id, side)]
+
+    return check

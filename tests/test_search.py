@@ -1,4 +1,5 @@
-"""Search over the real course with the real packaged model (loaded once for the module)."""
+"""Search over the real course with the real packaged model: the model and the course index are
+the session's (tests/conftest.py `embedder`, `course_derived`)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,6 @@ def lesson_of(chunk) -> str:
 
 
 @pytest.fixture(scope="module")
-def embedder():
-    return SentenceTransformerEmbedder().load()
-
-
-@pytest.fixture(scope="module")
 def course():
     return load_course(REPO)
 
@@ -76,12 +72,10 @@ def chunks(course, bank, labs):
 
 
 @pytest.fixture(scope="module")
-def built(chunks, embedder, tmp_path_factory):
-    """The real course indexed once: (index, stats, derived_dir, encodes it took)."""
-    derived = tmp_path_factory.mktemp("derived")
-    before = embedder.encoded
-    index, stats = build_index(chunks, embedder, derived)
-    return index, stats, derived, embedder.encoded - before
+def built(course_derived):
+    """The real course indexed once per run: (index, stats, derived_dir, encodes it took)."""
+    c = course_derived
+    return c.index, c.stats, c.derived, c.encodes
 
 
 @pytest.fixture(scope="module")
@@ -536,11 +530,11 @@ print(json.dumps({"imported": "sentence_transformers" in sys.modules,
 """
 
 
-def test_the_next_process_encodes_queries_with_the_saved_encoder(embedder, tmp_path):
-    SentenceTransformerEmbedder(cache_dir=tmp_path).load()
-    assert sorted(p.suffix for p in tmp_path.glob("query-encoder-*")) == [".json", ".pt"]
+def test_the_next_process_encodes_queries_with_the_saved_encoder(embedder, derived_copy):
+    # derived_copy holds what the session's embedder (a process that may save) saved on load.
+    assert sorted(p.suffix for p in derived_copy.glob("query-encoder-*")) == [".json", ".pt"]
     result = subprocess.run(
-        [sys.executable, "-c", _NEXT_PROCESS, str(tmp_path)],
+        [sys.executable, "-c", _NEXT_PROCESS, str(derived_copy)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -571,10 +565,12 @@ def test_a_saved_encoder_that_disagrees_or_is_damaged_is_not_used(tmp_path):
     assert emb.fast_path == "traced" and emb._st is not None
 
 
-def test_an_embedder_that_may_not_save_only_reads(tmp_path, embedder):
+def test_an_embedder_that_may_not_save_only_reads(tmp_path, embedder, course_derived):
     reader = SentenceTransformerEmbedder(cache_dir=tmp_path, save=False).load()
     assert reader.fast_path == "traced" and not list(tmp_path.iterdir())
-    SentenceTransformerEmbedder(cache_dir=tmp_path).load()  # a process that may save
+    # What a process that may save leaves: the session's embedder saved it on load.
+    for saved in course_derived.derived.glob("query-encoder-*"):
+        shutil.copy2(saved, tmp_path / saved.name)
     reader = SentenceTransformerEmbedder(cache_dir=tmp_path, save=False)
     texts = [f"passage {i} about canary releases" for i in range(6)]
     assert np.allclose(reader.encode(texts[:1]), embedder.encode(texts[:1]), atol=1e-5)
