@@ -19,7 +19,7 @@ if resources.settings().sign_in == "password":
         identity = signin.session_identity(resources.state_db())
     signed_in = identity.user is not None
     current_page = st.navigation(
-        navigation.pages(can_instruct=identity.can_instruct),
+        navigation.pages(can_instruct=identity.can_instruct, is_admin=identity.is_admin),
         position="sidebar" if signed_in else "hidden",
         expanded=True,
     )
@@ -30,7 +30,7 @@ if resources.settings().sign_in == "password":
         signin.sidebar_account(identity)
         with st.sidebar:
             connection_text()
-        navigation.refuse_if_not_allowed(current_page, identity.can_instruct)
+        navigation.refuse_if_not_allowed(current_page, identity.can_instruct, identity.is_admin)
         current_page.run()
 else:
     # Every page is listed: none is folded behind "View N more".

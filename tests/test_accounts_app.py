@@ -3,6 +3,7 @@ sign-in form, roles on the page list and on the server, sign-out, and a reset pa
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -15,7 +16,7 @@ from triops.config import get_settings
 from triops.content.loader import load_course
 from triops.store import progress
 from triops.store.connection import open_state
-from triops.ui.navigation import NOT_ALLOWED, SECTIONS
+from triops.ui.navigation import NOT_ALLOWED, NOT_ALLOWED_ADMIN, SECTIONS
 
 NOW = datetime(2026, 12, 6, 9, 0)
 PASSWORD = "correct horse battery staple"
@@ -224,3 +225,93 @@ def test_local_mode_lists_every_page_and_asks_for_no_password(menus):
     assert not at.exception
     assert "Sign in to Triops" not in [t.value for t in at.title]
     assert menus[-1] == [spec.title for specs in SECTIONS.values() for spec in specs]
+
+
+# -- Admin › Accounts ------------------------------------------------------------------------
+
+
+def read(elements) -> list[str]:
+    """Messages as a reader sees them: markdown escapes removed."""
+    return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
+
+
+def press(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def test_an_admin_adds_a_user_changes_a_role_and_resets_a_password_in_the_app(password_mode, menus):
+    add("Root", "admin")
+    at = sign_in(app().run(), "Root")
+    assert "Accounts" in menus[-1]
+    at.switch_page("app_pages/accounts.py").run()
+    assert not at.exception
+    at.text_input(key="acc_new_name").input("Ada")
+    at.text_input(key="acc_new_email").input("ada@example.org")
+    at.selectbox(key="acc_new_role").select("instructor")
+    at.text_input(key="acc_new_pw").input(PASSWORD)
+    at.text_input(key="acc_new_pw2").input(PASSWORD)
+    at = press(at, "Add user")
+    assert not at.exception
+    assert read(at.success) == ["Added Ada."]
+    assert at.session_state["acc_new_pw"] == ""  # typed passwords are not kept
+    conn = open_state(get_settings().state_db)
+    try:
+        ada = next(a for a in accounts.list_accounts(conn) if a.name == "Ada")
+        assert (ada.role, ada.email) == ("instructor", "ada@example.org")
+    finally:
+        conn.close()
+
+    at.selectbox(key="acc_role_user").select(ada.id)
+    at.selectbox(key="acc_role_role").select("learner")
+    at = press(at, "Change role")
+    assert read(at.success) == ["Ada is now learner."]
+
+    at.selectbox(key="acc_reset_user").select(ada.id)
+    at.text_input(key="acc_reset_pw").input("a brand new long passphrase")
+    at.text_input(key="acc_reset_pw2").input("a brand new long passphrase, typo")
+    at = press(at, "Set password")
+    assert read(at.error) == ["The two passwords differ: type the same one twice."]
+    at.text_input(key="acc_reset_pw").input("a brand new long passphrase")
+    at.text_input(key="acc_reset_pw2").input("a brand new long passphrase")
+    at = press(at, "Set password")
+    assert not at.error
+
+    conn = open_state(get_settings().state_db)
+    try:
+        log = [(r[1], r[2], r[3], r[4]) for r in accounts.audit_rows(conn)]
+        accounts.sign_in(conn, "Ada", "a brand new long passphrase", accounts_now())
+    finally:
+        conn.close()
+    assert log[-3:] == [
+        ("Root", "account created", "Ada", "role instructor"),
+        ("Root", "role changed", "Ada", "instructor -> learner"),
+        ("Root", "password reset", "Ada", ""),
+    ]
+    assert at.download_button(key="acc_audit_csv") is not None
+
+
+def test_a_duplicate_added_in_the_app_names_the_account_as_text(password_mode):
+    add("Root", "admin")
+    add("**Ada**")
+    at = sign_in(app().run(), "Root")
+    at.switch_page("app_pages/accounts.py").run()
+    at.text_input(key="acc_new_name").input("**ada**")
+    at.text_input(key="acc_new_pw").input(PASSWORD)
+    at.text_input(key="acc_new_pw2").input(PASSWORD)
+    at = press(at, "Add user")
+    # escaped, so the asterisks show as typed instead of turning the name bold
+    assert read(at.error) == ["The username '**ada**' is taken by the account '**Ada**' (learner)."]
+    assert "\\*\\*Ada\\*\\*" in str(at.error[0].value)
+
+
+@pytest.mark.parametrize("role", ["learner", "instructor"])
+def test_the_accounts_page_is_refused_to_everyone_but_admins(password_mode, menus, role):
+    add("Root", "admin")
+    add("Ada", role)
+    at = sign_in(app().run(), "Ada")
+    assert "Accounts" not in menus[-1]
+    at.switch_page("app_pages/accounts.py").run()
+    assert not at.exception
+    assert errors(at) == [NOT_ALLOWED_ADMIN]
+    assert not at.text_input  # no form was drawn

@@ -10,6 +10,8 @@ The lockout numbers are this module's constants, documented in the README."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 import unicodedata
@@ -321,3 +323,12 @@ def audit_rows(db, since: datetime | None = None) -> list[tuple[str, ...]]:
         )
         for e in audit.entries(db, since)
     ]
+
+
+def audit_csv(db, since: datetime | None = None) -> str:
+    """The audit log as CSV text with a header row (see audit_rows)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(AUDIT_COLUMNS)
+    writer.writerows(audit_rows(db, since))
+    return buffer.getvalue()

@@ -650,8 +650,6 @@ def audit_export(
     ] = None,
 ) -> None:
     """The audit log as CSV: time_utc, actor, action, user, detail."""
-    import csv as csv_module
-    import io
     from datetime import date, datetime
 
     from triops import accounts
@@ -663,16 +661,12 @@ def audit_export(
         except ValueError as exc:
             typer.echo(f"error: --since '{since}' is not a day (YYYY-MM-DD)", err=True)
             raise typer.Exit(2) from exc
-    rows = _accounts_call(lambda conn: accounts.audit_rows(conn, start))
-    buffer = io.StringIO()
-    writer = csv_module.writer(buffer, lineterminator="\n")
-    writer.writerow(accounts.AUDIT_COLUMNS)
-    writer.writerows(rows)
+    text = _accounts_call(lambda conn: accounts.audit_csv(conn, start))
     if output is None:
-        typer.echo(buffer.getvalue(), nl=False)
+        typer.echo(text, nl=False)
     else:
-        output.write_text(buffer.getvalue(), encoding="utf-8")
-        typer.echo(f"wrote {len(rows)} entries to {output}", err=True)
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {text.count(chr(10)) - 1} entries to {output}", err=True)
 
 
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)

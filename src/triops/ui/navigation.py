@@ -87,6 +87,9 @@ SECTIONS: dict[str, list[PageSpec]] = {
 
 
 INSTRUCTOR = "Instructor"
+ADMIN = "Admin"
+# Only on a class server (TRIOPS_SIGN_IN=password): one person's laptop has no accounts.
+ADMIN_SECTION = [PageSpec("accounts.py", "Accounts", "manage_accounts", "accounts")]
 
 
 def _page(spec: PageSpec, *, hidden: bool = False) -> st.Page:
@@ -100,20 +103,25 @@ def _page(spec: PageSpec, *, hidden: bool = False) -> st.Page:
     )
 
 
-def pages(can_instruct: bool = True) -> dict[str, list[st.Page]]:
+def pages(can_instruct: bool = True, is_admin: bool | None = None) -> dict[str, list[st.Page]]:
     """The sections as st.navigation takes them.
 
-    Without `can_instruct` the instructor pages are left out of the menu but still registered,
-    hidden, so that opening one's address is answered by `refuse_if_not_allowed`, not by
-    Streamlit's "page not found" and a silent switch to Home."""
+    `is_admin` None (one person's laptop) leaves the admin pages out altogether. Pages a user
+    may not open are left out of the menu but still registered, hidden, so that opening one's
+    address is answered by `refuse_if_not_allowed`, not by Streamlit's "page not found" and a
+    silent switch to Home."""
     sections = {
         section: [_page(spec) for spec in specs]
         for section, specs in SECTIONS.items()
         if can_instruct or section != INSTRUCTOR
     }
-    if not can_instruct:
+    if is_admin:
+        sections[ADMIN] = [_page(spec) for spec in ADMIN_SECTION]
+    hidden = [] if can_instruct else SECTIONS[INSTRUCTOR]
+    hidden = hidden + (ADMIN_SECTION if is_admin is False else [])
+    if hidden:
         last = list(sections)[-1]
-        sections[last] += [_page(spec, hidden=True) for spec in SECTIONS[INSTRUCTOR]]
+        sections[last] = sections[last] + [_page(spec, hidden=True) for spec in hidden]
     return sections
 
 
@@ -122,14 +130,25 @@ def instructor_only(page: st.Page) -> bool:
     return page.url_path in {spec.url for spec in SECTIONS[INSTRUCTOR]}
 
 
+def admin_only(page: st.Page) -> bool:
+    """Whether a page of st.navigation's is one of the admin pages."""
+    return page.url_path in {spec.url for spec in ADMIN_SECTION}
+
+
 NOT_ALLOWED = "Not allowed: this page is for instructors. Ask an admin if you need it."
+NOT_ALLOWED_ADMIN = "Not allowed: this page is for admins."
 
 
-def refuse_if_not_allowed(page: st.Page, can_instruct: bool) -> None:
-    """Stop before an instructor page runs for someone who may not instruct."""
+def refuse_if_not_allowed(page: st.Page, can_instruct: bool, is_admin: bool = False) -> None:
+    """Stop before a page runs for someone whose role may not open it."""
+    refusal = None
     if instructor_only(page) and not can_instruct:
+        refusal = NOT_ALLOWED
+    elif admin_only(page) and not is_admin:
+        refusal = NOT_ALLOWED_ADMIN
+    if refusal:
         st.title(page.title)
-        st.error(NOT_ALLOWED)
+        st.error(refusal)
         st.stop()
 
 
