@@ -75,30 +75,39 @@ def test_two_tabs_finalizing_at_the_deadline_grade_once(tmp_path):
 
 
 def test_a_checkpoint_refused_by_an_active_write_is_skipped_and_done_later(tmp_path):
-    """DuckDB refuses CHECKPOINT while another transaction has updated rows; the maintenance
-    thread's checkpoint then reports a skip instead of raising, and succeeds once it is done."""
-    from triops.ui.resources import Maintenance
+    """DuckDB refuses CHECKPOINT while another transaction has updated rows; the checkpoint job
+    then reports a skip instead of raising, and succeeds once it is done."""
+    from triops.jobs import Jobs
+    from triops.ui.resources import checkpoint_now
 
     conn = open_state(tmp_path / "state.duckdb")
     users.set_state(conn, "last_profile", "ada")
     writer = conn.cursor()
     writer.execute("BEGIN TRANSACTION")
     users.set_state(writer, "last_profile", "bob")  # an UPDATE, as a job heartbeat is
-    maintenance = Maintenance(conn.cursor, checkpoint_seconds=3600)
-    assert maintenance.checkpoint_once() is False
-    assert (maintenance.skipped, maintenance.checkpoints) == (1, 0)
-    writer.execute("COMMIT")
-    assert maintenance.checkpoint_once() is True
-    assert (maintenance.skipped, maintenance.checkpoints) == (1, 1)
+    runner = Jobs(conn.cursor, lambda: T0)
+    checkpoints = runner.every("checkpoint", checkpoint_now, seconds=3600, first_after=3600)
+    try:
+        assert checkpoints.run_once() is False
+        assert (checkpoints.skipped, checkpoints.done) == (1, 0)
+        writer.execute("COMMIT")
+        assert checkpoints.run_once() is True
+        assert (checkpoints.skipped, checkpoints.done) == (1, 1)
+    finally:
+        runner.close()
     assert users.get_state(conn, "last_profile") == "bob"
 
 
 def test_page_loads_never_fail_while_a_lab_writes_and_checkpoints_run():
     """Issue 14, item 14: a writer keeps update transactions open (as a lab run's heartbeat and
-    log writes do) while the checkpoint runs every 50 ms and pages load: no page raises, no
-    write fails, and checkpoints are both refused (so the race happened) and done."""
-    import time
+    log writes do) while the checkpoint job runs every 10 ms and pages load: no page raises, no
+    write fails, and checkpoints are both refused (so the race happened) and done.
 
+    Deterministic whatever the load: the writer holds each transaction until the checkpoint job
+    has been refused by it. A page run that overlaps a held write leaves a transaction open for
+    as long as AppTest keeps that run's cursors (a half-read result), which refuses checkpoints
+    until the next run; so the last page is loaded after the writer stops, and a checkpoint must
+    then succeed."""
     from streamlit.testing.v1 import AppTest
 
     from triops.store import jobs
@@ -109,8 +118,8 @@ def test_page_loads_never_fail_while_a_lab_writes_and_checkpoints_run():
     at.sidebar.text_input(key="new_profile_name").input("Ada")
     at.sidebar.button[0].click()
     at.run()
-    maintenance = resources.maintenance()
-    connect = resources.state_connector()
+    checkpoints = resources.maintenance().checkpoint
+    writes, claims = resources.state_db(), resources.state_db()  # a cursor each
     job = jobs.Job(
         id="job-1",
         kind="run",
@@ -123,25 +132,28 @@ def test_page_loads_never_fail_while_a_lab_writes_and_checkpoints_run():
         log_path=None,
         result_json=None,
     )
-    assert jobs.start_lab_job(connect(), job) is not None
+    assert jobs.start(claims, job, one_per_owner=True) is not None
     stop = threading.Event()
     failures: list[BaseException] = []
+    held: list[int] = []
 
     def lab_run() -> None:
-        cursor = connect()
         while not stop.is_set():
             try:
-                cursor.execute("BEGIN TRANSACTION")
-                jobs.heartbeat(cursor, job.id, now())
-                time.sleep(0.004)
-                cursor.execute("COMMIT")
+                writes.execute("BEGIN TRANSACTION")
+                jobs.heartbeat(writes, job.id, now())
+                refused = checkpoints.skipped
+                if not checkpoints.wait_for(lambda n=refused: checkpoints.skipped > n, 60):
+                    raise AssertionError("no checkpoint was tried while the write was open")
+                writes.execute("COMMIT")
+                held.append(refused)
             except BaseException as exc:  # any failed write fails the test
                 failures.append(exc)
                 return
 
     writer = threading.Thread(target=lab_run)
-    maintenance.checkpoint_seconds, maintenance.retry_seconds = 0.05, 0.01
-    maintenance.wake()
+    checkpoints.seconds, checkpoints.retry_seconds = 0.01, 0.01
+    checkpoints.wake()
     writer.start()
     try:
         pages = ["home.py", "exam.py", "progress.py", "learners.py", "practice.py"]
@@ -151,9 +163,16 @@ def test_page_loads_never_fail_while_a_lab_writes_and_checkpoints_run():
     finally:
         stop.set()
         writer.join()
-        maintenance.stop()
-    assert failures == []
-    assert maintenance.skipped > 0 and maintenance.checkpoints > 0, (
-        maintenance.skipped,
-        maintenance.checkpoints,
-    )
+    try:
+        assert failures == []
+        assert held, "the writer never held a transaction through a refused checkpoint"
+        at.switch_page("app_pages/home.py").run()
+        assert not at.exception
+        done = checkpoints.done
+        assert checkpoints.wait_for(lambda: checkpoints.done > done, 60), (
+            "no checkpoint succeeded once the writes were committed",
+            checkpoints.skipped,
+        )
+        assert checkpoints.skipped > 0
+    finally:
+        resources.jobs().close()

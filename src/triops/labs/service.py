@@ -1,21 +1,20 @@
 """Lab work for the app: each profile's files, and runs and checks as background jobs.
 
-A job is a row (DESIGN.md "Jobs"): started here, run in a thread outside any browser session,
-with a heartbeat and a live log file, so a page shows progress after a refresh and a restart
-marks an interrupted job failed. One lab job at a time per profile."""
+A run or a check is a job of triops.jobs (DESIGN.md "Jobs"): a row, run on its own thread
+outside any browser session, with a heartbeat and a live log file, so a page shows progress
+after a refresh and a restart marks an interrupted job failed. One lab job at a time per
+profile."""
 
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import tempfile
-import threading
 import traceback
-from collections.abc import Callable
-from datetime import datetime
+from functools import partial
 from pathlib import Path
 
+from triops import jobs
 from triops.errors import InvalidInputError
 from triops.labs import runs
 from triops.labs.outcome import LabRun
@@ -77,10 +76,6 @@ def solution_files(lab: Lab) -> dict[str, str]:
     return out
 
 
-def log_path(home: Path, job_id: str) -> Path:
-    return home / "jobs" / f"{job_id}.log"
-
-
 def read_log(job: Job, tail_bytes: int = 60_000) -> str:
     if not job.log_path:
         return ""
@@ -94,8 +89,7 @@ def read_log(job: Job, tail_bytes: int = 60_000) -> str:
 
 
 def start(
-    db,
-    connect: Callable[[], object],
+    runner: jobs.Jobs,
     *,
     home: Path,
     sandbox_root: Path,
@@ -103,111 +97,96 @@ def start(
     user_id: str,
     lab: Lab,
     kind: str,
-    now: Callable[[], datetime],
-) -> Job:
-    """Start a run or a check as a background job; refused while the profile has one running.
-
-    `connect` gives the thread its own cursor on the state database."""
+) -> jobs.LiveJob:
+    """Start a run or a check as a background job; refused while the profile has one running."""
     if kind not in ("run", "check"):
         raise InvalidInputError(f"unknown lab job kind '{kind}'")
-    job_id = secrets.token_hex(8)
-    log = log_path(home, job_id)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("", encoding="utf-8")
-    moment = now()
-    job = Job(
-        id=job_id,
-        kind=f"lab-{kind}",
-        owner=user_id,
-        subject=lab.id,
-        state="running",
-        started_at=moment,
-        heartbeat=moment,
-        finished_at=None,
-        log_path=str(log),
-        result_json=None,
-    )
-    if job_store.start_lab_job(db, job) is None:
-        raise InvalidInputError("A lab run of yours is still going: wait for it to finish.")
     # The job works on a snapshot, so edits made while it runs do not change what it runs.
     snapshot = Path(tempfile.mkdtemp(prefix="triops-lab-job-")) / "files"
     shutil.copytree(files_dir(home, user_id, lab), snapshot)
-    thread = threading.Thread(
-        target=_work,
-        name=f"lab-job-{job_id}",
-        daemon=True,
-        args=(connect, job, lab, kind, snapshot, log, sandbox_root, labs_venv, now),
+    work = partial(
+        _work,
+        lab=lab,
+        kind=kind,
+        files=snapshot,
+        home=home,
+        sandbox_root=sandbox_root,
+        labs_venv=labs_venv,
     )
-    thread.start()
-    return job
+    try:
+        return runner.submit(
+            f"lab-{kind}", work, owner=user_id, subject=lab.id, one_per_owner=True, log=True
+        )
+    except jobs.Busy:
+        shutil.rmtree(snapshot.parent, ignore_errors=True)
+        raise InvalidInputError(
+            "A lab run of yours is still going: wait for it to finish."
+        ) from None
+    except BaseException:
+        shutil.rmtree(snapshot.parent, ignore_errors=True)
+        raise
 
 
 def _work(
-    connect,
-    job: Job,
+    job: jobs.LiveJob,
+    *,
     lab: Lab,
     kind: str,
     files: Path,
-    log: Path,
+    home: Path,
     sandbox_root: Path,
     labs_venv: Path,
-    now,
-) -> None:
-    db = connect()
+) -> dict:
+    """The job's body, on its thread: run or check the snapshot in the sandbox, keep the
+    report and artifacts, record the run; a failure is logged and recorded as an error run."""
     lines: list[str] = []
-    last_beat = [now()]
-    with log.open("a", encoding="utf-8") as handle:
 
-        def on_line(text: str) -> None:
-            handle.write(text + "\n")
-            handle.flush()
-            lines.append(text)
-            moment = now()
-            if (moment - last_beat[0]).total_seconds() > 5:
-                last_beat[0] = moment
-                job_store.heartbeat(db, job.id, moment)
+    def on_line(text: str) -> None:
+        job.log(text)
+        lines.append(text)
 
-        box = Sandbox(root=sandbox_root)
-        passed = None
-        criteria = None
-        try:
-            if kind == "check":
-                result = runs.check(lab, files, sandbox=box, labs_venv=labs_venv, on_line=on_line)
-                run, passed = result.run, result.passed
-                criteria = [[c.name, c.passed, c.reason] for c in result.criteria]
-                for c in result.criteria:
-                    on_line(f"{'passed' if c.passed else 'failed'}: {c.name}: {c.reason}")
-            else:
-                run = runs.execute(lab, files, sandbox=box, labs_venv=labs_venv, on_line=on_line)
-            status, seconds = run.status, run.seconds
-            state = "succeeded"
-            _keep(run, log.parent.parent / "labs" / job.owner / lab.id / "runs" / job.id)
-        except Exception as exc:  # the job reports every failure instead of dying silently
-            on_line(f"error: {getattr(exc, 'user_message', None) or exc}")
-            handle.write(traceback.format_exc())
-            status, seconds, state = "error", 0.0, "failed"
-        finally:
-            box.close()
-            shutil.rmtree(files.parent, ignore_errors=True)
-        finished = now()
-        labruns.record(
-            db,
-            labruns.LabRunRow(
-                job_id=job.id,
-                user_id=job.owner,
-                lab_id=lab.id,
-                kind=kind,
-                status=status,
-                seconds=seconds,
-                passed=passed,
-                criteria=criteria,
-                log="\n".join(lines),
-                finished_at=finished,
-            ),
-        )
-        job_store.finish(
-            db, job.id, state, finished, json.dumps({"status": status, "passed": passed})
-        )
+    box = Sandbox(root=sandbox_root)
+    passed = None
+    criteria = None
+    failure: Exception | None = None
+    try:
+        if kind == "check":
+            result = runs.check(lab, files, sandbox=box, labs_venv=labs_venv, on_line=on_line)
+            run, passed = result.run, result.passed
+            criteria = [[c.name, c.passed, c.reason] for c in result.criteria]
+            for c in result.criteria:
+                on_line(f"{'passed' if c.passed else 'failed'}: {c.name}: {c.reason}")
+        else:
+            run = runs.execute(lab, files, sandbox=box, labs_venv=labs_venv, on_line=on_line)
+        status, seconds = run.status, run.seconds
+        _keep(run, run_folder(home, job.owner, lab, job.id))
+    except Exception as exc:  # recorded as an error run, and the job ends failed
+        failure = exc
+        on_line(f"error: {getattr(exc, 'user_message', None) or exc}")
+        job.log(traceback.format_exc().rstrip("\n"))
+        status, seconds = "error", 0.0
+    finally:
+        box.close()
+        shutil.rmtree(files.parent, ignore_errors=True)
+    labruns.record(
+        job.db,
+        labruns.LabRunRow(
+            job_id=job.id,
+            user_id=job.owner,
+            lab_id=lab.id,
+            kind=kind,
+            status=status,
+            seconds=seconds,
+            passed=passed,
+            criteria=criteria,
+            log="\n".join(lines),
+            finished_at=job.now(),
+        ),
+    )
+    outcome = {"status": status, "passed": passed}
+    if failure is not None:
+        raise jobs.Failed(str(failure), outcome) from failure
+    return outcome
 
 
 def _keep(run: LabRun, target: Path) -> None:
@@ -249,7 +228,3 @@ def status_for(db, user_id: str, lab: Lab) -> str:
     if any(r.kind == "check" and r.passed for r in rows):
         return "passed"
     return "in progress" if rows else "not started"
-
-
-def fail_orphans(db, now: datetime) -> int:
-    return job_store.fail_orphans(db, now)

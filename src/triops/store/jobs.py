@@ -1,5 +1,8 @@
 """Background jobs: a row per job so a page can show progress after a refresh, and a restart
-can mark jobs that were running when the process died as failed."""
+can mark jobs that were running when the process died as failed. triops.jobs writes them.
+
+While a job runs, result_json carries its progress ({"progress": {"done", "total",
+"message"}}); when it ends, what the work returned (with the last progress)."""
 
 from __future__ import annotations
 
@@ -26,22 +29,21 @@ class Job(BaseModel):
 
 _COLUMNS = list(Job.model_fields)
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+_CLAIM = "INSERT INTO active_lab_jobs (owner, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
 
 
 def _job(row) -> Job:
     return Job(**dict(zip(_COLUMNS, row, strict=True)))
 
 
-def start_lab_job(db: duckdb.DuckDBPyConnection, job: Job) -> Job | None:
-    """Record a running lab job unless the owner already has one; None when refused."""
+def start(db: duckdb.DuckDBPyConnection, job: Job, *, one_per_owner: bool = False) -> Job | None:
+    """Record a running job. `one_per_owner`: refused (None) while the owner has another such
+    job running (the active_lab_jobs key holds the claim until finish)."""
 
     def write() -> Job | None:
         db.execute("BEGIN TRANSACTION")
         try:
-            claimed = db.execute(
-                "INSERT INTO active_lab_jobs (owner, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [job.owner, job.id],
-            ).fetchone()[0]
+            claimed = not one_per_owner or db.execute(_CLAIM, [job.owner, job.id]).fetchone()[0]
             if not claimed:
                 rollback(db)
                 return None
@@ -59,10 +61,15 @@ def start_lab_job(db: duckdb.DuckDBPyConnection, job: Job) -> Job | None:
     return retry_on_conflict(write)
 
 
-def heartbeat(db: duckdb.DuckDBPyConnection, job_id: str, now: datetime) -> None:
+def heartbeat(
+    db: duckdb.DuckDBPyConnection, job_id: str, now: datetime, result_json: str | None = None
+) -> None:
+    """A running job is alive at `now`; `result_json`, when given, is its progress so far."""
     retry_on_conflict(
         lambda: db.execute(
-            "UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = 'running'", [now, job_id]
+            "UPDATE jobs SET heartbeat = ?, result_json = coalesce(?, result_json) "
+            "WHERE id = ? AND state = 'running'",
+            [now, result_json, job_id],
         )
     )
 

@@ -10,7 +10,7 @@ from triops.errors import TriopsError
 from triops.labs import service
 from triops.labs.spec import Lab, Labs
 from triops.ui import lab_results, resources
-from triops.ui.identity import Identity, now
+from triops.ui.identity import Identity
 from triops.ui.lesson_view import lesson_link
 from triops.ui.text import plain
 
@@ -42,15 +42,13 @@ def _start(lab: Lab, user_id: str, kind: str) -> None:
     home, sandbox_root, venv = _settings()
     try:
         service.start(
-            resources.state_db(),
-            resources.state_connector(),
+            resources.jobs(),
             home=home,
             sandbox_root=sandbox_root,
             labs_venv=venv,
             user_id=user_id,
             lab=lab,
             kind=kind,
-            now=now,
         )
     except TriopsError as exc:
         st.session_state["lab_message"] = exc.user_message

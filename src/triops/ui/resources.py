@@ -5,8 +5,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,7 @@ from triops.content.knowledge import Knowledge, load_knowledge
 from triops.content.loader import ParseCache, load_course
 from triops.content.models import Course
 from triops.content.problems import Problem
+from triops.jobs import Jobs, Periodic
 from triops.market.data import MarketData, data_fingerprint, load_market_data
 from triops.store import market as market_store
 from triops.store.connection import checkpoint, open_state
@@ -32,114 +33,74 @@ RETRY_SECONDS = 5.0
 log = logging.getLogger("triops.maintenance")
 
 
+def sweep_expired(db: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Finalize exam attempts whose time has run out (a periodic job's body)."""
+    from triops.quiz.exam import sweep
+
+    sweep(db, now)
+    return True
+
+
+def checkpoint_now(db: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """One checkpoint (a periodic job's body); False, and nothing raised, when DuckDB refuses it
+    for now. DuckDB refuses a CHECKPOINT while another transaction has updated rows ("Cannot
+    CHECKPOINT: there are other write transactions active"), as a lab run's job heartbeat does
+    while it writes: the job tries again RETRY_SECONDS later. FORCE CHECKPOINT is never used: it
+    aborts those writes."""
+    try:
+        checkpoint(db)
+    except duckdb.TransactionException as exc:
+        log.info("checkpoint skipped, retrying in %.0f s: %s", RETRY_SECONDS, exc)
+        return False
+    except duckdb.Error:
+        log.exception("checkpoint failed; retrying in %.0f s", RETRY_SECONDS)
+        return False
+    return True
+
+
+@dataclass
 class Maintenance:
-    """Checkpoints and the exam-expiry sweep, on one background thread with its own cursors.
+    """The state database's periodic jobs: the exam-expiry sweep and the checkpoint. Neither
+    ever runs in a page's script run."""
 
-    Neither ever runs in a page's script run. DuckDB refuses a CHECKPOINT while another
-    transaction has updated rows ("Cannot CHECKPOINT: there are other write transactions
-    active"), as a lab run's job heartbeat does while it writes: the checkpoint is then skipped and
-    tried again RETRY_SECONDS later. FORCE CHECKPOINT is never used: it aborts those writes."""
-
-    def __init__(self, connect, checkpoint_seconds: float, sweep_seconds: float = SWEEP_SECONDS):
-        self._connect = connect  # returns a new cursor
-        self.checkpoint_seconds = checkpoint_seconds
-        self.sweep_seconds = sweep_seconds
-        self.retry_seconds = RETRY_SECONDS
-        self.checkpoints = 0  # done
-        self.skipped = 0  # refused because a write was active, retried later
-        self.sweeps = 0
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="triops-maintenance", daemon=True)
-
-    def start(self) -> Maintenance:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    def wake(self) -> None:
-        """Re-read the intervals now (tests shorten them)."""
-        self._wake.set()
-
-    def checkpoint_once(self) -> bool:
-        """One checkpoint; False (and nothing raised) when DuckDB refuses it for now."""
-        cursor = self._connect()
-        try:
-            checkpoint(cursor)
-        except duckdb.TransactionException as exc:
-            self.skipped += 1
-            log.info("checkpoint skipped, retrying in %.0f s: %s", self.retry_seconds, exc)
-            return False
-        except duckdb.Error:
-            self.skipped += 1
-            log.exception("checkpoint failed; retrying in %.0f s", self.retry_seconds)
-            return False
-        finally:
-            cursor.close()
-        self.checkpoints += 1
-        return True
-
-    def sweep_once(self) -> None:
-        """Finalize exam attempts whose time has run out."""
-        from triops.quiz.exam import sweep
-        from triops.ui.identity import now as utc_now
-
-        cursor = self._connect()
-        try:
-            sweep(cursor, utc_now())
-            self.sweeps += 1
-        except Exception:  # the thread must outlive one bad sweep; the next read finalizes
-            log.exception("exam expiry sweep failed; trying again in %.0f s", self.sweep_seconds)
-        finally:
-            cursor.close()
-
-    def _run(self) -> None:
-        next_sweep = time.monotonic()
-        next_checkpoint = time.monotonic() + self.checkpoint_seconds
-        while not self._stopped.is_set():
-            now = time.monotonic()
-            if now >= next_sweep:
-                self.sweep_once()
-                next_sweep = now + self.sweep_seconds
-            if now >= next_checkpoint:
-                done = self.checkpoint_once()
-                next_checkpoint = now + (self.checkpoint_seconds if done else self.retry_seconds)
-            wait = max(0.0, min(next_sweep, next_checkpoint) - time.monotonic())
-            if self._wake.wait(wait):
-                self._wake.clear()
-                now = time.monotonic()
-                next_sweep = min(next_sweep, now + self.sweep_seconds)
-                next_checkpoint = min(next_checkpoint, now + self.checkpoint_seconds)
+    sweep: Periodic
+    checkpoint: Periodic
 
 
 @dataclass
 class _StateHandle:
     conn: duckdb.DuckDBPyConnection
+    jobs: Jobs
     maintenance: Maintenance
 
 
 def _release(handle: _StateHandle) -> None:
-    handle.maintenance.stop()
+    handle.jobs.close()
 
 
 @st.cache_resource(show_spinner=False, on_release=_release)
 def _state_handle(
-    path: str, memory_limit: str, threads: int, checkpoint_seconds: int
+    path: str, memory_limit: str, threads: int, checkpoint_seconds: int, home: str
 ) -> _StateHandle:
-    conn = open_state(Path(path), memory_limit=memory_limit, threads=threads)
-    # Jobs still marked running were orphaned by the previous process: mark them failed.
-    from triops.labs.service import fail_orphans
     from triops.ui.identity import now as utc_now
 
-    fail_orphans(conn.cursor(), utc_now())
-    maintenance = Maintenance(conn.cursor, checkpoint_seconds).start()
+    conn = open_state(Path(path), memory_limit=memory_limit, threads=threads)
+    runner = Jobs(conn.cursor, utc_now, log_dir=Path(home) / "jobs")
+    # Jobs still marked running were orphaned by the previous process: mark them failed.
+    runner.fail_orphans()
+    maintenance = Maintenance(
+        sweep=runner.every("exam-sweep", sweep_expired, seconds=SWEEP_SECONDS),
+        checkpoint=runner.every(
+            "checkpoint",
+            checkpoint_now,
+            seconds=checkpoint_seconds,
+            retry_seconds=RETRY_SECONDS,
+            first_after=checkpoint_seconds,
+        ),
+    )
 
     def _close() -> None:
-        maintenance.stop()
+        runner.close()
         try:
             checkpoint(conn)
             conn.close()
@@ -147,25 +108,35 @@ def _state_handle(
             pass
 
     atexit.register(_close)
-    return _StateHandle(conn, maintenance)
+    return _StateHandle(conn, runner, maintenance)
 
 
 def _handle() -> _StateHandle:
     cfg = settings()
     return _state_handle(
-        str(cfg.state_db.resolve()), cfg.memory_limit, cfg.db_threads, cfg.checkpoint_seconds
+        str(cfg.state_db.resolve()),
+        cfg.memory_limit,
+        cfg.db_threads,
+        cfg.checkpoint_seconds,
+        str(cfg.home.resolve()),
     )
 
 
 def state_db() -> duckdb.DuckDBPyConnection:
     """A cursor on the learner-state database for this script run (one connection per process).
 
-    Nothing else happens here: checkpoints and the expiry sweep run on their own thread."""
+    Nothing else happens here: background work (the sweep and checkpoints among it) runs as
+    jobs on their own threads."""
     return _handle().conn.cursor()
 
 
+def jobs() -> Jobs:
+    """The process's background-work runner (lab runs, index builds, the periodic jobs)."""
+    return _handle().jobs
+
+
 def maintenance() -> Maintenance:
-    """The background checkpoint and sweep of this process's state database."""
+    """The periodic sweep and checkpoint of this process's state database."""
     return _handle().maintenance
 
 
@@ -242,11 +213,6 @@ def exams():
     cache, lock = _parse_cache(str(root.resolve()))
     with lock:
         return load_exams(root, current, cache)
-
-
-def state_connector():
-    """A function that opens a new cursor on the state database (for background jobs)."""
-    return _handle().conn.cursor
 
 
 def labs():

@@ -1,6 +1,6 @@
-"""The search index inside the app: built in a background thread that the app's entry starts
-on its first script run (so it is under way before anyone opens Search or Ask), kept in memory
-once per process, rebuilt incrementally when the course changes. The build records its
+"""The search index inside the app: built by a background job (triops.jobs) that the app's entry
+starts on its first script run (so it is under way before anyone opens Search or Ask), kept in
+memory once per process, rebuilt incrementally when the course changes. The job records its
 progress, so a page shows it after a refresh; a question asked before it is ready is kept in
 the session and answered once it is."""
 
@@ -9,12 +9,18 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from triops.jobs import LiveJob
 from triops.ui import resources
+
+if TYPE_CHECKING:
+    from triops.search.embedder import Embedder
+    from triops.search.index import BuildStats, VectorIndex
 
 # Session keys of Ask: the question waiting for the index, and the last answer shown.
 PENDING_KEY = "ask_pending"
@@ -22,34 +28,53 @@ ANSWER_KEY = "ask_answer"
 # Passages encoded per batch: small enough that the progress bar moves every few seconds on two
 # cores, large enough to keep the model busy.
 BUILD_BATCH = 32
+# The subject of the build's job rows (owner "system").
+INDEX_SUBJECT = "search-index"
 
 
 @dataclass
 class IndexBuild:
-    """Progress and result of the current build; read by pages, written by the thread.
+    """The process's search index and the job that builds it (triops.jobs, kind "index-build",
+    owner "system"), which pages read without a query.
 
     `done` counts passages with a vector (reused ones at once, encoded ones batch by batch) out
     of `total`; the clock fields let a page estimate the time left from the build's own pace."""
 
-    state: str = "idle"  # idle, loading-model (and the first batch), building, ready, failed
-    done: int = 0
-    total: int = 0
-    encoded: int = 0
-    reused: int = 0
-    seconds: float = 0.0
-    error: str = ""
     fingerprint: str = ""
-    index: object | None = None
-    embedder: object | None = None
+    index: VectorIndex | None = None
+    embedder: Embedder | None = None
+    stats: BuildStats | None = None
+    job: LiveJob | None = None
+    encoding: bool = False  # the model is loaded and the first batch is done
     started: float = 0.0  # time.monotonic() when the build began
     encode_started: float = 0.0  # when the first passage was sent to the model
     encode_base: int = 0  # `done` at that moment (vectors reused from the last build)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> str:
+        """idle, loading-model (and the first batch), building, ready or failed."""
+        if self.job is None:
+            return "idle"
+        if self.job.running:
+            return "building" if self.encoding else "loading-model"
+        return "ready" if self.job.state == "succeeded" else "failed"
 
     @property
     def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.job is not None and self.job.running
+
+    @property
+    def done(self) -> int:
+        return self.job.done if self.job is not None else 0
+
+    @property
+    def total(self) -> int:
+        return self.job.total if self.job is not None else 0
+
+    @property
+    def error(self) -> str:
+        return self.job.error if self.job is not None else ""
 
     def elapsed(self, now: float | None = None) -> float:
         """Seconds since the build began."""
@@ -125,23 +150,20 @@ def _chunks():
 
 
 def _start(build: IndexBuild, chunks, cfg, emb) -> None:
-    """Start a build thread (the caller holds build.lock). `chunks` None: read the course in
-    the thread, as the pages would."""
-    build.state = "loading-model" if build.embedder is None else "building"
-    build.done, build.total, build.error = 0, len(chunks) if chunks is not None else 0, ""
+    """Submit a build job (the caller holds build.lock). `chunks` None: read the course in the
+    job, as the pages would."""
+    build.encoding = build.embedder is not None
     build.started, build.encode_started, build.encode_base = time.monotonic(), 0.0, 0
     if chunks is not None:
         build.fingerprint = _digest(chunks)
-    build.thread = threading.Thread(
-        target=_run,
-        args=(build, chunks, cfg, emb),
-        name="search-index-build",
-        daemon=True,
+    build.job = resources.jobs().submit(
+        "index-build", partial(_work, build, chunks, cfg, emb), subject=INDEX_SUBJECT
     )
-    build.thread.start()
 
 
-def _run(build: IndexBuild, chunks, cfg, emb) -> None:
+def _work(build: IndexBuild, chunks, cfg, emb, job: LiveJob) -> dict:
+    """The build job's body: read the course when not given, encode what the last artifact
+    lacks (reporting progress per batch), and hand the index to the pages."""
     from triops.search.index import build_index
 
     calls = 0
@@ -151,34 +173,26 @@ def _run(build: IndexBuild, chunks, cfg, emb) -> None:
         # the first batch, so the pace is measured from the end of that batch on.
         nonlocal calls
         calls += 1
-        build.done, build.total = int(done), int(total)
         if calls == 2:
             build.encode_started, build.encode_base = time.monotonic(), int(done)
-            build.state = "building"
+            build.encoding = True
+        job.report(done, total, "passages with a vector")
 
-    try:
-        if chunks is None:
-            from triops.labs.spec import load_labs
-            from triops.search.service import course_chunks
+    if chunks is None:
+        from triops.labs.spec import load_labs
+        from triops.search.service import course_chunks
 
-            chunks = course_chunks(cfg.root, load_labs)
-            build.total = len(chunks)
-            with build.lock:
-                build.fingerprint = _digest(chunks)
-        build.embedder = emb
-        index, stats = build_index(
-            chunks, emb, cfg.derived_dir, on_progress=progress, batch=BUILD_BATCH
-        )
-        build.index = index
-        build.encoded = getattr(stats, "encoded", 0)
-        build.reused = getattr(stats, "reused", 0)
-        build.done = build.total
-        build.state = "ready"
-    except Exception as exc:  # shown on the page; the app keeps working without search
-        build.error = f"{exc}\n{traceback.format_exc(limit=3)}"
-        build.state = "failed"
-    finally:
-        build.seconds = time.monotonic() - build.started
+        chunks = course_chunks(cfg.root, load_labs)
+        with build.lock:
+            build.fingerprint = _digest(chunks)
+    job.report(0, len(chunks), "passages with a vector")
+    build.embedder = emb
+    build.index, build.stats = build_index(
+        chunks, emb, cfg.derived_dir, on_progress=progress, batch=BUILD_BATCH
+    )
+    job.report(len(chunks), len(chunks), "passages with a vector")
+    stats = build.stats
+    return {"passages": stats.chunks, "encoded": stats.encoded, "reused": stats.reused}
 
 
 def keep_question() -> None:
