@@ -315,3 +315,28 @@ def test_the_accounts_page_is_refused_to_everyone_but_admins(password_mode, menu
     assert not at.exception
     assert errors(at) == [NOT_ALLOWED_ADMIN]
     assert not at.text_input  # no form was drawn
+
+
+def test_a_signed_in_learner_cannot_open_another_learners_exam_attempt(password_mode):
+    from triops.quiz import exam as engine
+    from triops.quiz.bank import load_bank
+    from triops.quiz.blueprint import load_exams
+
+    add("Ada")
+    bob = add("Bob")
+    bank = load_bank(REPO)
+    conn = open_state(get_settings().state_db)
+    try:
+        row = engine.start(
+            conn, load_exams(REPO, bank).get("mlops-practitioner"), bank, bob.id, accounts_now()
+        )
+    finally:
+        conn.close()
+    at = sign_in(app().run(), "Ada")
+    at.switch_page("app_pages/exam.py")
+    at.query_params["attempt"] = row.token
+    at.query_params["profile"] = bob.id  # naming Bob in the address changes nothing
+    at.run()
+    assert not at.exception
+    assert "belongs to another profile" in at.error[0].value
+    assert not at.radio and not at.checkbox  # none of Bob's questions is drawn
