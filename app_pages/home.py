@@ -3,7 +3,6 @@
 import streamlit as st
 
 from triops import learner
-from triops.store import progress
 from triops.ui import navigation, readiness_view, resources
 from triops.ui.identity import current
 from triops.ui.lesson_view import lesson_link
@@ -11,7 +10,8 @@ from triops.ui.lesson_view import lesson_link
 course = resources.course()
 identity = current()
 db = resources.state_db()
-completed = progress.completed_lessons(db, identity.user_id) if identity.user else {}
+summary = learner.summary(db, course, identity.user_id)
+completed = summary.completed
 
 st.title("Triops")
 st.markdown(
@@ -22,10 +22,9 @@ st.markdown(
 navigation.wrap_page_links()
 
 if identity.user is not None:
-    visit = progress.last_visit(db, identity.user_id)
-    nxt = learner.continue_lesson(course, completed, visit.lesson_id if visit else None)
+    nxt = summary.next_lesson
     with st.container(border=True):
-        st.markdown("**Continue where you left off**" if visit else "**Start here**")
+        st.markdown("**Continue where you left off**" if summary.last_visited else "**Start here**")
         if nxt is not None:
             lesson_link(nxt, nxt.id in completed)
         else:
@@ -36,7 +35,7 @@ st.header("Practise and prove it")
 navigation.activity_cards()
 
 st.header("Tracks")
-totals = learner.track_progress(learner.module_progress(course, completed))
+totals = summary.tracks
 cols = st.columns(max(1, len(course.tracks)))
 for col, track in zip(cols, course.tracks, strict=False):
     done, total = totals.get(track.id, (0, 0))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from triops.store import progress
+from triops import learner
 from triops.ui import resources
 from triops.ui.identity import current, now
 from triops.ui.lesson_view import body, header, lesson_link, outline, sources
@@ -11,7 +11,7 @@ from triops.ui.text import plain
 course = resources.course()
 identity = current()
 db = resources.state_db()
-completed = progress.completed_lessons(db, identity.user_id) if identity.user else {}
+completed = learner.completed(db, identity.user_id)
 
 lesson_id = st.query_params.get("lesson")
 lesson = course.lesson(lesson_id) if lesson_id else None
@@ -26,7 +26,7 @@ if lesson is None:
 
 st.query_params["lesson"] = lesson.id
 if identity.user and st.session_state.get("last_visit_recorded") != (identity.user_id, lesson.id):
-    progress.record_visit(db, identity.user_id, lesson.id, now())
+    learner.record_visit(db, identity.user_id, lesson.id, now())
     st.session_state["last_visit_recorded"] = (identity.user_id, lesson.id)
 
 with st.sidebar.expander("Course outline"):
@@ -44,16 +44,14 @@ elif lesson.id in completed:
     st.button(
         "Mark as not complete",
         key="uncomplete",
-        on_click=lambda: progress.mark_incomplete(
-            resources.state_db(), identity.user_id, lesson.id
-        ),
+        on_click=lambda: learner.mark_incomplete(resources.state_db(), identity.user_id, lesson.id),
     )
 else:
     st.button(
         "Mark complete",
         key="complete",
         type="primary",
-        on_click=lambda: progress.mark_complete(
+        on_click=lambda: learner.mark_complete(
             resources.state_db(), identity.user_id, lesson.id, now()
         ),
     )

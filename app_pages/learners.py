@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from triops import profiles
 from triops.quiz import exam as engine
-from triops.store import users
 from triops.ui import resources
 from triops.ui.exam_view import FACTOR_LABEL
 from triops.ui.identity import current, name_in_label, now
@@ -14,8 +14,8 @@ if not current().can_instruct:
     st.stop()
 
 db = resources.state_db()
-profiles = users.list_users(db)
-if not profiles:
+learners = profiles.all_profiles(db)
+if not learners:
     st.info("No profiles yet.")
     st.stop()
 
@@ -23,7 +23,7 @@ st.caption(
     "A time accommodation multiplies the time limit of every exam the learner starts "
     "from now on; it is recorded on each attempt. Attempts already started keep theirs."
 )
-for user in profiles:
+for user in learners:
     left, right = st.columns([2, 1])
     left.text(user.name)  # learner-supplied: shown as text
     factor = engine.accommodation(db, user.id)

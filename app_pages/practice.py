@@ -4,9 +4,8 @@ import random
 
 import streamlit as st
 
-from triops.quiz import practice, practice_session, review
+from triops.quiz import practice, practice_answers, practice_session
 from triops.quiz.presentation import option_count
-from triops.store import practice as practice_log
 from triops.ui import question_view, resources
 from triops.ui.identity import current, now
 from triops.ui.lesson_view import lesson_link
@@ -53,7 +52,7 @@ lesson_id = right.selectbox(
 )
 
 candidates = practice.pool(bank, track, domain, lesson_id)
-logged = practice_log.latest_scores(db, identity.user_id) if identity.user else {}
+logged = practice_answers.latest_scores(db, identity.user_id)
 filters = (track, domain, lesson_id)
 if state.get("practice_filters") != filters:
     state["practice_filters"] = filters
@@ -128,13 +127,9 @@ with st.container(border=True):
         if getattr(question, "semantic", None) is not None:
             with st.spinner("Comparing the meaning of your answer…"):
                 embedder = semantic_embedder()
-        answered_at = now()
-        result = practice_session.check(session, question, response, answered_at, embedder)
-        if identity.user:
-            practice_log.log_answer(db, identity.user_id, question.id, result.score, answered_at)
-            review.record_answer(
-                db, identity.user_id, question, bq.track, result.score, answered_at
-            )
+        result = practice_answers.answer(
+            db, identity.user_id, session, bq, response, now(), embedder
+        )
         state["practice_answered"] = result
         st.rerun()
 

@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from triops import learner
-from triops.store import progress
 from triops.ui import readiness_view, resources
 from triops.ui.identity import current
 from triops.ui.lesson_view import lesson_link
@@ -18,9 +17,9 @@ if identity.user is None:
 
 course = resources.course()
 db = resources.state_db()
-completed = progress.completed_lessons(db, identity.user_id)
-rows = learner.module_progress(course, completed)
-totals = learner.track_progress(rows)
+summary = learner.summary(db, course, identity.user_id)
+rows = summary.modules
+totals = summary.tracks
 
 cols = st.columns(max(1, len(course.tracks)))
 for col, track in zip(cols, course.tracks, strict=False):
@@ -54,11 +53,10 @@ if not frame.empty:
     st.altair_chart(chart, width="stretch")
     st.dataframe(frame, hide_index=True, width="stretch")
 
-visit = progress.last_visit(db, identity.user_id)
-nxt = learner.continue_lesson(course, completed, visit.lesson_id if visit else None)
+nxt = summary.next_lesson
 if nxt is not None:
     st.markdown("**Continue with**")
-    lesson_link(nxt, nxt.id in completed)
+    lesson_link(nxt, nxt.id in summary.completed)
 
 readiness_view.panel(db, identity, course, compact=False)
 readiness_view.item_parameters(db)

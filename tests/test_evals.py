@@ -1562,9 +1562,8 @@ def test_an_assertion_value_that_fits_its_type_loads(tmp_path, assertion):
 
 
 def test_every_assertion_type_has_one_record_and_the_tables_are_read_from_it():
-    from triops.evals.assertions import ALIASES, ASSERTION_DEFINITIONS
+    from triops.evals.assertions import ALIASES, ASSERTION_DEFINITIONS, SEMANTIC
     from triops.evals.config import ASSERTION_TYPES, SKIPPED_ASSERTIONS
-    from triops.evals.models import SEMANTIC
 
     assert list(ASSERTION_TYPES) == list(ASSERTION_DEFINITIONS)
     for name in ASSERTION_TYPES:

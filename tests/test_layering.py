@@ -30,9 +30,9 @@ PACKAGE = SRC / "triops"
 FLOORS: list[set[str]] = [
     {"triops", "triops.errors", "triops.config", "triops.terminal", "triops.testing"},
     {"triops.content", "triops.drift"},
-    {"triops.market", "triops.learner"},
+    {"triops.market"},
     {"triops.store"},
-    {"triops.quiz"},
+    {"triops.quiz", "triops.learner", "triops.profiles", "triops.accounts", "triops.jobs"},
     {"triops.search"},
     {"triops.evals"},
     {"triops.labs"},
@@ -40,26 +40,10 @@ FLOORS: list[set[str]] = [
     {"triops.cli", "app_pages", "app", "labs"},
 ]
 
-# Known departures, each a failing expectation until it is fixed (then the xfail turns into a
-# failure that asks for the name to come out of this list).
-PAGES_ON_THE_STORE = {
-    "home.py": "issue 15 item 6: the learner summary moves into learner.summary",
-    "learn.py": "issue 15 item 6: progress is read through a service",
-    "learners.py": "issue 15 item 6: profiles are created through a service",
-    "practice.py": "issue 15 item 6: grading and the next question move into a service",
-    "progress.py": "issue 15 item 6: the learner summary moves into learner.summary",
-}
-# A circle is known by two of its files, the import to cut running from the first to the second.
-KNOWN_CYCLES = {
-    ("triops.evals.gate", "triops.evals.runner"): (
-        "review 1.3: gate takes EvalRun and Totals for its annotations; the run's result types "
-        "belong in evals/models.py"
-    ),
-    ("triops.evals.models", "triops.evals.assertions"): (
-        "issue 15 item 2: models reads SEMANTIC from the assertion registry, whose records "
-        "import models.Assertion"
-    ),
-}
+# Known circles, while one is being cut: a circle is known by two of its files, the import to
+# cut running from the first to the second, with why it is there. A listed circle that is gone
+# fails the circle test until its entry comes out. None is left.
+KNOWN_CYCLES: dict[tuple[str, str], str] = {}
 # The one module outside the store that may import duckdb: it hands out the app's connection.
 DUCKDB_OUTSIDE_THE_STORE = {"triops.ui.resources"}
 
@@ -264,18 +248,7 @@ def test_pages_hold_no_sql_duckdb_subprocess_or_file_parsing(page):
     assert not [s for s in string_constants(page) if SQL.search(s)], f"SQL in {page.name}"
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        pytest.param(
-            page, marks=pytest.mark.xfail(strict=True, reason=PAGES_ON_THE_STORE[page.name])
-        )
-        if page.name in PAGES_ON_THE_STORE
-        else page
-        for page in PAGES
-    ],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_pages_call_services_not_the_store(page):
     store = {m for m in imports(page) if m == "triops.store" or m.startswith("triops.store.")}
     assert not store, f"{page.name} imports {sorted(store)}"
@@ -315,22 +288,13 @@ def known(group: set[str]) -> bool:
 
 
 def test_no_files_import_each_other_in_a_circle():
-    found = [group for group in cycles(GRAPH) if not known(group)]
+    groups = cycles(GRAPH)
+    found = [group for group in groups if not known(group)]
     assert not found, "circles of imports:\n" + "\n".join(
         " <-> ".join(sorted(group)) for group in found
     )
-
-
-@pytest.mark.parametrize(
-    "pair",
-    [
-        pytest.param(pair, marks=pytest.mark.xfail(strict=True, reason=why))
-        for pair, why in KNOWN_CYCLES.items()
-    ],
-    ids=" -> ".join,
-)
-def test_a_known_circle_is_still_there_until_it_is_fixed(pair):
-    assert not any(set(pair) <= group for group in cycles(GRAPH))
+    gone = [pair for pair in KNOWN_CYCLES if not any(set(pair) <= group for group in groups)]
+    assert not gone, f"these circles are cut: take them out of KNOWN_CYCLES: {gone}"
 
 
 def test_evals_knows_nothing_of_labs():

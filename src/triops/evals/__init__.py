@@ -9,8 +9,8 @@ The library the LLMOps lab builds on::
     evaluate_gate(config.gate, baseline_totals, candidate_totals)
     compare(saved_run, run, config.gate)
 
-See config (the schema), assertions (scoring), runner (totals), gate (rules) and
-CALIBRATION.md (the thresholds of the semantic assertions).
+See config (the schema), assertions (scoring), runner (totals), results (the run's types),
+gate (rules) and CALIBRATION.md (the thresholds of the semantic assertions).
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ _HOME = {
     "EvalConfigError": "config",
     "load_config": "config",
     "Comparison": "gate",
-    "GateResult": "gate",
-    "GateRow": "gate",
     "compare": "gate",
     "evaluate_gate": "gate",
     "EvalConfig": "models",
@@ -41,10 +39,12 @@ _HOME = {
     "format_matrix": "report",
     "format_run": "report",
     "format_totals": "report",
-    "EvalRun": "runner",
-    "EvalRunError": "runner",
-    "ResultRow": "runner",
-    "Totals": "runner",
+    "EvalRun": "results",
+    "EvalRunError": "results",
+    "GateResult": "results",
+    "GateRow": "results",
+    "ResultRow": "results",
+    "Totals": "results",
     "percentile": "runner",
     "run_eval": "runner",
 }
@@ -61,7 +61,7 @@ def __getattr__(name: str):
 
 if TYPE_CHECKING:
     from triops.evals.config import EvalConfigError, load_config
-    from triops.evals.gate import Comparison, GateResult, GateRow, compare, evaluate_gate
+    from triops.evals.gate import Comparison, compare, evaluate_gate
     from triops.evals.models import EvalConfig, EvalProblem, Gate, GateRule
     from triops.evals.providers import EvalError, ProviderError, format_answer, make_provider
     from triops.evals.report import (
@@ -71,7 +71,8 @@ if TYPE_CHECKING:
         format_run,
         format_totals,
     )
-    from triops.evals.runner import EvalRun, EvalRunError, ResultRow, Totals, percentile, run_eval
+    from triops.evals.results import EvalRun, EvalRunError, GateResult, GateRow, ResultRow, Totals
+    from triops.evals.runner import percentile, run_eval
 
 __all__ = [
     "Comparison",

@@ -96,6 +96,7 @@ from triops.evals.assertions import (
     ALIASES,
     ASSERTION_DEFINITIONS,
     ASSERTION_TYPES,
+    SEMANTIC,
     AssertionType,
 )
 from triops.evals.models import (
@@ -517,6 +518,7 @@ class _Loader:
             gate=gate,
             prices=prices,
             skipped=self.out.skipped,
+            semantic_types=SEMANTIC,
         )
         self._cross_check(config, top)
         if self.out.errors:

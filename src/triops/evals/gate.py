@@ -40,46 +40,16 @@ A comparison matches tests by key: the test's description, else its vars (see Te
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from triops.evals.models import GATE_METRICS, EvalConfig, Gate
-
-if TYPE_CHECKING:
-    from triops.evals.runner import EvalRun, Totals
+from triops.evals.results import EvalRun, GateResult, GateRow, Totals
 
 TOLERANCE = 1e-9
 ABSOLUTE = ("min", "max")
 NO_BASELINE = "no baseline: give --compare FILE, or gate.baseline and gate.candidate"
-
-
-class GateRow(BaseModel):
-    """One limit of one rule, checked."""
-
-    metric: str
-    rule: str
-    """The limit as written, e.g. `min_delta 0`."""
-    limit: float
-    baseline: float | None = None
-    candidate: float | None = None
-    delta: float | None = None
-    """candidate - baseline, when both are known."""
-    verdict: str
-    """pass, fail or skipped."""
-    reason: str = ""
-
-
-class GateResult(BaseModel):
-    """The gate checked on one candidate column (against one baseline column, if any)."""
-
-    baseline: str | None = None
-    candidate: str
-    rows: list[GateRow] = []
-
-    @property
-    def passed(self) -> bool:
-        return all(r.verdict != "fail" for r in self.rows)
 
 
 def _check(name: str, limit: float, b: float | None, c: float) -> tuple[bool, str]:

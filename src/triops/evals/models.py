@@ -1,5 +1,9 @@
 """The parsed shape of an eval config: prompts, providers, tests with their assertions, the
-gate and the price table (triops.evals.config loads them from YAML)."""
+gate and the price table (triops.evals.config loads them from YAML).
+
+This module stands below the assertion types (triops.evals.assertions), whose handlers take its
+`Assertion`: what it needs to know of them (which are measured with the embedder) the loader
+hands in."""
 
 from __future__ import annotations
 
@@ -10,10 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from triops.evals.assertions import SEMANTIC
 from triops.search.ask import ABSTAIN_THRESHOLD
 
-# SEMANTIC (the assertion types measured with the embedder) comes from the registry.
 EXTRACTIVE = "triops:extractive"
 ECHO = "echo"
 CHAT = "openai-compatible"
@@ -273,6 +275,9 @@ class EvalConfig(BaseModel):
     prices: Prices | None = None
     skipped: list[EvalProblem] = []
     """promptfoo features this config uses that Triops does not run, with the reason."""
+    semantic_types: tuple[str, ...]
+    """The assertion types measured with the embedder: the registry's SEMANTIC, handed in by
+    the loader."""
 
     def columns(self) -> list[tuple[Prompt, ProviderSpec]]:
         """Every prompt x provider pair that runs, prompts first."""
@@ -291,7 +296,7 @@ class EvalConfig(BaseModel):
 
     @property
     def needs_embedder(self) -> bool:
-        return self.needs_index or bool(self.assertion_types() & set(SEMANTIC))
+        return self.needs_index or bool(self.assertion_types() & set(self.semantic_types))
 
     def prompt(self, name: str) -> Prompt | None:
         """The prompt with this id, else with this label."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from triops.evals.gate import Comparison, GateResult
-from triops.evals.runner import EvalRun, ResultRow
+from triops.evals.gate import Comparison
+from triops.evals.results import EvalRun, GateResult, ResultRow
 
 STATUS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 

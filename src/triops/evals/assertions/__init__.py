@@ -15,9 +15,11 @@ its file:line:key), `evaluate` (the handler), `texts_to_encode` for the types me
 embedder, and flags (`semantic`, `needs_judge`). The records live beside their handlers:
 strings (equals, contains...), json_checks, measured (latency, cost), semantic (similar and the
 context checks, see its docstring for Triops' own measures), rubric (llm-rubric).
-`registry.ASSERTION_DEFINITIONS` lists them; the config's ASSERTION_TYPES and the models'
-SEMANTIC are read from it. `record` defines the record and the value checks types share;
-`outcome` what an assertion sees (`Case`) and gives (`Outcome`, `AssertionResult`).
+`registry.ASSERTION_DEFINITIONS` lists them; the config's ASSERTION_TYPES and SEMANTIC (the
+types measured with the embedder, which the loader hands to each EvalConfig) are read from it.
+`record` defines the record and the value checks types share; `outcome` what an assertion sees
+(`Case`) and gives (`Outcome`, `AssertionResult`). The models (triops.evals.models) import
+nothing from here, so the records may take their `Assertion`.
 
 Adding a type: write its handler and its value check in the module it belongs to (or a new
 one), add its record to that module's list (and a new module's list to the registry), and test
