@@ -300,3 +300,26 @@ def test_cli_passwd_role_and_audit_export():
     assert run("audit", "export", "--since", "someday").exit_code == 2
     future = run("audit", "export", "--since", "2999-01-01")
     assert future.output.splitlines() == [",".join(accounts.AUDIT_COLUMNS)]
+
+
+def test_cli_users_add_while_the_app_holds_the_database_says_so_in_one_line():
+    import subprocess
+    import sys
+
+    path = get_settings().state_db
+    open_state(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,sys; c=duckdb.connect({str(path)!r}); "
+         "print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = run("users", "add", "Ada", "--password-stdin", input=PASSWORD)
+    finally:
+        holder.communicate("")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"{path}: error: locked by another process (is the Triops app running?): stop it and "
+        "run this again\n"
+    )
