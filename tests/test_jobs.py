@@ -308,3 +308,28 @@ def test_progress_of_a_row_without_progress_is_none(runner, conn):
     assert job.wait(WAIT)
     assert jobs.progress_of(row(conn, job.id)) is None
     assert jobs.progress_of(None) is None
+
+
+@pytest.mark.slow
+def test_the_index_build_is_a_system_job_whose_row_keeps_its_progress(use_root, mini_root):
+    """The app's index build (ui/search_state) runs as an 'index-build' job owned by 'system':
+    the page reads its progress from the job, and the row ends with every passage counted."""
+    from triops.ui import resources, search_state
+
+    use_root(mini_root)
+    build = search_state.index_build()
+    try:
+        assert build.job is not None and build.job.kind == "index-build"
+        assert build.job.wait(300), "the index build did not end"
+        assert (build.state, build.error) == ("ready", "")
+        assert build.index is not None and build.done == build.total > 0
+        finished = job_store.latest(resources.state_db(), jobs.SYSTEM, "search-index")
+        assert (finished.id, finished.state) == (build.job.id, "succeeded")
+        progress = jobs.progress_of(finished)
+        assert (progress.done, progress.total) == (build.total, build.total)
+        result = json.loads(finished.result_json)
+        assert result["passages"] == build.total == result["encoded"] + result["reused"]
+        # The course has not changed: asking again starts no second build.
+        assert search_state.index_build().job is build.job
+    finally:
+        resources.jobs().close()
