@@ -49,6 +49,8 @@ def test_a_learner_who_opens_an_instructor_address_signs_in_and_is_not_allowed(b
     page.goto(f"{server.url}/learners")
     sign_in(page, "Ada")
     page.get_by_text("Not allowed: this page is for instructors").wait_for()
+    # XSRF protection is on: the server handed the page its token cookie.
+    assert "_streamlit_xsrf" in {c["name"] for c in page.context.cookies()}
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Signed in as Ada (learner)").wait_for()
     nav = page.get_by_test_id("stSidebarNav")
