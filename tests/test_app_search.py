@@ -32,7 +32,9 @@ def wait_ready(at: AppTest, seconds: float = 300) -> AppTest:
     pytest.fail("the search index was not ready in time")
 
 
-def test_search_shows_progress_then_results_that_link_to_the_lesson_section():
+def test_search_shows_progress_then_results_that_link_to_the_lesson_section(indexed_home):
+    # The session's course index is in this home's derived/ (tests/conftest.py): the page opens
+    # it instead of embedding the course again. The next test builds from nothing.
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     at.switch_page("app_pages/search.py").run()
     assert not at.exception

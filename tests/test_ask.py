@@ -1,4 +1,5 @@
-"""Ask the course with the real packaged model over the real course (index built once)."""
+"""Ask the course with the real packaged model over the real course (the model and the index are
+the session's)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,6 @@ from triops.search.ask import (
     split_sentences,
 )
 from triops.search.ask import ask as ask_course
-from triops.search.chunks import collect
-from triops.search.embedder import SentenceTransformerEmbedder
-from triops.search.index import build_index
 
 PAIRS = FIXTURES / "ask_pairs.yaml"
 LEARNER = FIXTURES / "ask_learner_questions.yaml"
@@ -36,15 +34,9 @@ def flat(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def embedder():
-    return SentenceTransformerEmbedder().load()
-
-
-@pytest.fixture(scope="module")
-def index(embedder, tmp_path_factory):
-    chunks = collect(load_course(REPO))
-    built, _ = build_index(chunks, embedder, tmp_path_factory.mktemp("derived"))
-    return built
+def index(lesson_index):
+    """The course's lessons (the session's, tests/conftest.py), with the session's `embedder`."""
+    return lesson_index
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ labelled questions over the whole course (see src/triops/evals/CALIBRATION.md)."
 from __future__ import annotations
 
 import pytest
-from test_evals import shared_embedder
 
 from conftest import FIXTURES, REPO
 from triops.evals.calibration import (
@@ -20,16 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory):
+def scores(embedder, lesson_index):
+    """The labelled questions scored over the course's lessons (the session's model and index)."""
     from triops.content.loader import load_course
-    from triops.search.chunks import collect
-    from triops.search.index import build_index
 
-    embedder = shared_embedder()
-    course = load_course(REPO)
-    index, _ = build_index(collect(course), embedder, tmp_path_factory.mktemp("idx"))
     pairs = load_pairs(FIXTURES / "ask_pairs.yaml")
-    return labelled_scores(pairs, index, embedder, course=course)
+    return labelled_scores(pairs, lesson_index, embedder, course=load_course(REPO))
 
 
 @pytest.fixture(scope="module")

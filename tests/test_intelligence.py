@@ -9,7 +9,6 @@ import pytest
 
 from conftest import REPO
 from triops.quiz.itemwriting import is_item_writing
-from triops.search.embedder import default_embedder
 from triops.validate import validate
 
 DUPLICATE = """
@@ -40,15 +39,11 @@ DUPLICATE = """
 """
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    return default_embedder(None)
-
-
-@pytest.fixture(scope="module")
-def derived(tmp_path_factory):
-    """One search-index cache for the module: later builds reuse the lesson vectors."""
-    return tmp_path_factory.mktemp("derived")
+@pytest.fixture
+def derived(derived_copy):
+    """A copy of the session's course index (tests/conftest.py): the lesson vectors are reused,
+    only the question stems are encoded (with the session's `embedder`)."""
+    return derived_copy
 
 
 @pytest.fixture

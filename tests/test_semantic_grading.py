@@ -1,21 +1,16 @@
-"""Semantic short answers with the real model: the similarity that decided is shown."""
+"""Semantic short answers with the real model (the session's `embedder`, tests/conftest.py): the
+similarity that decided is shown."""
 
 import pytest
 
 from conftest import REPO
 from triops.quiz.bank import load_bank
 from triops.quiz.grading import grade
-from triops.search.embedder import default_embedder
 
 
 @pytest.fixture(scope="module")
 def question():
     return load_bank(REPO).by_id()["devops-canary-promotion-check"].question
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return default_embedder(None)
 
 
 def test_a_paraphrase_is_accepted_and_the_similarity_is_shown(question, embedder):
