@@ -198,22 +198,16 @@ def check_lab(folder: Path):
         box.close()
 
 
-@pytest.fixture(scope="module")
-def starter_check(tmp_path_factory):
-    work = tmp_path_factory.mktemp("starter") / "work"
-    runs.reset(lab(), work)
-    result = check_lab(work)
-    yield result
-    shutil.rmtree(result.run.artifacts, ignore_errors=True)
+@pytest.fixture
+def starter_check(lab_check):
+    """The starter's check, run once per run through the CLI (tests/conftest.py `lab_check`)."""
+    return lab_check("drift-retrain", "starter").result
 
 
-@pytest.fixture(scope="module")
-def solution_check(tmp_path_factory):
-    work = tmp_path_factory.mktemp("solution") / "work"
-    runs.solve(lab(), work)
-    result = check_lab(work)
-    yield result
-    shutil.rmtree(result.run.artifacts, ignore_errors=True)
+@pytest.fixture
+def solution_check(lab_check):
+    """The solution's check, run once per run through the CLI (tests/conftest.py `lab_check`)."""
+    return lab_check("drift-retrain", "solution").result
 
 
 def verdicts(result) -> list[bool]:
