@@ -17,29 +17,18 @@ from conftest import REPO
 from triops.config import get_settings
 from triops.labs import runs
 from triops.labs.results import ResultsError, read_monitoring, registry_over_time
-from triops.labs.sandbox import Sandbox
 from triops.labs.spec import load_labs
 
 pytestmark = needs_sandbox
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    """The artifacts of one real run of the drift-retrain solution."""
-    lab = load_labs(REPO).get("drift-retrain")
-    work = tmp_path_factory.mktemp("drift-lab") / "files"
-    runs.solve(lab, work)
-    settings = get_settings()
-    box = Sandbox(root=settings.sandbox_root)
-    try:
-        run = runs.execute(lab, work, sandbox=box, labs_venv=settings.labs_venv)
-    finally:
-        box.close()
+@pytest.fixture
+def artifacts(lab_check) -> Path:
+    """The artifacts of one real run of the drift-retrain solution: the run its check made, once
+    per run (tests/conftest.py `lab_check`). Read them; change a `copy`."""
+    run = lab_check("drift-retrain", "solution").result.run
     assert run.status == "success", run.log[-2000:]
-    kept = tmp_path_factory.mktemp("kept") / "artifacts"
-    shutil.copytree(run.artifacts, kept)
-    shutil.rmtree(run.artifacts, ignore_errors=True)
-    return kept
+    return run.artifacts
 
 
 @pytest.fixture
@@ -278,7 +267,8 @@ def test_a_config_error_run_shows_its_problems(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_prompt_eval_lab_page_shows_the_solution_passing_its_gate():
+def test_the_prompt_eval_lab_page_shows_the_solution_passing_its_gate(indexed_home):
+    # The eval child answers from the course index: the session's, copied into this home.
     at = with_profile()
     at.switch_page("app_pages/labs.py")
     at.query_params["lab"] = "prompt-eval"
