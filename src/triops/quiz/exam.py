@@ -103,22 +103,41 @@ def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQues
 
 
 def start(
-    db, exam: Exam, bank: Bank, user_id: str, now: datetime, rng: random.Random | None = None
+    db,
+    exam: Exam,
+    bank: Bank,
+    user_id: str,
+    now: datetime,
+    rng: random.Random | None = None,
+    *,
+    accommodation: str | None = None,
+    count_allowance: bool = True,
+    closes_at: datetime | None = None,
 ) -> AttemptRow:
-    """Start an attempt, or return the one already open for this exam and user."""
+    """Start an attempt, or return the one already open for this exam and user.
+
+    An assigned exam (triops.cohorts) passes its own `accommodation` for the learner, counts
+    its own attempts (`count_allowance=False`), and ends no later than its `closes_at`."""
     existing = store.open_attempt(db, user_id, exam.id)
     if existing is not None:
         return existing
     bp = exam.blueprint
     if not exam.startable:
         raise InvalidInputError(f"{bp.title} {exam.shortfall_text()}.")
-    if bp.attempts_allowed and store.count_attempts(db, user_id, exam.id) >= bp.attempts_allowed:
+    if (
+        count_allowance
+        and bp.attempts_allowed
+        and store.count_attempts(db, user_id, exam.id) >= bp.attempts_allowed
+    ):
         raise InvalidInputError(
             f"You have used all {bp.attempts_allowed} attempts allowed for this exam."
         )
-    accommodation = store.get_accommodation(db, user_id)
+    if accommodation is None:
+        accommodation = store.get_accommodation(db, user_id)
     factor = ACCOMMODATIONS[accommodation]
     deadline = None if factor is None else now + timedelta(minutes=bp.time_limit_minutes * factor)
+    if closes_at is not None:
+        deadline = closes_at if deadline is None else min(deadline, closes_at)
     grace_until = None
     if deadline is not None and bp.expiry.policy == "grace":
         grace_until = deadline + timedelta(minutes=bp.expiry.grace_minutes)

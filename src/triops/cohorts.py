@@ -1,0 +1,471 @@
+"""Cohorts and assigned exams (issue 18 item 3): an instructor creates a cohort, learners join
+with its code or are added by name or from a CSV, and the instructor assigns an exam with an open
+and close time, an attempt allowance and per-learner time accommodations. A learner starts an
+assigned exam only inside its window: the refusal is here, on the server, whatever a page shows.
+
+Members are the app's users: accounts with TRIOPS_SIGN_IN=password, the local profiles otherwise.
+Every instructor action goes to the audit log (triops.store.audit)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from triops.accounts import COMMAND_LINE, Actor, clean_email
+from triops.errors import InvalidInputError, NotFoundError, TriopsError
+from triops.quiz import exam as engine
+from triops.store import accounts as account_store
+from triops.store import attempts as attempt_store
+from triops.store import audit, users
+from triops.store import cohorts as store
+from triops.store.attempts import AttemptRow
+from triops.store.cohorts import Assignment, Cohort, Member
+
+MAX_NAME = 80
+MAX_ATTEMPTS = 20
+# Join codes: 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), drawn with
+# `secrets`; shown as XXXX-XXXX. 29**8 is about 5e11 codes.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+# The CSV an instructor uploads: a header row naming these columns, then one learner a row.
+CSV_COLUMNS = ("username", "email")
+
+# Audit actions.
+COHORT_CREATED = "cohort created"
+MEMBER_ADDED = "added to cohort"
+JOINED = "joined cohort"
+ASSIGNED = "exam assigned"
+ACCOMMODATION_SET = "assignment accommodation"
+START_REFUSED = "assigned exam start refused"
+
+
+class WindowError(TriopsError):
+    """An assigned exam started before it opens or after it closes."""
+
+
+def clean_cohort_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidInputError("A cohort name cannot be empty.")
+    if len(cleaned) > MAX_NAME:
+        raise InvalidInputError(f"A cohort name has at most {MAX_NAME} characters.")
+    if not cleaned.isprintable():
+        raise InvalidInputError("A cohort name cannot contain control characters.")
+    return cleaned
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def show_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _typed_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _record(db, now, actor: Actor, action: str, subject_id, subject_name: str, detail: str):
+    audit.record(
+        db,
+        now,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=action,
+        subject_id=subject_id,
+        subject_name=subject_name,
+        detail=detail,
+    )
+
+
+def create_cohort(db, name: str, now: datetime, actor: Actor = COMMAND_LINE) -> Cohort:
+    """A new cohort with a fresh join code; a taken name (regardless of case) is refused."""
+    cleaned = clean_cohort_name(name)
+    if store.find_by_name(db, cleaned) is not None:
+        raise InvalidInputError(f"A cohort named '{cleaned}' already exists.")
+    code = new_code()
+    while store.find_by_code(db, code) is not None:
+        code = new_code()
+    cohort = store.create_cohort(db, secrets.token_hex(6), cleaned, code, actor.id, now)
+    _record(db, now, actor, COHORT_CREATED, None, cleaned, f"cohort {cohort.id}")
+    return cohort
+
+
+def cohorts(db) -> list[Cohort]:
+    return store.list_cohorts(db)
+
+
+def get_cohort(db, cohort_id: str) -> Cohort:
+    cohort = store.get_cohort(db, cohort_id)
+    if cohort is None:
+        raise NotFoundError("This cohort does not exist.")
+    return cohort
+
+
+def find_cohort(db, name: str) -> Cohort:
+    cohort = store.find_by_name(db, " ".join(name.split()))
+    if cohort is None:
+        known = ", ".join(c.name for c in store.list_cohorts(db)) or "none yet"
+        raise NotFoundError(f"No cohort named '{' '.join(name.split())}' (cohorts: {known}).")
+    return cohort
+
+
+def members(db, cohort_id: str) -> list[Member]:
+    return store.members(db, cohort_id)
+
+
+def my_cohorts(db, user_id: str) -> list[Cohort]:
+    return store.cohorts_of(db, user_id)
+
+
+def join(db, code: str, user_id: str, now: datetime) -> Cohort:
+    """The learner joins the cohort whose code this is (dashes, spaces and case ignored)."""
+    cohort = store.find_by_code(db, _typed_code(code))
+    if cohort is None:
+        raise InvalidInputError(
+            "No cohort has this join code: check it with your instructor (8 letters and digits)."
+        )
+    user = users.get_user(db, user_id)
+    if user is None:
+        raise NotFoundError("This profile does not exist.")
+    if not store.add_member(db, cohort.id, user_id, now, "code"):
+        raise InvalidInputError(f"You are already in the cohort '{cohort.name}'.")
+    _record(db, now, Actor.of(user), JOINED, user.id, user.name, cohort.name)
+    return cohort
+
+
+def add_learner(db, cohort_id: str, name: str, now: datetime, actor: Actor = COMMAND_LINE):
+    """Add an existing user (account or profile) by name; already a member is refused."""
+    cohort = get_cohort(db, cohort_id)
+    user = users.find_by_name(db, name)
+    if user is None:
+        raise NotFoundError(f"No user named '{users.clean_name(name)}'.")
+    if not store.add_member(db, cohort.id, user.id, now, "added"):
+        raise InvalidInputError(f"'{user.name}' is already in the cohort '{cohort.name}'.")
+    _record(db, now, actor, MEMBER_ADDED, user.id, user.name, cohort.name)
+    return user
+
+
+@dataclass
+class CsvOutcome:
+    """What an uploaded CSV did: who was added, who already was a member, and each refused row
+    as `source:line: error: ...`."""
+
+    added: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _describe(account) -> str:
+    email = f", {account.email}" if account.email else ""
+    return f"'{account.name}' ({account.role}{email})"
+
+
+def _csv_user(db, username: str, email: str, *, create: bool, now: datetime):
+    """The user a CSV row names, created as a learner when `create`; InvalidInputError names
+    an existing account whose username or email the row contradicts."""
+    cleaned = users.clean_name(username)
+    user = users.find_by_name(db, cleaned)
+    if email:
+        address, key = clean_email(email)
+        holder = account_store.find_by_email(db, key)
+        if holder is not None and (user is None or holder.id != user.id):
+            raise InvalidInputError(
+                f"the email {address} is already used by the account {_describe(holder)}"
+            )
+        account = account_store.get_account(db, user.id) if user else None
+        if account is not None and account.email and account.email.casefold() != key:
+            raise InvalidInputError(
+                f"the username '{cleaned}' belongs to the account {_describe(account)}, "
+                f"not to {address}"
+            )
+    if user is not None:
+        return user
+    if not create:
+        raise InvalidInputError(
+            f"no account named '{cleaned}': an admin adds it in Admin › Accounts first"
+        )
+    return users.create_user(db, cleaned, now)
+
+
+def add_from_csv(
+    db,
+    cohort_id: str,
+    text: str,
+    now: datetime,
+    actor: Actor = COMMAND_LINE,
+    *,
+    source: str = "learners.csv",
+    create_missing: bool = True,
+) -> CsvOutcome:
+    """Add the learners of a CSV (a header `username,email`, email optional) to a cohort.
+
+    A username that exists is added as it is. One that does not is created as a learner profile
+    when `create_missing` (one person's laptop); on a class server accounts come from an admin,
+    so the row is refused. A row that is malformed, or whose email belongs to another account,
+    is refused with its line and adds nobody; the other rows still count."""
+    cohort = get_cohort(db, cohort_id)
+    outcome = CsvOutcome()
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        outcome.errors.append(f"{source}:1: error: {exc}")
+        return outcome
+    if header is None:
+        outcome.errors.append(
+            f"{source}:1: error: the file is empty; expected the header row {','.join(CSV_COLUMNS)}"
+        )
+        return outcome
+    columns = [c.strip().casefold() for c in header]
+    if "username" not in columns or any(c not in CSV_COLUMNS for c in columns):
+        outcome.errors.append(
+            f"{source}:1: error: the header row must name the columns "
+            f"{','.join(CSV_COLUMNS)} (email may be left empty), not {','.join(header)}"
+        )
+        return outcome
+    seen: set[str] = set()
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            outcome.errors.append(f"{source}:{reader.line_num}: error: {exc}")
+            continue
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            outcome.errors.append(
+                f"{source}:{line}: error: {len(row)} values where the header has "
+                f"{len(columns)} ({','.join(columns)})"
+            )
+            continue
+        values = dict(zip(columns, (cell.strip() for cell in row), strict=True))
+        try:
+            user = _csv_user(
+                db, values["username"], values.get("email", ""), create=create_missing, now=now
+            )
+        except TriopsError as exc:
+            outcome.errors.append(f"{source}:{line}: error: {exc.user_message}")
+            continue
+        if user.id in seen or not store.add_member(db, cohort.id, user.id, now, "csv"):
+            outcome.already.append(user.name)
+            continue
+        seen.add(user.id)
+        outcome.added.append(user.name)
+        _record(
+            db, now, actor, MEMBER_ADDED, user.id, user.name, f"{cohort.name} (CSV line {line})"
+        )
+    return outcome
+
+
+# -- assignments -------------------------------------------------------------------------------
+
+
+def assign(
+    db,
+    cohort_id: str,
+    exams,
+    exam_id: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    attempts_allowed: int,
+    now: datetime,
+    actor: Actor = COMMAND_LINE,
+    *,
+    title: str | None = None,
+) -> Assignment:
+    """Assign an exam (an id of quizzes/exams) to a cohort with a window and an allowance."""
+    cohort = get_cohort(db, cohort_id)
+    exam = exams.get(exam_id)
+    if exam is None:
+        known = ", ".join(e.id for e in exams.exams) or "none"
+        raise NotFoundError(f"No exam with the id '{exam_id}' (exams: {known}).")
+    if closes_at <= opens_at:
+        raise InvalidInputError("The close time must come after the open time.")
+    if closes_at <= now:
+        raise InvalidInputError("The close time has already passed: pick a later one.")
+    if not 1 <= attempts_allowed <= MAX_ATTEMPTS:
+        raise InvalidInputError(f"Attempts allowed: from 1 to {MAX_ATTEMPTS}.")
+    shown = clean_cohort_name(title) if title and title.strip() else exam.blueprint.title
+    row = Assignment(
+        id=secrets.token_hex(6),
+        cohort_id=cohort.id,
+        exam_id=exam.id,
+        title=shown,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        attempts_allowed=attempts_allowed,
+        created_at=now,
+    )
+    store.create_assignment(db, row, actor.id)
+    _record(
+        db,
+        now,
+        actor,
+        ASSIGNED,
+        None,
+        cohort.name,
+        f"{shown} ({exam.id}), {opens_at:%Y-%m-%d %H:%M} to {closes_at:%Y-%m-%d %H:%M} UTC, "
+        f"{attempts_allowed} attempt{'s' if attempts_allowed != 1 else ''}",
+    )
+    return row
+
+
+def assignments(db, cohort_id: str) -> list[Assignment]:
+    return store.assignments(db, cohort_id)
+
+
+def get_assignment(db, assignment_id: str) -> Assignment:
+    found = store.get_assignment(db, assignment_id)
+    if found is None:
+        raise NotFoundError("This assignment does not exist.")
+    return found
+
+
+def accommodation(db, assignment_id: str, user_id: str) -> str:
+    """The learner's time accommodation for an assignment: the one set for it, else the one of
+    the learner's profile (Instructor › Learners)."""
+    return store.accommodation(db, assignment_id, user_id) or engine.accommodation(db, user_id)
+
+
+def set_accommodation(
+    db, assignment_id: str, user_id: str, factor: str, now: datetime, actor: Actor = COMMAND_LINE
+) -> None:
+    if factor not in engine.ACCOMMODATIONS:
+        raise InvalidInputError(
+            f"Unknown accommodation '{factor}': one of {', '.join(engine.ACCOMMODATIONS)}."
+        )
+    found = get_assignment(db, assignment_id)
+    user = users.get_user(db, user_id)
+    if user is None or not store.is_member(db, found.cohort_id, user_id):
+        raise NotFoundError("This learner is not in the assignment's cohort.")
+    store.set_accommodation(db, assignment_id, user_id, factor, now)
+    _record(db, now, actor, ACCOMMODATION_SET, user.id, user.name, f"{found.title}: x{factor}")
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """An assignment as its learner sees it."""
+
+    assignment: Assignment
+    cohort_name: str
+    state: str  # 'upcoming', 'open' or 'closed'
+    attempts_used: int
+    open_token: str | None  # an attempt of this assignment still open, to resume
+    best_score: float | None
+
+    @property
+    def can_start(self) -> bool:
+        return self.state == "open" and (
+            self.open_token is not None or self.attempts_used < self.assignment.attempts_allowed
+        )
+
+
+def window_state(found: Assignment, now: datetime) -> str:
+    if now < found.opens_at:
+        return "upcoming"
+    if now >= found.closes_at:
+        return "closed"
+    return "open"
+
+
+def _attempts(db, assignment_id: str, user_id: str, now: datetime) -> list[AttemptRow]:
+    rows = []
+    for _, attempt_id in store.attempt_ids(db, assignment_id, user_id):
+        row = attempt_store.by_token(db, attempt_id)
+        if row is not None:
+            rows.append(engine.finalize_if_expired(db, row, now))
+    return rows
+
+
+def for_learner(db, user_id: str, now: datetime) -> list[Assigned]:
+    """Every exam assigned to the learner's cohorts, soonest closing first."""
+    names = {c.id: c.name for c in store.cohorts_of(db, user_id)}
+    found = []
+    for a in store.assignments_for(db, user_id):
+        rows = _attempts(db, a.id, user_id, now)
+        open_row = next((r for r in rows if r.state in engine.OPEN_STATES), None)
+        scores = [r.score for r in rows if r.state == "finished" and r.score is not None]
+        found.append(
+            Assigned(
+                assignment=a,
+                cohort_name=names.get(a.cohort_id, ""),
+                state=window_state(a, now),
+                attempts_used=len(rows),
+                open_token=open_row.token if open_row else None,
+                best_score=max(scores) if scores else None,
+            )
+        )
+    return found
+
+
+def start(db, assignment_id: str, exams, bank, user_id: str, now: datetime) -> AttemptRow:
+    """Start (or resume) the learner's attempt of an assigned exam.
+
+    Refused on the server when the learner is not in the cohort, before the window opens, after
+    it closes (a refused late start goes to the audit log), or when the attempts allowed are
+    used. The attempt takes the learner's accommodation for this assignment and ends no later
+    than the close time."""
+    found = get_assignment(db, assignment_id)
+    user = users.get_user(db, user_id)
+    if user is None or not store.is_member(db, found.cohort_id, user_id):
+        raise NotFoundError("This exam is not assigned to you.")
+    rows = _attempts(db, found.id, user_id, now)
+    open_row = next((r for r in rows if r.state in engine.OPEN_STATES), None)
+    if open_row is not None:
+        return open_row
+    state = window_state(found, now)
+    if state == "upcoming":
+        raise WindowError(
+            f"'{found.title}' opens at {found.opens_at:%Y-%m-%d %H:%M} UTC: it cannot be "
+            "started yet."
+        )
+    if state == "closed":
+        _record(
+            db,
+            now,
+            Actor.of(user),
+            START_REFUSED,
+            user.id,
+            user.name,
+            f"{found.title}: closed at {found.closes_at:%Y-%m-%d %H:%M} UTC",
+        )
+        raise WindowError(
+            f"'{found.title}' closed at {found.closes_at:%Y-%m-%d %H:%M} UTC: it can no longer "
+            "be started."
+        )
+    if len(rows) >= found.attempts_allowed:
+        raise InvalidInputError(
+            f"You have used all {found.attempts_allowed} attempts allowed for '{found.title}'."
+        )
+    exam = exams.get(found.exam_id)
+    if exam is None:
+        raise NotFoundError(
+            f"The exam '{found.exam_id}' of this assignment is no longer in the course: ask "
+            "your instructor."
+        )
+    other = attempt_store.open_attempt(db, user_id, exam.id)
+    if other is not None:
+        raise InvalidInputError(
+            f"You have a practice attempt of {exam.blueprint.title} open: submit it on the "
+            "Exams page first, then start the assigned one."
+        )
+    row = engine.start(
+        db,
+        exam,
+        bank,
+        user_id,
+        now,
+        accommodation=accommodation(db, found.id, user_id),
+        count_allowance=False,
+        closes_at=found.closes_at,
+    )
+    store.link_attempt(db, row.id, found.id, user_id)
+    return row

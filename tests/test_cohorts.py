@@ -1,0 +1,205 @@
+"""Cohorts and assigned exams (issue 18 item 3) through triops.cohorts, on a real DuckDB file
+with the real question bank and blueprints: join codes, adding learners by CSV (the line of a
+bad row named), windows refused on the server, accommodations and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import REPO
+from triops import accounts, cohorts
+from triops.accounts import Actor
+from triops.errors import InvalidInputError, NotFoundError
+from triops.quiz import exam as engine
+from triops.quiz.bank import load_bank
+from triops.quiz.blueprint import load_exams
+from triops.store import audit, users
+from triops.store.connection import open_state
+
+T0 = datetime(2026, 12, 6, 9, 0)
+EXAM = "devops-practitioner"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank(REPO)
+
+
+@pytest.fixture(scope="module")
+def exams(bank):
+    return load_exams(REPO, bank)
+
+
+@pytest.fixture
+def db(tmp_path):
+    conn = open_state(tmp_path / "state.duckdb")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def teacher(db):
+    return Actor.of(users.create_user(db, "Grace", T0, "instructor"))
+
+
+def actions(db) -> list[tuple[str, str, str]]:
+    return [(e.actor_name, e.action, e.subject_name) for e in audit.entries(db)]
+
+
+def test_a_cohort_gets_a_secret_code_and_a_learner_joins_with_it_typed_loosely(db, teacher):
+    cohort = cohorts.create_cohort(db, "  DevOps   spring ", T0, teacher)
+    assert cohort.name == "DevOps spring"
+    assert len(cohort.join_code) == cohorts.CODE_LENGTH
+    assert set(cohort.join_code) <= set(cohorts.CODE_ALPHABET)
+    other = cohorts.create_cohort(db, "MLOps", T0, teacher)
+    assert other.join_code != cohort.join_code
+    with pytest.raises(InvalidInputError, match="already exists"):
+        cohorts.create_cohort(db, "devops SPRING", T0, teacher)
+
+    ada = users.create_user(db, "Ada", T0)
+    typed = cohorts.show_code(cohort.join_code).lower().replace("-", " - ")
+    assert cohorts.join(db, typed, ada.id, T0).id == cohort.id
+    assert [m.name for m in cohorts.members(db, cohort.id)] == ["Ada"]
+    assert [c.name for c in cohorts.my_cohorts(db, ada.id)] == ["DevOps spring"]
+    with pytest.raises(InvalidInputError, match="already in the cohort 'DevOps spring'"):
+        cohorts.join(db, cohort.join_code, ada.id, T0)
+    with pytest.raises(InvalidInputError, match="No cohort has this join code"):
+        cohorts.join(db, "ZZZZ-ZZZZ", ada.id, T0)
+    assert ("Grace", cohorts.COHORT_CREATED, "DevOps spring") in actions(db)
+    assert ("Ada", cohorts.JOINED, "Ada") in actions(db)
+
+
+def test_a_csv_adds_its_good_rows_and_names_the_line_and_the_account_of_a_bad_one(db, teacher):
+    accounts.add_user(db, "Bob", PASSWORD, T0, email="bob@example.org")
+    users.create_user(db, "Cleo", T0)
+    cohort = cohorts.create_cohort(db, "Class A", T0, teacher)
+    text = (
+        "username,email\n"  # line 1
+        "Cleo,\n"  # 2: an existing profile
+        "Dan,dan@example.org\n"  # 3: new: created as a learner profile
+        "Eve,bob@example.org\n"  # 4: Bob's email: refused, Bob named
+        "Fay\n"  # 5: one value where the header has two
+        "\n"  # 6: blank, skipped
+        "Bob,bob@example.org\n"  # 7: Bob himself
+        "Cleo,\n"  # 8: twice in one file
+    )
+    outcome = cohorts.add_from_csv(db, cohort.id, text, T0, teacher, source="class-a.csv")
+    assert outcome.added == ["Cleo", "Dan", "Bob"]
+    assert outcome.already == ["Cleo"]
+    assert outcome.errors == [
+        "class-a.csv:4: error: the email bob@example.org is already used by the account "
+        "'Bob' (learner, bob@example.org)",
+        "class-a.csv:5: error: 1 values where the header has 2 (username,email)",
+    ]
+    # A refused row adds nobody: no Eve, no Fay.
+    assert users.find_by_name(db, "Eve") is None and users.find_by_name(db, "Fay") is None
+    assert [m.name for m in cohorts.members(db, cohort.id)] == ["Bob", "Cleo", "Dan"]
+    added = [a for a in audit.entries(db) if a.action == cohorts.MEMBER_ADDED]
+    assert [(a.actor_name, a.subject_name) for a in added] == [
+        ("Grace", "Cleo"),
+        ("Grace", "Dan"),
+        ("Grace", "Bob"),
+    ]
+
+    # On a class server accounts come from an admin: an unknown username is refused, named.
+    again = cohorts.add_from_csv(
+        db, cohort.id, "username\nGus\n", T0, teacher, source="b.csv", create_missing=False
+    )
+    assert again.errors == [
+        "b.csv:2: error: no account named 'Gus': an admin adds it in Admin › Accounts first"
+    ]
+    assert users.find_by_name(db, "Gus") is None
+
+
+def test_a_csv_with_a_wrong_header_adds_nobody_and_says_which_columns(db, teacher):
+    cohort = cohorts.create_cohort(db, "Class B", T0, teacher)
+    outcome = cohorts.add_from_csv(db, cohort.id, "name,mail\nAda,a@b.org\n", T0, teacher)
+    assert outcome.added == []
+    assert outcome.errors[0].startswith("learners.csv:1: error: the header row must name")
+    assert users.find_by_name(db, "Ada") is None
+
+
+@pytest.fixture
+def assigned(db, teacher, exams):
+    cohort = cohorts.create_cohort(db, "Class C", T0, teacher)
+    ada = users.create_user(db, "Ada", T0)
+    cohorts.add_learner(db, cohort.id, "Ada", T0, teacher)
+    found = cohorts.assign(
+        db,
+        cohort.id,
+        exams,
+        EXAM,
+        T0 + timedelta(hours=1),
+        T0 + timedelta(hours=3),
+        2,
+        T0,
+        teacher,
+    )
+    return found, ada
+
+
+def test_an_assigned_exam_starts_only_inside_its_window_on_the_server(db, exams, bank, assigned):
+    found, ada = assigned
+    mine = cohorts.for_learner(db, ada.id, T0)
+    assert [(m.assignment.title, m.state, m.cohort_name) for m in mine] == [
+        (exams.get(EXAM).blueprint.title, "upcoming", "Class C")
+    ]
+    with pytest.raises(cohorts.WindowError, match="cannot be started yet"):
+        cohorts.start(db, found.id, exams, bank, ada.id, T0)
+
+    late = T0 + timedelta(hours=3)
+    with pytest.raises(cohorts.WindowError, match="closed at 2026-12-06 12:00 UTC"):
+        cohorts.start(db, found.id, exams, bank, ada.id, late)
+    assert engine.history(db, ada.id) == []  # nothing was started
+    refused = [a for a in audit.entries(db) if a.action == cohorts.START_REFUSED]
+    assert [(a.actor_name, a.subject_name) for a in refused] == [("Ada", "Ada")]
+
+    # Inside the window: started, and the deadline never runs past the close time.
+    near_close = T0 + timedelta(hours=2, minutes=50)
+    row = cohorts.start(db, found.id, exams, bank, ada.id, near_close)
+    assert row.deadline == found.closes_at
+    assert cohorts.start(db, found.id, exams, bank, ada.id, near_close).id == row.id  # resumed
+    (listed,) = cohorts.for_learner(db, ada.id, near_close)
+    assert listed.state == "open" and listed.open_token == row.token and listed.attempts_used == 1
+
+
+def test_the_allowance_and_a_per_learner_accommodation_apply_to_the_assignment(
+    db, exams, bank, assigned, teacher
+):
+    found, ada = assigned
+    bp = exams.get(EXAM).blueprint
+    cohorts.set_accommodation(db, found.id, ada.id, "1.5", T0, teacher)
+    assert cohorts.accommodation(db, found.id, ada.id) == "1.5"
+    assert engine.accommodation(db, ada.id) == "1"  # the profile's own is unchanged
+    opened = found.opens_at
+    first = cohorts.start(db, found.id, exams, bank, ada.id, opened)
+    assert first.accommodation == "1.5"
+    assert first.deadline == opened + timedelta(minutes=bp.time_limit_minutes * 1.5)
+    engine.submit(db, first.token, ada.id, opened + timedelta(minutes=1))
+    second = cohorts.start(db, found.id, exams, bank, ada.id, opened + timedelta(minutes=2))
+    engine.submit(db, second.token, ada.id, opened + timedelta(minutes=3))
+    with pytest.raises(InvalidInputError, match="used all 2 attempts allowed"):
+        cohorts.start(db, found.id, exams, bank, ada.id, opened + timedelta(minutes=4))
+    assert ("Grace", cohorts.ACCOMMODATION_SET, "Ada") in actions(db)
+    assert ("Grace", cohorts.ASSIGNED, "Class C") in actions(db)
+
+
+def test_only_members_start_and_bad_assignments_are_refused(db, exams, bank, assigned, teacher):
+    found, _ = assigned
+    bo = users.create_user(db, "Bo", T0)
+    with pytest.raises(NotFoundError, match="not assigned to you"):
+        cohorts.start(db, found.id, exams, bank, bo.id, found.opens_at)
+    with pytest.raises(NotFoundError, match="not in the assignment's cohort"):
+        cohorts.set_accommodation(db, found.id, bo.id, "2", T0, teacher)
+    cohort_id = found.cohort_id
+    with pytest.raises(NotFoundError, match="No exam with the id 'nope'"):
+        cohorts.assign(db, cohort_id, exams, "nope", T0, T0 + timedelta(hours=1), 1, T0)
+    with pytest.raises(InvalidInputError, match="after the open time"):
+        cohorts.assign(db, cohort_id, exams, EXAM, T0, T0, 1, T0)
+    with pytest.raises(InvalidInputError, match="already passed"):
+        cohorts.assign(db, cohort_id, exams, EXAM, T0 - timedelta(hours=2), T0, 1, T0)
+    with pytest.raises(InvalidInputError, match="from 1 to"):
+        cohorts.assign(db, cohort_id, exams, EXAM, T0, T0 + timedelta(hours=1), 0, T0)
