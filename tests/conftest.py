@@ -122,9 +122,10 @@ def pytest_collection_modifyitems(config, items):
 
 # ---------------------------------------------------------------------- the model and the index
 
-# The real course embedded once per run: about 700 passages take 30 to 60 s on two cores, and the
-# model 5 to 8 s to load. Every test that needs either shares these; a test that must build from
-# nothing (a first build's progress, a fresh home) keeps its own folder on purpose.
+# The real course embedded once per run (1,698 passages on 2026-12-06: the costliest setup of the
+# suite, two to three minutes on this 2-core machine under load) and the model loaded once. Every
+# test that needs either shares these; a test that must build from nothing (a first build's
+# progress, a fresh home) keeps its own folder on purpose.
 
 
 @dataclasses.dataclass(frozen=True)

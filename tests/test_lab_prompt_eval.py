@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, copy_derived
 from triops.config import Settings, get_settings
 from triops.content.frontmatter import split_front_matter
 from triops.evals import EvalConfigError, EvalRun, load_config
@@ -296,12 +296,15 @@ def test_cli_lab_run_exits_0_when_the_candidate_passes_and_the_gate_holds_else_1
 
 
 @pytest.fixture(scope="module")
-def shared_home(tmp_path_factory):
-    """One TRIOPS_HOME with the course's index built, for every run of this module."""
+def shared_home(course_derived, tmp_path_factory):
+    """One TRIOPS_HOME for every run of this module, holding a copy of the session's course index
+    and saved query encoder (tests/conftest.py), brought up to date (nothing to encode unless
+    the course changed since): the eval child finds them current."""
     from triops.labs.spec import load_labs
     from triops.search.service import course_index
 
     home = tmp_path_factory.mktemp("prompt-eval-home")
+    copy_derived(course_derived.derived, home / "derived")
     course_index(Settings(home=home), load_labs)
     return home
 
