@@ -3,7 +3,7 @@
 import streamlit as st
 
 from triops.quiz import exam as engine
-from triops.ui import exam_view, resources
+from triops.ui import cohorts_view, exam_view, resources
 from triops.ui.identity import current, now
 
 st.title("Exams")
@@ -18,6 +18,7 @@ if not token:
     if not exams.exams:
         st.warning("No exam can be built from the current bank; see Instructor › Content health.")
         st.stop()
+    cohorts_view.my_assignments(identity)
     exam_view.exam_list(exams, identity)
     st.stop()
 

@@ -82,6 +82,7 @@ SECTIONS: dict[str, list[PageSpec]] = {
         PageSpec("item_analysis.py", "Item analysis", "analytics", "item-analysis"),
         PageSpec("exam_coverage.py", "Exam coverage", "fact_check", "exam-coverage"),
         PageSpec("learners.py", "Learners", "group", "learners"),
+        PageSpec("cohorts.py", "Cohorts", "groups", "cohorts"),
     ],
 }
 
