@@ -203,3 +203,37 @@ def test_only_members_start_and_bad_assignments_are_refused(db, exams, bank, ass
         cohorts.assign(db, cohort_id, exams, EXAM, T0 - timedelta(hours=2), T0, 1, T0)
     with pytest.raises(InvalidInputError, match="from 1 to"):
         cohorts.assign(db, cohort_id, exams, EXAM, T0, T0 + timedelta(hours=1), 0, T0)
+
+
+def test_the_gradebook_shows_status_best_score_and_domains_and_exports_for_moodle(
+    db, exams, bank, assigned, teacher
+):
+    found, ada = assigned
+    accounts.add_user(db, "=cmd", PASSWORD, T0, email="eve@example.org")
+    cohorts.add_learner(db, found.cohort_id, "=cmd", T0, teacher)
+    opened = found.opens_at
+    first = cohorts.start(db, found.id, exams, bank, ada.id, opened)
+    engine.submit(db, first.token, ada.id, opened + timedelta(minutes=1))  # nothing answered
+    book = cohorts.gradebook(db, found.cohort_id, opened + timedelta(minutes=2))
+    cell = book.cell(ada.id, found.id)
+    assert (cell.status, cell.score, cell.attempts) == ("failed", 0.0, 1)
+    bp = exams.get(EXAM).blueprint
+    assert {d.name for d in cell.domains} == {d.title or d.key for d in bp.domains}
+    assert all(d.percent == 0.0 and not d.meets for d in cell.domains)
+    eve = users.find_by_name(db, "=cmd")
+    assert book.cell(eve.id, found.id).status == "not started"
+    after = cohorts.gradebook(db, found.cohort_id, found.closes_at)
+    assert after.cell(eve.id, found.id).status == "missed"
+
+    # An attempt left open past its deadline is finalized by the gradebook's read.
+    second = cohorts.start(db, found.id, exams, bank, ada.id, opened + timedelta(minutes=3))
+    late = second.deadline + timedelta(minutes=bp.expiry.grace_minutes + 1)
+    assert cohorts.gradebook(db, found.cohort_id, late).cell(ada.id, found.id).attempts == 2
+    assert engine.history(db, ada.id)[-1].state != "in_progress"
+
+    lines = cohorts.gradebook_csv(book).splitlines()
+    assert lines == [
+        f"Email address,Username,{bp.title}",
+        "eve@example.org,'=cmd,",  # a name that opens like a formula is defused
+        ",Ada,0.00",
+    ]

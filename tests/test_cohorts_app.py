@@ -106,6 +106,12 @@ def test_an_instructor_creates_a_cohort_with_a_hostile_name_and_adds_learners_by
     assert (found.exam_id, found.attempts_allowed) == (EXAM, 2)
     assert found.closes_at - found.opens_at == timedelta(days=7)
     assert any(t.startswith(f"{found.title} ({EXAM}) · upcoming ·") for t in shown(at))
+    book = at.dataframe[1].value  # the gradebook: a learner a row, an exam a column
+    assert list(book.columns) == ["Learner", f"1. {found.title}"]
+    assert list(book[f"1. {found.title}"]) == ["not started", "not started"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Download for Moodle's grade import (CSV)"
+    ]
     assert logged == [
         ("Grace", cohorts.COHORT_CREATED),
         ("Grace", cohorts.MEMBER_ADDED),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -469,3 +470,115 @@ def start(db, assignment_id: str, exams, bank, user_id: str, now: datetime) -> A
     )
     store.link_attempt(db, row.id, found.id, user_id)
     return row
+
+
+# -- the gradebook -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DomainScore:
+    name: str
+    percent: float
+    meets: bool
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A learner's result on one assignment: the best finished attempt when there is one."""
+
+    status: str  # 'passed', 'failed', 'in progress', 'abandoned', 'not started', 'missed'
+    score: float | None = None
+    attempts: int = 0
+    domains: tuple[DomainScore, ...] = ()
+
+    def text(self) -> str:
+        return self.status if self.score is None else f"{self.status} {self.score:.0f}%"
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    cohort: Cohort
+    assignments: list[Assignment]
+    learners: list[Member]
+    cells: dict[tuple[str, str], Cell]  # (user id, assignment id)
+
+    def cell(self, user_id: str, assignment_id: str) -> Cell:
+        return self.cells[(user_id, assignment_id)]
+
+
+def _domains(result_json: str | None) -> tuple[DomainScore, ...]:
+    data = json.loads(result_json or "{}")
+    return tuple(
+        DomainScore(d.get("title") or d["domain"], d["percent"], bool(d.get("meets")))
+        for d in sorted(data.get("domains", []), key=lambda d: d.get("title") or d["domain"])
+    )
+
+
+def _cell(found: Assignment, rows: list, now: datetime) -> Cell:
+    finished = [r for r in rows if r.state == "finished" and r.score is not None]
+    if finished:
+        best = max(finished, key=lambda r: r.score)
+        return Cell(
+            "passed" if best.passed else "failed", best.score, len(rows), _domains(best.result_json)
+        )
+    if any(r.state in engine.OPEN_STATES for r in rows):
+        return Cell("in progress", attempts=len(rows))
+    if rows:
+        return Cell("abandoned", attempts=len(rows))
+    return Cell("missed" if window_state(found, now) == "closed" else "not started")
+
+
+def gradebook(db, cohort_id: str, now: datetime) -> Gradebook:
+    """Learner x assignment for a cohort: status, best score and per-domain result. Attempts
+    whose time ran out are finalized first, as on any read."""
+    cohort = get_cohort(db, cohort_id)
+    results = store.cohort_attempts(db, cohort_id)
+    stale = [
+        r
+        for r in results
+        if r.state in engine.OPEN_STATES
+        and ((r.deadline and r.deadline <= now) or (r.grace_until and r.grace_until <= now))
+    ]
+    if stale:
+        for r in stale:
+            row = attempt_store.by_token(db, r.attempt_id)
+            if row is not None:
+                engine.finalize_if_expired(db, row, now)
+        results = store.cohort_attempts(db, cohort_id)
+    by_pair: dict[tuple[str, str], list] = {}
+    for r in results:
+        by_pair.setdefault((r.user_id, r.assignment_id), []).append(r)
+    found = store.assignments(db, cohort_id)
+    people = store.members(db, cohort_id)
+    cells = {
+        (m.user_id, a.id): _cell(a, by_pair.get((m.user_id, a.id), []), now)
+        for m in people
+        for a in found
+    }
+    return Gradebook(cohort, found, people, cells)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(text: str) -> str:
+    # A cell opening with one of these runs as a formula in a spreadsheet (OWASP, "CSV
+    # Injection"); names and titles are typed by people, so such a cell opens with a quote.
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def gradebook_csv(book: Gradebook) -> str:
+    """The gradebook in the shape Moodle's CSV grade import takes (Grades › Import › CSV file):
+    identifier columns (email address, username), then one column per grade item holding the
+    best score in percent, empty where there is none. On import, map "Email address" to
+    useremail (or "Username" to username) and each exam column to a grade item or a new one."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Email address", "Username"] + [_safe(a.title) for a in book.assignments])
+    for m in book.learners:
+        scores = [book.cell(m.user_id, a.id).score for a in book.assignments]
+        writer.writerow(
+            [_safe(m.email or ""), _safe(m.name)]
+            + ["" if s is None else f"{s:.2f}" for s in scores]
+        )
+    return buffer.getvalue()

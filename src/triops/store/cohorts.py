@@ -222,3 +222,31 @@ def attempt_ids(
         sql += " AND l.user_id = ?"
         params.append(user_id)
     return [(r[0], r[1]) for r in db.execute(sql + " ORDER BY e.started_at", params).fetchall()]
+
+
+class AttemptResult(BaseModel):
+    """One attempt of an assigned exam as the gradebook reads it."""
+
+    assignment_id: str
+    user_id: str
+    attempt_id: str
+    state: str
+    started_at: datetime
+    deadline: datetime | None
+    grace_until: datetime | None
+    score: float | None
+    passed: bool | None
+    result_json: str | None
+
+
+def cohort_attempts(db: duckdb.DuckDBPyConnection, cohort_id: str) -> list[AttemptResult]:
+    """Every attempt started for an assignment of the cohort, oldest first."""
+    keys = list(AttemptResult.model_fields)
+    rows = db.execute(
+        "SELECT l.assignment_id, l.user_id, e.id, e.state, e.started_at, e.deadline, "
+        "e.grace_until, e.score, e.passed, e.result_json FROM assignment_attempts l "
+        "JOIN assignments a ON a.id = l.assignment_id JOIN exam_attempts e ON e.id = l.attempt_id "
+        "WHERE a.cohort_id = ? ORDER BY e.started_at",
+        [cohort_id],
+    ).fetchall()
+    return [AttemptResult(**dict(zip(keys, r, strict=True))) for r in rows]

@@ -264,6 +264,54 @@ def _set_accommodation(assignment_id: str, user_id: str, key: str, name: str) ->
     )
 
 
+def gradebook_section(cohort: cohorts.Cohort) -> None:
+    """Learner x assigned exam: status and best score, the per-domain results of one exam, and
+    the CSV for Moodle's grade import."""
+    book = cohorts.gradebook(resources.state_db(), cohort.id, now())
+    st.subheader("Gradebook")
+    if not book.assignments or not book.learners:
+        st.info("The gradebook fills in once the cohort has members and an assigned exam.")
+        return
+    titles = [f"{i + 1}. {a.title}" for i, a in enumerate(book.assignments)]
+    st.dataframe(
+        [
+            {"Learner": m.name}
+            | {
+                t: book.cell(m.user_id, a.id).text()
+                for t, a in zip(titles, book.assignments, strict=True)
+            }
+            for m in book.learners
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.download_button(
+        "Download for Moodle's grade import (CSV)",
+        cohorts.gradebook_csv(book),
+        file_name="triops-gradebook.csv",
+        mime="text/csv",
+        key="coh_gradebook_csv",
+    )
+    st.caption(
+        "Best score in percent per exam. In Moodle: Grades › Import › CSV file, then map "
+        "Email address to useremail (or Username to username) and each exam to a grade item."
+    )
+    by_id = {a.id: a for a in book.assignments}
+    chosen = st.selectbox(
+        "Results per domain of",
+        list(by_id),
+        format_func=lambda aid: by_id[aid].title,
+        key="coh_domains_of",
+    )
+    rows = []
+    for m in book.learners:
+        cell = book.cell(m.user_id, chosen)
+        row = {"Learner": m.name, "Result": cell.text()}
+        row |= {d.name: f"{d.percent:.0f}%{'' if d.meets else ' (below)'}" for d in cell.domains}
+        rows.append(row)
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
 # -- the learner's side (Exams page) ----------------------------------------------------------
 
 
