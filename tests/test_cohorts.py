@@ -237,3 +237,30 @@ def test_the_gradebook_shows_status_best_score_and_domains_and_exports_for_moodl
         "eve@example.org,'=cmd,",  # a name that opens like a formula is defused
         ",Ada,0.00",
     ]
+
+
+def test_the_command_line_creates_a_cohort_adds_a_csv_naming_bad_lines_and_exports(tmp_path):
+    from typer.testing import CliRunner
+
+    from triops.cli import app as cli
+
+    def run(*args):
+        return CliRunner().invoke(cli, list(args))
+
+    made = run("cohorts", "create", "Evening")
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("created Evening: join code ")
+    sheet = tmp_path / "evening.csv"
+    sheet.write_text("username,email\nAda,ada@example.org\nBo,not-an-email\n", encoding="utf-8")
+    added = run("cohorts", "add", "evening", str(sheet))
+    assert added.exit_code == 1
+    assert f"{sheet}:3: error: 'not-an-email' is not an email address" in added.stderr
+    assert "added 1, already members 0" in added.stdout
+    listed = run("cohorts", "list")
+    assert listed.exit_code == 0 and "\t1 members" in listed.stdout
+    book = run("cohorts", "gradebook", "Evening")
+    assert book.exit_code == 0
+    assert book.stdout.splitlines() == ["Email address,Username", ",Ada"]
+    missing = run("cohorts", "gradebook", "Morning")
+    assert missing.exit_code == 1
+    assert "No cohort named 'Morning' (cohorts: Evening)" in missing.stderr

@@ -669,6 +669,94 @@ def audit_export(
         typer.echo(f"wrote {text.count(chr(10)) - 1} entries to {output}", err=True)
 
 
+cohorts_app = typer.Typer(
+    help="Cohorts of learners (also Instructor › Cohorts): create one, list them, add learners "
+    "from a CSV, export a gradebook for Moodle. Run with the app stopped.",
+    no_args_is_help=True,
+)
+app.add_typer(cohorts_app, name="cohorts")
+
+
+@cohorts_app.command("create")
+def cohorts_create(name: Annotated[str, typer.Argument(help="The cohort's name.")]) -> None:
+    """Create a cohort and print its join code (recorded in the audit log)."""
+    from triops import cohorts
+
+    cohort = _accounts_call(lambda conn: cohorts.create_cohort(conn, name, _utc_now()))
+    typer.echo(f"created {cohort.name}: join code {cohorts.show_code(cohort.join_code)}")
+
+
+@cohorts_app.command("list")
+def cohorts_list() -> None:
+    """Every cohort: name, join code, members."""
+    from triops import cohorts
+
+    rows = _accounts_call(cohorts.cohorts)
+    if not rows:
+        typer.echo("no cohorts yet: create one with `triops cohorts create NAME`")
+    for c in rows:
+        typer.echo(f"{c.name}\t{cohorts.show_code(c.join_code)}\t{c.members} members")
+
+
+@cohorts_app.command("add")
+def cohorts_add(
+    cohort: Annotated[str, typer.Argument(help="The cohort's name.")],
+    csv_file: Annotated[
+        Path, typer.Argument(help="A CSV with a header row username,email (email may be empty).")
+    ],
+) -> None:
+    """Add the learners of a CSV to a cohort. A bad row is reported as FILE:LINE: error: and
+    adds nobody; the exit code is 1 when any row was refused. With TRIOPS_SIGN_IN=password each
+    username must be an account; otherwise a new username becomes a learner profile."""
+    from triops import cohorts
+
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"{csv_file}: error: cannot read: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    create = get_settings().sign_in != "password"
+    outcome = _accounts_call(
+        lambda conn: cohorts.add_from_csv(
+            conn,
+            cohorts.find_cohort(conn, cohort).id,
+            text,
+            _utc_now(),
+            source=str(csv_file),
+            create_missing=create,
+        )
+    )
+    for line in outcome.errors:
+        typer.echo(line, err=True)
+    typer.echo(f"added {len(outcome.added)}, already members {len(outcome.already)}")
+    if outcome.errors:
+        raise typer.Exit(1)
+
+
+@cohorts_app.command("gradebook")
+def cohorts_gradebook(
+    cohort: Annotated[str, typer.Argument(help="The cohort's name.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the CSV here (default: standard output)."),
+    ] = None,
+) -> None:
+    """The cohort's gradebook as CSV for Moodle's grade import: Email address, Username, then
+    the best percent per assigned exam."""
+    from triops import cohorts
+
+    text = _accounts_call(
+        lambda conn: cohorts.gradebook_csv(
+            cohorts.gradebook(conn, cohorts.find_cohort(conn, cohort).id, _utc_now())
+        )
+    )
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {text.count(chr(10)) - 1} learners to {output}", err=True)
+
+
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)
 ci_app = typer.Typer(
     help="Run GitHub Actions workflows locally, offline, in the sandbox.", no_args_is_help=True
