@@ -183,6 +183,8 @@ def test_the_allowance_and_a_per_learner_accommodation_apply_to_the_assignment(
     engine.submit(db, second.token, ada.id, opened + timedelta(minutes=3))
     with pytest.raises(InvalidInputError, match="used all 2 attempts allowed"):
         cohorts.start(db, found.id, exams, bank, ada.id, opened + timedelta(minutes=4))
+    (item,) = cohorts.for_learner(db, ada.id, opened + timedelta(minutes=4))
+    assert (item.attempts_used, item.best_score, item.can_start) == (2, 0.0, False)
     assert ("Grace", cohorts.ACCOMMODATION_SET, "Ada") in actions(db)
     assert ("Grace", cohorts.ASSIGNED, "Class C") in actions(db)
 

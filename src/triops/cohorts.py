@@ -387,7 +387,7 @@ def _attempts(db, assignment_id: str, user_id: str, now: datetime) -> list[Attem
 
 
 def for_learner(db, user_id: str, now: datetime) -> list[Assigned]:
-    """Every exam assigned to the learner's cohorts, soonest closing first."""
+    """Every exam assigned to the learner's cohorts, soonest closing first, closed ones last."""
     names = {c.id: c.name for c in store.cohorts_of(db, user_id)}
     found = []
     for a in store.assignments_for(db, user_id):
@@ -404,6 +404,7 @@ def for_learner(db, user_id: str, now: datetime) -> list[Assigned]:
                 best_score=max(scores) if scores else None,
             )
         )
+    found.sort(key=lambda item: item.state == "closed")  # stable: by close time within
     return found
 
 

@@ -361,9 +361,11 @@ def my_assignments(identity: Identity) -> None:
             )
             if item.state != "open":
                 continue
+            if not item.can_start:
+                st.caption("All attempts allowed are used.")
+                continue
             label = "Resume" if item.open_token else "Start"
-            disabled = not item.can_start
-            if st.button(label, key=f"assigned-{a.id}", type="primary", disabled=disabled):
+            if st.button(label, key=f"assigned-{a.id}", type="primary"):
                 try:
                     row = cohorts.start(
                         db, a.id, resources.exams(), resources.bank(), user_id, now()
