@@ -85,6 +85,7 @@ def test_a_csv_adds_its_good_rows_and_names_the_line_and_the_account_of_a_bad_on
         "\n"  # 6: blank, skipped
         "Bob,bob@example.org\n"  # 7: Bob himself
         "Cleo,\n"  # 8: twice in one file
+        "bob,other@example.org\n"  # 9: Bob's username with another email: Bob named
     )
     outcome = cohorts.add_from_csv(db, cohort.id, text, T0, teacher, source="class-a.csv")
     assert outcome.added == ["Cleo", "Dan", "Bob"]
@@ -93,6 +94,8 @@ def test_a_csv_adds_its_good_rows_and_names_the_line_and_the_account_of_a_bad_on
         "class-a.csv:4: error: the email bob@example.org is already used by the account "
         "'Bob' (learner, bob@example.org)",
         "class-a.csv:5: error: 1 values where the header has 2 (username,email)",
+        "class-a.csv:9: error: the username 'bob' belongs to the account 'Bob' "
+        "(learner, bob@example.org), not to other@example.org",
     ]
     # A refused row adds nobody: no Eve, no Fay.
     assert users.find_by_name(db, "Eve") is None and users.find_by_name(db, "Fay") is None
