@@ -262,7 +262,7 @@ def test_the_command_line_creates_a_cohort_adds_a_csv_naming_bad_lines_and_expor
     assert f"{sheet}:3: error: 'not-an-email' is not an email address" in added.stderr
     assert "added 1, already members 0" in added.stdout
     listed = run("cohorts", "list")
-    assert listed.exit_code == 0 and "\t1 members" in listed.stdout
+    assert listed.exit_code == 0 and "\t1 member\n" in listed.stdout
     book = run("cohorts", "gradebook", "Evening")
     assert book.exit_code == 0
     assert book.stdout.splitlines() == ["Email address,Username", ",Ada"]

@@ -695,7 +695,7 @@ def cohorts_list() -> None:
     if not rows:
         typer.echo("no cohorts yet: create one with `triops cohorts create NAME`")
     for c in rows:
-        typer.echo(f"{c.name}\t{cohorts.show_code(c.join_code)}\t{c.members} members")
+        typer.echo(f"{c.name}\t{cohorts.show_code(c.join_code)}\t{cohorts.members_text(c.members)}")
 
 
 @cohorts_app.command("add")

@@ -62,6 +62,10 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def members_text(count: int) -> str:
+    return f"{count} member{'' if count == 1 else 's'}"
+
+
 def show_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 

@@ -87,7 +87,7 @@ def pick() -> cohorts.Cohort | None:
     st.selectbox(
         "Cohort",
         list(found),
-        format_func=lambda cid: f"{found[cid].name} ({found[cid].members} members)",
+        format_func=lambda cid: f"{found[cid].name} ({cohorts.members_text(found[cid].members)})",
         key=_PICK,
     )
     return found[st.session_state[_PICK]]
