@@ -23,11 +23,20 @@ from triops.quiz.grading import Grade, grade, validate_response
 from triops.quiz.models import Question
 from triops.quiz.presentation import option_count
 from triops.store import attempts as store
+from triops.store import audit, users
 from triops.store.attempts import AttemptRow, QuestionRow
 
 ACCOMMODATIONS: dict[str, float | None] = {"1": 1.0, "1.5": 1.5, "2": 2.0, "untimed": None}
 OPEN_STATES = ("in_progress", "overdue")
 _QUESTION = TypeAdapter(Question)
+
+# Exam events in the audit log (issue 18 item 4). The candidate is the actor of a start, a
+# submit and a refused late answer; expiry is the server's act, whichever request noticed it.
+STARTED = "exam started"
+SUBMITTED = "exam submitted"
+EXPIRED = "exam expired"
+LATE_WRITE_REFUSED = "exam late write refused"
+SYSTEM = "system"  # the actor id of the server itself: user ids are hex, so it names nobody
 
 
 class AttemptClosedError(TriopsError):
@@ -172,7 +181,40 @@ def start(
         )
         for d in drawn
     ]
-    return store.create_attempt(db, row, questions)
+    created = store.create_attempt(db, row, questions)
+    if created.id == token:  # not the attempt another tab opened first
+        _audit(db, now, created, STARTED, _deadline_text(created))
+    return created
+
+
+def _audit(db, now: datetime, row: AttemptRow, action: str, detail: str, *, by_system=False):
+    """One exam event, right after the write it reports (the store commits each write itself).
+
+    The attempt is named by exam and start time: its id is the token of the candidate's URL."""
+    user = users.get_user(db, row.user_id)
+    name = user.name if user is not None else row.user_id
+    audit.record(
+        db,
+        now,
+        actor_id=SYSTEM if by_system else row.user_id,
+        actor_name=SYSTEM if by_system else name,
+        action=action,
+        subject_id=row.user_id,
+        subject_name=name,
+        detail=f"{row.exam_id}, started {_utc(row.started_at)}: {detail}",
+    )
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _deadline_text(row: AttemptRow) -> str:
+    return "untimed" if row.deadline is None else f"deadline {_utc(row.deadline)}"
+
+
+def _score_text(result: dict[str, Any]) -> str:
+    return f"{result['percent']:.0f}%, {'passed' if result['passed'] else 'failed'}"
 
 
 def _owned(db, token: str, user_id: str) -> AttemptRow:
@@ -184,21 +226,38 @@ def _owned(db, token: str, user_id: str) -> AttemptRow:
     return row
 
 
-def finalize_if_expired(db, row: AttemptRow, now: datetime) -> AttemptRow:
-    """Apply the expiry policy when the deadline or the grace period has passed."""
+def finalize_if_expired(
+    db, row: AttemptRow, now: datetime, *, noticed_by: str = "a later request"
+) -> AttemptRow:
+    """Apply the expiry policy when the deadline or the grace period has passed.
+
+    `noticed_by` only words the audit entry: the sweep, or the request that found it expired."""
+    event = None
     if row.state == "in_progress" and row.deadline is not None and row.deadline <= now:
         if row.grace_until is None:
-            _finish(db, row, finished_at=row.deadline, expect=("in_progress",))
+            result = _finish(db, row, finished_at=row.deadline, expect=("in_progress",))
+            if result is not None:
+                event = f"finished at the deadline {_utc(row.deadline)}, {_score_text(result)}"
         elif row.grace_until > now:
-            store.set_state(db, row.id, "overdue", expect=("in_progress",))
+            if store.set_state(db, row.id, "overdue", expect=("in_progress",)):
+                event = (
+                    f"deadline {_utc(row.deadline)} passed, answers closed, submit allowed "
+                    f"until {_utc(row.grace_until)}"
+                )
         else:
             # The grace period passed too without a submit: as in Moodle, the attempt is
             # abandoned and never graded.
-            store.set_state(
+            if store.set_state(
                 db, row.id, "abandoned", expect=("in_progress",), finished_at=row.grace_until
-            )
+            ):
+                event = f"abandoned, not graded: grace period ended {_utc(row.grace_until)}"
     elif row.state == "overdue" and row.grace_until is not None and row.grace_until <= now:
-        store.set_state(db, row.id, "abandoned", expect=("overdue",), finished_at=row.grace_until)
+        if store.set_state(
+            db, row.id, "abandoned", expect=("overdue",), finished_at=row.grace_until
+        ):
+            event = f"abandoned, not graded: grace period ended {_utc(row.grace_until)}"
+    if event is not None:  # only the finalizer that won a race records it
+        _audit(db, now, row, EXPIRED, f"{event} (noticed by {noticed_by})", by_system=True)
     return store.by_token(db, row.token) or row
 
 
@@ -244,6 +303,15 @@ def save_answer(
     if store.save_response(db, token, user_id, position, payload, now):
         return
     row = finalize_if_expired(db, _owned(db, token, user_id), now)
+    if row.state != "in_progress" and row.deadline is not None and row.deadline <= now:
+        _audit(
+            db,
+            now,
+            row,
+            LATE_WRITE_REFUSED,
+            f"question {position + 1}, {(now - row.deadline).total_seconds():.0f} s after the "
+            f"deadline {_utc(row.deadline)}",
+        )
     if row.state == "overdue":
         raise AttemptClosedError(
             "Time is up: answers can no longer change. You can still "
@@ -406,7 +474,10 @@ def result(view: AttemptView) -> ExamResult:
     )
 
 
-def _finish(db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...]) -> None:
+def _finish(
+    db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """Grade and close the attempt; the result, or None when another finalizer won the race."""
     view = AttemptView(
         row, Blueprint.model_validate_json(row.blueprint_json), _drawn(db, row), _answers(db, row)
     )
@@ -421,8 +492,11 @@ def _finish(db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...])
         passed=result["passed"],
         result_json=json.dumps(result),
     )
-    if finished:  # only the finalizer that won a race updates the review cards
-        review.record_attempt(db, row.user_id, view, result, finished_at)
+    if not finished:
+        return None
+    # Only the finalizer that won a race updates the review cards.
+    review.record_attempt(db, row.user_id, view, result, finished_at)
+    return result
 
 
 def submit(db, token: str, user_id: str, now: datetime) -> AttemptRow:
@@ -430,7 +504,10 @@ def submit(db, token: str, user_id: str, now: datetime) -> AttemptRow:
     row = finalize_if_expired(db, _owned(db, token, user_id), now)
     if row.state not in OPEN_STATES:
         return row
-    _finish(db, row, finished_at=now, expect=OPEN_STATES)
+    result = _finish(db, row, finished_at=now, expect=OPEN_STATES)
+    if result is not None:
+        late = " during the grace period" if row.state == "overdue" else ""
+        _audit(db, now, row, SUBMITTED, f"submitted{late}, {_score_text(result)}")
     return store.by_token(db, token) or row
 
 
@@ -438,7 +515,7 @@ def sweep(db, now: datetime) -> int:
     """Finalize every attempt whose time has run out; returns how many changed."""
     changed = 0
     for row in store.expired(db, now):
-        finalize_if_expired(db, row, now)
+        finalize_if_expired(db, row, now, noticed_by="the expiry sweep")
         changed += 1
     return changed
 

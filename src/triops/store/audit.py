@@ -1,4 +1,5 @@
-"""The audit log: who changed a role or a password, and failed sign-ins and lockouts."""
+"""The audit log: role and password changes, failed sign-ins and lockouts, instructor actions on
+cohorts, and exam events (start, submit, expiry, a refused late answer)."""
 
 from __future__ import annotations
 
