@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 from bench import (
+    accounts_bench,
     app_bench,
     ask_bench,
     drift_bench,
@@ -58,6 +59,8 @@ def main() -> int:
     measure("item calibration", readiness_bench.calibration)
     measure("calibration simulation", readiness_bench.simulation)
     measure("placement test", readiness_bench.placement_vs_fixed)
+    measure("password sign-in", accounts_bench.sign_in)
+    measure("cohort gradebook", accounts_bench.gradebook)
     reason = chromium_missing_reason()
     if reason:
         print(f"bench: browser figures skipped: {reason}", file=sys.stderr)
