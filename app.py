@@ -12,11 +12,14 @@ st.set_page_config(page_title="Triops", page_icon=PAGE_ICON, layout="wide")
 search_state.start_index_build()
 
 
-if resources.settings().sign_in == "password":
+if resources.settings().sign_in in ("password", "oidc"):
     # A class server: nothing but the sign-in form until someone signs in; then the pages their
     # role may use, and a refusal (before the page's script runs) for any other page's address.
+    # With oidc, signing in and out is Streamlit's st.login and st.logout (secrets.toml [auth]).
+    oidc = resources.settings().sign_in == "oidc"
     with guard():
-        identity = signin.session_identity(resources.state_db())
+        db = resources.state_db()
+        identity = signin.oidc_identity(db) if oidc else signin.session_identity(db)
     signed_in = identity.user is not None
     current_page = st.navigation(
         navigation.pages(can_instruct=identity.can_instruct, is_admin=identity.is_admin),
@@ -25,9 +28,12 @@ if resources.settings().sign_in == "password":
     )
     with guard():
         if not signed_in:
-            signin.sign_in_form(resources.state_db())
+            if oidc:
+                signin.oidc_sign_in_page()
+            else:
+                signin.sign_in_form(resources.state_db())
             st.stop()
-        signin.sidebar_account(identity)
+        (signin.oidc_sidebar_account if oidc else signin.sidebar_account)(identity)
         with st.sidebar:
             connection_text()
         navigation.refuse_if_not_allowed(current_page, identity.can_instruct, identity.is_admin)

@@ -11,14 +11,17 @@ The lockout numbers are this module's constants, documented in the README."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
+import secrets
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -29,7 +32,7 @@ from triops.store import audit, users
 from triops.store.accounts import Account
 from triops.store.users import Role, User
 
-SIGN_IN_MODES = ("none", "password")
+SIGN_IN_MODES = ("none", "password", "oidc")
 ROLES: tuple[Role, ...] = ("learner", "instructor", "admin")
 MIN_PASSWORD = 15
 MAX_PASSWORD = 256
@@ -261,6 +264,89 @@ def sign_in(
         f"Wrong username or password. {left} more failed "
         f"{'try' if left == 1 else 'tries'} lock this name for {LOCK_MINUTES} minutes."
     )
+
+
+OIDC_PREFIX = "oidc:"
+
+
+def oidc_username(issuer: str, subject: str) -> str:
+    """The username of the account an OpenID Connect subject signs in to: 'oidc:HOST:SUB'.
+
+    A subject is unique only within its issuer (OpenID Connect Core 1.0, 2014, section 2), so
+    the issuer's host is part of the name; one too long for a username is shortened to a
+    SHA-256 digest of the pair, still one name per subject."""
+    host = urlsplit(issuer).hostname or issuer
+    name = f"{OIDC_PREFIX}{host}:{subject}"
+    if len(name) > users.MAX_NAME or not name.isprintable() or name != " ".join(name.split()):
+        digest = hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:32]
+        name = f"{OIDC_PREFIX}{host[:20]}:{digest}"
+    return name
+
+
+def _claimed_role(claims: Mapping[str, object], role_claim: str | None) -> Role | None:
+    """The role a claim names: a role's name, or a list holding some (the highest wins)."""
+    if not role_claim:
+        return None
+    value = claims.get(role_claim)
+    named = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    held = [role for role in ROLES if role in named]
+    return held[-1] if held else None
+
+
+def oidc_sign_in(
+    db,
+    claims: Mapping[str, object],
+    now: datetime,
+    *,
+    role_claim: str | None = None,
+) -> User:
+    """The user an OpenID Connect sign-in is, found or made from the ID token's claims.
+
+    Found by its 'oidc:HOST:SUB' username; else, for a verified email (email_verified not
+    false), the account holding that email (say one made with `triops users add --email`);
+    else made at once, as a learner. The role comes from `role_claim` when the token names one
+    (a change is stored and audited), else it stays the accounts table's."""
+    issuer = str(claims.get("iss") or "").strip()
+    subject = str(claims.get("sub") or "").strip()
+    if not issuer or not subject:
+        raise SignInError(
+            "The identity provider's answer has no issuer or subject: sign in again, or ask "
+            "an admin to check the [auth] settings."
+        )
+    provider = Actor(None, f"identity provider {urlsplit(issuer).hostname or issuer}")
+    username = oidc_username(issuer, subject)
+    user = users.find_by_name(db, username)
+    email = claims.get("email")
+    email_pair = (None, None)
+    if isinstance(email, str) and email.strip() and claims.get("email_verified") is not False:
+        try:
+            email_pair = clean_email(email)
+        except InvalidInputError:
+            email_pair = (None, None)  # not an address this table keeps: the account has none
+    if user is None and email_pair[1] is not None:
+        holder = store.find_by_email(db, email_pair[1])
+        user = users.get_user(db, holder.id) if holder is not None else None
+    role = _claimed_role(claims, role_claim)
+    if user is None:
+        # The accounts table needs a password hash: this one is of a random secret nobody
+        # is told, so the account signs in through its provider only.
+        hashed = _hasher().hash(secrets.token_urlsafe(32))
+        user = store.create(
+            db,
+            username,
+            role=role or "learner",
+            email=email_pair[0],
+            email_key=email_pair[1],
+            hashed=hashed,
+            now=now,
+        )
+        _audit(db, now, provider, CREATED, user, f"role {user.role}, OpenID Connect")
+        return user
+    if role is not None and role != user.role:
+        store.set_role(db, user.id, role)
+        _audit(db, now, provider, ROLE_CHANGED, user, f"{user.role} -> {role} (claim {role_claim})")
+        user = users.get_user(db, user.id)
+    return user
 
 
 def _locked_message(until: datetime, now: datetime) -> str:

@@ -50,11 +50,18 @@ class Settings(BaseSettings):
         description="Build the search index in the background from the app's first page view, "
         "instead of when someone first opens Search or Ask (tests turn it off).",
     )
-    sign_in: Literal["none", "password"] = Field(
+    sign_in: Literal["none", "password", "oidc"] = Field(
         default="none",
         description="How people sign in: 'none' (one person's laptop: profiles picked in the "
-        "sidebar, every page open) or 'password' (a class server: accounts made with "
-        "`triops users add`, roles learner, instructor and admin).",
+        "sidebar, every page open), 'password' (a class server: accounts made with "
+        "`triops users add`, roles learner, instructor and admin) or 'oidc' (a class server "
+        "whose people sign in with an OpenID Connect provider set in .streamlit/secrets.toml).",
+    )
+    oidc_role_claim: str | None = Field(
+        default=None,
+        description="With sign_in 'oidc': the ID token claim whose value (learner, instructor "
+        "or admin, or a list holding them) sets the role at each sign-in. Unset, or a token "
+        "without a role in it: the role kept in the accounts table (Admin › Accounts).",
     )
     labs_venv: Path = Field(
         default=Path("/var/tmp/triops-labs-venv"),

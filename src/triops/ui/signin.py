@@ -1,4 +1,5 @@
-"""Sign-in on a class server (TRIOPS_SIGN_IN=password): the form, who the session is, sign-out.
+"""Sign-in on a class server: TRIOPS_SIGN_IN=password (the form, who the session is, sign-out)
+and TRIOPS_SIGN_IN=oidc (Streamlit's st.login with the provider in .streamlit/secrets.toml).
 
 A session is signed in for as long as its browser tab keeps it (a refresh starts a new session
 and asks again), and no longer than the password it signed in with: a changed or reset password
@@ -102,3 +103,68 @@ def sidebar_account(identity: Identity) -> None:
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             sign_out()
             st.rerun()
+
+
+# OpenID Connect (TRIOPS_SIGN_IN=oidc). Streamlit keeps who signed in, in its signed identity
+# cookie, and hands the ID token's claims to st.user; the account and its role are Triops's.
+_OIDC_SESSION = "triops_oidc_user"  # (issuer, subject, user id) found at this session's start
+OIDC_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+
+
+def oidc_missing_keys() -> list[str]:
+    """The keys of secrets.toml's [auth] section st.login needs and cannot find (names only:
+    no value is ever shown)."""
+    try:
+        section = st.secrets.get("auth") or {}
+    except FileNotFoundError:
+        section = {}
+    return [key for key in OIDC_KEYS if not section.get(key)]
+
+
+def oidc_identity(db) -> Identity:
+    """Who this session is, from st.user: the account found or made at the session's first
+    rerun after sign-in, read again from the database on every rerun (a role set in Admin ›
+    Accounts applies at once, unless the role claim sets it at the next sign-in)."""
+    if not st.user.is_logged_in:
+        st.session_state.pop(_OIDC_SESSION, None)
+        return _set_identity(Identity(user=None, mode="shared"))
+    claims = st.user.to_dict()
+    issuer, subject = str(claims.get("iss") or ""), str(claims.get("sub") or "")
+    held = st.session_state.get(_OIDC_SESSION)
+    if held is None or held[:2] != (issuer, subject):
+        role_claim = resources.settings().oidc_role_claim
+        user = accounts.oidc_sign_in(db, claims, now(), role_claim=role_claim)
+        held = (issuer, subject, user.id)
+        st.session_state[_OIDC_SESSION] = held
+    user = users.get_user(db, held[2])
+    if user is None:  # the account was removed while signed in
+        st.session_state.pop(_OIDC_SESSION, None)
+    return _set_identity(Identity(user=user, mode="shared"))
+
+
+def oidc_sign_in_page() -> None:
+    """The sign-in page: one button that leaves for the identity provider (st.login)."""
+    st.title("Sign in to Triops")
+    missing = oidc_missing_keys()
+    if missing:
+        st.error(
+            "Sign-in is not set up: .streamlit/secrets.toml's [auth] section lacks "
+            + ", ".join(missing)
+            + ". An admin adds them (README, Run it for a class) and restarts the app."
+        )
+        return
+    st.caption("You sign in with your organisation's account; Triops keeps no password.")
+    if st.button("Sign in", type="primary", icon=":material/login:"):
+        st.login()
+
+
+def oidc_sidebar_account(identity: Identity) -> None:
+    """Who is signed in (email, else name, as plain text) and the sign-out button (st.logout)."""
+    if identity.user is None:
+        return
+    shown = st.user.get("email") or st.user.get("name") or identity.user.name
+    with st.sidebar:
+        st.text(f"Signed in as {shown} ({identity.user.role})")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            st.session_state.clear()
+            st.logout()
