@@ -106,3 +106,39 @@ def test_an_answer_without_a_subject_is_refused_clearly(db):
     with pytest.raises(SignInError, match="no issuer or subject"):
         accounts.oidc_sign_in(db, {"iss": ISSUER, "email": "a@b.org"}, NOW)
     assert users.list_users(db) == []
+
+
+@pytest.fixture
+def oidc_app(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    monkeypatch.setenv("TRIOPS_SIGN_IN", "oidc")
+    get_settings.cache_clear()
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+
+
+def test_without_auth_secrets_the_sign_in_page_names_the_missing_keys(oidc_app):
+    oidc_app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback"}
+    oidc_app.run()
+    assert not oidc_app.exception
+    assert oidc_app.title[0].value == "Sign in to Triops"
+    [error] = oidc_app.error
+    assert "cookie_secret, client_id, client_secret, server_metadata_url" in error.value
+    assert "localhost:8501" not in error.value  # names of keys, never their values
+    assert not oidc_app.button
+
+
+def test_with_auth_secrets_the_sign_in_page_offers_the_provider(oidc_app):
+    oidc_app.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-random-string-for-this-test-only",
+        "client_id": "triops",
+        "client_secret": "s3cret-value",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    }
+    oidc_app.run()
+    assert not oidc_app.exception and not oidc_app.error
+    assert [b.label for b in oidc_app.button] == ["Sign in"]
+    assert len(oidc_app.sidebar.button) == 0  # no page is reachable before sign-in

@@ -125,7 +125,7 @@ def oidc_identity(db) -> Identity:
     """Who this session is, from st.user: the account found or made at the session's first
     rerun after sign-in, read again from the database on every rerun (a role set in Admin ›
     Accounts applies at once, unless the role claim sets it at the next sign-in)."""
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in"):  # the key is absent, not False, in some sessions
         st.session_state.pop(_OIDC_SESSION, None)
         return _set_identity(Identity(user=None, mode="shared"))
     claims = st.user.to_dict()
