@@ -236,3 +236,41 @@ def test_on_a_class_server_a_csv_names_only_accounts_and_learners_are_refused(pa
         "Not allowed: this page is for instructors. Ask an admin if you need it."
     ]
     assert not learner.text_input  # no create form
+
+
+def test_an_instructor_sets_one_learners_accommodation_for_an_assigned_exam():
+    moment = utc_now()
+    bank = load_bank(REPO)
+    exams = load_exams(REPO, bank)
+    conn = state()
+    try:
+        grace = users.create_user(conn, "Grace", moment)
+        users.create_user(conn, "Bo", moment)
+        cleo = users.create_user(conn, "Cleo", moment)
+        cohort = cohorts.create_cohort(conn, "Evening", moment)
+        for name in ("Bo", "Cleo"):
+            cohorts.add_learner(conn, cohort.id, name, moment)
+        found = cohorts.assign(
+            conn, cohort.id, exams, EXAM, moment, moment + timedelta(days=1), 1, moment
+        )
+    finally:
+        conn.close()
+    at = app(profile=grace.id).run()
+    at.switch_page("app_pages/cohorts.py").run()
+    assert not at.exception
+    # One picker per exam, not one per learner; nothing set yet, so the profiles' own apply.
+    assert len([s for s in at.selectbox if s.key.startswith("coh-acc-who-")]) == 1
+    assert any("None set for this exam" in c.value for c in at.caption)
+    at.selectbox(key=f"coh-acc-who-{found.id}").set_value(cleo.id)
+    at.selectbox(key=f"coh-acc-factor-{found.id}").set_value("1.5")
+    at.button(key=f"coh-acc-set-{found.id}").click()
+    at.run()
+    assert not at.exception
+    conn = state()
+    try:
+        assert cohorts.accommodation(conn, found.id, cleo.id) == "1.5"
+        assert cohorts.accommodations_set(conn, found.id) == {cleo.id: "1.5"}
+    finally:
+        conn.close()
+    tables = [d.value for d in at.dataframe if "time" in d.value.columns]
+    assert [list(t["learner"]) for t in tables] == [["Cleo"]]

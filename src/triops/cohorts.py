@@ -340,6 +340,11 @@ def accommodation(db, assignment_id: str, user_id: str) -> str:
     return store.accommodation(db, assignment_id, user_id) or engine.accommodation(db, user_id)
 
 
+def accommodations_set(db, assignment_id: str) -> dict[str, str]:
+    """The accommodations set for this assignment itself, by user id."""
+    return store.accommodations_set(db, assignment_id)
+
+
 def set_accommodation(
     db, assignment_id: str, user_id: str, factor: str, now: datetime, actor: Actor = COMMAND_LINE
 ) -> None:
@@ -494,7 +499,11 @@ class Cell:
     status: str  # 'passed', 'failed', 'in progress', 'abandoned', 'not started', 'missed'
     score: float | None = None
     attempts: int = 0
-    domains: tuple[DomainScore, ...] = ()
+    domains_json: str | None = None  # read when asked: a page shows one exam's domains
+
+    @property
+    def domains(self) -> tuple[DomainScore, ...]:
+        return _domains(self.domains_json)
 
     def text(self) -> str:
         return self.status if self.score is None else f"{self.status} {self.score:.0f}%"
@@ -511,11 +520,11 @@ class Gradebook:
         return self.cells[(user_id, assignment_id)]
 
 
-def _domains(result_json: str | None) -> tuple[DomainScore, ...]:
-    data = json.loads(result_json or "{}")
+def _domains(domains_json: str | None) -> tuple[DomainScore, ...]:
+    found = json.loads(domains_json or "[]") or []
     return tuple(
         DomainScore(d.get("title") or d["domain"], d["percent"], bool(d.get("meets")))
-        for d in sorted(data.get("domains", []), key=lambda d: d.get("title") or d["domain"])
+        for d in sorted(found, key=lambda d: d.get("title") or d["domain"])
     )
 
 
@@ -524,7 +533,10 @@ def _cell(found: Assignment, rows: list, now: datetime) -> Cell:
     if finished:
         best = max(finished, key=lambda r: r.score)
         return Cell(
-            "passed" if best.passed else "failed", best.score, len(rows), _domains(best.result_json)
+            "passed" if best.passed else "failed",
+            best.score,
+            len(rows),
+            best.domains_json,
         )
     if any(r.state in engine.OPEN_STATES for r in rows):
         return Cell("in progress", attempts=len(rows))

@@ -5,6 +5,7 @@ triops.cohorts."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import duckdb
 from pydantic import BaseModel
@@ -177,6 +178,15 @@ def accommodation(db: duckdb.DuckDBPyConnection, assignment_id: str, user_id: st
     return row[0] if row else None
 
 
+def accommodations_set(db: duckdb.DuckDBPyConnection, assignment_id: str) -> dict[str, str]:
+    """The accommodations set for this assignment, by user id (only those set)."""
+    rows = db.execute(
+        "SELECT user_id, factor FROM assignment_accommodations WHERE assignment_id = ?",
+        [assignment_id],
+    ).fetchall()
+    return dict(rows)
+
+
 def set_accommodation(
     db: duckdb.DuckDBPyConnection, assignment_id: str, user_id: str, factor: str, now: datetime
 ) -> None:
@@ -224,8 +234,9 @@ def attempt_ids(
     return [(r[0], r[1]) for r in db.execute(sql + " ORDER BY e.started_at", params).fetchall()]
 
 
-class AttemptResult(BaseModel):
-    """One attempt of an assigned exam as the gradebook reads it."""
+class AttemptResult(NamedTuple):
+    """One attempt of an assigned exam as the gradebook reads it (a tuple: a class of 500 has
+    thousands of these per gradebook read)."""
 
     assignment_id: str
     user_id: str
@@ -236,17 +247,18 @@ class AttemptResult(BaseModel):
     grace_until: datetime | None
     score: float | None
     passed: bool | None
-    result_json: str | None
+    domains_json: str | None
+    """The result's per-domain list (JSON), read out of the attempt's result in SQL."""
 
 
 def cohort_attempts(db: duckdb.DuckDBPyConnection, cohort_id: str) -> list[AttemptResult]:
     """Every attempt started for an assignment of the cohort, oldest first."""
-    keys = list(AttemptResult.model_fields)
     rows = db.execute(
         "SELECT l.assignment_id, l.user_id, e.id, e.state, e.started_at, e.deadline, "
-        "e.grace_until, e.score, e.passed, e.result_json FROM assignment_attempts l "
+        "e.grace_until, e.score, e.passed, json_extract(e.result_json, '$.domains') "
+        "FROM assignment_attempts l "
         "JOIN assignments a ON a.id = l.assignment_id JOIN exam_attempts e ON e.id = l.attempt_id "
         "WHERE a.cohort_id = ? ORDER BY e.started_at",
         [cohort_id],
     ).fetchall()
-    return [AttemptResult(**dict(zip(keys, r, strict=True))) for r in rows]
+    return [AttemptResult._make(r) for r in rows]

@@ -16,7 +16,7 @@ from triops.quiz import exam as engine
 from triops.store import users
 from triops.ui import resources
 from triops.ui.exam_view import FACTOR_LABEL
-from triops.ui.identity import Identity, current, name_in_label, now
+from triops.ui.identity import Identity, current, now
 from triops.ui.text import plain
 
 _MESSAGE = "cohorts_message"  # (kind, text or list of texts) left by a callback
@@ -240,27 +240,43 @@ def assignments_section(cohort: cohorts.Cohort, people: list[cohorts.Member]) ->
             if not people:
                 continue
             with st.expander("Time accommodations for this exam"):
-                for m in people:
-                    key = f"coh-acc-{a.id}-{m.user_id}"
-                    factor = cohorts.accommodation(db, a.id, m.user_id)
-                    st.selectbox(
-                        f"{name_in_label(m.name)}",
-                        list(engine.ACCOMMODATIONS),
-                        format_func=FACTOR_LABEL.get,
-                        index=list(engine.ACCOMMODATIONS).index(factor),
-                        key=key,
-                        on_change=_set_accommodation,
-                        args=(a.id, m.user_id, key, m.name),
-                    )
+                accommodations_form(db, a, people)
 
 
-def _set_accommodation(assignment_id: str, user_id: str, key: str, name: str) -> None:
-    factor = st.session_state[key]
+def accommodations_form(db, a, people: list[cohorts.Member]) -> None:
+    """One picker per exam (a learner, a time) and the table of what is set: a selectbox per
+    learner would make a class of 500 a page of 500 widgets per exam."""
+    names = {m.user_id: m.name for m in people}
+    chosen = cohorts.accommodations_set(db, a.id)
+    if chosen:
+        st.dataframe(
+            [
+                {"learner": names.get(uid, uid), "time": FACTOR_LABEL.get(f, f)}
+                for uid, f in sorted(chosen.items(), key=lambda kv: names.get(kv[0], kv[0]))
+            ],
+            hide_index=True,
+        )
+    else:
+        st.caption("None set for this exam: each learner's own (Instructor › Learners) applies.")
+    who, factor = f"coh-acc-who-{a.id}", f"coh-acc-factor-{a.id}"
+    left, right = st.columns(2)
+    left.selectbox("Learner", list(names), format_func=names.get, key=who)
+    right.selectbox("Time", list(engine.ACCOMMODATIONS), format_func=FACTOR_LABEL.get, key=factor)
+    st.button(
+        "Set the accommodation",
+        key=f"coh-acc-set-{a.id}",
+        on_click=_set_accommodation,
+        args=(a.id, who, factor, names),
+    )
+
+
+def _set_accommodation(assignment_id: str, who: str, factor_key: str, names: dict) -> None:
+    user_id, factor = st.session_state[who], st.session_state[factor_key]
     _run(
         lambda actor: cohorts.set_accommodation(
             resources.state_db(), assignment_id, user_id, factor, now(), actor
         ),
-        f"{name}: {FACTOR_LABEL[factor]} for this exam.",
+        f"{names.get(user_id, user_id)}: {FACTOR_LABEL[factor]} for this exam.",
     )
 
 
