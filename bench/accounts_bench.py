@@ -153,7 +153,7 @@ def _fill(db, learners: int, assignments: int, now: datetime) -> str:
     return cohort.id
 
 
-def gradebook(learners: int = 500, assignments: int = 20, runs: int = 10) -> Figure:
+def gradebook(learners: int = 500, assignments: int = 20, runs: int = 20) -> Figure:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
