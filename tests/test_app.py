@@ -347,3 +347,18 @@ def test_each_accommodation_select_on_learners_names_its_learner():
     assert labels[f"acc-{eve.id}"] == (
         "Time accommodation for \\!\\[x\\](http\\://example.invalid/x.png)"
     )
+
+
+def test_a_lessons_sidebar_outline_lists_its_own_track_and_links_the_whole_course():
+    course = load_course(REPO)
+    at = app().run()
+    at.switch_page("app_pages/learn.py")
+    at.query_params["lesson"] = "devops-dora-metrics"
+    at.run()
+    assert not at.exception
+    labels = [p.proto.label for p in at.sidebar.get("page_link")]
+    titles = {track.id: {x.title for x in track.lessons()} for track in course.tracks}
+    assert "The whole course" in labels
+    assert titles["devops"] <= {label.removeprefix("✓ ") for label in labels}
+    for other in ("triad", "mlops", "llmops"):
+        assert not titles[other] & set(labels), other
