@@ -143,7 +143,9 @@ def idle_exam_cpu(n: int = 100, seconds: float = 60, warmup: float = 10) -> Figu
             queries.append(f"profile={user.id}&attempt={row.token}&q=1")
         db.execute("CHECKPOINT")
         db.close()
-        env = {"TRIOPS_HOME": home}
+        # Sessions only: no search index building in the background (a fresh home starts one
+        # at the first page view, which would take a core in both runs).
+        env = {"TRIOPS_HOME": home, "TRIOPS_SEARCH_WARMUP": "0"}
         with streamlit_server(REPO / "app.py", env=env) as server:
             exam_run = idle_sessions_cpu(
                 server.url,
