@@ -115,18 +115,7 @@ with st.container(border=True):
     checked: practice_session.Checked | None = state.get("practice_answered")
     question_view.inputs(question, order, key, disabled=checked is not None)
     if checked is None and st.button("Check answer", type="primary", key=f"{key}-check"):
-        try:
-            response = question_view.read(question, order, key)
-        except question_view.Unparsed as exc:
-            st.warning(str(exc))
-            st.stop()
-        if response is None:
-            st.warning("Answer the question first.")
-            st.stop()
-        embedder = None
-        if getattr(question, "semantic", None) is not None:
-            with st.spinner("Comparing the meaning of your answer…"):
-                embedder = semantic_embedder()
+        response, embedder = question_view.to_check(question, order, key, semantic_embedder)
         result = practice_answers.answer(
             db, identity.user_id, session, bq, response, now(), embedder
         )

@@ -28,7 +28,7 @@ from triops.store.cohorts import Assignment, Cohort, Member
 MAX_NAME = 80
 MAX_ATTEMPTS = 20
 # Join codes: 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), drawn with
-# `secrets`; shown as XXXX-XXXX. 29**8 is about 5e11 codes.
+# `secrets`; shown in two groups of four (e.g. 7KQM-W3RA). 29**8 is about 5e11 codes.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 # The CSV an instructor uploads: a header row naming these columns, then one learner a row.

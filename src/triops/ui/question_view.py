@@ -102,6 +102,23 @@ def read(question, order: list[int], key: str) -> Any:
     return to_authored(question, order, screen)
 
 
+def to_check(question, order: list[int], key: str, embedder_of: Callable[[], Any]):
+    """What "Check answer" grades: the response, and the embedder when the question is graded by
+    meaning (else None). With nothing to grade it says why and stops the script run."""
+    try:
+        response = read(question, order, key)
+    except Unparsed as exc:
+        st.warning(str(exc))
+        st.stop()
+    if response is None:
+        st.warning("Answer the question first.")
+        st.stop()
+    if getattr(question, "semantic", None) is None:
+        return response, None
+    with st.spinner("Comparing the meaning of your answer…"):
+        return response, embedder_of()
+
+
 def inputs(
     question,
     order: list[int],

@@ -159,18 +159,7 @@ def session(
         question_view.stem(question)
         question_view.inputs(question, order, key, disabled=done is not None)
         if done is None and st.button("Check answer", type="primary", key=f"{key}-check"):
-            try:
-                response = question_view.read(question, order, key)
-            except question_view.Unparsed as exc:
-                st.warning(str(exc))
-                st.stop()
-            if response is None:
-                st.warning("Answer the question first.")
-                st.stop()
-            embedder = None
-            if getattr(question, "semantic", None) is not None:
-                with st.spinner("Comparing the meaning of your answer…"):
-                    embedder = semantic_embedder()
+            response, embedder = question_view.to_check(question, order, key, semantic_embedder)
             answered = now()
             seconds = (answered - state[SHOWN_AT]).total_seconds()
             state[DONE] = review.answer_and_review(
