@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -237,16 +237,7 @@ def _read_only(path: Path):
     try:
         return connect(path, read_only=True)
     except StoreError as exc:
-        cause = str(exc.__cause__ or exc)
-        if "lock" in cause.lower():
-            typer.echo(
-                f"{path}: error: locked by another process (is the Triops app running?): stop "
-                "it and run this again, or open Instructor › Item analysis in the app",
-                err=True,
-            )
-        else:
-            typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
-        raise typer.Exit(1) from exc
+        _cannot_open(path, exc, " or open Instructor › Item analysis in the app")
 
 
 @items_app.command("report")
@@ -405,16 +396,7 @@ def _profile_state(profile: str):
     try:
         conn = open_state(path, memory_limit=get_settings().memory_limit)
     except StoreError as exc:
-        cause = str(exc.__cause__ or exc)
-        if "lock" in cause.lower():
-            typer.echo(
-                f"{path}: error: locked by another process (is the Triops app running?): stop "
-                "it and run this again",
-                err=True,
-            )
-        else:
-            typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
-        raise typer.Exit(1) from exc
+        _cannot_open(path, exc)
     try:
         user = users.find_by_name(conn, profile)
     except TriopsError as exc:
@@ -528,16 +510,22 @@ def _state_for_accounts():
     try:
         return open_state(path, memory_limit=get_settings().memory_limit)
     except StoreError as exc:
-        cause = str(exc.__cause__ or exc)
-        if "lock" in cause.lower():
-            typer.echo(
-                f"{path}: error: locked by another process (is the Triops app running?): stop "
-                "it and run this again",
-                err=True,
-            )
-        else:
-            typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
-        raise typer.Exit(1) from exc
+        _cannot_open(path, exc)
+
+
+def _cannot_open(path, exc: Exception, elsewhere: str = "") -> NoReturn:
+    """One line for a state file the command cannot open (another process holding DuckDB's lock,
+    or any other cause), then exit 1."""
+    cause = str(exc.__cause__ or exc)
+    if "lock" in cause.lower():
+        typer.echo(
+            f"{path}: error: locked by another process (is the Triops app running?): stop it "
+            f"and run this again{',' if elsewhere else ''}{elsewhere}",
+            err=True,
+        )
+    else:
+        typer.echo(f"{path}: error: cannot open: {cause.splitlines()[0]}", err=True)
+    raise typer.Exit(1) from exc
 
 
 def _new_password(from_stdin: bool) -> str:
