@@ -323,3 +323,31 @@ def test_cli_users_add_while_the_app_holds_the_database_says_so_in_one_line():
         f"{path}: error: locked by another process (is the Triops app running?): stop it and "
         "run this again\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "note"),
+    [
+        ("none", [], "note: the app asks for passwords once started with TRIOPS_SIGN_IN=password"),
+        ("password", [], None),
+        (
+            "oidc",
+            ["--email", " ada@example.org "],
+            "note: with TRIOPS_SIGN_IN=oidc this password is not asked for: a first sign-in "
+            "through the identity provider with the verified email ada@example.org lands in Ada",
+        ),
+        ("oidc", [], "this one has none, so it stays unused. Add accounts with --email"),
+    ],
+)
+def test_cli_users_add_says_how_the_account_signs_in_for_the_sign_in_mode(
+    monkeypatch, mode, args, note
+):
+    monkeypatch.setenv("TRIOPS_SIGN_IN", mode)
+    get_settings.cache_clear()
+    result = run("users", "add", "Ada", *args, "--password-stdin", input=PASSWORD)
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    if note is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and note in notes[0]

@@ -482,8 +482,8 @@ def review_due(profile: ProfileOption) -> None:
 
 
 users_app = typer.Typer(
-    help="Accounts for a class server (TRIOPS_SIGN_IN=password): add users, set passwords and "
-    "roles. Run with the app stopped: it holds the database file while it runs.",
+    help="Accounts for a class server (TRIOPS_SIGN_IN=password or oidc): add users, set "
+    "passwords and roles. Run with the app stopped: it holds the database file while it runs.",
     no_args_is_help=True,
 )
 audit_app = typer.Typer(
@@ -554,9 +554,26 @@ def _utc_now():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _sign_in_hint() -> None:
-    if get_settings().sign_in != "password":
-        typer.echo("note: the app asks for passwords once started with TRIOPS_SIGN_IN=password")
+def _sign_in_hint(name: str, email: str | None) -> None:
+    """What the new account signs in with, in the sign-in mode the settings choose."""
+    mode = get_settings().sign_in
+    if mode == "none":
+        typer.echo(
+            "note: the app asks for passwords once started with TRIOPS_SIGN_IN=password "
+            "(with TRIOPS_SIGN_IN=oidc it signs in through the identity provider instead)"
+        )
+    elif mode == "oidc" and email:
+        typer.echo(
+            "note: with TRIOPS_SIGN_IN=oidc this password is not asked for: a first sign-in "
+            f"through the identity provider with the verified email {email.strip()} lands in {name}"
+        )
+    elif mode == "oidc":
+        typer.echo(
+            "note: with TRIOPS_SIGN_IN=oidc this password is not asked for, and a provider "
+            "sign-in finds an account by its email: this one has none, so it stays unused. "
+            "Add accounts with --email, or let people sign in first and set their role "
+            "with `triops users role`"
+        )
 
 
 @users_app.command("add")
@@ -581,7 +598,7 @@ def users_add(
         lambda conn: accounts.add_user(conn, name, password, _utc_now(), role=chosen, email=email)
     )
     typer.echo(f"added {user.name} ({user.role})")
-    _sign_in_hint()
+    _sign_in_hint(user.name, email)
 
 
 @users_app.command("passwd")
