@@ -1,5 +1,6 @@
 """Exam events in the audit log (issue 18 item 4): start, submit, expiry and a refused late
-answer, on a real DuckDB file with an injected clock."""
+answer, on a real DuckDB file with an injected clock; each entry is committed with the change it
+reports, or rolled back with it."""
 
 import random
 from datetime import datetime, timedelta
@@ -145,3 +146,84 @@ def test_refusals_that_are_not_late_are_not_recorded_as_late(db, exams, bank, ad
     engine.save_answer(db, untimed.token, ada, 0, None, T0 + timedelta(days=2))
     assert engine.LATE_WRITE_REFUSED not in [e.action for e in audit.entries(db)]
     assert audit.entries(db)[-1].detail.endswith(": untimed")
+
+
+class Crash(Exception):
+    """A failure between the audit insert and the commit."""
+
+
+class AuditCrash:
+    """While armed, the audit insert runs for real and then the write fails before its commit."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch, self.real = monkeypatch, audit.insert
+
+    def _insert_then_fail(self, db, entry):
+        self.real(db, entry)
+        seen = "SELECT count(*) FROM audit_log WHERE action = ?"
+        assert db.execute(seen, [entry.action]).fetchone()[0] == 1  # inside the transaction
+        raise Crash(entry.action)
+
+    def arm(self) -> None:
+        self.monkeypatch.setattr(audit, "insert", self._insert_then_fail)
+
+    def disarm(self) -> None:
+        self.monkeypatch.setattr(audit, "insert", self.real)
+
+
+@pytest.fixture
+def crash(monkeypatch) -> AuditCrash:
+    return AuditCrash(monkeypatch)
+
+
+def counts(db) -> dict[str, int]:
+    tables = ("audit_log", "exam_attempts", "open_attempts", "attempt_guards", "attempt_questions")
+    return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # noqa: S608
+
+
+def test_a_failure_after_the_start_entry_leaves_neither_the_attempt_nor_the_entry(
+    db, exams, bank, ada, crash
+):
+    crash.arm()
+    with pytest.raises(Crash, match=engine.STARTED):
+        start(db, exams, bank, ada)
+    assert set(counts(db).values()) == {0}
+    crash.disarm()
+    row = start(db, exams, bank, ada)  # the slot was freed with the rest
+    assert counts(db)["open_attempts"] == 1
+    assert events(db) == [(T0, ada, "Ada", engine.STARTED, ada, "Ada")]
+    assert engine.load(db, row.token, ada, T0).state == "in_progress"
+
+
+def test_a_failure_after_the_submit_entry_leaves_the_attempt_open_and_unlogged(
+    db, exams, bank, ada, crash
+):
+    row = start(db, exams, bank, ada)
+    done_at = T0 + timedelta(minutes=10)
+    crash.arm()
+    with pytest.raises(Crash, match=engine.SUBMITTED):
+        engine.submit(db, row.token, ada, done_at)
+    crash.disarm()
+    assert [e.action for e in audit.entries(db)] == [engine.STARTED]
+    reread = engine.load(db, row.token, ada, done_at)
+    assert (reread.state, reread.row.finished_at, reread.row.score) == ("in_progress", None, None)
+    engine.save_answer(db, row.token, ada, 0, None, done_at)  # still takes answers
+    engine.submit(db, row.token, ada, done_at)
+    assert [e.action for e in audit.entries(db)] == [engine.STARTED, engine.SUBMITTED]
+    assert engine.load(db, row.token, ada, done_at).state == "finished"
+
+
+def test_a_failure_after_the_expiry_entry_leaves_the_attempt_for_the_next_sweep(
+    db, exams, bank, ada, crash
+):
+    row = start(db, exams, bank, ada, exam=GRACE)
+    sweep_at = row.deadline + timedelta(minutes=1)
+    crash.arm()
+    with pytest.raises(Crash, match=engine.EXPIRED):
+        engine.sweep(db, sweep_at)
+    crash.disarm()
+    assert [e.action for e in audit.entries(db)] == [engine.STARTED]
+    assert engine.history(db, ada, GRACE)[0].state == "in_progress"
+    assert engine.sweep(db, sweep_at) == 1
+    assert [e.action for e in audit.entries(db)] == [engine.STARTED, engine.EXPIRED]
+    assert engine.history(db, ada, GRACE)[0].state == "overdue"

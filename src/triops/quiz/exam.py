@@ -9,6 +9,7 @@ import json
 import math
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -181,21 +182,23 @@ def start(
         )
         for d in drawn
     ]
-    created = store.create_attempt(db, row, questions)
-    if created.id == token:  # not the attempt another tab opened first
-        _audit(db, now, created, STARTED, _deadline_text(created))
-    return created
+    # The entry is written in the attempt's own transaction, and only by the tab that made it
+    # (not when another tab's attempt is returned).
+    return store.create_attempt(
+        db, row, questions, _entry(db, now, row, STARTED, _deadline_text(row))
+    )
 
 
-def _audit(db, now: datetime, row: AttemptRow, action: str, detail: str, *, by_system=False):
-    """One exam event, right after the write it reports (the store commits each write itself).
+def _entry(
+    db, now: datetime, row: AttemptRow, action: str, detail: str, *, by_system=False
+) -> audit.NewEntry:
+    """One exam event, for the store to write in the same transaction as the change it reports.
 
     The attempt is named by exam and start time: its id is the token of the candidate's URL."""
     user = users.get_user(db, row.user_id)
     name = user.name if user is not None else row.user_id
-    audit.record(
-        db,
-        now,
+    return audit.NewEntry(
+        happened_at=now,
         actor_id=SYSTEM if by_system else row.user_id,
         actor_name=SYSTEM if by_system else name,
         action=action,
@@ -231,33 +234,58 @@ def finalize_if_expired(
 ) -> AttemptRow:
     """Apply the expiry policy when the deadline or the grace period has passed.
 
-    `noticed_by` only words the audit entry: the sweep, or the request that found it expired."""
-    event = None
+    `noticed_by` only words the audit entry: the sweep, or the request that found it expired.
+    The entry is written in the transaction that moves the state, so only the finalizer that
+    won a race records it."""
+
+    def expired(event: str) -> audit.NewEntry:
+        return _entry(db, now, row, EXPIRED, f"{event} (noticed by {noticed_by})", by_system=True)
+
+    def abandoned() -> audit.NewEntry:
+        return expired(f"abandoned, not graded: grace period ended {_utc(row.grace_until)}")
+
     if row.state == "in_progress" and row.deadline is not None and row.deadline <= now:
         if row.grace_until is None:
-            result = _finish(db, row, finished_at=row.deadline, expect=("in_progress",))
-            if result is not None:
-                event = f"finished at the deadline {_utc(row.deadline)}, {_score_text(result)}"
+            _finish(
+                db,
+                row,
+                finished_at=row.deadline,
+                expect=("in_progress",),
+                event=lambda result: expired(
+                    f"finished at the deadline {_utc(row.deadline)}, {_score_text(result)}"
+                ),
+            )
         elif row.grace_until > now:
-            if store.set_state(db, row.id, "overdue", expect=("in_progress",)):
-                event = (
+            store.set_state(
+                db,
+                row.id,
+                "overdue",
+                expect=("in_progress",),
+                audit_entry=expired(
                     f"deadline {_utc(row.deadline)} passed, answers closed, submit allowed "
                     f"until {_utc(row.grace_until)}"
-                )
+                ),
+            )
         else:
             # The grace period passed too without a submit: as in Moodle, the attempt is
             # abandoned and never graded.
-            if store.set_state(
-                db, row.id, "abandoned", expect=("in_progress",), finished_at=row.grace_until
-            ):
-                event = f"abandoned, not graded: grace period ended {_utc(row.grace_until)}"
+            store.set_state(
+                db,
+                row.id,
+                "abandoned",
+                expect=("in_progress",),
+                finished_at=row.grace_until,
+                audit_entry=abandoned(),
+            )
     elif row.state == "overdue" and row.grace_until is not None and row.grace_until <= now:
-        if store.set_state(
-            db, row.id, "abandoned", expect=("overdue",), finished_at=row.grace_until
-        ):
-            event = f"abandoned, not graded: grace period ended {_utc(row.grace_until)}"
-    if event is not None:  # only the finalizer that won a race records it
-        _audit(db, now, row, EXPIRED, f"{event} (noticed by {noticed_by})", by_system=True)
+        store.set_state(
+            db,
+            row.id,
+            "abandoned",
+            expect=("overdue",),
+            finished_at=row.grace_until,
+            audit_entry=abandoned(),
+        )
     return store.by_token(db, row.token) or row
 
 
@@ -304,13 +332,17 @@ def save_answer(
         return
     row = finalize_if_expired(db, _owned(db, token, user_id), now)
     if row.state != "in_progress" and row.deadline is not None and row.deadline <= now:
-        _audit(
+        # A refusal changes nothing else: its entry is one insert of its own.
+        audit.append(
             db,
-            now,
-            row,
-            LATE_WRITE_REFUSED,
-            f"question {position + 1}, {(now - row.deadline).total_seconds():.0f} s after the "
-            f"deadline {_utc(row.deadline)}",
+            _entry(
+                db,
+                now,
+                row,
+                LATE_WRITE_REFUSED,
+                f"question {position + 1}, {(now - row.deadline).total_seconds():.0f} s after "
+                f"the deadline {_utc(row.deadline)}",
+            ),
         )
     if row.state == "overdue":
         raise AttemptClosedError(
@@ -475,9 +507,14 @@ def result(view: AttemptView) -> ExamResult:
 
 
 def _finish(
-    db, row: AttemptRow, finished_at: datetime, expect: tuple[str, ...]
+    db,
+    row: AttemptRow,
+    finished_at: datetime,
+    expect: tuple[str, ...],
+    event: Callable[[dict[str, Any]], audit.NewEntry],
 ) -> dict[str, Any] | None:
-    """Grade and close the attempt; the result, or None when another finalizer won the race."""
+    """Grade and close the attempt, with the audit entry `event(result)` in the same
+    transaction; the result, or None when another finalizer won the race."""
     view = AttemptView(
         row, Blueprint.model_validate_json(row.blueprint_json), _drawn(db, row), _answers(db, row)
     )
@@ -491,6 +528,7 @@ def _finish(
         score=result["percent"],
         passed=result["passed"],
         result_json=json.dumps(result),
+        audit_entry=event(result),
     )
     if not finished:
         return None
@@ -504,10 +542,16 @@ def submit(db, token: str, user_id: str, now: datetime) -> AttemptRow:
     row = finalize_if_expired(db, _owned(db, token, user_id), now)
     if row.state not in OPEN_STATES:
         return row
-    result = _finish(db, row, finished_at=now, expect=OPEN_STATES)
-    if result is not None:
-        late = " during the grace period" if row.state == "overdue" else ""
-        _audit(db, now, row, SUBMITTED, f"submitted{late}, {_score_text(result)}")
+    late = " during the grace period" if row.state == "overdue" else ""
+    _finish(
+        db,
+        row,
+        finished_at=now,
+        expect=OPEN_STATES,
+        event=lambda result: _entry(
+            db, now, row, SUBMITTED, f"submitted{late}, {_score_text(result)}"
+        ),
+    )
     return store.by_token(db, token) or row
 
 

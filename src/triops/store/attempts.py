@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel
 
+from triops.store import audit
 from triops.store.connection import retry_on_conflict, rollback
 
 
@@ -49,12 +50,16 @@ class QuestionRow(BaseModel):
 
 
 def create_attempt(
-    db: duckdb.DuckDBPyConnection, row: AttemptRow, questions: list[QuestionRow]
+    db: duckdb.DuckDBPyConnection,
+    row: AttemptRow,
+    questions: list[QuestionRow],
+    audit_entry: audit.NewEntry | None = None,
 ) -> AttemptRow:
     """Create an attempt unless the user already has one open for this exam; return the open one.
 
     Two tabs starting the same exam at once race on open_attempts' key: one wins, the other
-    retries and gets the winner's attempt."""
+    retries and gets the winner's attempt. `audit_entry` is appended in the same transaction,
+    by the winner only."""
 
     def write() -> AttemptRow:
         db.execute("BEGIN TRANSACTION")
@@ -97,6 +102,8 @@ def create_attempt(
                         [q.pilot for q in questions],
                     ],
                 )
+            if audit_entry is not None:
+                audit.insert(db, audit_entry)
             db.execute("COMMIT")
         except BaseException:
             rollback(db)
@@ -235,11 +242,14 @@ def set_state(
     score: float | None = None,
     passed: bool | None = None,
     result_json: str | None = None,
+    audit_entry: audit.NewEntry | None = None,
 ) -> bool:
     """Move an attempt to a new state if it is still in one of `expect`; closing frees the slot.
 
     Two tabs (or a tab and the sweep) may finalize the same attempt at once: the loser of the
-    race retries, finds the state already moved, and changes nothing."""
+    race retries, finds the state already moved, and changes nothing. `audit_entry` is appended
+    in the same transaction when the state moved, so the change and its entry stand or fall
+    together."""
     placeholders = ", ".join("?" for _ in expect)
 
     def write() -> bool:
@@ -256,6 +266,8 @@ def set_state(
                 db.execute("DELETE FROM attempt_guards WHERE attempt_id = ?", [attempt_id])
             if changed and state in ("finished", "abandoned"):
                 db.execute("DELETE FROM open_attempts WHERE attempt_id = ?", [attempt_id])
+            if changed and audit_entry is not None:
+                audit.insert(db, audit_entry)
             db.execute("COMMIT")
         except BaseException:
             rollback(db)

@@ -25,6 +25,32 @@ class AuditEntry(BaseModel):
 _COLUMNS = list(AuditEntry.model_fields)
 
 
+class NewEntry(BaseModel):
+    """An entry to append: what `record` writes, and what a store writes in the same
+    transaction as the change it reports (see `insert`)."""
+
+    happened_at: datetime
+    actor_id: str | None
+    actor_name: str
+    action: str
+    subject_id: str | None
+    subject_name: str
+    detail: str = ""
+
+
+_NEW_COLUMNS = list(NewEntry.model_fields)
+_INSERT = (
+    f"INSERT INTO audit_log ({', '.join(_NEW_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _NEW_COLUMNS)})"
+)
+
+
+def insert(db: duckdb.DuckDBPyConnection, entry: NewEntry) -> None:
+    """Append `entry` inside the caller's open transaction, so that the entry and the change it
+    reports are committed together or not at all."""
+    db.execute(_INSERT, [getattr(entry, c) for c in _NEW_COLUMNS])
+
+
 def record(
     db: duckdb.DuckDBPyConnection,
     now: datetime,
@@ -36,14 +62,24 @@ def record(
     subject_name: str,
     detail: str = "",
 ) -> None:
-    """Append one entry."""
-    retry_on_conflict(
-        lambda: db.execute(
-            "INSERT INTO audit_log (happened_at, actor_id, actor_name, action, subject_id, "
-            "subject_name, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [now, actor_id, actor_name, action, subject_id, subject_name, detail],
-        )
+    """Append one entry on its own."""
+    append(
+        db,
+        NewEntry(
+            happened_at=now,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            action=action,
+            subject_id=subject_id,
+            subject_name=subject_name,
+            detail=detail,
+        ),
     )
+
+
+def append(db: duckdb.DuckDBPyConnection, entry: NewEntry) -> None:
+    """Append `entry` on its own (an event that changes nothing else, such as a refusal)."""
+    retry_on_conflict(lambda: insert(db, entry))
 
 
 def entries(
