@@ -20,4 +20,8 @@ people = view.details(cohort)
 view.add_forms(cohort, people)
 view.assign_form(cohort)
 view.assignments_section(cohort, people)
-view.gradebook_section(cohort)
+grades, dashboard = st.tabs(["Gradebook", "Dashboard"])
+with grades:
+    view.gradebook_section(cohort)
+with dashboard:
+    view.dashboard_section(cohort)

@@ -1,24 +1,48 @@
-"""Instructor › Learners: profiles and their exam time accommodations."""
+"""Instructor › Learners: profiles and their exam time accommodations (an instructor on a class
+server sees the learners of their own cohorts; an admin and the local user see everyone)."""
 
 import streamlit as st
 
 from triops import profiles
+from triops.errors import TriopsError
 from triops.quiz import exam as engine
 from triops.ui import resources
 from triops.ui.exam_view import FACTOR_LABEL
 from triops.ui.identity import current, name_in_label, now
 
 st.title("Learners")
-if not current().can_instruct:
+identity = current()
+if not identity.can_instruct:
     st.error("This page is for instructors.")
     st.stop()
 
 db = resources.state_db()
-learners = profiles.all_profiles(db)
+learners = profiles.visible_profiles(db, identity.scope)
 if not learners:
-    st.info("No profiles yet.")
+    st.info(
+        "No profiles yet."
+        if identity.scope is None
+        else "No learners in your cohorts yet: add some under Instructor › Cohorts."
+    )
     st.stop()
 
+
+def _set(user_id: str) -> None:
+    try:
+        profiles.set_accommodation(
+            resources.state_db(),
+            user_id,
+            st.session_state[f"acc-{user_id}"],
+            now(),
+            current().scope,
+        )
+    except TriopsError as exc:
+        st.session_state["learners_refused"] = exc.user_message
+
+
+refused = st.session_state.pop("learners_refused", None)
+if refused:
+    st.error(refused)
 st.caption(
     "A time accommodation multiplies the time limit of every exam the learner starts "
     "from now on; it is recorded on each attempt. Attempts already started keep theirs."
@@ -34,7 +58,6 @@ for user in learners:
         index=list(engine.ACCOMMODATIONS).index(factor),
         key=f"acc-{user.id}",
         label_visibility="collapsed",
-        on_change=lambda uid=user.id: engine.set_accommodation(
-            resources.state_db(), uid, st.session_state[f"acc-{uid}"], now()
-        ),
+        on_change=_set,
+        args=(user.id,),
     )

@@ -110,7 +110,8 @@ def test_an_instructor_creates_a_cohort_with_a_hostile_name_and_adds_learners_by
     assert list(book.columns) == ["Learner", f"1. {found.title}"]
     assert list(book[f"1. {found.title}"]) == ["not started", "not started"]
     assert [b.label for b in at.get("download_button")] == [
-        "Download for Moodle's grade import (CSV)"
+        "Download for Moodle's grade import (CSV)",
+        "Download the dashboard (CSV)",
     ]
     assert logged == [
         ("Grace", cohorts.COHORT_CREATED),
@@ -214,9 +215,9 @@ def test_on_a_class_server_a_csv_names_only_accounts_and_learners_are_refused(pa
     moment = utc_now()
     conn = state()
     try:
-        accounts.add_user(conn, "Grace", PASSWORD, moment, role="instructor")
+        grace = accounts.add_user(conn, "Grace", PASSWORD, moment, role="instructor")
         accounts.add_user(conn, "Lea", PASSWORD, moment, email="lea@example.org")
-        cohorts.create_cohort(conn, "Spring", moment)
+        cohorts.create_cohort(conn, "Spring", moment, accounts.Actor.of(grace))  # Grace's own
     finally:
         conn.close()
     at = sign_in(app().run(), "Grace")

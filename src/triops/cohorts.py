@@ -3,8 +3,13 @@ with its code or are added by name or from a CSV, and the instructor assigns an 
 and close time, an attempt allowance and per-learner time accommodations. A learner starts an
 assigned exam only inside its window: the refusal is here, on the server, whatever a page shows.
 
-Members are the app's users: accounts with TRIOPS_SIGN_IN=password, the local profiles otherwise.
-Every instructor action goes to the audit log (triops.store.audit)."""
+Members are the app's users: accounts with TRIOPS_SIGN_IN=password or oidc, the local profiles
+otherwise. Every instructor action goes to the audit log (triops.store.audit).
+
+Scope: an instructor sees and changes only the cohorts they created. Every function that reads
+or changes a cohort takes `scope`, the instructor's user id, and refuses another's cohort with
+"Not allowed"; `scope=None` is every cohort (an admin, the local user of one laptop, and the
+command line, which runs with the database file in hand)."""
 
 from __future__ import annotations
 
@@ -13,15 +18,18 @@ import io
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from triops import accounts
 from triops.accounts import COMMAND_LINE, Actor, clean_email
 from triops.errors import InvalidInputError, NotFoundError, TriopsError
 from triops.quiz import exam as engine
+from triops.quiz import readiness
 from triops.store import accounts as account_store
 from triops.store import attempts as attempt_store
-from triops.store import audit, users
+from triops.store import audit, labruns, practice, progress, users
 from triops.store import cohorts as store
+from triops.store import readiness as readiness_store
 from triops.store.attempts import AttemptRow
 from triops.store.cohorts import Assignment, Cohort, Member
 
@@ -41,6 +49,8 @@ JOINED = "joined cohort"
 ASSIGNED = "exam assigned"
 ACCOMMODATION_SET = "assignment accommodation"
 START_REFUSED = "assigned exam start refused"
+
+NOT_YOURS = "Not allowed: this cohort belongs to another instructor."
 
 
 class WindowError(TriopsError):
@@ -100,27 +110,38 @@ def create_cohort(db, name: str, now: datetime, actor: Actor = COMMAND_LINE) -> 
     return cohort
 
 
-def cohorts(db) -> list[Cohort]:
-    return store.list_cohorts(db)
+def cohorts(db, scope: str | None = None) -> list[Cohort]:
+    """The cohorts the scope may see (every one for None), by name."""
+    return store.list_cohorts(db, scope)
 
 
-def get_cohort(db, cohort_id: str) -> Cohort:
+def get_cohort(db, cohort_id: str, scope: str | None = None) -> Cohort:
+    """The cohort, if the scope may see it; else NotFoundError or 'Not allowed'."""
     cohort = store.get_cohort(db, cohort_id)
     if cohort is None:
         raise NotFoundError("This cohort does not exist.")
+    if scope is not None and cohort.created_by != scope:
+        raise InvalidInputError(NOT_YOURS)
     return cohort
 
 
-def find_cohort(db, name: str) -> Cohort:
+def find_cohort(db, name: str, scope: str | None = None) -> Cohort:
+    """The cohort of this name among those the scope may see."""
     cohort = store.find_by_name(db, " ".join(name.split()))
-    if cohort is None:
-        known = ", ".join(c.name for c in store.list_cohorts(db)) or "none yet"
+    if cohort is None or (scope is not None and cohort.created_by != scope):
+        known = ", ".join(c.name for c in store.list_cohorts(db, scope)) or "none yet"
         raise NotFoundError(f"No cohort named '{' '.join(name.split())}' (cohorts: {known}).")
     return cohort
 
 
-def members(db, cohort_id: str) -> list[Member]:
-    return store.members(db, cohort_id)
+def members(db, cohort_id: str, scope: str | None = None) -> list[Member]:
+    return store.members(db, get_cohort(db, cohort_id, scope).id)
+
+
+def learner_ids(db, scope: str | None) -> set[str] | None:
+    """The users the scope may see the learner data of: members of the instructor's cohorts
+    (None for everyone's)."""
+    return None if scope is None else store.member_ids(db, scope)
 
 
 def my_cohorts(db, user_id: str) -> list[Cohort]:
@@ -143,9 +164,17 @@ def join(db, code: str, user_id: str, now: datetime) -> Cohort:
     return cohort
 
 
-def add_learner(db, cohort_id: str, name: str, now: datetime, actor: Actor = COMMAND_LINE):
+def add_learner(
+    db,
+    cohort_id: str,
+    name: str,
+    now: datetime,
+    actor: Actor = COMMAND_LINE,
+    *,
+    scope: str | None = None,
+):
     """Add an existing user (account or profile) by name; already a member is refused."""
-    cohort = get_cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id, scope)
     user = users.find_by_name(db, name)
     if user is None:
         raise NotFoundError(f"No user named '{users.clean_name(name)}'.")
@@ -170,10 +199,18 @@ def _describe(account) -> str:
     return f"'{account.name}' ({account.role}{email})"
 
 
-def _csv_user(db, username: str, email: str, *, create: bool, now: datetime):
-    """The user a CSV row names, created as a learner when `create`; InvalidInputError names
-    an existing account whose username or email the row contradicts."""
+def _csv_user(
+    db, username: str, email: str, *, create: bool, now: datetime, oidc: bool, actor: Actor
+):
+    """The user a CSV row names, created as a learner when `create` (an account keyed by its
+    email when `oidc`); InvalidInputError names an existing account whose username or email
+    the row contradicts."""
     cleaned = users.clean_name(username)
+    if oidc and not email:
+        raise InvalidInputError(
+            f"no email for '{cleaned}': with TRIOPS_SIGN_IN=oidc a learner is found at first "
+            "sign-in by the verified email the identity provider sends, so each row needs it"
+        )
     user = users.find_by_name(db, cleaned)
     if email:
         address, key = clean_email(email)
@@ -189,7 +226,20 @@ def _csv_user(db, username: str, email: str, *, create: bool, now: datetime):
                 f"not to {address}"
             )
     if user is not None:
+        if oidc and account_store.get_account(db, user.id) is None:
+            raise InvalidInputError(
+                f"'{cleaned}' is a local profile without an account, so no sign-in reaches it: "
+                "use another username"
+            )
         return user
+    if oidc:
+        # An account keyed by the email the provider will send: triops.accounts.oidc_sign_in
+        # finds it by that verified email at the learner's first sign-in, so they land in the
+        # cohort. Its password is a random secret nobody is told: it signs in through the
+        # provider only.
+        return accounts.add_user(
+            db, cleaned, secrets.token_urlsafe(32), now, email=email, actor=actor
+        )
     if not create:
         raise InvalidInputError(
             f"no account named '{cleaned}': an admin adds it in Admin › Accounts first"
@@ -206,14 +256,18 @@ def add_from_csv(
     *,
     source: str = "learners.csv",
     create_missing: bool = True,
+    oidc: bool = False,
+    scope: str | None = None,
 ) -> CsvOutcome:
     """Add the learners of a CSV (a header `username,email`, email optional) to a cohort.
 
     A username that exists is added as it is. One that does not is created as a learner profile
-    when `create_missing` (one person's laptop); on a class server accounts come from an admin,
-    so the row is refused. A row that is malformed, or whose email belongs to another account,
-    is refused with its line and adds nobody; the other rows still count."""
-    cohort = get_cohort(db, cohort_id)
+    when `create_missing` (one person's laptop); with password sign-in accounts come from an
+    admin, so the row is refused. With `oidc` (TRIOPS_SIGN_IN=oidc) every row needs an email,
+    and a new username becomes a learner account holding that email, which the learner's first
+    sign-in with a verified email reaches. A row that is malformed, or whose email belongs to
+    another account, is refused with its line and adds nobody; the other rows still count."""
+    cohort = get_cohort(db, cohort_id, scope)
     outcome = CsvOutcome()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
@@ -254,7 +308,13 @@ def add_from_csv(
         values = dict(zip(columns, (cell.strip() for cell in row), strict=True))
         try:
             user = _csv_user(
-                db, values["username"], values.get("email", ""), create=create_missing, now=now
+                db,
+                values["username"],
+                values.get("email", ""),
+                create=create_missing,
+                now=now,
+                oidc=oidc,
+                actor=actor,
             )
         except TriopsError as exc:
             outcome.errors.append(f"{source}:{line}: error: {exc.user_message}")
@@ -285,9 +345,10 @@ def assign(
     actor: Actor = COMMAND_LINE,
     *,
     title: str | None = None,
+    scope: str | None = None,
 ) -> Assignment:
     """Assign an exam (an id of quizzes/exams) to a cohort with a window and an allowance."""
-    cohort = get_cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id, scope)
     exam = exams.get(exam_id)
     if exam is None:
         known = ", ".join(e.id for e in exams.exams) or "none"
@@ -323,14 +384,16 @@ def assign(
     return row
 
 
-def assignments(db, cohort_id: str) -> list[Assignment]:
-    return store.assignments(db, cohort_id)
+def assignments(db, cohort_id: str, scope: str | None = None) -> list[Assignment]:
+    return store.assignments(db, get_cohort(db, cohort_id, scope).id)
 
 
-def get_assignment(db, assignment_id: str) -> Assignment:
+def get_assignment(db, assignment_id: str, scope: str | None = None) -> Assignment:
     found = store.get_assignment(db, assignment_id)
     if found is None:
         raise NotFoundError("This assignment does not exist.")
+    if scope is not None:
+        get_cohort(db, found.cohort_id, scope)
     return found
 
 
@@ -340,19 +403,26 @@ def accommodation(db, assignment_id: str, user_id: str) -> str:
     return store.accommodation(db, assignment_id, user_id) or engine.accommodation(db, user_id)
 
 
-def accommodations_set(db, assignment_id: str) -> dict[str, str]:
+def accommodations_set(db, assignment_id: str, scope: str | None = None) -> dict[str, str]:
     """The accommodations set for this assignment itself, by user id."""
-    return store.accommodations_set(db, assignment_id)
+    return store.accommodations_set(db, get_assignment(db, assignment_id, scope).id)
 
 
 def set_accommodation(
-    db, assignment_id: str, user_id: str, factor: str, now: datetime, actor: Actor = COMMAND_LINE
+    db,
+    assignment_id: str,
+    user_id: str,
+    factor: str,
+    now: datetime,
+    actor: Actor = COMMAND_LINE,
+    *,
+    scope: str | None = None,
 ) -> None:
     if factor not in engine.ACCOMMODATIONS:
         raise InvalidInputError(
             f"Unknown accommodation '{factor}': one of {', '.join(engine.ACCOMMODATIONS)}."
         )
-    found = get_assignment(db, assignment_id)
+    found = get_assignment(db, assignment_id, scope)
     user = users.get_user(db, user_id)
     if user is None or not store.is_member(db, found.cohort_id, user_id):
         raise NotFoundError("This learner is not in the assignment's cohort.")
@@ -545,10 +615,10 @@ def _cell(found: Assignment, rows: list, now: datetime) -> Cell:
     return Cell("missed" if window_state(found, now) == "closed" else "not started")
 
 
-def gradebook(db, cohort_id: str, now: datetime) -> Gradebook:
+def gradebook(db, cohort_id: str, now: datetime, scope: str | None = None) -> Gradebook:
     """Learner x assignment for a cohort: status, best score and per-domain result. Attempts
     whose time ran out are finalized first, as on any read."""
-    cohort = get_cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id, scope)
     results = store.cohort_attempts(db, cohort_id)
     stale = [
         r
@@ -597,5 +667,167 @@ def gradebook_csv(book: Gradebook) -> str:
         writer.writerow(
             [_safe(m.email or ""), _safe(m.name)]
             + ["" if s is None else f"{s:.2f}" for s in scores]
+        )
+    return buffer.getvalue()
+
+
+# -- the cohort dashboard ----------------------------------------------------------------------
+
+RECENT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One learner's row of the cohort dashboard."""
+
+    user_id: str
+    name: str
+    email: str | None
+    lessons_done: int  # lessons of the course as it is now
+    answers_recent: int  # practice answers in the last RECENT_DAYS days
+    answers_total: int
+    labs_passed: int  # labs of the course whose check the learner has passed
+    probability: float | None  # pass probability of the chosen exam (None: not enough evidence)
+    low: float | None
+    high: float | None
+    needed: int  # more answers in the exam's domains before a probability is given
+    counted: int  # answers counted in the exam's domains
+
+    def readiness_text(self) -> str:
+        """The readiness service's own words: a probability with its interval, or how many more
+        answers it needs; never a number it did not give."""
+        if self.probability is None:
+            return (
+                f"needs {self.needed} more answer{'s' if self.needed != 1 else ''} "
+                f"({self.counted} so far)"
+            )
+        return readiness.format_probability(self.probability, self.low, self.high)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    cohort: Cohort
+    lessons_total: int
+    labs_total: int
+    exam_id: str | None
+    exam_title: str
+    rows: list[Progress]
+
+
+def _exam_readiness(model, exam_id: str, db, user_id: str, now: datetime, labs):
+    """The learner's readiness for one exam (readiness.ExamReadiness), or None when the model
+    has no such exam or the learner has no graded answer."""
+    placed = {p.track for p in readiness_store.placements(db, user_id) if p.state == "finished"}
+    found = readiness.assess(
+        model,
+        readiness_store.answers(db, user_id),
+        now,
+        labs=labs,
+        passes=readiness_store.lab_passes(db, user_id),
+        placed=placed,
+    )
+    return found.exam(exam_id)
+
+
+def dashboard(
+    db,
+    cohort_id: str,
+    now: datetime,
+    *,
+    lesson_ids: set[str],
+    labs: list[tuple[str, str, str]],
+    model: readiness.Model | None = None,
+    exam_id: str | None = None,
+    scope: str | None = None,
+) -> Dashboard:
+    """Per member of the cohort: lessons done (of `lesson_ids`, the course now), practice answers
+    in the last week and in all, labs passed (of `labs`: id, title, track), and readiness for
+    `exam_id` from the readiness service's `model` (left out without either)."""
+    cohort = get_cohort(db, cohort_id, scope)
+    people = store.members(db, cohort.id)
+    ids = [m.user_id for m in people]
+    done = progress.completions_of(db, ids)
+    counts = practice.answer_counts(db, ids, now - timedelta(days=RECENT_DAYS))
+    lab_ids = {lab_id for lab_id, _, _ in labs}
+    passed = labruns.passed_labs(db, ids)
+    shape = None
+    if model is not None and exam_id is not None:
+        shape = next((s for s in model.exams if s.exam_id == exam_id), None)
+    rows = []
+    for m in people:
+        recent, total = counts.get(m.user_id, (0, 0))
+        exam = None
+        if shape is not None:
+            exam = _exam_readiness(model, shape.exam_id, db, m.user_id, now, labs)
+        rows.append(
+            Progress(
+                user_id=m.user_id,
+                name=m.name,
+                email=m.email,
+                lessons_done=len(done.get(m.user_id, set()) & lesson_ids),
+                answers_recent=recent,
+                answers_total=total,
+                labs_passed=len(passed.get(m.user_id, set()) & lab_ids),
+                probability=exam.probability if exam else None,
+                low=exam.low if exam else None,
+                high=exam.high if exam else None,
+                needed=exam.needed if exam else readiness.MINIMUM_ANSWERS,
+                counted=exam.answers if exam else 0,
+            )
+        )
+    return Dashboard(
+        cohort,
+        len(lesson_ids),
+        len(lab_ids),
+        shape.exam_id if shape else None,
+        shape.title if shape else "",
+        rows,
+    )
+
+
+DASHBOARD_COLUMNS = (
+    "Email address",
+    "Username",
+    "Lessons done",
+    "Lessons in the course",
+    f"Practice answers, last {RECENT_DAYS} days",
+    "Practice answers, total",
+    "Labs passed",
+    "Labs in the course",
+    "Readiness exam",
+    "Pass probability",
+    "Interval low",
+    "Interval high",
+    "Answers still needed",
+)
+
+
+def dashboard_csv(board: Dashboard) -> str:
+    """The dashboard as CSV, one learner a row; the probability columns are empty where the
+    readiness service gives no probability (then 'Answers still needed' says how many)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(DASHBOARD_COLUMNS)
+
+    def number(value: float | None) -> str:
+        return "" if value is None else f"{value:.2f}"
+
+    for r in board.rows:
+        writer.writerow(
+            [
+                _safe(r.email or ""),
+                _safe(r.name),
+                r.lessons_done,
+                board.lessons_total,
+                r.answers_recent,
+                r.answers_total,
+                r.labs_passed,
+                board.labs_total,
+                _safe(board.exam_title),
+                number(r.probability),
+                number(r.low),
+                number(r.high),
+                "" if board.exam_id is None else r.needed,
+            ]
         )
     return buffer.getvalue()

@@ -20,6 +20,7 @@ class Cohort(BaseModel):
     join_code: str
     created_at: datetime
     members: int = 0
+    created_by: str | None = None  # the instructor who owns it (None: made on the command line)
 
 
 class Member(BaseModel):
@@ -44,14 +45,21 @@ class Assignment(BaseModel):
 
 _COHORT = (
     "SELECT c.id, c.name, c.join_code, c.created_at, "
-    "(SELECT count(*) FROM cohort_members m WHERE m.cohort_id = c.id) FROM cohorts c"
+    "(SELECT count(*) FROM cohort_members m WHERE m.cohort_id = c.id), c.created_by FROM cohorts c"
 )
 _ASSIGNMENT_COLUMNS = list(Assignment.model_fields)
 _ASSIGNMENT = f"SELECT {', '.join('a.' + c for c in _ASSIGNMENT_COLUMNS)} FROM assignments a"
 
 
 def _cohort(row) -> Cohort:
-    return Cohort(id=row[0], name=row[1], join_code=row[2], created_at=row[3], members=row[4])
+    return Cohort(
+        id=row[0],
+        name=row[1],
+        join_code=row[2],
+        created_at=row[3],
+        members=row[4],
+        created_by=row[5],
+    )
 
 
 def _assignment(row) -> Assignment:
@@ -73,7 +81,9 @@ def create_cohort(
             [cohort_id, name, name.casefold(), join_code, created_by, now],
         )
     )
-    return Cohort(id=cohort_id, name=name, join_code=join_code, created_at=now)
+    return Cohort(
+        id=cohort_id, name=name, join_code=join_code, created_at=now, created_by=created_by
+    )
 
 
 def get_cohort(db: duckdb.DuckDBPyConnection, cohort_id: str) -> Cohort | None:
@@ -91,8 +101,22 @@ def find_by_code(db: duckdb.DuckDBPyConnection, join_code: str) -> Cohort | None
     return _cohort(row) if row else None
 
 
-def list_cohorts(db: duckdb.DuckDBPyConnection) -> list[Cohort]:
-    return [_cohort(r) for r in db.execute(f"{_COHORT} ORDER BY c.name_key").fetchall()]
+def list_cohorts(db: duckdb.DuckDBPyConnection, owner_id: str | None = None) -> list[Cohort]:
+    """Every cohort, or only those `owner_id` created, by name."""
+    if owner_id is None:
+        return [_cohort(r) for r in db.execute(f"{_COHORT} ORDER BY c.name_key").fetchall()]
+    rows = db.execute(f"{_COHORT} WHERE c.created_by = ? ORDER BY c.name_key", [owner_id])
+    return [_cohort(r) for r in rows.fetchall()]
+
+
+def member_ids(db: duckdb.DuckDBPyConnection, owner_id: str) -> set[str]:
+    """The users who are members of a cohort `owner_id` created."""
+    rows = db.execute(
+        "SELECT DISTINCT m.user_id FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id "
+        "WHERE c.created_by = ?",
+        [owner_id],
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def cohorts_of(db: duckdb.DuckDBPyConnection, user_id: str) -> list[Cohort]:

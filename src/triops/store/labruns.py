@@ -78,3 +78,16 @@ def failed_checks(db: duckdb.DuckDBPyConnection, user_id: str, lab_id: str) -> i
         "AND NOT passed",
         [user_id, lab_id],
     ).fetchone()[0]
+
+
+def passed_labs(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> dict[str, set[str]]:
+    """User id -> the labs whose check it has passed at least once, for these users only."""
+    rows = db.execute(
+        "SELECT DISTINCT user_id, lab_id FROM lab_runs WHERE kind = 'check' AND passed "
+        "AND user_id IN (SELECT unnest(?::VARCHAR[]))",
+        [user_ids],
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for user_id, lab_id in rows:
+        found.setdefault(user_id, set()).add(lab_id)
+    return found

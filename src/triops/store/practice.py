@@ -24,3 +24,16 @@ def latest_scores(db: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, tupl
         [user_id],
     ).fetchall()
     return {q: (s, at) for q, s, at in rows}
+
+
+def answer_counts(
+    db: duckdb.DuckDBPyConnection, user_ids: list[str], since: datetime
+) -> dict[str, tuple[int, int]]:
+    """User id -> (practice answers since `since`, practice answers in all), for these users
+    only; a user with none is absent."""
+    rows = db.execute(
+        "SELECT user_id, count(*) FILTER (WHERE answered_at >= ?), count(*) FROM practice_log "
+        "WHERE user_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY user_id",
+        [since, user_ids],
+    ).fetchall()
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}

@@ -60,3 +60,16 @@ def last_visit(db: duckdb.DuckDBPyConnection, user_id: str) -> Visit | None:
         [user_id],
     ).fetchone()
     return Visit(lesson_id=row[0], visited_at=row[1]) if row else None
+
+
+def completions_of(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> dict[str, set[str]]:
+    """User id -> the lesson ids it completed, for these users only (one read for a cohort)."""
+    rows = db.execute(
+        "SELECT user_id, lesson_id FROM lesson_completions "
+        "WHERE user_id IN (SELECT unnest(?::VARCHAR[]))",
+        [user_ids],
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for user_id, lesson_id in rows:
+        found.setdefault(user_id, set()).add(lesson_id)
+    return found

@@ -35,6 +35,11 @@ def _actor() -> Actor:
     return Actor.of(fresh)
 
 
+def _scope() -> str | None:
+    """Whose cohorts this page may show and change (triops.cohorts): an instructor's own."""
+    return current().scope
+
+
 def _run(action, done) -> None:
     """A form's callback: do it as the instructor and keep the outcome to show once."""
     try:
@@ -78,7 +83,7 @@ def create_form() -> None:
 
 
 def pick() -> cohorts.Cohort | None:
-    found = {c.id: c for c in cohorts.cohorts(resources.state_db())}
+    found = {c.id: c for c in cohorts.cohorts(resources.state_db(), _scope())}
     if not found:
         st.info("No cohort yet: create one above.")
         return None
@@ -100,7 +105,7 @@ def details(cohort: cohorts.Cohort) -> list[cohorts.Member]:
         "Learners type this code under Exams › Join a cohort. Letters and digits only; case, "
         "spaces and the dash do not matter."
     )
-    people = cohorts.members(db, cohort.id)
+    people = cohorts.members(db, cohort.id, _scope())
     if people:
         st.dataframe(
             [
@@ -131,20 +136,24 @@ def add_forms(cohort: cohorts.Cohort, people: list[cohorts.Member]) -> None:
                 return
             _run(
                 lambda actor: cohorts.add_learner(
-                    resources.state_db(), cohort.id, name, now(), actor
+                    resources.state_db(), cohort.id, name, now(), actor, scope=_scope()
                 ),
                 f"Added {name} to {cohort.name}.",
             )
 
         st.form_submit_button("Add learner", on_click=add)
     with right, st.form("coh_csv", border=True):
-        password_mode = resources.settings().sign_in == "password"
+        mode = resources.settings().sign_in
+        password_mode, oidc_mode = mode == "password", mode == "oidc"
         st.markdown("**Add learners from a CSV**")
         st.caption(
             "A header row `username,email`, then one learner a line; the email may be empty. "
             + (
                 "Each username must be an account (Admin › Accounts adds accounts)."
                 if password_mode
+                else "Each row needs the email the identity provider sends: a new username "
+                "becomes an account the learner reaches at their first sign-in."
+                if oidc_mode
                 else "A username with no profile yet becomes a new learner profile."
             )
             + " A bad row is named by its line and adds nobody."
@@ -167,6 +176,8 @@ def add_forms(cohort: cohorts.Cohort, people: list[cohorts.Member]) -> None:
                     _actor(),
                     source=source,
                     create_missing=not password_mode,
+                    oidc=oidc_mode,
+                    scope=_scope(),
                 )
             except TriopsError as exc:
                 s[_MESSAGE] = ("error", exc.user_message)
@@ -215,6 +226,7 @@ def assign_form(cohort: cohorts.Cohort) -> None:
                     now(),
                     actor,
                     title=s.get("coh_title", ""),
+                    scope=_scope(),
                 ),
                 lambda found: f"Assigned {found.title} to {cohort.name}.",
             )
@@ -225,7 +237,7 @@ def assign_form(cohort: cohorts.Cohort) -> None:
 def assignments_section(cohort: cohorts.Cohort, people: list[cohorts.Member]) -> None:
     db = resources.state_db()
     moment = now()
-    found = cohorts.assignments(db, cohort.id)
+    found = cohorts.assignments(db, cohort.id, _scope())
     st.subheader("Assigned exams")
     if not found:
         st.info("Nothing assigned to this cohort yet.")
@@ -247,7 +259,7 @@ def accommodations_form(db, a, people: list[cohorts.Member]) -> None:
     """One picker per exam (a learner, a time) and the table of what is set: a selectbox per
     learner would make a class of 500 a page of 500 widgets per exam."""
     names = {m.user_id: m.name for m in people}
-    chosen = cohorts.accommodations_set(db, a.id)
+    chosen = cohorts.accommodations_set(db, a.id, _scope())
     if chosen:
         st.dataframe(
             [
@@ -274,7 +286,7 @@ def _set_accommodation(assignment_id: str, who: str, factor_key: str, names: dic
     user_id, factor = st.session_state[who], st.session_state[factor_key]
     _run(
         lambda actor: cohorts.set_accommodation(
-            resources.state_db(), assignment_id, user_id, factor, now(), actor
+            resources.state_db(), assignment_id, user_id, factor, now(), actor, scope=_scope()
         ),
         f"{names.get(user_id, user_id)}: {FACTOR_LABEL[factor]} for this exam.",
     )
@@ -283,7 +295,7 @@ def _set_accommodation(assignment_id: str, who: str, factor_key: str, names: dic
 def gradebook_section(cohort: cohorts.Cohort) -> None:
     """Learner x assigned exam: status and best score, the per-domain results of one exam, and
     the CSV for Moodle's grade import."""
-    book = cohorts.gradebook(resources.state_db(), cohort.id, now())
+    book = cohorts.gradebook(resources.state_db(), cohort.id, now(), _scope())
     st.subheader("Gradebook")
     if not book.assignments or not book.learners:
         st.info("The gradebook fills in once the cohort has members and an assigned exam.")
@@ -326,6 +338,74 @@ def gradebook_section(cohort: cohorts.Cohort) -> None:
         row |= {d.name: f"{d.percent:.0f}%{'' if d.meets else ' (below)'}" for d in cell.domains}
         rows.append(row)
     st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def dashboard_section(cohort: cohorts.Cohort) -> None:
+    """Per learner: lessons done, practice answers (last 7 days and in all), labs passed, and
+    readiness for one exam as the readiness service gives it, with a CSV download."""
+    from triops.quiz import readiness
+    from triops.ui import readiness_view
+
+    db = resources.state_db()
+    st.subheader("Dashboard")
+    exams = resources.exams()
+    titles = {e.id: e.blueprint.title for e in exams.exams}
+    assigned = [a.exam_id for a in cohorts.assignments(db, cohort.id, _scope())]
+    order = [x for x in dict.fromkeys(assigned) if x in titles] + [
+        x for x in titles if x not in assigned
+    ]
+    exam_id = (
+        st.selectbox(
+            "Readiness for the exam",
+            order,
+            format_func=lambda x: titles[x],
+            key="coh_dash_exam",
+        )
+        if order
+        else None
+    )
+    moment = now()
+    board = cohorts.dashboard(
+        db,
+        cohort.id,
+        moment,
+        lesson_ids={lesson.id for lesson in resources.course().lessons()},
+        labs=[(lab.id, lab.spec.title, lab.spec.track) for lab in resources.labs().labs],
+        model=readiness_view.model(db, moment) if exam_id else None,
+        exam_id=exam_id,
+        scope=_scope(),
+    )
+    if not board.rows:
+        st.info("The dashboard fills in once the cohort has members.")
+        return
+    recent = f"Practice answers ({cohorts.RECENT_DAYS} days)"
+    st.dataframe(
+        [
+            {
+                "Learner": r.name,
+                "Lessons done": f"{r.lessons_done} / {board.lessons_total}",
+                recent: r.answers_recent,
+                "Practice answers (total)": r.answers_total,
+                "Labs passed": f"{r.labs_passed} / {board.labs_total}",
+                "Readiness": r.readiness_text() if board.exam_id else "",
+            }
+            for r in board.rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Readiness is the pass probability with its 90 % interval from the learner's graded "
+        f"answers (Practice, exams, placement); with fewer than {readiness.MINIMUM_ANSWERS} "
+        "answers in the exam's domains it says how many more it needs instead of a number."
+    )
+    st.download_button(
+        "Download the dashboard (CSV)",
+        cohorts.dashboard_csv(board),
+        file_name="triops-dashboard.csv",
+        mime="text/csv",
+        key="coh_dashboard_csv",
+    )
 
 
 # -- the learner's side (Exams page) ----------------------------------------------------------

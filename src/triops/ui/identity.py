@@ -52,6 +52,14 @@ class Identity:
     def is_admin(self) -> bool:
         return self.mode == "local" or (self.user is not None and self.user.role == "admin")
 
+    @property
+    def scope(self) -> str | None:
+        """Whose learners an instructor page may show: None for everyone's (the local user,
+        an admin), else the cohorts this user created (their user id; '' matches none)."""
+        if self.is_admin:
+            return None
+        return self.user_id or ""
+
 
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
