@@ -1,5 +1,6 @@
-"""Instructor › Content health: every problem in content and data, with file and line; the
-item-writing warnings and the blind-strategy scores of each exam profile."""
+"""Instructor › Content health: every problem in content and data, with file and line; learners'
+question reports to resolve; the item-writing warnings and the blind-strategy scores of each exam
+profile."""
 
 import streamlit as st
 
@@ -26,4 +27,5 @@ if not problems:
 else:
     health_view.problems_section(course, problems)
 
+health_view.reports_section(resources.state_db(), resources.bank())
 health_view.item_writing_section(resources.bank(), resources.exams())

@@ -26,7 +26,9 @@ many more responses are needed. A form needs `minimum` submitted attempts for it
 Flags (each needs `minimum` responses): facility above 0.95 (too easy) or below 0.20 (too hard);
 discrimination below 0.20; a distractor chosen by under 5 % (dead distractor); a distractor the
 top group picks more than the key (likely miskey; for multiple response, more than the key option
-the top group ticks least).
+the top group ticks least). Learner reports (triops.quiz.reports) flag an item whatever its number
+of responses: "learner reports" for an item with open or upheld reports, counted by category, on
+exam items and practice rows alike.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
+from triops.quiz import reports as question_reports
 from triops.quiz.models import Question
 from triops.store import items as store
+from triops.store import reports as report_store
 
 MINIMUM = 30
 GROUP_SHARE = 0.27
@@ -50,8 +54,10 @@ DEAD_DISTRACTOR = 0.05
 CHOICE_TYPES = ("single", "multiple", "true_false")
 
 # Flag code -> severity; the item table is sorted by the worst flag first.
+REPORTED = "learner reports"
 SEVERITY = {
     "likely miskey": 4,
+    REPORTED: 3,
     "low discrimination": 3,
     "too hard": 2,
     "too easy": 2,
@@ -603,13 +609,64 @@ def item_report(
     """The whole report: every exam (or one), practice answers apart, where each item lives."""
     forms = analyse(load(db, exam_id), minimum=minimum)
     answers = store.practice_answers(db) if practice else pd.DataFrame()
+    counts = question_reports.flag_counts(db)
     return ItemReport(
-        forms=forms,
-        practice=practice_stats(answers, minimum=minimum),
+        forms=[with_reports(f, counts) for f in forms],
+        practice=_practice_reports(practice_stats(answers, minimum=minimum), counts),
         simulated=store.simulated_marker(db),
         minimum=minimum,
         where=locations(bank) if bank is not None else {},
     )
+
+
+def _report_flags(flags, notes: str, counts: dict | None) -> tuple[tuple[str, ...], str]:
+    if not counts:
+        return tuple(flags), notes
+    note = question_reports.flag_note(counts)
+    return (REPORTED, *flags), f"{note}; {notes}" if notes else note
+
+
+def with_reports(form: FormReport, counts: dict[str, dict]) -> FormReport:
+    """The form with the learner-reports flag on every item that has open or upheld reports,
+    re-sorted worst flag first."""
+    if not counts:
+        return form
+    t = form.items.copy()
+    pairs = [
+        _report_flags(f, n, counts.get(q))
+        for q, f, n in zip(t["question_id"], t["flags"], t["notes"], strict=True)
+    ]
+    t["flags"] = [p[0] for p in pairs]
+    t["notes"] = [p[1] for p in pairs]
+    t["severity"] = [max((SEVERITY[f] for f in fl), default=0) for fl in t["flags"]]
+    t["flag_count"] = t["flags"].map(len)
+    t = t.sort_values(
+        ["severity", "flag_count", "discrimination", "question_id"],
+        ascending=[False, False, True, True],
+        na_position="last",
+        kind="stable",
+    ).drop(columns="flag_count")
+    return FormReport(
+        form.exam_id,
+        form.reliability,
+        t.reset_index(drop=True),
+        form.options,
+        form.scores,
+        form.excluded,
+    )
+
+
+def _practice_reports(rows: pd.DataFrame, counts: dict[str, dict]) -> pd.DataFrame:
+    if rows.empty or not counts:
+        return rows
+    rows = rows.copy()
+    pairs = [
+        _report_flags(f, n, counts.get(q))
+        for q, f, n in zip(rows["question_id"], rows["flags"], rows["notes"], strict=True)
+    ]
+    rows["flags"] = [p[0] for p in pairs]
+    rows["notes"] = [p[1] for p in pairs]
+    return rows
 
 
 def item_rows(report: ItemReport) -> pd.DataFrame:
@@ -629,8 +686,9 @@ def locations(bank) -> dict[str, tuple[str, int]]:
 
 
 def data_version(db) -> tuple:
-    """Changes whenever an attempt is submitted or a practice answer logged (for caches)."""
-    return store.fingerprint(db)
+    """Changes whenever an attempt is submitted or regraded, a practice answer logged, or a
+    question report made or resolved (for caches)."""
+    return (*store.fingerprint(db), *report_store.fingerprint(db))
 
 
 def location(where: dict[str, tuple[str, int]], question_id: str) -> str:
@@ -714,7 +772,9 @@ def format_report(report: ItemReport, *, practice: bool = False) -> str:
         lines += [header, "-" * len(header)]
         for row in form.items.itertuples(index=False):
             if row.needed:
-                stats = f"{'':>6} {'':>6} {'':>6} {'':>6}  needs {row.needed} more responses"
+                stats = f"{'':>6} {'':>6} {'':>6} {'':>6}  " + ", ".join(
+                    [*row.flags, f"needs {row.needed} more responses"]
+                )
             else:
                 stats = (
                     f"{_number(row.facility, '.2f'):>6} {_number(row.discrimination, '.2f'):>6} "
@@ -735,7 +795,7 @@ def format_report(report: ItemReport, *, practice: bool = False) -> str:
             lines.append("no practice answers")
         for row in report.practice.itertuples(index=False):
             if row.needed:
-                detail = f"needs {row.needed} more answers"
+                detail = ", ".join([*row.flags, f"needs {row.needed} more answers"])
             else:
                 detail = f"facility {row.facility:.2f}, first try {row.first_try:.2f}" + (
                     f"  {', '.join(row.flags)}" if row.flags else ""
