@@ -134,6 +134,11 @@ def length(text: str) -> int:
 
 
 _SUFFIXES = ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es")
+# The suffixes by their last two letters, in the order above, so a word is tried only against
+# the suffixes it can end with.
+_BY_ENDING: dict[str, tuple[str, ...]] = {}
+for _suffix in _SUFFIXES:
+    _BY_ENDING[_suffix[-2:]] = (*_BY_ENDING.get(_suffix[-2:], ()), _suffix)
 
 
 @lru_cache(maxsize=16384)
@@ -141,7 +146,7 @@ def _root(word: str) -> str:
     """A crude stem, enough to match deploy/deploys/deployed/deployment and cache/caching."""
     if len(word) <= 4 or not word.isalpha():
         return word
-    for suffix in _SUFFIXES if word.endswith(_SUFFIXES) else ():
+    for suffix in _BY_ENDING.get(word[-2:], ()):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
             break
@@ -661,6 +666,26 @@ def _choice_score(q, chosen: tuple[int, ...], all_or_nothing: bool) -> float:
     return q.score(list(chosen), multiple_response=mode).score
 
 
+# A choice item's score for a set of chosen options depends on its type, its option weights and
+# the scoring mode, never on the options' text: items that share those share one table, so the
+# type's own scorer runs once per shape rather than once per item (the bank has a handful of
+# shapes among hundreds of items).
+_TABLES: dict[tuple, dict[tuple[int, ...], float]] = {}
+
+
+def _score_table(q, pick: int, all_or_nothing: bool) -> dict[tuple[int, ...], float]:
+    """The score of every `pick`-subset of the options, computed by the type's own scorer."""
+    shape = (q.type, tuple(q.weights()), pick, all_or_nothing, getattr(q, "choose", None))
+    table = _TABLES.get(shape)
+    if table is None:
+        subsets = combinations(range(len(q.options)), pick)
+        table = {s: _choice_score(q, s, all_or_nothing) for s in subsets}
+        if len(_TABLES) >= 4096:  # authored weights vary without bound in a long-lived process
+            _TABLES.clear()
+        _TABLES[shape] = table
+    return table
+
+
 def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
@@ -676,7 +701,7 @@ def expected_scores(q, all_or_nothing: bool = False) -> dict[str, float]:
         n = len(q.options)
         pick = 1 if t == "single" else (q.choose or len(q.key()))
         pick = min(pick, n)
-        score = {s: _choice_score(q, s, all_or_nothing) for s in combinations(range(n), pick)}
+        score = _score_table(q, pick, all_or_nothing)
 
         def over(subsets) -> float:
             return _mean([score[s] for s in subsets])
