@@ -676,27 +676,53 @@ def audit_export(
 
 cohorts_app = typer.Typer(
     help="Cohorts of learners (also Instructor › Cohorts): create one, list them, add learners "
-    "from a CSV, export a gradebook for Moodle. Run with the app stopped.",
+    "from a CSV, export a gradebook for Moodle and a progress dashboard. Run with the app "
+    "stopped. --instructor NAME reads as that instructor: only the cohorts they own.",
     no_args_is_help=True,
 )
 app.add_typer(cohorts_app, name="cohorts")
+InstructorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--instructor",
+        help="Act as this instructor: only the cohorts they own (an admin: every cohort).",
+    ),
+]
+
+
+def _scope(conn, instructor: str | None):
+    """(the instructor user or None, the scope triops.cohorts reads with)."""
+    from triops import cohorts
+
+    return (None, None) if instructor is None else cohorts.instructor(conn, instructor)
 
 
 @cohorts_app.command("create")
-def cohorts_create(name: Annotated[str, typer.Argument(help="The cohort's name.")]) -> None:
-    """Create a cohort and print its join code (recorded in the audit log)."""
+def cohorts_create(
+    name: Annotated[str, typer.Argument(help="The cohort's name.")],
+    instructor: Annotated[
+        str | None,
+        typer.Option("--instructor", help="The instructor who owns it (sees it in the app)."),
+    ] = None,
+) -> None:
+    """Create a cohort and print its join code (recorded in the audit log). Without
+    --instructor only admins see it in the app."""
     from triops import cohorts
 
-    cohort = _accounts_call(lambda conn: cohorts.create_cohort(conn, name, _utc_now()))
+    cohort = _accounts_call(
+        lambda conn: cohorts.create_cohort(
+            conn, name, _utc_now(), owner=_scope(conn, instructor)[0]
+        )
+    )
     typer.echo(f"created {cohort.name}: join code {cohorts.show_code(cohort.join_code)}")
 
 
 @cohorts_app.command("list")
-def cohorts_list() -> None:
-    """Every cohort: name, join code, members."""
+def cohorts_list(instructor: InstructorOption = None) -> None:
+    """Every cohort (or the instructor's): name, join code, members."""
     from triops import cohorts
 
-    rows = _accounts_call(cohorts.cohorts)
+    rows = _accounts_call(lambda conn: cohorts.cohorts(conn, _scope(conn, instructor)[1]))
     if not rows:
         typer.echo("no cohorts yet: create one with `triops cohorts create NAME`")
     for c in rows:
@@ -709,10 +735,13 @@ def cohorts_add(
     csv_file: Annotated[
         Path, typer.Argument(help="A CSV with a header row username,email (email may be empty).")
     ],
+    instructor: InstructorOption = None,
 ) -> None:
     """Add the learners of a CSV to a cohort. A bad row is reported as FILE:LINE: error: and
     adds nobody; the exit code is 1 when any row was refused. With TRIOPS_SIGN_IN=password each
-    username must be an account; otherwise a new username becomes a learner profile."""
+    username must be an account; with oidc each row needs the email the provider sends and a
+    new username becomes an account the learner reaches at first sign-in; otherwise a new
+    username becomes a learner profile."""
     from triops import cohorts
 
     try:
@@ -720,17 +749,22 @@ def cohorts_add(
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(f"{csv_file}: error: cannot read: {exc}", err=True)
         raise typer.Exit(1) from exc
-    create = get_settings().sign_in != "password"
-    outcome = _accounts_call(
-        lambda conn: cohorts.add_from_csv(
+    mode = get_settings().sign_in
+
+    def add(conn):
+        scope = _scope(conn, instructor)[1]
+        return cohorts.add_from_csv(
             conn,
-            cohorts.find_cohort(conn, cohort).id,
+            cohorts.find_cohort(conn, cohort, scope).id,
             text,
             _utc_now(),
             source=str(csv_file),
-            create_missing=create,
+            create_missing=mode != "password",
+            oidc=mode == "oidc",
+            scope=scope,
         )
-    )
+
+    outcome = _accounts_call(add)
     for line in outcome.errors:
         typer.echo(line, err=True)
     typer.echo(f"added {len(outcome.added)}, already members {len(outcome.already)}")
@@ -738,28 +772,85 @@ def cohorts_add(
         raise typer.Exit(1)
 
 
-@cohorts_app.command("gradebook")
-def cohorts_gradebook(
-    cohort: Annotated[str, typer.Argument(help="The cohort's name.")],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the CSV here (default: standard output)."),
-    ] = None,
-) -> None:
-    """The cohort's gradebook as CSV for Moodle's grade import: Email address, Username, then
-    the best percent per assigned exam."""
-    from triops import cohorts
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the CSV here (default: standard output)."),
+]
 
-    text = _accounts_call(
-        lambda conn: cohorts.gradebook_csv(
-            cohorts.gradebook(conn, cohorts.find_cohort(conn, cohort).id, _utc_now())
-        )
-    )
+
+def _write_csv(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {text.count(chr(10)) - 1} learners to {output}", err=True)
+
+
+@cohorts_app.command("gradebook")
+def cohorts_gradebook(
+    cohort: Annotated[str, typer.Argument(help="The cohort's name.")],
+    output: OutputOption = None,
+    instructor: InstructorOption = None,
+) -> None:
+    """The cohort's gradebook as CSV for Moodle's grade import: Email address, Username, then
+    the best percent per assigned exam."""
+    from triops import cohorts
+
+    def book(conn):
+        scope = _scope(conn, instructor)[1]
+        found = cohorts.find_cohort(conn, cohort, scope)
+        return cohorts.gradebook_csv(cohorts.gradebook(conn, found.id, _utc_now(), scope))
+
+    _write_csv(_accounts_call(book), output)
+
+
+@cohorts_app.command("dashboard")
+def cohorts_dashboard(
+    cohort: Annotated[str, typer.Argument(help="The cohort's name.")],
+    exam: Annotated[
+        str | None,
+        typer.Option(help="The exam id readiness is given for (default: the first assigned)."),
+    ] = None,
+    output: OutputOption = None,
+    instructor: InstructorOption = None,
+) -> None:
+    """The cohort's dashboard as CSV: per learner, lessons done, practice answers (last 7 days
+    and in all), labs passed, and the pass probability for one exam where the readiness service
+    gives one (else the answers it still needs)."""
+    from triops import cohorts
+    from triops.content.loader import load_course
+    from triops.labs.spec import load_labs
+    from triops.quiz.bank import load_bank
+    from triops.quiz.blueprint import load_exams
+
+    root = get_settings().root
+    bank = load_bank(root)
+    exams = load_exams(root, bank)
+    if exam is not None and exams.get(exam) is None:
+        known = ", ".join(e.id for e in exams.exams) or "none"
+        typer.echo(f"error: unknown exam '{exam}' (exams: {known})", err=True)
+        raise typer.Exit(2)
+
+    def board(conn):
+        scope = _scope(conn, instructor)[1]
+        found = cohorts.find_cohort(conn, cohort, scope)
+        assigned = [a.exam_id for a in cohorts.assignments(conn, found.id, scope)]
+        chosen = exam or next((x for x in assigned if exams.get(x) is not None), None)
+        moment = _utc_now()
+        return cohorts.dashboard_csv(
+            cohorts.dashboard(
+                conn,
+                found.id,
+                moment,
+                lesson_ids={lesson.id for lesson in load_course(root).lessons()},
+                labs=[(x.id, x.spec.title, x.spec.track) for x in load_labs(root).labs],
+                model=cohorts.readiness_model(conn, bank, exams, moment) if chosen else None,
+                exam_id=chosen,
+                scope=scope,
+            )
+        )
+
+    _write_csv(_accounts_call(board), output)
 
 
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)

@@ -32,6 +32,7 @@ from triops.store import cohorts as store
 from triops.store import readiness as readiness_store
 from triops.store.attempts import AttemptRow
 from triops.store.cohorts import Assignment, Cohort, Member
+from triops.store.users import User
 
 MAX_NAME = 80
 MAX_ATTEMPTS = 20
@@ -97,17 +98,36 @@ def _record(db, now, actor: Actor, action: str, subject_id, subject_name: str, d
     )
 
 
-def create_cohort(db, name: str, now: datetime, actor: Actor = COMMAND_LINE) -> Cohort:
-    """A new cohort with a fresh join code; a taken name (regardless of case) is refused."""
+def create_cohort(
+    db, name: str, now: datetime, actor: Actor = COMMAND_LINE, *, owner: User | None = None
+) -> Cohort:
+    """A new cohort with a fresh join code, owned by `owner` (else by the actor); a taken name
+    (regardless of case) is refused."""
     cleaned = clean_cohort_name(name)
     if store.find_by_name(db, cleaned) is not None:
         raise InvalidInputError(f"A cohort named '{cleaned}' already exists.")
     code = new_code()
     while store.find_by_code(db, code) is not None:
         code = new_code()
-    cohort = store.create_cohort(db, secrets.token_hex(6), cleaned, code, actor.id, now)
-    _record(db, now, actor, COHORT_CREATED, None, cleaned, f"cohort {cohort.id}")
+    owner_id = owner.id if owner is not None else actor.id
+    cohort = store.create_cohort(db, secrets.token_hex(6), cleaned, code, owner_id, now)
+    detail = f"cohort {cohort.id}" + (f", owned by {owner.name}" if owner is not None else "")
+    _record(db, now, actor, COHORT_CREATED, None, cleaned, detail)
     return cohort
+
+
+def instructor(db, name: str) -> tuple[User, str | None]:
+    """The instructor a command names (`--instructor NAME`) and their scope: their own cohorts,
+    or every cohort for an admin; a learner is refused."""
+    user = users.find_by_name(db, name)
+    if user is None:
+        raise NotFoundError(f"No user named '{users.clean_name(name)}'.")
+    if user.role == "learner":
+        raise InvalidInputError(
+            f"Not allowed: '{user.name}' is a learner; only an instructor's or an admin's "
+            "cohorts can be read."
+        )
+    return user, None if user.role == "admin" else user.id
 
 
 def cohorts(db, scope: str | None = None) -> list[Cohort]:
@@ -831,3 +851,12 @@ def dashboard_csv(board: Dashboard) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+def readiness_model(db, bank, exams, now: datetime) -> readiness.Model:
+    """The readiness service's model for the bank and exams as they are (recalibrated first
+    when the answers have grown enough, as the app does), for a reader outside the app."""
+    row, parameters = readiness_store.latest_calibration(db)
+    if readiness.stale(row, readiness_store.evidence_count(db)):
+        row, parameters = readiness.ensure_calibration(db, bank, now)
+    return readiness.build_model(bank, exams, row, parameters)
