@@ -6,7 +6,7 @@ import streamlit as st
 
 from triops.quiz import practice, practice_answers, practice_session
 from triops.quiz.presentation import option_count
-from triops.ui import question_view, resources
+from triops.ui import question_view, report_view, resources
 from triops.ui.identity import current, now
 from triops.ui.lesson_view import lesson_link
 from triops.ui.search_state import semantic_embedder
@@ -143,6 +143,7 @@ if checked is not None:
     linked = course.lesson(question.lesson) if question.lesson else None
     if linked is not None:
         lesson_link(linked)
+    report_view.report_problem(db, identity, question, bq.track, "practice")
     a, b = st.columns(2)
     if a.button("Next question", type="primary", key=f"{key}-next"):
         show_next()

@@ -18,7 +18,7 @@ from triops.quiz.blueprint import Exams
 from triops.quiz.exam import ACCOMMODATIONS, AttemptView
 from triops.quiz.grading import describe, grade, right_answer
 from triops.store import attempts
-from triops.ui import question_view, resources
+from triops.ui import question_view, report_view, resources
 from triops.ui.identity import Identity, now
 from triops.ui.lesson_view import lesson_link
 from triops.ui.timer import countdown
@@ -639,6 +639,7 @@ def results(view: AttemptView, identity: Identity) -> None:
             "before it."
         )
     r = engine.result(view)
+    report_view.regrade_notice(view)
     if review.score:
         _score(view, r)
         _domains(view, r)
@@ -679,6 +680,15 @@ def results(view: AttemptView, identity: Identity) -> None:
             lesson = course.lesson(q.lesson) if q.lesson else None
             if lesson is not None:
                 lesson_link(lesson)
+            report_view.report_problem(
+                resources.state_db(),
+                identity,
+                q,
+                d.track,
+                "exam",
+                attempt=view,
+                position=d.position,
+            )
 
 
 def _finished_at(finished: datetime | None, started: datetime) -> None:

@@ -33,56 +33,64 @@ def report_problem(
     key = f"report-{source}-{question.id}" + ("" if position is None else f"-{position}")
     mine = reports.mine(db, identity.user_id, question.id)
     label = "Report a problem" + (f" ({len(mine)} sent)" if mine else "")
-    with st.expander(label, icon=":material/flag:"):
-        for report in mine:
-            _verdict(report)
-        if identity.user is None:
-            st.caption("Create a profile in the sidebar to report a problem with this question.")
-            return
-        if any(r.is_open for r in mine):
-            st.caption("Your report is open: sending again updates its category and comment.")
-        with st.form(key, border=False):
-            category = st.radio(
-                "What is wrong?",
-                list(reports.CATEGORIES),
-                format_func=reports.CATEGORIES.get,
-                horizontal=True,
-                key=f"{key}-category",
+    if attempt is None:
+        with st.expander(label, icon=":material/flag:"):
+            _body(db, identity, question, track, source, key, mine, attempt)
+    else:
+        # An exam review shows each question in an expander, and expanders cannot nest.
+        with st.container(border=True):
+            if st.toggle(label, key=f"{key}-open"):
+                _body(db, identity, question, track, source, key, mine, attempt)
+
+
+def _body(db, identity: Identity, question, track, source, key, mine, attempt) -> None:
+    for report in mine:
+        _verdict(report)
+    if identity.user is None:
+        st.caption("Create a profile in the sidebar to report a problem with this question.")
+        return
+    if any(r.is_open for r in mine):
+        st.caption("Your report is open: sending again updates its category and comment.")
+    with st.form(key, border=False):
+        category = st.radio(
+            "What is wrong?",
+            list(reports.CATEGORIES),
+            format_func=reports.CATEGORIES.get,
+            horizontal=True,
+            key=f"{key}-category",
+        )
+        comment = st.text_area(
+            "Comment",
+            max_chars=reports.MAX_COMMENT,
+            key=f"{key}-comment",
+            help="What is wrong and, for a wrong key or an outdated fact, a source an "
+            "instructor can check (required for those two).",
+        )
+        sent = st.form_submit_button("Send report")
+    if sent:
+        bank_question = resources.bank().by_id().get(question.id)
+        try:
+            _, updated = reports.submit(
+                db,
+                identity.user_id,
+                question,
+                track,
+                source=source,
+                category=category,
+                comment=comment,
+                now=now(),
+                bank_file=bank_question.path if bank_question is not None else "",
+                attempt_id=attempt.row.id if attempt is not None else None,
             )
-            comment = st.text_area(
-                "Comment",
-                max_chars=reports.MAX_COMMENT,
-                key=f"{key}-comment",
-                help="What is wrong and, for a wrong key or an outdated fact, a source an "
-                "instructor can check (required for those two).",
-            )
-            sent = st.form_submit_button("Send report")
-        if sent:
-            bank_question = resources.bank().by_id().get(question.id)
-            try:
-                _, updated = reports.submit(
-                    db,
-                    identity.user_id,
-                    question,
-                    track,
-                    source=source,
-                    category=category,
-                    comment=comment,
-                    now=now(),
-                    bank_file=bank_question.path if bank_question is not None else "",
-                    attempt_id=attempt.row.id if attempt is not None else None,
-                )
-            except TriopsError as exc:
-                st.error(plain(exc.user_message))
-            else:
-                st.session_state[_SENT] = (key, updated)
-                st.rerun()
-        done = st.session_state.get(_SENT)
-        if done is not None and done[0] == key:
-            st.session_state.pop(_SENT)
-            st.success(
-                "Report updated." if done[1] else "Report sent: an instructor will answer here."
-            )
+        except TriopsError as exc:
+            st.error(plain(exc.user_message))
+        else:
+            st.session_state[_SENT] = (key, updated)
+            st.rerun()
+    done = st.session_state.get(_SENT)
+    if done is not None and done[0] == key:
+        st.session_state.pop(_SENT)
+        st.success("Report updated." if done[1] else "Report sent: an instructor will answer here.")
 
 
 def _verdict(report) -> None:
