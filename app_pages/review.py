@@ -4,7 +4,7 @@ ahead, and exam dates."""
 import streamlit as st
 
 from triops.quiz import review
-from triops.ui import resources, review_view
+from triops.ui import report_view, resources, review_view
 from triops.ui.identity import current, now
 
 st.title("Review")
@@ -40,7 +40,9 @@ st.caption(
 review_view.today(summary, titles, moment)
 
 st.header("Review session")
-review_view.session(db, identity.user_id, summary, bank, course, titles)
+answered = review_view.session(db, identity.user_id, summary, bank, course, titles)
+if answered is not None:
+    report_view.report_problem(db, identity, answered.question, answered.track, "review")
 
 st.header("The days ahead")
 review_view.forecast_chart(summary, titles)

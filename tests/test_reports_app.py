@@ -269,3 +269,35 @@ def test_a_regraded_exam_result_says_so_and_why(bank):
         "score 0% → 100%."
     )
     assert item in [unescaped(c.value) for c in at.caption]
+
+
+def test_a_card_answered_on_the_review_page_can_be_reported(bank):
+    from triops.quiz import review
+
+    moment = utc_now()
+    bq = a_single(bank)
+    conn = state()
+    try:
+        ada = users.create_user(conn, "Ada", moment).id
+        review.record_answer(conn, ada, bq.question, bq.track, 0.0, moment - timedelta(days=3))
+    finally:
+        conn.close()
+    at = app(profile=ada).run()
+    at.switch_page("app_pages/review.py").run()
+    assert at.session_state["review_current"] == bq.id
+    key = f"review-{at.session_state['review_seq']}"
+    at.radio(key=key).set_value(0)
+    at.button(key=f"{key}-check").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    form = f"report-review-{bq.id}"
+    at.radio(key=f"{form}-category").set_value("typo")
+    at.text_area(key=f"{form}-comment").input("'recieve' in the second option")
+    at.button(key=f"FormSubmitter:{form}-Send report").click().run()
+    assert not at.exception
+    assert "Report sent: an instructor will answer here." in [s.value for s in at.success]
+    conn = state()
+    try:
+        (made,) = reports.mine(conn, ada, bq.id)
+    finally:
+        conn.close()
+    assert (made.source, made.category, made.bank_file) == ("review", "typo", bq.path)

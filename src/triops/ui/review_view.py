@@ -13,7 +13,7 @@ import streamlit as st
 from triops.content.models import Course
 from triops.errors import TriopsError
 from triops.quiz import review
-from triops.quiz.bank import Bank
+from triops.quiz.bank import Bank, BankQuestion
 from triops.quiz.presentation import option_count
 from triops.quiz.review import Graded, Overview, Rating, Reviewed
 from triops.ui import question_view
@@ -122,8 +122,9 @@ def _show(question_id: str) -> None:
 
 def session(
     db, user_id: str, summary: Overview, bank: Bank, course: Course, titles: dict[str, str]
-) -> None:
-    """One card at a time through the due queue: answer, feedback, rating."""
+) -> BankQuestion | None:
+    """One card at a time through the due queue: answer, feedback, rating. Returns the card's
+    question once it is answered (the page offers 'Report a problem' under it)."""
     state = st.session_state
     ids = summary.queue.ids()
     current = state.get(CURRENT)
@@ -136,7 +137,7 @@ def session(
             else:
                 st.info("Nothing is due now.")
             st.caption(f"Next card due: {when(summary.next_due, now().date())}.")
-            return
+            return None
         _show(summary.queue[0].question.id)
         current = state[CURRENT]
     if current in ids:
@@ -170,7 +171,7 @@ def session(
 
     done = state.get(DONE)
     if done is None:
-        return
+        return None
     graded, reviewed = done
     feedback(graded, question, course)
     rating(db, user_id, reviewed, key)
@@ -178,6 +179,7 @@ def session(
         state[CURRENT] = None
         state[DONE] = None
         st.rerun()
+    return bq
 
 
 def feedback(graded: Graded, question, course: Course) -> None:
