@@ -269,3 +269,249 @@ def test_the_command_line_creates_a_cohort_adds_a_csv_naming_bad_lines_and_expor
     missing = run("cohorts", "gradebook", "Morning")
     assert missing.exit_code == 1
     assert "No cohort named 'Morning' (cohorts: Evening)" in missing.stderr
+
+
+# -- scope: an instructor's own cohorts (issue 18 item 2) --------------------------------------
+
+
+def test_an_instructor_reads_and_changes_only_the_cohorts_they_created(db, teacher, exams):
+    from triops import profiles
+
+    hal = users.create_user(db, "Hal", T0, "instructor")
+    admin = users.create_user(db, "Root", T0, "admin")
+    ada = users.create_user(db, "Ada", T0)
+    bob = users.create_user(db, "Bob", T0)
+    mine = cohorts.create_cohort(db, "Grace's class", T0, teacher)
+    theirs = cohorts.create_cohort(db, "Hal's class", T0, Actor.of(hal))
+    cohorts.add_learner(db, mine.id, "Ada", T0, teacher, scope=teacher.id)
+    cohorts.add_learner(db, theirs.id, "Bob", T0, Actor.of(hal), scope=hal.id)
+    later = T0 + timedelta(days=1)
+    task = cohorts.assign(db, theirs.id, exams, EXAM, T0, later, 1, T0, Actor.of(hal), scope=hal.id)
+
+    assert [c.name for c in cohorts.cohorts(db, teacher.id)] == ["Grace's class"]
+    assert [c.name for c in cohorts.cohorts(db, None)] == ["Grace's class", "Hal's class"]
+    refusals = [
+        lambda: cohorts.get_cohort(db, theirs.id, teacher.id),
+        lambda: cohorts.members(db, theirs.id, teacher.id),
+        lambda: cohorts.gradebook(db, theirs.id, T0, teacher.id),
+        lambda: cohorts.assignments(db, theirs.id, teacher.id),
+        lambda: cohorts.accommodations_set(db, task.id, teacher.id),
+        lambda: cohorts.add_learner(db, theirs.id, "Ada", T0, teacher, scope=teacher.id),
+        lambda: cohorts.add_from_csv(db, theirs.id, "username\nAda\n", T0, scope=teacher.id),
+        lambda: cohorts.assign(db, theirs.id, exams, EXAM, T0, later, 1, T0, scope=teacher.id),
+        lambda: cohorts.set_accommodation(db, task.id, bob.id, "2", T0, scope=teacher.id),
+        lambda: cohorts.dashboard(db, theirs.id, T0, lesson_ids=set(), labs=[], scope=teacher.id),
+    ]
+    for refused in refusals:
+        with pytest.raises(InvalidInputError, match="^Not allowed"):
+            refused()
+    with pytest.raises(NotFoundError, match=r"\(cohorts: Grace's class\)"):
+        cohorts.find_cohort(db, "Hal's class", teacher.id)
+    # Nothing of Hal's cohort changed through the refusals.
+    assert [m.name for m in cohorts.members(db, theirs.id)] == ["Bob"]
+    assert cohorts.assignments(db, theirs.id) == [task]
+    assert cohorts.accommodations_set(db, task.id) == {}
+
+    # The Learners page's reads and its accommodation: Grace's learners only.
+    assert [u.name for u in profiles.visible_profiles(db, teacher.id)] == ["Ada"]
+    assert {u.name for u in profiles.visible_profiles(db, None)} == {
+        "Ada",
+        "Bob",
+        "Grace",
+        "Hal",
+        "Root",
+    }
+    with pytest.raises(InvalidInputError, match="^Not allowed"):
+        profiles.set_accommodation(db, bob.id, "2", T0, teacher.id)
+    assert engine.accommodation(db, bob.id) == "1"
+    profiles.set_accommodation(db, ada.id, "1.5", T0, teacher.id)
+    assert engine.accommodation(db, ada.id) == "1.5"
+
+    # The command line's --instructor: an admin reads every cohort, a learner none.
+    assert cohorts.instructor(db, "root") == (admin, None)
+    assert cohorts.instructor(db, "grace")[1] == teacher.id
+    with pytest.raises(InvalidInputError, match="^Not allowed: 'Ada' is a learner"):
+        cohorts.instructor(db, "Ada")
+
+
+# -- the cohort dashboard (issue 18 item 3) ------------------------------------------------------
+
+
+def test_the_dashboard_counts_lessons_practice_and_labs_and_gives_readiness_only_with_evidence(
+    db, teacher, bank, exams
+):
+    from triops.content.loader import load_course
+    from triops.labs.spec import load_labs
+    from triops.quiz import readiness
+    from triops.store import labruns, practice, progress
+    from triops.store import readiness as readiness_store
+
+    course = load_course(REPO)
+    lesson_ids = {lesson.id for lesson in course.lessons()}
+    labs = [(x.id, x.spec.title, x.spec.track) for x in load_labs(REPO).labs]
+    ada = users.create_user(db, "Ada", T0)
+    bob = users.create_user(db, "Bob", T0)
+    users.create_user(db, "=Cleo", T0)  # opens like a spreadsheet formula
+    outsider = users.create_user(db, "Olga", T0)
+    cohort = cohorts.create_cohort(db, "Spring", T0, teacher)
+    for name in ("Ada", "Bob", "=Cleo"):
+        cohorts.add_learner(db, cohort.id, name, T0, teacher)
+    now = T0 + timedelta(days=30)
+
+    first_three = [lesson.id for lesson in course.lessons()[:3]]
+    for lesson_id in first_three:
+        progress.mark_complete(db, ada.id, lesson_id, T0)
+    progress.mark_complete(db, ada.id, "a-lesson-since-removed", T0)  # not in the course now
+    progress.mark_complete(db, bob.id, first_three[0], T0)
+    progress.mark_complete(db, outsider.id, first_three[1], T0)
+
+    model = cohorts.readiness_model(db, bank, exams, now)
+    shape = next(s for s in model.exams if s.exam_id == EXAM)
+    in_exam = [
+        str(q)
+        for q, d in zip(model.items.ids, model.items.domain, strict=True)
+        if d in shape.domains
+    ]
+    assert len(in_exam) >= 30
+    # Ada: 24 answers in the exam's domains, 10 of them in the last 7 days; Bob: 3.
+    for i, question_id in enumerate(in_exam[:24]):
+        when = now - timedelta(days=2 if i < 10 else 12)
+        practice.log_answer(db, ada.id, question_id, 1.0 if i % 3 else 0.0, when)
+    for question_id in in_exam[:3]:
+        practice.log_answer(db, bob.id, question_id, 1.0, now - timedelta(days=1))
+    for question_id in in_exam[:40]:
+        practice.log_answer(db, outsider.id, question_id, 1.0, now - timedelta(days=1))
+
+    lab_a, lab_b = labs[0][0], labs[1][0]
+
+    def run(user, lab_id, kind, passed, job):
+        labruns.record(
+            db,
+            labruns.LabRunRow(
+                job_id=job,
+                user_id=user.id,
+                lab_id=lab_id,
+                kind=kind,
+                status="success" if passed else "failure",
+                seconds=1.0,
+                passed=passed,
+                criteria=None,
+                log="",
+                finished_at=T0,
+            ),
+        )
+
+    run(ada, lab_a, "check", True, "j1")
+    run(ada, lab_a, "check", True, "j2")  # the same lab passed twice counts once
+    run(ada, lab_b, "check", False, "j3")
+    run(bob, lab_b, "run", True, "j4")  # a run, not a check: no pass
+    run(outsider, lab_b, "check", True, "j5")
+
+    board = cohorts.dashboard(
+        db,
+        cohort.id,
+        now,
+        lesson_ids=lesson_ids,
+        labs=labs,
+        model=model,
+        exam_id=EXAM,
+        scope=teacher.id,
+    )
+    rows = {r.name: r for r in board.rows}
+    assert list(rows) == ["=Cleo", "Ada", "Bob"]  # members only: Olga is in no row
+    assert (board.lessons_total, board.labs_total) == (len(lesson_ids), len(labs))
+    got = {
+        n: (r.lessons_done, r.answers_recent, r.answers_total, r.labs_passed)
+        for n, r in rows.items()
+    }
+    assert got == {"Ada": (3, 10, 24, 1), "Bob": (1, 3, 3, 0), "=Cleo": (0, 0, 0, 0)}
+
+    # Readiness is the readiness service's own answer for the learner, never made up.
+    expected = readiness.assess(
+        model,
+        readiness_store.answers(db, ada.id),
+        now,
+        labs=labs,
+        passes=readiness_store.lab_passes(db, ada.id),
+    ).exam(EXAM)
+    assert expected.probability is not None
+    assert (rows["Ada"].probability, rows["Ada"].low, rows["Ada"].high) == (
+        expected.probability,
+        expected.low,
+        expected.high,
+    )
+    assert rows["Ada"].readiness_text() == readiness.format_probability(
+        expected.probability, expected.low, expected.high
+    )
+    assert rows["Bob"].probability is None
+    assert rows["Bob"].readiness_text() == (
+        f"needs {readiness.MINIMUM_ANSWERS - 3} more answers (3 so far)"
+    )
+    assert rows["=Cleo"].readiness_text() == (
+        f"needs {readiness.MINIMUM_ANSWERS} more answers (0 so far)"
+    )
+
+    lines = cohorts.dashboard_csv(board).splitlines()
+    assert lines[0].split(",")[:3] == ["Email address", "Username", "Lessons done"]
+    title = board.exam_title
+    assert lines[1] == (
+        f",'=Cleo,0,{len(lesson_ids)},0,0,0,{len(labs)},{title},,,,{readiness.MINIMUM_ANSWERS}"
+    )
+    assert lines[2] == (
+        f",Ada,3,{len(lesson_ids)},10,24,1,{len(labs)},{title},{expected.probability:.2f},"
+        f"{expected.low:.2f},{expected.high:.2f},0"
+    )
+
+    # Without an exam chosen there is no readiness column to fill, and no number in it.
+    bare = cohorts.dashboard(db, cohort.id, now, lesson_ids=lesson_ids, labs=labs)
+    assert bare.exam_id is None
+    assert (
+        cohorts.dashboard_csv(bare)
+        .splitlines()[2]
+        .endswith(f",Ada,3,{len(lesson_ids)},10,24,1,{len(labs)},,,,,")
+    )
+
+
+# -- the CSV in oidc mode (issue 18 item 3) ------------------------------------------------------
+
+
+def test_in_oidc_mode_a_csv_makes_accounts_keyed_by_email_that_the_first_sign_in_reaches(
+    db, teacher
+):
+    cohort = cohorts.create_cohort(db, "Spring", T0, teacher)
+    users.create_user(db, "Local Lou", T0)  # a bare profile: no sign-in could reach it
+    text = (
+        "username,email\n"
+        "Ada,Ada@Example.org\n"
+        "Bob,\n"
+        "Local Lou,lou@example.org\n"
+        "Cleo,cleo@example.org\n"
+    )
+    outcome = cohorts.add_from_csv(db, cohort.id, text, T0, teacher, source="class.csv", oidc=True)
+    assert outcome.added == ["Ada", "Cleo"]
+    assert outcome.errors == [
+        "class.csv:3: error: no email for 'Bob': with TRIOPS_SIGN_IN=oidc a learner is found "
+        "at first sign-in by the verified email the identity provider sends, so each row needs it",
+        "class.csv:4: error: 'Local Lou' is a local profile without an account, so no sign-in "
+        "reaches it: use another username",
+    ]
+    assert users.find_by_name(db, "Bob") is None  # a refused row adds nobody
+    made = accounts.find(db, "Ada")
+    assert (made.role, made.email) == ("learner", "Ada@Example.org")
+
+    # Ada's first sign-in: the provider sends her subject and verified email (any case).
+    claims = {
+        "iss": "https://id.example.org",
+        "sub": "248289761001",
+        "email": "ada@example.org",
+        "email_verified": True,
+    }
+    signed_in = accounts.oidc_sign_in(db, claims, T0 + timedelta(days=1))
+    assert signed_in.id == made.id
+    assert [c.name for c in cohorts.my_cohorts(db, signed_in.id)] == ["Spring"]
+    # Signing in again finds the same account; the CSV again adds nobody twice.
+    assert accounts.oidc_sign_in(db, claims, T0 + timedelta(days=2)).id == made.id
+    again = cohorts.add_from_csv(
+        db, cohort.id, "username,email\nAda,ada@example.org\n", T0, oidc=True
+    )
+    assert (again.added, again.already, again.errors) == ([], ["Ada"], [])

@@ -246,7 +246,8 @@ def _csv_user(
                 f"not to {address}"
             )
     if user is not None:
-        if oidc and account_store.get_account(db, user.id) is None:
+        account = account_store.get_account(db, user.id)
+        if oidc and (account is None or not account.has_password):
             raise InvalidInputError(
                 f"'{cleaned}' is a local profile without an account, so no sign-in reaches it: "
                 "use another username"
