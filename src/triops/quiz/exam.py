@@ -225,7 +225,7 @@ def _owned(db, token: str, user_id: str) -> AttemptRow:
     if row is None:
         raise NotFoundError("This exam attempt does not exist. Start the exam again from the list.")
     if row.user_id != user_id:
-        raise NotFoundError("This exam attempt belongs to another profile.")
+        raise NotFoundError("Not allowed: this exam attempt belongs to another profile.")
     return row
 
 
