@@ -186,3 +186,59 @@ def test_the_deadline_reached_says_time_is_up(browser):
     assert timer.clock() == "Time is up"
     assert timer.heard() == ["Time is up"]
     timer.page.close()
+
+
+def test_time_left_is_read_on_demand_with_alt_t_into_a_polite_region(browser):
+    """WCAG 2.2 SC 2.2.1 and 4.1.3: the time left is there when asked for, in words, in a
+    polite live region; the clock's ticking never writes to it."""
+    timer = Timer(browser, 12 * 60 + 5)
+    ondemand = timer.page.get_by_role("status").filter(has_text="left")
+    region = timer.page.locator(".triops-timer-ondemand")
+    assert region.get_attribute("aria-live") == "polite"
+    assert region.get_attribute("role") == "status"
+    timer.run(30)
+    assert region.inner_text() == ""
+    timer.page.keyboard.press("Alt+t")
+    assert ondemand.inner_text().strip() == "11 minutes 35 seconds left"
+    timer.run(95)
+    assert region.inner_text().strip() == "11 minutes 35 seconds left"  # no ticking here
+    timer.page.get_by_role("button", name="Read time left (Alt+T)").click()
+    assert region.inner_text().strip() == "10 minutes left"
+    # Asked again at once: the text changes (a no-break space), so it is spoken again.
+    before = region.evaluate("e => e.textContent")
+    timer.page.keyboard.press("Alt+t")
+    after = region.evaluate("e => e.textContent")
+    assert before != after and after.strip() == "10 minutes left"
+    assert timer.page.locator(".triops-timer-read").get_attribute("aria-keyshortcuts") == "Alt+T"
+    timer.page.keyboard.press("t")  # a plain letter, as typed into an answer, reads nothing
+    assert region.evaluate("e => e.textContent") == after
+    timer.page.close()
+
+
+def test_the_timer_can_be_hidden_and_stays_hidden_across_resyncs_and_a_grace_period(browser):
+    timer = Timer(browser, 62)
+    toggle = timer.page.get_by_role("button", name="Hide timer")
+    toggle.focus()
+    timer.page.keyboard.press("Enter")
+    assert timer.page.get_by_role("timer").count() == 0
+    assert timer.page.get_by_text("Timer hidden").is_visible()
+    shown = timer.page.get_by_role("button", name="Show timer")
+    assert shown.evaluate(
+        "e => e === e.getRootNode().activeElement || e === document.activeElement"
+    )
+    timer.run(5)
+    timer.resync()
+    assert timer.page.get_by_role("timer").count() == 0
+    # Hidden, the thresholds are still announced and the time can still be read.
+    timer.run(60)
+    assert timer.heard() == ["1 minute left", "Time is up"]
+    timer.resync("Grace period left", timer.deadline + timedelta(minutes=2))
+    assert timer.page.get_by_role("timer").count() == 0
+    timer.page.keyboard.press("Alt+t")
+    assert (
+        timer.page.locator(".triops-timer-ondemand").inner_text().strip()
+        == "Grace period left: 1 minute 57 seconds left"
+    )
+    shown.click()
+    assert timer.page.get_by_role("timer", name="Grace period left").is_visible()
+    timer.page.close()

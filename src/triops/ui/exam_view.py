@@ -244,7 +244,8 @@ def _clock(view: AttemptView, user_id: str) -> None:
     if end is None:
         st.caption("Untimed attempt")
         return
-    countdown(end, moment, "Grace period left" if row.state == "overdue" else "Time left")
+    label = "Grace period left" if row.state == "overdue" else "Time left"
+    countdown(end, moment, label, attempt=str(row.id))
 
 
 def take(view: AttemptView, identity: Identity) -> None:
