@@ -301,3 +301,36 @@ def test_a_card_answered_on_the_review_page_can_be_reported(bank):
     finally:
         conn.close()
     assert (made.source, made.category, made.bank_file) == ("review", "typo", bq.path)
+
+
+def test_a_reported_exam_item_is_flagged_on_the_item_analysis_page(bank):
+    exams = load_exams(REPO, bank)
+    moment = utc_now()
+    conn = state()
+    try:
+        bo = users.create_user(conn, "Bo", moment).id
+        row = engine.start(conn, exams.get("devops-practitioner"), bank, bo, moment)
+        view = engine.load(conn, row.token, bo, moment)
+        engine.submit(conn, row.token, bo, moment + timedelta(seconds=5))
+        target = view.questions[0]
+        reports.submit(
+            conn,
+            bo,
+            target.question,
+            target.track,
+            source="exam",
+            category="unclear",
+            comment="",
+            now=moment,
+            attempt_id=row.id,
+        )
+    finally:
+        conn.close()
+    at = app(profile=bo).run()
+    at.switch_page("app_pages/item_analysis.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    flagged = table[table["question_id"] == target.question.id].iloc[0]
+    assert flagged["flags"] == "learner reports, needs 29 more responses"
+    assert flagged["notes"] == "reports: 1 open (unclear 1)"
+    assert table.iloc[0]["question_id"] == target.question.id  # worst flags first

@@ -111,7 +111,7 @@ def item_table(form: analysis.FormReport, report: analysis.ItemReport) -> pd.Dat
     rows = form.items.copy()
     rows["where"] = [analysis.location(report.where, q) for q in rows["question_id"]]
     rows["flags"] = [
-        ", ".join(f) if not n else f"needs {n} more responses"
+        ", ".join([*f, f"needs {n} more responses"] if n else f)  # reports flag at any count
         for f, n in zip(rows["flags"], rows["needed"], strict=True)
     ]
     if st.toggle("Only flagged items", key="ia_flagged_only"):
