@@ -297,3 +297,77 @@ def test_dropping_an_item_never_lowers_a_score(db, exams, bank, ada):
     dropped = [q for q in data["questions"] if q.get("dropped")]
     assert len(dropped) == 1 and not dropped[0]["scored"]
     assert data["scored_items"] == bo_view.row.question_count - 1 - data["pilot_items"]
+
+
+def test_the_command_line_lists_reports_and_resolves_one_with_a_regrade(exams, bank):
+    from typer.testing import CliRunner
+
+    from triops.cli import app as cli
+    from triops.config import get_settings
+
+    def run(*args):
+        return CliRunner().invoke(cli, list(args))
+
+    conn = open_state(get_settings().state_db)
+    try:
+        bo = users.create_user(conn, "Bo", T0).id
+        target, other = drawn_single(exams, bank)
+        view = finished_attempt(conn, exams, bank, bo, answering(target, other))
+        made, _ = reports.submit(
+            conn,
+            bo,
+            target,
+            "devops",
+            source="exam",
+            category="wrong-key",
+            comment="Option\nB is right",
+            now=T0,
+            attempt_id=view.row.id,
+        )
+    finally:
+        conn.close()
+    bq = bank.by_id()[target.id]
+    listed = run("reports", "list")
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout == (
+        f"{bq.path}:{bq.line}: wrong-key: {target.id}: report {made.id} by Bo "
+        "(exam review, 2026-12-06 09:00 UTC): Option B is right\n"
+    )
+    bad = run(
+        "reports",
+        "resolve",
+        made.id,
+        "--verdict",
+        "upheld-miskeyed",
+        "--note",
+        "x",
+        "--remedy",
+        "rekey",
+        "--key",
+        "two",
+    )
+    assert bad.exit_code == 1
+    assert "error: --key 'two': option numbers from 1, comma-separated, or true/false" in bad.stderr
+    done = run(
+        "reports",
+        "resolve",
+        made.id,
+        "--verdict",
+        "upheld-miskeyed",
+        "--note",
+        "Docs changed.",
+        "--remedy",
+        "rekey",
+        "--key",
+        str(other + 1),
+    )
+    assert done.exit_code == 0, done.output
+    assert f"resolved {made.id}: upheld-miskeyed" in done.stdout
+    assert "regraded 1 of 1 finished attempt(s) that drew the question" in done.stdout
+    assert view.row.passed  # 29 of 30: it passed before, so no "(now passed)"
+    assert f"Bo started 2026-12-06 09:00 UTC: {view.row.score:.1f}% -> 100.0%\n" in done.stdout
+    assert run("reports", "list").stdout == "no open reports\n"
+    resolved = run("reports", "list", "--state", "resolved", "--category", "wrong-key")
+    assert resolved.stdout.rstrip().endswith("=> upheld-miskeyed by command line: Docs changed.")
+    again = run("reports", "resolve", made.id, "--verdict", "rejected", "--note", "no")
+    assert again.exit_code == 1 and "already resolved" in again.stderr

@@ -853,6 +853,128 @@ def cohorts_dashboard(
     _write_csv(_accounts_call(board), output)
 
 
+reports_app = typer.Typer(
+    help="Learners' question reports (also Instructor › Content health): list them with each "
+    "question's file and line, resolve one. Run with the app stopped.",
+    no_args_is_help=True,
+)
+app.add_typer(reports_app, name="reports")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@reports_app.command("list")
+def reports_list(
+    state: Annotated[
+        str, typer.Option(help="open, resolved or all.", case_sensitive=False)
+    ] = "open",
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this category (wrong-key, unclear, outdated, typo); repeatable."),
+    ] = None,
+    track: Annotated[list[str] | None, typer.Option(help="Only this track; repeatable.")] = None,
+) -> None:
+    """One line per report, oldest first: FILE:LINE: category: question: who, when, comment (and
+    the verdict and note once resolved)."""
+    from triops.errors import InvalidInputError
+    from triops.quiz import reports
+    from triops.quiz.bank import load_bank
+
+    if state not in ("open", "resolved", "all"):
+        typer.echo(f"error: unknown state '{state}': open, resolved or all", err=True)
+        raise typer.Exit(1)
+    bank = load_bank(get_settings().root)
+
+    def read(conn):
+        if any(c not in reports.CATEGORIES for c in category or []):
+            raise InvalidInputError(f"unknown category: use {', '.join(reports.CATEGORIES)}")
+        return reports.queue(
+            conn,
+            bank,
+            state=None if state == "all" else state,
+            categories=category or None,
+            tracks=track or None,
+        )
+
+    items = _accounts_call(read)
+    if not items:
+        typer.echo(f"no {'' if state == 'all' else state + ' '}reports")
+    for i in items:
+        r = i.report
+        line = (
+            f"{i.where}: {r.category}: {r.question_id}: report {r.id} by {i.reporter} "
+            f"({reports.SOURCES[r.source].lower()}, {r.updated_at:%Y-%m-%d %H:%M} UTC): "
+            f"{_one_line(r.comment) or '(no comment)'}"
+        )
+        if not r.is_open:
+            line += f" => {r.verdict} by {r.resolver_name}: {_one_line(r.note or '')}"
+        typer.echo(line)
+
+
+@reports_app.command("resolve")
+def reports_resolve(
+    report_id: Annotated[str, typer.Argument(help="The report's id, as `reports list` shows it.")],
+    verdict: Annotated[
+        str,
+        typer.Option(help="upheld-fixed, upheld-miskeyed, rejected or duplicate."),
+    ],
+    note: Annotated[str, typer.Option(help="The note the reporter reads (required).")],
+    remedy: Annotated[
+        str | None,
+        typer.Option(
+            help="With upheld-miskeyed: rekey, credit-all or drop (see quizzes/README.md)."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="With --remedy rekey: the right option number(s) in the order of the bank "
+            "file, from 1, comma-separated (e.g. 2 or 1,3); true or false for a true/false "
+            "question."
+        ),
+    ] = None,
+) -> None:
+    """Resolve a report with a verdict and a note (recorded in the audit log); with
+    upheld-miskeyed, regrade the finished exam attempts that drew the question."""
+    from triops.errors import InvalidInputError
+    from triops.quiz import reports
+
+    def parsed_key():
+        if key is None:
+            return None
+        if key.lower() in ("true", "false"):
+            return key.lower() == "true"
+        try:
+            numbers = [int(part) for part in key.split(",")]
+        except ValueError:
+            raise InvalidInputError(
+                f"--key '{key}': option numbers from 1, comma-separated, or true/false"
+            ) from None
+        if any(n < 1 for n in numbers):
+            raise InvalidInputError(f"--key '{key}': option numbers start at 1")
+        return [n - 1 for n in numbers]
+
+    outcome = _accounts_call(
+        lambda conn: reports.resolve(
+            conn, report_id, verdict, note, _utc_now(), remedy=remedy, key=parsed_key()
+        )
+    )
+    typer.echo(f"resolved {report_id}: {verdict}")
+    if verdict == "upheld-miskeyed":
+        typer.echo(
+            f"regraded {len(outcome.regrades)} of {outcome.attempts_checked} finished attempt(s) "
+            "that drew the question"
+        )
+        for g in outcome.regrades:
+            typer.echo(
+                f"  {g.exam_id}, attempt of {g.user_name} started "
+                f"{g.started_at:%Y-%m-%d %H:%M} UTC: {g.before:.1f}% -> {g.after:.1f}%"
+                + (" (now passed)" if g.passed_after and not g.passed_before else "")
+            )
+
+
 sandbox_app = typer.Typer(help="Run a command in the labs' sandbox.", no_args_is_help=True)
 ci_app = typer.Typer(
     help="Run GitHub Actions workflows locally, offline, in the sandbox.", no_args_is_help=True

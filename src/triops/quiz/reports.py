@@ -223,7 +223,9 @@ def reported_question(report: ReportRow):
 class Regrade:
     attempt_id: str
     user_id: str
+    user_name: str
     exam_id: str
+    started_at: datetime
     before: float
     after: float
     passed_before: bool
@@ -560,7 +562,9 @@ def regrade_question(
             Regrade(
                 attempt_id,
                 row.user_id,
+                name,
                 row.exam_id,
+                row.started_at,
                 before,
                 result["percent"],
                 entry["passed_before"],
