@@ -3,10 +3,11 @@
 import streamlit as st
 
 from triops.quiz import exam as engine
-from triops.ui import cohorts_view, exam_view, resources
+from triops.ui import cohorts_view, exam_view, question_view, resources
 from triops.ui.identity import current, now
 
 st.title("Exams")
+question_view.readable_captions()
 identity = current()
 if identity.user is None:
     st.info("Create a profile in the sidebar to take an exam: attempts are kept per profile.")

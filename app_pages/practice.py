@@ -14,6 +14,7 @@ from triops.ui.search_state import semantic_embedder
 TRACKS = {"triad": "The Ops triad", "devops": "DevOps", "mlops": "MLOps", "llmops": "LLMOps"}
 
 st.title("Practice")
+question_view.readable_captions()
 identity = current()
 bank = resources.bank()
 course = resources.course()
