@@ -439,9 +439,11 @@ def test_a_cpu_burner_ignoring_sigxcpu_is_killed_at_the_hard_limit(sandbox, box)
         while True:
             pass
     """
-    result = py(sandbox, box, code, limits=Limits(wall_seconds=10, cpu_seconds=1))
+    # Killed by the CPU limit (SIGKILL at the hard limit), not by the wall clock: the status
+    # says which. The wall limit is generous so a loaded machine cannot blur the two.
+    result = py(sandbox, box, code, limits=Limits(wall_seconds=60, cpu_seconds=1))
     assert result.status == "cpu-limit"
-    assert result.seconds < 5
+    assert result.exit_code == -9
 
 
 @pytest.mark.parametrize(

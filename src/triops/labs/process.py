@@ -166,7 +166,13 @@ def supervise(
             if stopped is None and deadline is not None:
                 wait = min(wait, max(deadline - now, 0.0))
             if not open_fds:
-                time.sleep(wait)
+                # The output is closed but the process has not exited yet (it usually does a
+                # moment later): wait on the process itself, which returns as soon as it exits,
+                # rather than sleeping a whole tick.
+                try:
+                    proc.wait(timeout=wait)
+                except subprocess.TimeoutExpired:
+                    pass
                 continue
             for fd, _event in poller.poll(wait * 1000):
                 data = os.read(fd, 65536)

@@ -172,25 +172,43 @@ class _Slot:
         return self.box / "tmp"
 
 
+def _status_head(pid: str) -> bytes | None:
+    """The start of /proc/PID/status (State: and Uid: are in its first lines), or None."""
+    try:
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        head = os.read(fd, 1024)
+        while b"\nUid:" not in head:  # a long Name: line; read on to the Uid: line
+            more = os.read(fd, 4096)
+            if not more:
+                break
+            head += more
+        return head
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def processes_of(uid: int) -> list[int]:
     """Live (not zombie) processes whose real UID is `uid`."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open(f"/proc/{name}/status") as fh:
-                status = fh.read()
-        except OSError:
+        status = _status_head(name)
+        if status is None:
             continue
         real_uid = state = None
-        for line in status.splitlines():
-            if line.startswith("State:"):
+        for line in status.split(b"\n"):
+            if line.startswith(b"State:"):
                 state = line.split()[1]
-            elif line.startswith("Uid:"):
+            elif line.startswith(b"Uid:"):
                 real_uid = int(line.split()[1])
                 break
-        if real_uid == uid and state != "Z":
+        if real_uid == uid and state != b"Z":
             found.append(int(name))
     return found
 
