@@ -215,9 +215,12 @@ def save_flag(
 
 def responses(db: duckdb.DuckDBPyConnection, attempt_id: str) -> dict[int, str | None]:
     """The latest answer per position."""
+    # A subquery rather than DuckDB's QUALIFY, which PostgreSQL lacks; on PostgreSQL `rowid` is
+    # the table's identity column (migration 0002's PostgreSQL text), in DuckDB its row id.
     rows = db.execute(
-        "SELECT position, response_json FROM attempt_responses WHERE attempt_id = ? "
-        "QUALIFY row_number() OVER (PARTITION BY position ORDER BY saved_at DESC, rowid DESC) = 1",
+        "SELECT position, response_json FROM (SELECT position, response_json, row_number() "
+        "OVER (PARTITION BY position ORDER BY saved_at DESC, rowid DESC) AS n "
+        "FROM attempt_responses WHERE attempt_id = ?) AS latest WHERE n = 1",
         [attempt_id],
     ).fetchall()
     return dict(rows)
@@ -225,8 +228,9 @@ def responses(db: duckdb.DuckDBPyConnection, attempt_id: str) -> dict[int, str |
 
 def flags(db: duckdb.DuckDBPyConnection, attempt_id: str) -> set[int]:
     rows = db.execute(
-        "SELECT position, flagged FROM attempt_flags WHERE attempt_id = ? "
-        "QUALIFY row_number() OVER (PARTITION BY position ORDER BY saved_at DESC, rowid DESC) = 1",
+        "SELECT position, flagged FROM (SELECT position, flagged, row_number() "
+        "OVER (PARTITION BY position ORDER BY saved_at DESC, rowid DESC) AS n "
+        "FROM attempt_flags WHERE attempt_id = ?) AS latest WHERE n = 1",
         [attempt_id],
     ).fetchall()
     return {p for p, f in rows if f}
