@@ -122,23 +122,36 @@ def details(cohort: cohorts.Cohort) -> list[cohorts.Member]:
 
 def add_forms(cohort: cohorts.Cohort, people: list[cohorts.Member]) -> None:
     db = resources.state_db()
+    # An instructor types the username (as on their class list): a list of every account would
+    # show them the names of learners outside their cohorts. An admin and the local user pick.
+    typed = _scope() is not None
     inside = {m.user_id for m in people}
-    others = {u.id: u.name for u in users.list_users(db) if u.id not in inside}
+    others = {} if typed else {u.id: u.name for u in users.list_users(db) if u.id not in inside}
     left, right = st.columns(2)
     with left, st.form("coh_add", border=True):
         st.markdown("**Add a learner**")
-        st.selectbox("User", list(others), format_func=others.get, key="coh_add_user")
+        if typed:
+            st.text_input("Username", key="coh_add_name", max_chars=users.MAX_NAME)
+        else:
+            st.selectbox("User", list(others), format_func=others.get, key="coh_add_user")
 
         def add() -> None:
-            name = others.get(st.session_state.get("coh_add_user"), "")
-            if not name:
-                st.session_state[_MESSAGE] = ("error", "Everyone is in this cohort already.")
-                return
+            if typed:
+                name = st.session_state.get("coh_add_name", "").strip()
+                st.session_state["coh_add_name"] = ""
+                if not name:
+                    st.session_state[_MESSAGE] = ("error", "Type the learner's username.")
+                    return
+            else:
+                name = others.get(st.session_state.get("coh_add_user"), "")
+                if not name:
+                    st.session_state[_MESSAGE] = ("error", "Everyone is in this cohort already.")
+                    return
             _run(
                 lambda actor: cohorts.add_learner(
                     resources.state_db(), cohort.id, name, now(), actor, scope=_scope()
                 ),
-                f"Added {name} to {cohort.name}.",
+                lambda user: f"Added {user.name} to {cohort.name}.",
             )
 
         st.form_submit_button("Add learner", on_click=add)
