@@ -68,8 +68,8 @@ _CARD_TYPES = [
     "VARCHAR",
     "SMALLINT",
     "INTEGER",
-    "DOUBLE",
-    "DOUBLE",
+    "DOUBLE PRECISION",
+    "DOUBLE PRECISION",
     "TIMESTAMP",
     "TIMESTAMP",
     "TIMESTAMP",
@@ -80,8 +80,8 @@ _LOG_TYPES = [
     "VARCHAR",
     "VARCHAR",
     "VARCHAR",
-    "DOUBLE",
-    "DOUBLE",
+    "DOUBLE PRECISION",
+    "DOUBLE PRECISION",
     "SMALLINT",
     "SMALLINT",
     "TIMESTAMP",
@@ -121,7 +121,7 @@ def get_cards(
     """Question id -> the profile's card, for those of `question_ids` that have one."""
     rows = db.execute(
         f"SELECT {', '.join(_CARD)} FROM review_cards "
-        "WHERE user_id = ? AND list_contains(?::VARCHAR[], question_id)",
+        "WHERE user_id = ? AND question_id IN (SELECT unnest(?::VARCHAR[]))",
         [user_id, question_ids],
     ).fetchall()
     return {r[0]: _card(r) for r in rows}
@@ -229,12 +229,13 @@ def due_before(
     """The profile's cards due before `until`. A card of a track in `pulled` (those whose exam
     is still ahead) is due at its pulled-forward time, any other at FSRS's own due."""
     cols = db.execute(
-        "SELECT question_id, track, epoch_us(effective) AS due_us,"
+        "SELECT question_id, track,"
+        " (extract(epoch FROM effective) * 1000000)::BIGINT AS due_us,"
         " effective < fsrs_due AS pulled FROM ("
         " SELECT question_id, track, fsrs_due,"
-        " CASE WHEN list_contains(?::VARCHAR[], track) THEN due ELSE fsrs_due END AS effective"
-        " FROM review_cards WHERE user_id = ? AND due < ?"
-        ") WHERE effective < ? ORDER BY effective, question_id",
+        " CASE WHEN track IN (SELECT unnest(?::VARCHAR[])) THEN due ELSE fsrs_due END"
+        " AS effective FROM review_cards WHERE user_id = ? AND due < ?"
+        ") AS cards WHERE effective < ? ORDER BY effective, question_id",
         [pulled, user_id, until, until],
     ).fetchnumpy()
     return DueColumns(*(cols[c].tolist() for c in ("question_id", "track", "due_us", "pulled")))
