@@ -20,8 +20,9 @@ people = view.details(cohort)
 view.add_forms(cohort, people)
 view.assign_form(cohort)
 view.assignments_section(cohort, people)
-grades, dashboard = st.tabs(["Gradebook", "Dashboard"])
-with grades:
-    view.gradebook_section(cohort)
-with dashboard:
+# One view at a time: a tab would compute both on every rerun (readiness is per learner).
+shown = st.radio("View", ["Gradebook", "Dashboard"], horizontal=True, key="coh_view")
+if shown == "Dashboard":
     view.dashboard_section(cohort)
+else:
+    view.gradebook_section(cohort)

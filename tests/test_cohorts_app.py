@@ -110,8 +110,7 @@ def test_an_instructor_creates_a_cohort_with_a_hostile_name_and_adds_learners_by
     assert list(book.columns) == ["Learner", f"1. {found.title}"]
     assert list(book[f"1. {found.title}"]) == ["not started", "not started"]
     assert [b.label for b in at.get("download_button")] == [
-        "Download for Moodle's grade import (CSV)",
-        "Download the dashboard (CSV)",
+        "Download for Moodle's grade import (CSV)"
     ]
     assert logged == [
         ("Grace", cohorts.COHORT_CREATED),
@@ -275,3 +274,46 @@ def test_an_instructor_sets_one_learners_accommodation_for_an_assigned_exam():
         conn.close()
     tables = [d.value for d in at.dataframe if "time" in d.value.columns]
     assert [list(t["learner"]) for t in tables] == [["Cleo"]]
+
+
+def test_the_cohort_dashboard_shows_each_learner_beside_the_gradebook_and_exports_csv():
+    from triops.content.loader import load_course
+    from triops.quiz.readiness import MINIMUM_ANSWERS
+    from triops.store import practice, progress
+
+    moment = utc_now()
+    lessons = [lesson.id for lesson in load_course(REPO).lessons()]
+    conn = state()
+    try:
+        grace = users.create_user(conn, "Grace", moment, "instructor")
+        ada = users.create_user(conn, HOSTILE[:60], moment)
+        users.create_user(conn, "Bo", moment)
+        cohort = cohorts.create_cohort(conn, "Evening", moment, accounts.Actor.of(grace))
+        for name in (HOSTILE[:60], "Bo"):
+            cohorts.add_learner(conn, cohort.id, name, moment)
+        progress.mark_complete(conn, ada.id, lessons[0], moment)
+        progress.mark_complete(conn, ada.id, lessons[1], moment)
+        bank = load_bank(REPO)
+        for q in [q for q in bank.questions if not q.question.exam_only][:4]:
+            practice.log_answer(conn, ada.id, q.id, 1.0, moment - timedelta(days=1))
+        practice.log_answer(conn, ada.id, q.id, 0.0, moment - timedelta(days=9))
+    finally:
+        conn.close()
+    at = app(profile=grace.id).run()
+    at.switch_page("app_pages/cohorts.py").run()
+    assert not at.exception
+    at.radio(key="coh_view").set_value("Dashboard").run()
+    assert not at.exception
+    board = at.dataframe[-1].value
+    rows = {r["Learner"]: r for r in board.to_dict("records")}
+    assert set(rows) == {HOSTILE[:60], "Bo"}  # the hostile name is a cell's text, not markup
+    ada_row = rows[HOSTILE[:60]]
+    assert ada_row["Lessons done"] == f"2 / {len(lessons)}"
+    assert (ada_row["Practice answers (7 days)"], ada_row["Practice answers (total)"]) == (4, 5)
+    # Too few answers for a probability: the readiness service's count, never a number.
+    needs = re.fullmatch(r"needs (\d+) more answers? \((\d+) so far\)", ada_row["Readiness"])
+    assert needs and int(needs[1]) + int(needs[2]) == MINIMUM_ANSWERS and int(needs[2]) <= 4
+    assert rows["Bo"]["Readiness"] == f"needs {MINIMUM_ANSWERS} more answers (0 so far)"
+    assert not [m for m in markup(at) if RAW_MARKUP.search(m)]
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download the dashboard (CSV)"

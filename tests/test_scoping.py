@@ -325,12 +325,18 @@ def test_an_instructor_sees_only_the_learners_of_the_cohorts_they_own(password_m
     at = open_forced(sign_in("Hal"), "cohorts.py", data)
     assert at.session_state["coh_pick"] != data["bobs_cohort"].id
     assert at.selectbox(key="coh_pick").options == ["Hal's class (1 member)"]
-    assert "Grace's class" not in page_text(at)
+    at.radio(key="coh_view").set_value("Dashboard").run()
+    assert not at.exception
+    text = page_text(at)
+    assert "Ada" in text and "Grace's class" not in text
+    assert not any(trace in text for trace in bobs_traces(data))
 
     # Grace owns Bob's cohort: his name is in her gradebook and dashboard, so the detector above
     # would have seen it.
     at = open_forced(sign_in("Grace"), "cohorts.py", data)
     assert BOB in page_text(at)
+    at.radio(key="coh_view").set_value("Dashboard").run()
+    assert not at.exception
     dashboard = [d.value for d in at.dataframe if "Readiness" in d.value.columns]
     (board,) = dashboard
     assert list(board["Learner"]) == [BOB]
