@@ -340,3 +340,37 @@ def test_a_reported_exam_item_is_flagged_on_the_item_analysis_page(bank):
     assert flagged["flags"] == "learner reports, needs 29 more responses"
     assert flagged["notes"] == "reports: 1 open (unclear 1)"
     assert table.iloc[0]["question_id"] == target.question.id  # worst flags first
+
+
+def test_an_exam_review_question_is_reported_from_its_toggle(bank):
+    exams = load_exams(REPO, bank)
+    moment = utc_now()
+    conn = state()
+    try:
+        bo = users.create_user(conn, "Bo", moment).id
+        row = engine.start(conn, exams.get("devops-practitioner"), bank, bo, moment)
+        view = engine.load(conn, row.token, bo, moment)
+        engine.submit(conn, row.token, bo, moment + timedelta(seconds=5))
+    finally:
+        conn.close()
+    at = app(profile=bo, attempt=row.token).run()
+    at.switch_page("app_pages/exam.py")
+    at.query_params["attempt"] = row.token
+    at.run()
+    target = view.questions[1]
+    key = f"report-exam-{target.question.id}-1"
+    toggle = at.toggle(key=f"{key}-open")
+    assert toggle.label == "Report a problem with question 2"
+    toggle.set_value(True).run()
+    at.radio(key=f"{key}-category").set_value("outdated")
+    at.text_area(key=f"{key}-comment").input("The tool's 2026 release changed this default.")
+    at.button(key=f"FormSubmitter:{key}-Send report").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    conn = state()
+    try:
+        (made,) = reports.mine(conn, bo, target.question.id)
+    finally:
+        conn.close()
+    assert (made.source, made.attempt_id, made.category) == ("exam", row.id, "outdated")
+    assert made.version == reports.version_of(target.question)
+    assert at.toggle(key=f"{key}-open").label == "Report a problem with question 2 (1 sent)"

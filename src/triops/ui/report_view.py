@@ -32,7 +32,9 @@ def report_problem(
         _regraded_item(attempt, position)
     key = f"report-{source}-{question.id}" + ("" if position is None else f"-{position}")
     mine = reports.mine(db, identity.user_id, question.id)
-    label = "Report a problem" + (f" ({len(mine)} sent)" if mine else "")
+    # Each question of an exam review gets its own accessible name.
+    label = "Report a problem" + ("" if position is None else f" with question {position + 1}")
+    label += f" ({len(mine)} sent)" if mine else ""
     if attempt is None:
         with st.expander(label, icon=":material/flag:"):
             _body(db, identity, question, track, source, key, mine, attempt)
