@@ -36,10 +36,10 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def sign_in(db, name, password, now=NOW):
+def sign_in(db, name, password, now=NOW, address=None):
     sleeps = Sleeps()
     try:
-        return accounts.sign_in(db, name, password, now, sleep=sleeps), sleeps
+        return accounts.sign_in(db, name, password, now, address=address, sleep=sleeps), sleeps
     except SignInError as exc:
         exc.sleeps = sleeps
         raise
@@ -175,6 +175,113 @@ def test_an_unknown_name_is_refused_and_locked_exactly_like_a_known_one(db):
         messages[name] = seen
     assert messages["Ada"] == messages["Nobody"]
     assert audit.entries(db)[-1].subject_id is None  # the failed name belongs to nobody
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        (" 203.0.113.7 ", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),  # the same subscriber's /64
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("127.0.0.1", None),
+        ("::1", None),
+        (None, None),
+        ("", None),
+        ("not an address", "not an address"),
+    ],
+)
+def test_failures_are_counted_per_ipv4_address_and_per_ipv6_64_network(address, key):
+    assert accounts.address_key(address) == key
+
+
+ATTACKER = "198.51.100.23"
+
+
+def spray(db, count, address=ATTACKER, start=NOW):
+    """`count` wrong passwords from one address, each under a name of its own."""
+    for n in range(count):
+        with pytest.raises(SignInError) as caught:
+            sign_in(db, f"guess {n}", OTHER, start + timedelta(seconds=n), address)
+    return caught.value
+
+
+def test_failures_from_one_address_across_names_lock_that_address(db):
+    accounts.add_user(db, "Ada", PASSWORD, NOW)
+    last = spray(db, accounts.ADDRESS_LOCK_AFTER - 1)
+    assert last.user_message.startswith("Wrong username or password.")  # no name is locked
+    locking = spray(db, 1, start=NOW + timedelta(minutes=1))
+    assert locking.user_message == (
+        "Too many failed sign-ins from your network address, whatever the name: try again in "
+        "15 minutes (at 09:16 UTC)."
+    )
+    assert locking.sleeps == [accounts.FAILURE_DELAY_SECONDS]
+    locked = audit.entries(db)[-1]
+    assert (locked.action, locked.subject_id, locked.subject_name) == (
+        accounts.ADDRESS_LOCKED,
+        None,
+        ATTACKER,
+    )
+    assert locked.detail == "30 failed sign-ins since 09:00 UTC, until 09:16 UTC"
+    # The right password of a real account is refused from there too, before any hash is
+    # checked, and nothing more is counted against Ada's name.
+    later = NOW + timedelta(minutes=10)
+    with pytest.raises(SignInError, match="try again in 6 minutes") as caught:
+        sign_in(db, "Ada", PASSWORD, later, ATTACKER)
+    assert caught.value.sleeps == [accounts.FAILURE_DELAY_SECONDS]
+    assert account_store.failures(db, "ada") is None
+    # Another address, and this machine itself, are not affected.
+    assert sign_in(db, "Ada", PASSWORD, later, "198.51.100.24")[0].name == "Ada"
+    assert sign_in(db, "Ada", PASSWORD, later, None)[0].name == "Ada"
+    # The lock runs out, and the count starts again from one.
+    after = NOW + timedelta(minutes=16, seconds=1)
+    assert sign_in(db, "Ada", PASSWORD, after, ATTACKER)[0].name == "Ada"
+    spray(db, 1, start=after)
+    assert account_store.address_failures(db, ATTACKER).failures == 1
+
+
+@pytest.fixture
+def low_address_limit(monkeypatch):
+    """An address limit of 4, so these tests hash 4 passwords, not 30."""
+    monkeypatch.setattr(accounts, "ADDRESS_LOCK_AFTER", 4)
+
+
+def test_the_address_count_survives_a_restart_and_a_success_does_not_clear_it(
+    tmp_path, low_address_limit
+):
+    path = tmp_path / "state.duckdb"
+    conn = open_state(path)
+    try:
+        accounts.add_user(conn, "Mallory", PASSWORD, NOW)
+        spray(conn, accounts.ADDRESS_LOCK_AFTER - 2)
+        # Signing in to an account of one's own buys no more guesses at others.
+        assert sign_in(conn, "Mallory", PASSWORD, NOW + timedelta(minutes=1), ATTACKER)[0]
+    finally:
+        conn.close()
+    conn = open_state(path)  # the app restarted
+    try:
+        assert account_store.address_failures(conn, ATTACKER).failures == 2
+        spray(conn, 1, start=NOW + timedelta(minutes=2))
+        with pytest.raises(SignInError, match="from your network address"):
+            sign_in(conn, "someone else", OTHER, NOW + timedelta(minutes=3), ATTACKER)
+    finally:
+        conn.close()
+
+
+def test_the_address_window_lets_failures_spread_over_time_through(db, low_address_limit):
+    spray(db, accounts.ADDRESS_LOCK_AFTER - 1)
+    # The window began at NOW: a failure after it ends starts a new count.
+    spray(db, 2, start=NOW + timedelta(minutes=accounts.ADDRESS_WINDOW_MINUTES, seconds=1))
+    assert account_store.address_failures(db, ATTACKER).failures == 2
+
+
+def test_failures_from_an_unknown_or_local_address_are_not_counted_per_address(
+    db, low_address_limit
+):
+    spray(db, accounts.ADDRESS_LOCK_AFTER + 1, address=None)
+    assert db.execute("SELECT count(*) FROM sign_in_addresses").fetchone()[0] == 0
 
 
 def test_a_local_profile_without_a_password_cannot_sign_in(db):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import ipaddress
 import re
 import secrets
 import time
@@ -42,6 +43,14 @@ MAX_PASSWORD = 256
 LOCK_AFTER = 5
 LOCK_MINUTES = 15
 FAILURE_DELAY_SECONDS = 1.0
+# Across names, one client address may fail 30 sign-ins in a 15-minute window; the 30th locks
+# the address (every name, the right password too) for 15 minutes. That caps guessing spread
+# over many names (five tries each stay under the per-name lock) at 30 passwords per address
+# per quarter hour, while a class behind one shared address (a school's NAT) still has room for
+# its typos. The count is kept in the database, so a restart does not reset it.
+ADDRESS_LOCK_AFTER = 30
+ADDRESS_WINDOW_MINUTES = 15
+ADDRESS_LOCK_MINUTES = 15
 MAX_EMAIL = 254
 
 # Audit actions.
@@ -51,6 +60,7 @@ PASSWORD_CHANGED = "password changed"
 PASSWORD_RESET = "password reset"
 SIGN_IN_FAILED = "sign-in failed"
 LOCKED = "locked out"
+ADDRESS_LOCKED = "address locked out"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -88,6 +98,26 @@ def _decoy_hash() -> str:
 def login_key(name: str) -> str:
     """A typed username as failures are counted: single-spaced, case-folded, cut at 60."""
     return " ".join(name.split()).casefold()[: users.MAX_NAME]
+
+
+def address_key(address: str | None) -> str | None:
+    """The key failures from a client address are counted under: an IPv4 address, or the /64
+    network of an IPv6 one (what one subscriber is usually given, RFC 6177, 2011); None when the
+    address is unknown or this machine's own (Streamlit's st.context.ip_address gives None for a
+    loopback connection)."""
+    if not address or not address.strip():
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()[:64]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def check_password(password: str, name: str) -> str:
@@ -217,15 +247,23 @@ def sign_in(
     password: str,
     now: datetime,
     *,
+    address: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> User:
     """The user whose name and password these are; else SignInError after a delay.
 
     Failures are counted per typed name, known or not, and the message is the same either
-    way, so neither a refusal nor a lockout tells which usernames exist."""
+    way, so neither a refusal nor a lockout tells which usernames exist. They are also counted
+    per client `address` across names (see `address_key`; an unknown or local address is not
+    counted), and a locked address is refused before any password is checked."""
     key = login_key(name)
     if not key or not password:
         raise SignInError("Type your username and password.")
+    where = address_key(address)
+    held = store.address_failures(db, where) if where is not None else None
+    if held is not None and held.locked_until is not None and held.locked_until > now:
+        sleep(FAILURE_DELAY_SECONDS)
+        raise SignInError(_address_locked_message(held.locked_until, now))
     before = store.failures(db, key)
     if before is not None and before.locked_until is not None and before.locked_until > now:
         sleep(FAILURE_DELAY_SECONDS)
@@ -253,7 +291,31 @@ def sign_in(
     anonymous = Actor(None, "not signed in")
     subject_id = user.id if user else None
     _audit_raw(db, now, anonymous, SIGN_IN_FAILED, subject_id, typed, f"{after.failures} in a row")
+    from_address = None
+    if where is not None:
+        from_address = store.record_address_failure(
+            db,
+            where,
+            now,
+            window_from=now - timedelta(minutes=ADDRESS_WINDOW_MINUTES),
+            lock_after=ADDRESS_LOCK_AFTER,
+            locked_until=now + timedelta(minutes=ADDRESS_LOCK_MINUTES),
+        )
+        if from_address.locked_until is not None:
+            _audit_raw(
+                db,
+                now,
+                anonymous,
+                ADDRESS_LOCKED,
+                None,
+                where,
+                f"{from_address.failures} failed sign-ins since "
+                f"{from_address.window_started:%H:%M} UTC, until "
+                f"{from_address.locked_until:%H:%M} UTC",
+            )
     sleep(FAILURE_DELAY_SECONDS)
+    if from_address is not None and from_address.locked_until is not None:
+        raise SignInError(_address_locked_message(from_address.locked_until, now))
     if after.locked_until is not None:
         _audit_raw(
             db, now, anonymous, LOCKED, subject_id, typed, f"until {after.locked_until:%H:%M} UTC"
@@ -349,11 +411,22 @@ def oidc_sign_in(
     return user
 
 
-def _locked_message(until: datetime, now: datetime) -> str:
+def _minutes_left(until: datetime, now: datetime) -> str:
     minutes = max(1, -(-int((until - now).total_seconds()) // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _locked_message(until: datetime, now: datetime) -> str:
     return (
-        f"Too many failed sign-ins under this name: try again in {minutes} "
-        f"minute{'s' if minutes != 1 else ''}, or ask an admin to reset your password."
+        f"Too many failed sign-ins under this name: try again in {_minutes_left(until, now)}, "
+        "or ask an admin to reset your password."
+    )
+
+
+def _address_locked_message(until: datetime, now: datetime) -> str:
+    return (
+        "Too many failed sign-ins from your network address, whatever the name: try again in "
+        f"{_minutes_left(until, now)} (at {until:%H:%M} UTC)."
     )
 
 

@@ -174,3 +174,57 @@ def clear_failures(db: duckdb.DuckDBPyConnection, login_key: str) -> None:
         retry_on_conflict(
             lambda: db.execute("DELETE FROM sign_in_failures WHERE login_key = ?", [login_key])
         )
+
+
+class AddressFailures(BaseModel):
+    """Failed sign-ins from one client address (any name) since `window_started`."""
+
+    failures: int
+    window_started: datetime
+    locked_until: datetime | None
+
+
+def address_failures(db: duckdb.DuckDBPyConnection, address_key: str) -> AddressFailures | None:
+    row = db.execute(
+        "SELECT failures, window_started, locked_until FROM sign_in_addresses "
+        "WHERE address_key = ?",
+        [address_key],
+    ).fetchone()
+    if row is None:
+        return None
+    return AddressFailures(failures=row[0], window_started=row[1], locked_until=row[2])
+
+
+def record_address_failure(
+    db: duckdb.DuckDBPyConnection,
+    address_key: str,
+    now: datetime,
+    *,
+    window_from: datetime,
+    lock_after: int,
+    locked_until: datetime,
+) -> AddressFailures:
+    """Count one more failure from an address; the `lock_after`-th since the window began
+    locks it until `locked_until`. A window that began before `window_from`, or whose lock has
+    run out, starts again from one. A success does not clear the count, so signing in to an
+    account of one's own cannot buy more guesses at others."""
+
+    def write() -> AddressFailures:
+        before = address_failures(db, address_key)
+        fresh = (
+            before is None
+            or before.window_started < window_from
+            or (before.locked_until is not None and before.locked_until <= now)
+        )
+        count, started = (1, now) if fresh else (before.failures + 1, before.window_started)
+        lock = locked_until if count >= lock_after else None
+        db.execute(
+            "INSERT INTO sign_in_addresses (address_key, failures, window_started, locked_until) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (address_key) DO UPDATE SET "
+            "failures = excluded.failures, window_started = excluded.window_started, "
+            "locked_until = excluded.locked_until",
+            [address_key, count, started, lock],
+        )
+        return AddressFailures(failures=count, window_started=started, locked_until=lock)
+
+    return retry_on_conflict(write)

@@ -50,7 +50,11 @@ def _submit() -> None:
     password = st.session_state.get("sign_in_password", "")
     st.session_state["sign_in_password"] = ""
     try:
-        user = accounts.sign_in(resources.state_db(), name, password, now())
+        # The browser's address as the server sees it (behind a proxy on this machine, the one
+        # in its X-Forwarded-For header): failures are also counted per address.
+        address = st.context.ip_address
+        address = address if isinstance(address, str) else None  # AppTest hands a stand-in
+        user = accounts.sign_in(resources.state_db(), name, password, now(), address=address)
     except TriopsError as exc:
         st.session_state[_ERROR] = exc.user_message  # no message repeats the typed name
     else:
