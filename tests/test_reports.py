@@ -371,3 +371,24 @@ def test_the_command_line_lists_reports_and_resolves_one_with_a_regrade(exams, b
     assert resolved.stdout.rstrip().endswith("=> upheld-miskeyed by command line: Docs changed.")
     again = run("reports", "resolve", made.id, "--verdict", "rejected", "--note", "no")
     assert again.exit_code == 1 and "already resolved" in again.stderr
+
+
+def test_credit_all_gives_full_marks_to_any_answer_but_not_to_a_blank(db, exams, bank, ada):
+    bo = users.create_user(db, "Bo", T0).id
+    target, wrong = drawn_single(exams, bank)
+    ada_view = finished_attempt(db, exams, bank, ada, answering(target, wrong))
+    bo_view = finished_attempt(db, exams, bank, bo, answering(target, None))
+    made, _ = report(db, ada, bank.by_id()[target.id])
+    outcome = reports.resolve(
+        db, made.id, "upheld-miskeyed", "Ambiguous stem.", T0, GRACE, remedy="credit-all"
+    )
+    assert [(r.user_name, r.after) for r in outcome.regrades] == [("Ada", 100.0)]
+    assert attempts.by_token(db, bo_view.row.id).score == bo_view.row.score
+    assert ada_view.row.score < 100.0
+
+
+def test_a_question_without_a_keyed_type_cannot_be_rekeyed(db, bank, ada):
+    bq = next(q for q in bank.practice() if q.question.type == "numeric")
+    made, _ = report(db, ada, bq)
+    with pytest.raises(InvalidInputError, match="for this numeric question choose"):
+        reports.resolve(db, made.id, "upheld-miskeyed", "x", T0, GRACE, remedy="rekey", key=[0])
