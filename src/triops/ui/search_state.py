@@ -7,6 +7,7 @@ the session and answered once it is."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -161,6 +162,14 @@ def _start(build: IndexBuild, chunks, cfg, emb) -> None:
     )
 
 
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux keeps a nice value per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: the build runs at the normal priority
+
+
 def _work(build: IndexBuild, chunks, cfg, emb, job: LiveJob) -> dict:
     """The build job's body: read the course when not given, encode what the last artifact
     lacks (reporting progress per batch), and hand the index to the pages."""
@@ -179,6 +188,9 @@ def _work(build: IndexBuild, chunks, cfg, emb, job: LiveJob) -> dict:
         job.report(done, total, "passages with a vector")
 
     if chunks is None:
+        # The warm-up nobody waits for yet: at a lower CPU priority (nice 10, this thread only;
+        # a job has a thread of its own), so that pages drawn meanwhile come first.
+        _background_priority()
         from triops.labs.spec import load_labs
         from triops.search.service import course_chunks
 
