@@ -1,4 +1,5 @@
-"""An answer the server acknowledged survives a SIGKILL of the server process."""
+"""An answer the server acknowledged survives a SIGKILL of the server process, on DuckDB and on
+PostgreSQL (where the reader is another process and connection than the writer)."""
 
 import json
 import os
@@ -12,6 +13,8 @@ from datetime import datetime
 from conftest import REPO
 from triops.quiz import exam as engine
 from triops.store.connection import open_state
+
+pytest_plugins = ["tests.pgserver"]
 
 WRITER = textwrap.dedent("""
     import random, sys
@@ -42,7 +45,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_acknowledged_answers_survive_sigkill(tmp_path):
+def test_acknowledged_answers_survive_sigkill(tmp_path, state_backend):
     state = tmp_path / "state.duckdb"
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(state), str(REPO)],

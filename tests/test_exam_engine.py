@@ -1,4 +1,4 @@
-"""The exam engine with an injected clock, on a real DuckDB file."""
+"""The exam engine with an injected clock, on a real DuckDB file and on a throwaway PostgreSQL."""
 
 import json
 import random
@@ -16,6 +16,8 @@ from triops.quiz.grading import right_answer
 from triops.store import attempts, users
 from triops.store.connection import open_state
 
+pytest_plugins = ["tests.pgserver"]
+
 T0 = datetime(2026, 11, 28, 9, 0, 0)
 
 
@@ -30,7 +32,7 @@ def exams(bank):
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, state_backend):
     conn = open_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()

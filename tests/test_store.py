@@ -1,4 +1,5 @@
-"""The learner-state store and the market artifact, on real DuckDB files."""
+"""The learner-state store (on a real DuckDB file and on a throwaway PostgreSQL) and the market
+artifact (DuckDB)."""
 
 from datetime import datetime, timedelta
 
@@ -11,11 +12,13 @@ from triops.store import market, progress, users
 from triops.store.connection import connect, open_state
 from triops.store.schema import applied_versions, migrate, migrations
 
+pytest_plugins = ["tests.pgserver"]
+
 T0 = datetime(2026, 11, 28, 9, 0, 0)
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, state_backend):
     conn = open_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()

@@ -1,16 +1,25 @@
-"""Open DuckDB files with explicit resource limits."""
+"""Open the learner-state database: a DuckDB file with explicit resource limits (the default),
+or PostgreSQL when TRIOPS_DATABASE_URL names one (see triops.store.postgres)."""
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from triops.errors import StoreError
-from triops.store.schema import migrate
+from triops.store.schema import database_errors, dialect, migrate
+
+if TYPE_CHECKING:
+    from triops.store.postgres import PostgresState
+
+DATABASE_URL = "TRIOPS_DATABASE_URL"
 
 
 def connect(
@@ -31,17 +40,46 @@ def connect(
         ) from exc
 
 
+def database_url() -> str | None:
+    """The PostgreSQL URL from TRIOPS_DATABASE_URL, or None for the DuckDB file."""
+    url = os.environ.get(DATABASE_URL, "").strip()
+    return url or None
+
+
 def open_state(
     path: Path, *, memory_limit: str = "1GB", threads: int = 2
+) -> duckdb.DuckDBPyConnection | PostgresState:
+    """The learner-state database, migrated to the current schema: PostgreSQL when
+    TRIOPS_DATABASE_URL is set (then `path` is not used), else the DuckDB file at `path`."""
+    url = database_url()
+    if url is None:
+        return open_state_file(path, memory_limit=memory_limit, threads=threads)
+    from triops.store.postgres import PostgresState
+
+    conn = PostgresState.open(url)
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_state_file(
+    path: Path, *, memory_limit: str = "1GB", threads: int = 2
 ) -> duckdb.DuckDBPyConnection:
-    """The learner-state database, migrated to the current schema."""
+    """A learner-state schema in the DuckDB file at `path`, whatever TRIOPS_DATABASE_URL says
+    (a demo database of simulated candidates, say)."""
     conn = connect(path, memory_limit=memory_limit, threads=threads)
     migrate(conn)
     return conn
 
 
-def checkpoint(conn: duckdb.DuckDBPyConnection) -> None:
-    """Fold the WAL into the database file so that a restart replays little."""
+def checkpoint(conn: duckdb.DuckDBPyConnection | PostgresState) -> None:
+    """Fold DuckDB's WAL into the database file so that a restart replays little. PostgreSQL
+    runs its own checkpoints: nothing to do there."""
+    if dialect(conn) == "postgres":
+        return
     conn.execute("CHECKPOINT")
 
 
@@ -49,8 +87,18 @@ def checkpoint(conn: duckdb.DuckDBPyConnection) -> None:
 # DuckDB resolves that optimistically, failing one commit. Writes that update shared rows are
 # serialized in this process by one lock (each takes about a millisecond), and retried should
 # a write from elsewhere still conflict. Appends (answers, visits) do not conflict and skip this.
-_CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException)
 _WRITE_LOCK = threading.RLock()
+
+
+def _conflicts() -> tuple[type[BaseException], ...]:
+    """DuckDB's conflicts; on PostgreSQL (psycopg loaded) a conflicting write mostly waits for
+    the other instead, and a unique key claimed by a concurrent transaction, a serialization
+    failure or a deadlock is retried the same way."""
+    found: list[type[BaseException]] = [duckdb.TransactionException, duckdb.ConstraintException]
+    pg = sys.modules.get("psycopg.errors")
+    if pg is not None:
+        found += [pg.UniqueViolation, pg.SerializationFailure, pg.DeadlockDetected]
+    return tuple(found)
 
 
 def retry_on_conflict(write, attempts: int = 8):
@@ -59,7 +107,7 @@ def retry_on_conflict(write, attempts: int = 8):
         try:
             with _WRITE_LOCK:
                 return write()
-        except _CONFLICTS as exc:
+        except _conflicts() as exc:
             if attempt == attempts - 1:
                 raise StoreError(
                     f"the database stayed busy with a conflicting write: {exc}"
@@ -68,9 +116,9 @@ def retry_on_conflict(write, attempts: int = 8):
     return None
 
 
-def rollback(db: duckdb.DuckDBPyConnection) -> None:
+def rollback(db: duckdb.DuckDBPyConnection | PostgresState) -> None:
     """Roll back if a transaction is still open (a failed COMMIT has already ended it)."""
     try:
         db.execute("ROLLBACK")
-    except duckdb.Error:
+    except database_errors():
         pass
