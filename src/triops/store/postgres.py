@@ -147,7 +147,8 @@ class PostgresState:
             with psycopg.connect(url, connect_timeout=max(1, int(timeout))):
                 pass
         except psycopg.Error as exc:
-            cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            cause = " ".join(lines) or type(exc).__name__
             raise StoreError(f"cannot connect to PostgreSQL at {where}: {cause}") from exc
         pool = ConnectionPool(
             url,
