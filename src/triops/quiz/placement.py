@@ -22,6 +22,25 @@ like any graded answer; a finished placement of a track also meets readiness's m
 evidence for that track's exams. Each answer also updates the profile's review card for the
 question when the review service (triops.quiz.review) is installed.
 
+**Against a fixed form** (issue 17 item 4; `against_fixed`, tests/test_placement.py,
+bench/readiness_bench.py). Simulated learners of known ability answer a fixed 40-question form
+drawn from the same pool (balanced over the domains like the adaptive test, the same form for
+everyone), scored the same way (EAP, the same prior and grid); its root-mean-square standard
+error is the target, and the same learners take the adaptive test until their standard error
+reaches it. The figure is the mean number of questions, averaged over five forms (one random
+form can be easy or hard to beat). Questions have parameters drawn like the readiness
+simulation's bank (simulate_readiness.item_truth). Measured on 2026-12-06 with 300 learners:
+DevOps (real pool 212) 0.42 of the form's length, MLOps (174) 0.43, LLMOps (272) 0.36. The
+triad's pool has 84 questions, so a 40-question form is half of it: the adaptive test needs
+0.59, and no choice rule could do better than about half, since even the twenty most
+informative questions at each learner's true ability, domains ignored, leave a standard error
+(0.312) above the form's (0.301-0.311). The pool, not the rule, is the limit: a simulated
+200-question pool with the triad's mix of domains and levels gives 0.42. Looked at and ruled
+out as causes: the balancing (on one triad form, 23.5 questions with equal shares, 23.5 with
+shares in proportion to the domains' pools, 22.6 with none), the scale (both are posterior
+standard deviations on the same ability scale under the same prior), and the estimate (EAP
+with a prior, so the first answers move it by steps, not to plus or minus infinity).
+
 catsim (a well-kept CAT library) was considered and not used: its estimators are maximum
 likelihood only (no prior, so no standard error after one right answer and no posterior to
 seed readiness with), it takes right/wrong answers only (no partial credit), and it has no
@@ -343,3 +362,40 @@ def simulate_form(
         scores = (rng.random(len(idx)) < irt.prob(t, p.a[idx], p.b[idx])).astype(float)
         est[k], ses[k] = irt.eap(irt.grid_posterior(p.a[idx], p.b[idx], scores))
     return est, ses
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The adaptive test against fixed forms of the same pool (`against_fixed`)."""
+
+    form_size: int
+    form_se: tuple[float, ...]  # each form's root-mean-square standard error
+    used: tuple[float, ...]  # mean questions the adaptive test took to reach it, per form
+
+    @property
+    def mean_used(self) -> float:
+        return float(np.mean(self.used))
+
+    @property
+    def ratio(self) -> float:
+        return self.mean_used / self.form_size
+
+
+def against_fixed(
+    p: Pool, theta: np.ndarray, rng: np.random.Generator, *, size: int = 40, forms: int = 5
+) -> Comparison:
+    """For each of `forms` fixed forms drawn from the pool (`fixed_form`): the learners
+    answer it and its root-mean-square standard error is the target; the same learners
+    then take the adaptive test until their standard error reaches that target (at most
+    `size` questions). One form drawn at random can be an easy or a hard one to beat (its
+    standard error moved from 0.30 to 0.34 between draws of the same pool), so the figure
+    is the mean over several."""
+    targets, used = [], []
+    for _ in range(forms):
+        form = fixed_form(p, size, rng)
+        _, ses = simulate_form(p, form, theta, rng)
+        target = float(np.sqrt(np.mean(ses**2)))
+        n, _, _ = simulate(p, theta, rng, target_se=target, max_items=size)
+        targets.append(target)
+        used.append(float(n.mean()))
+    return Comparison(size, tuple(targets), tuple(used))

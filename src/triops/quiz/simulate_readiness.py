@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from triops.quiz import irt, readiness
+from triops.quiz import irt, placement, readiness
 from triops.quiz.bank import Bank
 from triops.quiz.blueprint import Exams
 
@@ -104,11 +104,18 @@ class Outcome:
         return misses / trials
 
 
-def truth(items: readiness.Items, learners: int, rng: np.random.Generator) -> Truth:
-    """True item parameters around the authored levels, and learners' domain abilities."""
-    b_mean = irt.difficulty_prior(items.difficulty)
+def item_truth(difficulty, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """True (a, b) of questions of these authored difficulties: b around the level, shifted
+    by TRUTH_SHIFT with spread TRUTH_B_SD; log a normal (TRUTH_LOG_A)."""
+    b_mean = irt.difficulty_prior(difficulty)
     b = b_mean + TRUTH_SHIFT + rng.normal(0.0, TRUTH_B_SD, len(b_mean))
     a = np.exp(rng.normal(TRUTH_LOG_A[0], TRUTH_LOG_A[1], len(b_mean)))
+    return a, b
+
+
+def truth(items: readiness.Items, learners: int, rng: np.random.Generator) -> Truth:
+    """True item parameters around the authored levels, and learners' domain abilities."""
+    a, b = item_truth(items.difficulty, rng)
     d = len(items.domains)
     # Correlated within a track, independent across tracks.
     theta = np.zeros((learners, d))
@@ -219,4 +226,30 @@ def run(
         naive_percent=naive,
         pass_mark=shape.pass_mark,
         calibration_seconds=calibrated.row.seconds,
+    )
+
+
+def placement_pool(
+    bank: Bank, model: readiness.Model, track: str, rng: np.random.Generator, size: int = 0
+) -> placement.Pool:
+    """The track's placement pool with true parameters drawn like the bank's (`item_truth`).
+    With `size` above the real pool's, a simulated pool of that size: the real pool's
+    questions repeated in their order, each copy with parameters drawn afresh for the same
+    authored difficulty and domain, so the mix of domains and levels stays the real one."""
+    real = placement.pool(bank, model, track)
+    levels = [c.question.question.difficulty for c in real.candidates]
+    n = max(size, len(real.ids))
+    pick = np.arange(n) % len(real.ids)
+    a, b = item_truth([levels[i] for i in pick], rng)
+    copies = pick // len(real.ids)
+    return placement.Pool(
+        track=track,
+        candidates=tuple(real.candidates[i] for i in pick),
+        a=a,
+        b=b,
+        domain=real.domain[pick],
+        ids=tuple(
+            real.ids[i] if k == 0 else f"{real.ids[i]}-copy{k}"
+            for i, k in zip(pick, copies, strict=True)
+        ),
     )
