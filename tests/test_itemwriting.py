@@ -612,7 +612,8 @@ def test_content_health_lists_item_writing_warnings_with_counts_and_filters(cour
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/content_health.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [h.value for h in at.header] == ["Item-writing checks", "Blind strategies"]
+    # Learners' reports (issue 20) come first, then the item-writing checks and strategies.
+    assert [h.value for h in at.header] == ["Reports", "Item-writing checks", "Blind strategies"]
     # The page's own problems list comes first when the copied course has any.
     frames = {tuple(d.value.columns)[:2]: d.value for d in at.dataframe}
     counts = frames[("check", "flags")]
