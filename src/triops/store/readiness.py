@@ -68,6 +68,30 @@ def answers(db: duckdb.DuckDBPyConnection, user_id: str | None = None) -> pd.Dat
     return frame[ANSWER_COLUMNS] if len(frame) else pd.DataFrame(columns=ANSWER_COLUMNS)
 
 
+def answers_of(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> pd.DataFrame:
+    """The graded answers of these profiles only (a cohort's, in one read), as `answers`."""
+    sql = _ANSWERS.format(
+        exam_user="AND list_contains(?, user_id)",
+        practice_user="WHERE list_contains(?, user_id)",
+        placement_user="WHERE list_contains(?, s.user_id)",
+    )
+    frame = db.execute(sql, [list(user_ids)] * 3).df()
+    return frame[ANSWER_COLUMNS] if len(frame) else pd.DataFrame(columns=ANSWER_COLUMNS)
+
+
+def placed_tracks(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> dict[str, set[str]]:
+    """User id -> the tracks where it has finished a placement test, for these users only."""
+    rows = db.execute(
+        "SELECT DISTINCT user_id, track FROM placement_sessions "
+        "WHERE state = 'finished' AND list_contains(?, user_id)",
+        [list(user_ids)],
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for user_id, track in rows:
+        found.setdefault(user_id, set()).add(track)
+    return found
+
+
 def evidence_count(db: duckdb.DuckDBPyConnection) -> int:
     """Graded answers on the installation (cheap: for deciding when to recalibrate)."""
     return int(
