@@ -515,3 +515,43 @@ def test_in_oidc_mode_a_csv_makes_accounts_keyed_by_email_that_the_first_sign_in
         db, cohort.id, "username,email\nAda,ada@example.org\n", T0, oidc=True
     )
     assert (again.added, again.already, again.errors) == ([], ["Ada"], [])
+
+
+def test_the_command_line_in_oidc_mode_adds_a_csv_as_accounts_keyed_by_email(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from triops.cli import app as cli
+    from triops.config import get_settings
+
+    monkeypatch.setenv("TRIOPS_SIGN_IN", "oidc")
+    get_settings.cache_clear()
+
+    def run(*args):
+        return CliRunner().invoke(cli, list(args))
+
+    conn = open_state(get_settings().state_db)
+    try:
+        grace = users.create_user(conn, "Grace", T0, "instructor")
+        users.create_user(conn, "Hal", T0, "instructor")
+    finally:
+        conn.close()
+    assert run("cohorts", "create", "Evening", "--instructor", "Grace").exit_code == 0
+    sheet = tmp_path / "evening.csv"
+    sheet.write_text("username,email\nAda,ada@example.org\nBo,\n", encoding="utf-8")
+    refused = run("cohorts", "add", "Evening", str(sheet), "--instructor", "Hal")
+    assert refused.exit_code == 1 and "No cohort named 'Evening'" in refused.stderr
+    added = run("cohorts", "add", "Evening", str(sheet), "--instructor", "Grace")
+    assert added.exit_code == 1
+    assert f"{sheet}:3: error: no email for 'Bo'" in added.stderr
+    assert "added 1, already members 0" in added.stdout
+    conn = open_state(get_settings().state_db)
+    try:
+        (cohort,) = cohorts.cohorts(conn, grace.id)
+        assert [m.name for m in cohorts.members(conn, cohort.id)] == ["Ada"]
+        assert accounts.find(conn, "Ada").email == "ada@example.org"
+        signed_in = accounts.oidc_sign_in(
+            conn, {"iss": "https://id.example.org", "sub": "7", "email": "ada@example.org"}, T0
+        )
+        assert [c.name for c in cohorts.my_cohorts(conn, signed_in.id)] == ["Evening"]
+    finally:
+        conn.close()
