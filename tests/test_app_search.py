@@ -10,7 +10,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
-from triops.config import get_settings
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +63,15 @@ def test_search_shows_progress_then_results_that_link_to_the_lesson_section(inde
     assert [t.value for t in at.text] == ["What is concept drift?"]
 
 
-def test_a_question_asked_while_the_index_builds_is_answered_once_it_is_ready(monkeypatch):
+def test_a_question_asked_while_the_index_builds_is_answered_once_it_is_ready(
+    monkeypatch, small_course, use_root
+):
     """A fresh home, as on a new install: the app's first page view starts the build; a
-    question asked on Ask before it is ready is kept and answered without a second click."""
+    question asked on Ask before it is ready is kept and answered without a second click.
+    The course is a few real modules (tests/conftest.py `small_course`): the whole course
+    would take minutes to embed, and the behaviour is the same."""
     monkeypatch.setenv("TRIOPS_SEARCH_WARMUP", "1")
-    get_settings.cache_clear()
+    use_root(small_course)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()  # Home
     assert not at.exception
     time.sleep(3)
