@@ -13,6 +13,7 @@ out, cannot miss a test someone forgot to mark):
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from attacklib import (  # noqa: F401  (fixtures: the attack tests and every san
     root_required,
     sandbox_required,
 )
+from filelock import FileLock
 
 from triops.config import get_settings
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
@@ -64,6 +66,37 @@ def course_copy(tmp_path) -> Path:
     root.mkdir()
     for name in ("content", "data"):
         shutil.copytree(REPO / name, root / name)
+    return root
+
+
+# A few real modules of the course (258 lesson passages on 2026-12-06, against 1,698 for the
+# whole course): five batches of 64, enough for a build's progress to move, in a sixth of the time.
+SMALL_COURSE = (
+    "devops/foundations",
+    "devops/lifecycle",
+    "devops/engineering",
+    "devops/platform-operations",
+    "mlops/foundations",
+    "mlops/lifecycle",
+)
+
+
+@pytest.fixture
+def small_course(tmp_path) -> Path:
+    """A course root holding a few real modules of the course (SMALL_COURSE) with its tracks,
+    knowledge files, data, exam guides and vocabulary, but no question bank or labs, for a test
+    that indexes a course from nothing, as a first install does (the whole course takes about
+    two minutes to embed on this machine). Its lessons' links to lessons left out dangle."""
+    root = tmp_path / "small-course"
+    (root / "content").mkdir(parents=True)
+    shutil.copy2(REPO / "content" / "tracks.yaml", root / "content" / "tracks.yaml")
+    shutil.copytree(REPO / "content" / "knowledge", root / "content" / "knowledge")
+    for module in SMALL_COURSE:
+        shutil.copytree(REPO / "content" / module, root / "content" / module)
+    shutil.copytree(REPO / "data", root / "data")
+    (root / "quizzes").mkdir()
+    shutil.copytree(REPO / "quizzes" / "guides", root / "quizzes" / "guides")
+    shutil.copy2(REPO / "quizzes" / "vocabulary.yaml", root / "quizzes" / "vocabulary.yaml")
     return root
 
 
@@ -118,6 +151,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.sandbox)
         if "browser" in names:
             item.add_marker(pytest.mark.browser)
+    group_heavy_tests(items)
+
+
+# Under pytest-xdist with --dist loadgroup (`make test`), tests of one xdist_group run on one
+# worker, in file order. The heavy tests of a module (model, sandbox, browser) form one group, so
+# its module-scoped fixtures (an index, one browser server) are made once; the modules whose
+# tests check labs through `lab_check` form one group, so each lab's starter and solution are
+# checked once per run. The light tests go to whichever worker is free.
+HEAVY = ("slow", "sandbox", "browser")
+
+
+def group_heavy_tests(items) -> None:
+    def module(item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    labs = {module(item) for item in items if "lab_check" in getattr(item, "fixturenames", ())}
+    for item in items:
+        if any(item.get_closest_marker(name) for name in HEAVY):
+            name = module(item)
+            item.add_marker(pytest.mark.xdist_group("lab-checks" if name in labs else name))
 
 
 # ---------------------------------------------------------------------- the model and the index
@@ -158,35 +211,73 @@ def copy_derived(source: Path, target: Path) -> Path:
     return target
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """A folder every process of this test run shares: under pytest-xdist each worker has its
+    own basetemp, and their common parent is the run's (the standard xdist pattern)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def course_home(tmp_path_factory) -> Path:
-    """The session's TRIOPS_HOME for the course index: derived/ holds the index artifact and the
-    saved query encoder. Tests get copies of it (`derived_copy`, `indexed_home`)."""
-    return tmp_path_factory.mktemp("course-home")
+    """The run's TRIOPS_HOME for the course index, shared by the xdist workers: derived/ holds
+    the index artifact and the saved query encoder. Tests get copies of it (`derived_copy`,
+    `indexed_home`); `course_lock` guards its making."""
+    home = run_folder(tmp_path_factory) / "course-home"
+    home.mkdir(exist_ok=True)
+    return home
 
 
 @pytest.fixture(scope="session")
-def embedder(course_home):
-    """The real packaged model, loaded once per run. Its traced query encoder is saved in the
-    session's derived/, so a page or a child process given a copy reads it instead of tracing."""
+def course_lock(course_home) -> FileLock:
+    """Held while a worker loads the model or builds the course index into course_home, so the
+    first worker makes them and the others wait, then read what it made."""
+    return FileLock(str(course_home.with_suffix(".lock")))
+
+
+@pytest.fixture(scope="session")
+def embedder(course_home, course_lock):
+    """The real packaged model, loaded once per process. The first load of the run traces the
+    query encoder and saves it in the run's derived/ (the other workers then read it), so a page
+    or a child process given a copy reads it instead of tracing."""
     from triops.search.embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(cache_dir=course_home / "derived").load()
+    derived = course_home / "derived"
+    with course_lock:
+        # Saved once per run: a worker that re-saved would replace the files another worker may
+        # be copying at that moment (copy_derived).
+        first = not any(derived.glob("query-encoder-*"))
+        return SentenceTransformerEmbedder(cache_dir=derived, save=first).load()
 
 
 @pytest.fixture(scope="session")
-def course_derived(course_home, embedder) -> CourseIndex:
+def course_derived(course_home, course_lock, embedder) -> CourseIndex:
     """The real course indexed once per run as the app indexes it (lessons, practice questions
-    and labs: search.service.course_chunks), from nothing, into the session's derived/."""
+    and labs: search.service.course_chunks), from nothing, into the run's derived/. The first
+    worker builds it and notes its BuildStats; the others open the artifact it wrote and read
+    the same first build's figures."""
     from triops.labs.spec import load_labs
-    from triops.search.index import build_index
+    from triops.search.index import BuildStats, build_index, open_index
     from triops.search.service import course_chunks
 
     derived = course_home / "derived"
+    built = course_home / "first-build.json"
     chunks = course_chunks(REPO, load_labs)
-    before = embedder.encoded
-    index, stats = build_index(chunks, embedder, derived)
-    return CourseIndex(index, stats, derived, embedder.encoded - before, chunks)
+    with course_lock:
+        if built.is_file():
+            noted = json.loads(built.read_text())
+            index = open_index(derived, embedder.model_id)
+            if index is None:
+                raise RuntimeError(f"{derived}: the course index noted in {built} is not there")
+            return CourseIndex(
+                index, BuildStats(**noted["stats"]), derived, noted["encodes"], chunks
+            )
+        before = embedder.encoded
+        index, stats = build_index(chunks, embedder, derived)
+        encodes = embedder.encoded - before
+        noted = {"stats": dataclasses.asdict(stats), "encodes": encodes}
+        built.write_text(json.dumps(noted))
+    return CourseIndex(index, stats, derived, encodes, chunks)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The eval runner: promptfoo-shaped configs, assertions, providers, totals, the gate, compare.
 
-Tests that embed use the real packaged model (one per session, `shared_embedder`) and an index
+Tests that embed use the real packaged model (the run's `embedder`, tests/conftest.py) and an index
 of four real lessons; the openai-compatible provider talks to a tiny local HTTP server."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import textwrap
 import threading
-from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,19 +43,6 @@ LESSONS = (
     "mlops-monitoring-and-retraining",
     "llmops-evaluation",
 )
-
-
-@cache
-def shared_embedder():
-    """The real packaged model, loaded once per test session (test modules share it)."""
-    from triops.search.embedder import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder().load()
-
-
-@pytest.fixture(scope="session")
-def embedder():
-    return shared_embedder()
 
 
 @pytest.fixture(scope="session")
