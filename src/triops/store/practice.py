@@ -18,9 +18,11 @@ def log_answer(
 
 def latest_scores(db: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, tuple[float, datetime]]:
     """Question id -> (its latest score, when) for this user."""
+    # row_number() rather than DuckDB's arg_max, which PostgreSQL lacks.
     rows = db.execute(
-        "SELECT question_id, arg_max(score, answered_at), max(answered_at) FROM practice_log "
-        "WHERE user_id = ? GROUP BY question_id",
+        "SELECT question_id, score, answered_at FROM (SELECT question_id, score, answered_at, "
+        "row_number() OVER (PARTITION BY question_id ORDER BY answered_at DESC) AS n "
+        "FROM practice_log WHERE user_id = ?) AS latest WHERE n = 1",
         [user_id],
     ).fetchall()
     return {q: (s, at) for q, s, at in rows}
