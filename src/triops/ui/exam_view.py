@@ -21,6 +21,7 @@ from triops.store import attempts
 from triops.ui import question_view, report_view, resources
 from triops.ui.identity import Identity, now
 from triops.ui.lesson_view import lesson_link
+from triops.ui.text import plain
 from triops.ui.timer import countdown
 
 RESYNC_SECONDS = 15
@@ -676,7 +677,7 @@ def results(view: AttemptView, identity: Identity) -> None:
         title = f"{d.position + 1}. {shown}{unscored} {first}"
         with st.expander(title[:120]):
             question_view.stem(q)
-            st.markdown(f"**Your answer:** {describe(q, response)}")
+            st.markdown(f"**Your answer:** {plain(describe(q, response))}")  # typed text
             if review.correctness:
                 st.caption(
                     f"Score: {g.score:.0%}"
