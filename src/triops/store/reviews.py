@@ -109,7 +109,7 @@ def cards(db: duckdb.DuckDBPyConnection, user_id: str, track: str | None = None)
     """The profile's cards (of one track, if given)."""
     rows = db.execute(
         f"SELECT {', '.join(_CARD)} FROM review_cards WHERE user_id = ? "
-        "AND (? IS NULL OR track = ?) ORDER BY question_id",
+        "AND (CAST(? AS VARCHAR) IS NULL OR track = ?) ORDER BY question_id",
         [user_id, track, track],
     ).fetchall()
     return [_card(r) for r in rows]
@@ -280,8 +280,9 @@ def median_seconds(
     """The median time to answer a question of this type, and over how many timed answers:
     the profile's own, or everyone's on this installation when `user_id` is None."""
     row = db.execute(
-        "SELECT median(seconds), count(seconds) FROM review_logs "
-        "WHERE question_type = ? AND seconds IS NOT NULL AND (? IS NULL OR user_id = ?)",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds), count(seconds) "
+        "FROM review_logs WHERE question_type = ? AND seconds IS NOT NULL "
+        "AND (CAST(? AS VARCHAR) IS NULL OR user_id = ?)",
         [question_type, user_id, user_id],
     ).fetchone()
     return row[0], row[1]
