@@ -279,7 +279,8 @@ def cohort_attempts(db: duckdb.DuckDBPyConnection, cohort_id: str) -> list[Attem
     """Every attempt started for an assignment of the cohort, oldest first."""
     rows = db.execute(
         "SELECT l.assignment_id, l.user_id, e.id, e.state, e.started_at, e.deadline, "
-        "e.grace_until, e.score, e.passed, json_extract(e.result_json, '$.domains') "
+        "e.grace_until, e.score, e.passed, "
+        "CAST(CAST(e.result_json AS JSON) -> 'domains' AS VARCHAR) "
         "FROM assignment_attempts l "
         "JOIN assignments a ON a.id = l.assignment_id JOIN exam_attempts e ON e.id = l.attempt_id "
         "WHERE a.cohort_id = ? ORDER BY e.started_at",
