@@ -89,7 +89,7 @@ def entries(
     sql = f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE happened_at >= ? ORDER BY id"
     params: list = [since or datetime.min]
     if limit is not None:
-        sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY id"
+        sql = f"SELECT * FROM ({sql} DESC LIMIT ?) AS newest ORDER BY id"
         params.append(limit)
     rows = db.execute(sql, params).fetchall()
     return [AuditEntry(**dict(zip(_COLUMNS, r, strict=True))) for r in rows]
