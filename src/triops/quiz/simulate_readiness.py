@@ -17,6 +17,7 @@ discriminations vary, so the calibration has to find them from the answers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +52,9 @@ class Outcome:
     naive_percent: np.ndarray  # share right so far, 0..1
     pass_mark: float
     calibration_seconds: float
+    # Each learner's true pass probability: P(pass | true abilities) with the true item
+    # parameters, over the mock's random draw (readiness.pass_probability on the truth).
+    truth: np.ndarray | None = None
 
     @property
     def brier(self) -> float:
@@ -88,6 +92,33 @@ class Outcome:
     @property
     def worst_decile(self) -> float:
         return float(self.deciles()["gap"].abs().max())
+
+    def truth_gaps(self) -> pd.DataFrame:
+        """The same tenths by predicted probability, against the learners' true pass
+        probability instead of their one sitting: the model's own error, without the coin
+        flips of the outcome."""
+        if self.truth is None:
+            raise ValueError("this outcome has no true pass probabilities")
+        groups = np.array_split(np.argsort(self.predicted, kind="stable"), 10)
+        rows = [
+            (k, float(self.predicted[g].mean()), float(self.truth[g].mean()))
+            for k, g in enumerate(groups, start=1)
+        ]
+        frame = pd.DataFrame(rows, columns=["decile", "predicted", "true"])
+        return frame.assign(gap=frame["true"] - frame["predicted"])
+
+    @property
+    def worst_truth_gap(self) -> float:
+        return float(self.truth_gaps()["gap"].abs().max())
+
+    @property
+    def truth_worst_decile(self) -> float:
+        """The worst decile of the true pass probabilities themselves against these
+        outcomes: what a predictor that knew every learner's ability and every question's
+        parameters would score on this run (the outcome noise alone)."""
+        if self.truth is None:
+            raise ValueError("this outcome has no true pass probabilities")
+        return dataclasses.replace(self, predicted=self.truth).worst_decile
 
     def chance_miss(self, limit: float = 0.08, trials: int = 2000, seed: int = 1) -> float:
         """How often a perfectly calibrated predictor with these same predictions would still
@@ -208,6 +239,12 @@ def run(
         for key, pool_q in exam.blueprint.pools(bank).items()
     }
     passed = sit_mock(shape, pools, items, world, rng)
+    true_items = dataclasses.replace(
+        items, a=world.a, b=world.b, model=np.full(len(world.a), irt.TWO_PL, dtype=object)
+    )
+    true_shape = next(
+        s for s in readiness.exam_shapes(true_items, bank, exams) if s.exam_id == exam_id
+    )
 
     predicted = np.zeros(learners)
     naive = np.zeros(learners)
@@ -226,6 +263,7 @@ def run(
         naive_percent=naive,
         pass_mark=shape.pass_mark,
         calibration_seconds=calibrated.row.seconds,
+        truth=readiness.pass_probability(true_shape, world.theta),
     )
 
 
