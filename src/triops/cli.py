@@ -267,16 +267,18 @@ def items_report(
     """Facility, discrimination, upper-lower index, option rates, time, reliability and flags."""
     from triops.quiz.analysis import csv_rows, format_report, item_report
     from triops.quiz.bank import load_bank
+    from triops.store.connection import database_url, open_state
 
     settings = get_settings()
     path = db if db is not None else settings.state_db
-    if not path.is_file():
+    on_postgres = db is None and database_url() is not None
+    if not on_postgres and not path.is_file():
         if db is not None:
             typer.echo(f"{path}: error: no such database", err=True)
             raise typer.Exit(1)
         typer.echo(f"no learner state at {path} yet: no exam has been submitted")
         return
-    conn = _read_only(path)
+    conn = open_state(path) if on_postgres else _read_only(path)
     try:
         report = item_report(
             conn, exam, bank=load_bank(settings.root), minimum=minimum, practice=practice
@@ -313,7 +315,7 @@ def items_simulate(
     from triops.quiz.bank import load_bank
     from triops.quiz.blueprint import load_exams
     from triops.quiz.exam import draw
-    from triops.store.connection import open_state
+    from triops.store.connection import open_state_file
     from triops.store.items import simulated_marker
 
     settings = get_settings()
@@ -347,7 +349,7 @@ def items_simulate(
         sim = simulate.simulate(
             plan, candidates, seed, multiple_response=chosen.blueprint.multiple_response
         )
-        conn = open_state(target)
+        conn = open_state_file(target)  # a demo file, even with the state in PostgreSQL
         try:
             now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
             simulate.write(conn, sim, chosen.id, chosen.blueprint, now)
@@ -385,10 +387,10 @@ def _profile_state(profile: str):
     """The learner state, open for writing, and the named profile; else a one-line error."""
     from triops.errors import StoreError, TriopsError
     from triops.store import users
-    from triops.store.connection import open_state
+    from triops.store.connection import database_url, open_state
 
     path = get_settings().state_db
-    if not path.is_file():
+    if database_url() is None and not path.is_file():
         typer.echo(
             f"{path}: error: no learner state yet, so no profile named '{profile}'", err=True
         )
