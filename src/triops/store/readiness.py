@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from triops.store.connection import retry_on_conflict, rollback
+from triops.store.schema import dialect
 
 ANSWER_COLUMNS = ["user_id", "question_id", "score", "answered_at", "source"]
 
@@ -24,21 +25,20 @@ WITH a AS (
     WHERE state = 'finished' AND result_json IS NOT NULL {exam_user}
 ),
 graded AS (
-    SELECT id AS attempt_id, user_id, finished_at,
-           unnest(from_json(result_json -> '$.questions', '["JSON"]')) AS q
-    FROM a
+    SELECT id AS attempt_id, user_id, finished_at, {questions}
 ),
 scores AS (
     SELECT attempt_id, user_id, finished_at,
            CAST(q ->> 'position' AS INTEGER) AS position,
-           CAST(q ->> 'score' AS DOUBLE) AS score
+           CAST(q ->> 'score' AS DOUBLE PRECISION) AS score
     FROM graded
 ),
 latest AS (
-    SELECT attempt_id, position, response_json FROM attempt_responses
-    WHERE attempt_id IN (SELECT id FROM a)
-    QUALIFY row_number() OVER (
-        PARTITION BY attempt_id, position ORDER BY saved_at DESC, rowid DESC) = 1
+    SELECT attempt_id, position, response_json FROM (
+        SELECT attempt_id, position, response_json, row_number() OVER (
+            PARTITION BY attempt_id, position ORDER BY saved_at DESC, rowid DESC) AS n
+        FROM attempt_responses WHERE attempt_id IN (SELECT id FROM a)
+    ) AS r WHERE n = 1
 )
 SELECT user_id, question_id, score, answered_at, 'practice' AS source
 FROM practice_log {practice_user}
@@ -53,13 +53,23 @@ SELECT s.user_id, r.question_id, r.score, r.answered_at, 'placement' AS source
 FROM placement_responses r JOIN placement_sessions s ON s.id = r.session_id {placement_user}
 ORDER BY answered_at, user_id, question_id
 """
+# The one part the dialects spell differently: each graded question of a result, as JSON.
+_QUESTIONS = {
+    "duckdb": "unnest(from_json(result_json -> '$.questions', '[\"JSON\"]')) AS q FROM a",
+    "postgres": "q FROM a, jsonb_array_elements(CAST(result_json AS JSONB) -> 'questions') AS q",
+}
+
+
+def _answers_sql(db, **users: str) -> str:
+    return _ANSWERS.format(questions=_QUESTIONS[dialect(db)], **users)
 
 
 def answers(db: duckdb.DuckDBPyConnection, user_id: str | None = None) -> pd.DataFrame:
     """Every graded answer (of one profile, or everyone's): user_id, question_id, score (0..1),
     answered_at, source (practice, exam or placement), oldest first."""
     one = user_id is not None
-    sql = _ANSWERS.format(
+    sql = _answers_sql(
+        db,
         exam_user="AND user_id = ?" if one else "",
         practice_user="WHERE user_id = ?" if one else "",
         placement_user="WHERE s.user_id = ?" if one else "",
@@ -70,10 +80,11 @@ def answers(db: duckdb.DuckDBPyConnection, user_id: str | None = None) -> pd.Dat
 
 def answers_of(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> pd.DataFrame:
     """The graded answers of these profiles only (a cohort's, in one read), as `answers`."""
-    sql = _ANSWERS.format(
-        exam_user="AND list_contains(?, user_id)",
-        practice_user="WHERE list_contains(?, user_id)",
-        placement_user="WHERE list_contains(?, s.user_id)",
+    sql = _answers_sql(
+        db,
+        exam_user="AND user_id IN (SELECT unnest(?::VARCHAR[]))",
+        practice_user="WHERE user_id IN (SELECT unnest(?::VARCHAR[]))",
+        placement_user="WHERE s.user_id IN (SELECT unnest(?::VARCHAR[]))",
     )
     frame = db.execute(sql, [list(user_ids)] * 3).df()
     return frame[ANSWER_COLUMNS] if len(frame) else pd.DataFrame(columns=ANSWER_COLUMNS)
@@ -83,7 +94,7 @@ def placed_tracks(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> dict[st
     """User id -> the tracks where it has finished a placement test, for these users only."""
     rows = db.execute(
         "SELECT DISTINCT user_id, track FROM placement_sessions "
-        "WHERE state = 'finished' AND list_contains(?, user_id)",
+        "WHERE state = 'finished' AND user_id IN (SELECT unnest(?::VARCHAR[]))",
         [list(user_ids)],
     ).fetchall()
     found: dict[str, set[str]] = {}
@@ -141,17 +152,15 @@ def save_calibration(
                 ],
             )
             db.execute("DELETE FROM item_parameters")
-            frame = parameters[PARAMETER_COLUMNS].copy()
-            frame.insert(0, "calibration_id", row.id)
-            db.register("_item_parameters", frame)
-            try:
+            # Lists unnested side by side: one statement, on DuckDB and PostgreSQL alike.
+            if len(parameters):
                 db.execute(
                     "INSERT INTO item_parameters "
-                    "SELECT calibration_id, question_id, a, b, model, answers "
-                    "FROM _item_parameters"
+                    "(calibration_id, question_id, a, b, model, answers) "
+                    "SELECT ?, unnest(?::VARCHAR[]), unnest(?::DOUBLE PRECISION[]), "
+                    "unnest(?::DOUBLE PRECISION[]), unnest(?::VARCHAR[]), unnest(?::INTEGER[])",
+                    [row.id, *(parameters[c].tolist() for c in PARAMETER_COLUMNS)],
                 )
-            finally:
-                db.unregister("_item_parameters")
             db.execute("COMMIT")
         except BaseException:
             rollback(db)
