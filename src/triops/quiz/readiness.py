@@ -41,7 +41,9 @@ learners' abilities), with the lessons its questions link to and its reviews due
 
 The settings (SPACING, the minimums, READY, STEP, DRAWS) are Triops's choices; the calibration
 simulation (tests/test_readiness.py, bench/readiness_bench.py) checks the probabilities they
-give against simulated outcomes.
+give against simulated outcomes and against the simulated learners' true pass probabilities;
+what its per-decile target can and cannot show at 1,000 learners, and the figures measured,
+are in triops.quiz.simulate_readiness.
 """
 
 from __future__ import annotations
