@@ -128,6 +128,12 @@ def page(browser):
 def audit(page, screen: str) -> None:
     """Run axe on the page as it stands; fail on a serious or critical violation."""
     idle(page)
+    # The page's own style (captions at 80% of the text colour) is drawn with the run; under
+    # load it can land a moment after the last element. Audit the page as a candidate sees it.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+        ".every(e => getComputedStyle(e).opacity === '0.8')"
+    )
     results = Axe().run(page, context=AXE_CONTEXT, options=AXE_OPTIONS)
     blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
     assert not blocking, f"{screen}: " + results.generate_report()
@@ -305,6 +311,10 @@ def _keyboard_answer(page, question) -> None:
             page.keyboard.type(item)
             press(page, "Enter")
         page.keyboard.press("Escape")
+        # The order is written out with its positions, which the picked tags do not say.
+        n = len(question.items)
+        written = " · ".join(f"{i}. {item}" for i, item in enumerate(question.items, 1))
+        page.get_by_text(f"Your order: {written} ({n} of {n} placed)").wait_for()
     else:
         rights = {p.left: p.right for p in question.pairs}
         for _ in question.pairs:  # from the last pair up

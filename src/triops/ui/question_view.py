@@ -14,6 +14,7 @@ import streamlit as st
 
 from triops.quiz.models import BLANK
 from triops.quiz.presentation import labels, to_authored, to_screen
+from triops.ui.text import plain
 
 BLANK_SHOWN = "\\_\\_\\_\\_\\_"
 
@@ -252,7 +253,16 @@ def _read_text(question, keys: list[str]) -> str | None:
     return value if value and value.strip() else None
 
 
+ORDERING_KEYS = (
+    "Pick the first item, then the next, until all are placed. Keyboard: type part of an item "
+    "or use the arrow keys, Enter places it, Backspace removes the last one placed."
+)
+
+
 def _draw_ordering(w: Inputs) -> None:
+    # A pick list, not drag and drop (WCAG 2.2 SC 2.5.7): every step is a key or a click. The
+    # order so far is also written out with its positions, which the list's tags do not say.
+    st.caption(ORDERING_KEYS)
     st.multiselect(
         "Pick the items in order, first to last",
         list(range(len(w.shown))),
@@ -262,6 +272,13 @@ def _draw_ordering(w: Inputs) -> None:
         on_change=w.on_change,
         placeholder="Choose the first item",
     )
+    picked = st.session_state.get(w.keys[0]) or []
+    if picked:
+        st.caption(
+            "Your order: "
+            + " · ".join(f"{n}. {plain(w.shown[i])}" for n, i in enumerate(picked, 1))
+            + f" ({len(picked)} of {len(w.shown)} placed)"
+        )
 
 
 def _seed_ordering(keys: list[str], screen: list[int] | None) -> None:
