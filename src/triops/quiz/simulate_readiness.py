@@ -144,20 +144,6 @@ class Outcome:
             raise ValueError("this outcome has no true pass probabilities")
         return dataclasses.replace(self, predicted=self.truth).worst_decile
 
-    def chance_miss(self, limit: float = 0.08, trials: int = 2000, seed: int = 1) -> float:
-        """How often a perfectly calibrated predictor with these same predictions would still
-        miss `limit` in some decile, its outcomes drawn from its own probabilities: the noise
-        floor of the decile target at this number of learners."""
-        rng = np.random.default_rng(seed)
-        groups = np.array_split(np.argsort(self.predicted, kind="stable"), 10)
-        means = [self.predicted[g].mean() for g in groups]
-        misses = 0
-        for _ in range(trials):
-            outcome = rng.random(len(self.predicted)) < self.predicted
-            gaps = [abs(outcome[g].mean() - m) for g, m in zip(groups, means, strict=True)]
-            misses += max(gaps) > limit
-        return misses / trials
-
 
 def item_truth(difficulty, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """True (a, b) of questions of these authored difficulties: b around the level, shifted
