@@ -1,12 +1,16 @@
 """Hostile text in a real chromium against a real server (TRIOPS_SIGN_IN=password), issue 18
 item 5: every field a user can fill (usernames, an email, a cohort name, an assignment title, a
-short-text exam answer, a lab file, a problem report's comment; typed search, Ask and join-code
-text) holds the usual attacks (script and event-handler HTML, javascript: and markdown links,
-markdown images pointing at a tracking address, template braces, an RTL override, HTML entities,
-a very long string), and every page of app_pages/ is opened as a learner, an instructor and an
-admin. Nothing may run (no dialog, no console line or global set by a payload), nothing may be
-fetched from the tracking address, no element the payloads describe may exist, and where a page
-shows the text, it shows it literally. One server for the module."""
+short-text exam answer, a lab file, what a lab run printed, a problem report's comment; typed
+search, Ask and join-code text) holds the usual attacks (script and event-handler HTML,
+javascript: and markdown links, markdown images pointing at a tracking address, template braces,
+an RTL override, HTML entities, a very long string), and every page of app_pages/ is opened as a
+learner, an instructor and an admin. Nothing may run (no dialog, no console line or global set by
+a payload), nothing may be fetched from the tracking address, no element the payloads describe
+may exist, and where a page shows the text, it shows it literally. One server for the module.
+
+Not covered here: Search's "nothing matches" line and Ask's "You asked:" echo appear only once
+the search index is built, which takes minutes of both cores; both draw the text with st.text or
+ui.text.plain (search_view.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from triops.quiz import exam as engine
 from triops.quiz import reports
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.store import jobs as job_store
+from triops.store import labruns
 from triops.store.connection import open_state
 from triops.testing import streamlit_server
 from triops.ui import navigation
@@ -62,6 +68,11 @@ TYPED = (
     f"![q]({TRACKER}/q.png) {{{{q}}}} {RTL}deppyt"
 )
 JOIN = "<b>{{7*7}}</b>&amp;"  # the join field takes 20 characters
+# What a learner's code printed: a check's reason quotes it, and the run's log holds it.
+RUN_OUTPUT = (
+    f"<script>window.__pwned='run'</script> ![o]({TRACKER}/run.png) "
+    f"[o](javascript:window.__pwned='o') {RTL}tuptuo &lt;b&gt; {{{{run}}}}"
+)
 
 QUICK = "devops-practitioner"  # draws one short-text question
 
@@ -109,6 +120,24 @@ def server(tmp_path_factory) -> Iterator[Seeded]:
         lab = labs.labs[0]
         folder = lab_service.files_dir(home, learner.id, lab)
         lab_service.save_file(folder, lab, lab.spec.editable[0], LAB_TEXT)
+        log = home / "hostile-run.log"
+        log.write_text(RUN_OUTPUT + "\n", encoding="utf-8")
+        job = job_store.Job(
+            id="hostilejob", kind="lab-check", owner=learner.id, subject=lab.id,
+            state="running", started_at=now, heartbeat=now, finished_at=None,
+            log_path=str(log), result_json=None,
+        )  # fmt: skip
+        job_store.start(conn, job)
+        job_store.finish(conn, job.id, "failed", now, None)
+        labruns.record(
+            conn,
+            labruns.LabRunRow(
+                job_id=job.id, user_id=learner.id, lab_id=lab.id, kind="check",
+                status="failed", seconds=1.0, passed=False,
+                criteria=[["the tests pass", False, RUN_OUTPUT]], log=RUN_OUTPUT,
+                finished_at=now,
+            ),
+        )  # fmt: skip
         conn.execute("CHECKPOINT")
     finally:
         conn.close()
@@ -298,12 +327,18 @@ def test_a_learner_walks_every_page_and_nothing_hostile_runs(browser, server):
     shows_literally(page, f"Your answer: {ANSWER}", "learner's exam review")
     page.context.close()
 
-    # The lab's editor holds the hostile file as its text.
+    # The lab's editor holds the hostile file as its text; the last check's reason quotes what
+    # the learner's code printed, and its log holds it too.
     page, watch = open_page(browser, f"{server.url}/labs?lab={server.lab}")
     sign_in(page, LEARNER)
     page.get_by_role("heading", name="Your files").wait_for()
+    page.get_by_text("Check not passed yet: 0 of 1 criteria.").wait_for()
     settle(page)
     assert page.get_by_test_id("stTextArea").locator("textarea").first.input_value() == LAB_TEXT
+    shows_literally(page, f"Failed: the tests pass: {RUN_OUTPUT}", "learner's lab check")
+    page.get_by_text("Log (", exact=False).first.click()
+    settle(page)
+    shows_literally(page, RUN_OUTPUT, "learner's lab log")
     untouched(page, watch, "learner's lab")
     page.context.close()
 
