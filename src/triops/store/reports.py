@@ -176,7 +176,7 @@ def flag_counts(db: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int]
         "SELECT question_id, CASE WHEN verdict IS NULL THEN 'open' ELSE 'upheld' END AS state, "
         "category, count(*) FROM question_reports "
         "WHERE verdict IS NULL OR starts_with(verdict, 'upheld') "
-        "GROUP BY ALL ORDER BY 1, 2, 3"
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     ).fetchall()
 
 
