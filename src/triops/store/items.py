@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from triops.store.connection import rollback
+from triops.store.schema import dialect
 
 SIMULATED_KEY = "simulated_items"
 
@@ -30,14 +31,16 @@ def _where_exam(exam_id: str | None) -> tuple[str, list[Any]]:
 
 def exam_ids(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Exams with at least one submitted attempt."""
-    rows = db.execute(f"SELECT DISTINCT exam_id FROM ({_ATTEMPTS}) ORDER BY exam_id").fetchall()
+    rows = db.execute(
+        f"SELECT DISTINCT exam_id FROM ({_ATTEMPTS}) AS s ORDER BY exam_id"
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 def fingerprint(db: duckdb.DuckDBPyConnection) -> tuple[int, str, int]:
     """Cheap change detector for caches: submitted attempts, the latest finish, practice rows."""
     attempts, latest = db.execute(
-        f"SELECT count(*), coalesce(max(finished_at)::VARCHAR, '') FROM ({_ATTEMPTS})"
+        f"SELECT count(*), coalesce(max(finished_at)::VARCHAR, '') FROM ({_ATTEMPTS}) AS s"
     ).fetchone()
     practice = db.execute("SELECT count(*) FROM practice_log").fetchone()[0]
     return attempts, latest, practice
@@ -48,7 +51,7 @@ def submitted_attempts(db: duckdb.DuckDBPyConnection, exam_id: str | None = None
     where, params = _where_exam(exam_id)
     return db.execute(
         "SELECT id AS attempt_id, exam_id, user_id, started_at, finished_at "
-        f"FROM ({_ATTEMPTS}) WHERE true{where} ORDER BY started_at, id",
+        f"FROM ({_ATTEMPTS}) AS s WHERE true{where} ORDER BY started_at, id",
         params,
     ).df()
 
@@ -69,6 +72,8 @@ def attempt_items(db: duckdb.DuckDBPyConnection, exam_id: str | None = None) -> 
     reading an item that was never answered is credited to the next answer saved; an unanswered
     item has no time (NULL)."""
     where, params = _where_exam(exam_id)
+    if dialect(db) == "postgres":
+        return db.execute(_POSTGRES_ITEMS.format(attempts=_ATTEMPTS, where=where), params).df()
     sql = f"""
     WITH a AS (SELECT * FROM ({_ATTEMPTS}) WHERE true{where}),
     graded AS (
@@ -118,13 +123,70 @@ def attempt_items(db: duckdb.DuckDBPyConnection, exam_id: str | None = None) -> 
     return db.execute(sql, params).df()
 
 
+# attempt_items in PostgreSQL's words: jsonb_array_elements for from_json, a pattern match
+# before a cast for TRY_CAST, a row_number() subquery for QUALIFY, extract(epoch) for epoch,
+# hashtextextended for hash, and the `rowid` identity column of its migration 0002.
+_POSTGRES_ITEMS = r"""
+    WITH a AS (SELECT * FROM ({attempts}) AS s WHERE true{where}),
+    graded AS (
+        SELECT id AS attempt_id, exam_id, q
+        FROM a, jsonb_array_elements(CAST(result_json AS JSONB) -> 'questions') AS q
+    ),
+    scores AS (
+        SELECT attempt_id, exam_id,
+               CAST(q ->> 'position' AS INTEGER) AS position,
+               CAST(q ->> 'score' AS DOUBLE PRECISION) AS score,
+               NOT (coalesce(q ->> 'scored', 'true') = 'false'
+                    OR coalesce(q ->> 'pilot', 'false') = 'true') AS scored
+        FROM graded
+    ),
+    saves AS (
+        SELECT r.attempt_id, r.position, r.response_json, r.saved_at, r.rowid AS rid,
+               extract(epoch FROM r.saved_at) - extract(epoch FROM coalesce(
+                   lag(r.saved_at) OVER (PARTITION BY r.attempt_id ORDER BY r.saved_at, r.rowid),
+                   a.started_at)) AS gap
+        FROM attempt_responses r JOIN a ON a.id = r.attempt_id
+    ),
+    timed AS (
+        SELECT attempt_id, position, sum(gap) AS seconds FROM saves GROUP BY attempt_id, position
+    ),
+    latest AS (
+        SELECT attempt_id, position, response_json FROM (
+            SELECT attempt_id, position, response_json, row_number() OVER (
+                PARTITION BY attempt_id, position ORDER BY saved_at DESC, rid DESC) AS n
+            FROM saves
+        ) AS ranked WHERE n = 1
+    )
+    SELECT s.attempt_id, s.exam_id, s.position, aq.question_id, aq.track,
+           hashtextextended(aq.snapshot_json, 0) AS snap, s.score, s.scored,
+           (l.response_json IS NOT NULL AND l.response_json <> 'null') AS answered,
+           CASE WHEN l.response_json ~ '^-?[0-9]{{1,9}}$'
+                THEN CAST(l.response_json AS INTEGER) END AS choice,
+           CASE WHEN l.response_json ~ '^\[\s*(-?[0-9]{{1,9}}\s*(,\s*-?[0-9]{{1,9}}\s*)*)?\]$'
+                THEN ARRAY(SELECT CAST(x AS INTEGER) FROM jsonb_array_elements_text(
+                    CAST(l.response_json AS JSONB)) AS x) END AS choices,
+           CASE l.response_json WHEN 'true' THEN true WHEN 'false' THEN false END AS truth,
+           CASE WHEN l.response_json IS NOT NULL AND l.response_json <> 'null'
+                THEN t.seconds END AS seconds
+    FROM scores s
+    JOIN attempt_questions aq ON aq.attempt_id = s.attempt_id AND aq.position = s.position
+    LEFT JOIN latest l ON l.attempt_id = s.attempt_id AND l.position = s.position
+    LEFT JOIN timed t ON t.attempt_id = s.attempt_id AND t.position = s.position
+    ORDER BY s.attempt_id, s.position
+"""
+
+
 def snapshots(db: duckdb.DuckDBPyConnection, exam_id: str | None = None) -> dict[int, dict]:
     """The distinct question snapshots of submitted attempts, by the hash `attempt_items` gives."""
     where, params = _where_exam(exam_id)
+    snap = (
+        "hashtextextended(snapshot_json, 0)"
+        if dialect(db) == "postgres"
+        else "(hash(snapshot_json) >> 1)::BIGINT"
+    )
     rows = db.execute(
-        "SELECT (hash(snapshot_json) >> 1)::BIGINT AS snap, any_value(snapshot_json) "
-        "FROM attempt_questions "
-        f"WHERE attempt_id IN (SELECT id FROM ({_ATTEMPTS}) WHERE true{where}) GROUP BY 1",
+        f"SELECT {snap} AS snap, min(snapshot_json) FROM attempt_questions "
+        f"WHERE attempt_id IN (SELECT id FROM ({_ATTEMPTS}) AS s WHERE true{where}) GROUP BY 1",
         params,
     ).fetchall()
     return {int(h): json.loads(s) for h, s in rows}
