@@ -72,7 +72,11 @@ def _as_server_user(args: list[str]) -> list[str]:
 @pytest.fixture(scope="session")
 def pg_server():
     require_postgres()
-    folder = Path(tempfile.mkdtemp(prefix="triops-pg-"))
+    # /tmp, not $TMPDIR: the server user must be able to reach the folder (and the socket path
+    # must stay short).
+    folder = Path(
+        tempfile.mkdtemp(prefix="triops-pg-", dir="/tmp" if Path("/tmp").is_dir() else None)
+    )
     data, sockets = folder / "data", folder / "run"
     sockets.mkdir()
     if os.geteuid() == 0:

@@ -223,3 +223,16 @@ def test_a_wrong_or_unreachable_database_is_one_clear_line_naming_it(pg_server, 
     assert message.startswith("cannot connect to PostgreSQL at 127.0.0.1:1/state: ")
     assert "refused" in message and "pw@" not in message
     assert describe("postgresql://u:p@db.example:6543/triops") == "db.example:6543/triops"
+
+
+def test_without_postgresql_the_tests_skip_and_under_the_requirement_fail(tmp_path, monkeypatch):
+    from tests import pgserver
+
+    monkeypatch.setattr(pgserver, "PG_BIN", tmp_path / "no-postgres")
+    assert str(tmp_path / "no-postgres") in pgserver.postgres_missing_reason()
+    monkeypatch.delenv("TRIOPS_REQUIRE_POSTGRES", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        pgserver.require_postgres()
+    monkeypatch.setenv("TRIOPS_REQUIRE_POSTGRES", "1")
+    with pytest.raises(pytest.fail.Exception, match="TRIOPS_REQUIRE_POSTGRES=1"):
+        pgserver.require_postgres()
