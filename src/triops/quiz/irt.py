@@ -51,8 +51,25 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, sparse
-from scipy.special import expit, log_expit
+
+# SciPy (about 40 MB of a server's memory) is imported on first use, not with this module: the
+# pages import readiness and placement, and most page views of a profile without evidence never
+# fit or score anything.
+
+
+def expit(x):
+    """The logistic function (scipy.special.expit)."""
+    from scipy.special import expit as logistic
+
+    return logistic(x)
+
+
+def log_expit(x):
+    """log(expit(x)), without overflow (scipy.special.log_expit)."""
+    from scipy.special import log_expit as log_logistic
+
+    return log_logistic(x)
+
 
 LEVELS = ("foundation", "practitioner", "expert")
 LEVEL_MEAN = np.array([-1.0, 0.0, 1.0, 0.0])  # the three levels, then "no authored level"
@@ -148,6 +165,8 @@ class _Problem:
         self.b_sd = np.where(self.level == len(LEVELS), UNKNOWN_B_SD, B_SD)
         shape = (max(1, data.n_persons), data.n_items)
         cells = (data.person, data.item)
+        from scipy import sparse
+
         right = sparse.csr_matrix((data.score, cells), shape=shape)
         wrong = sparse.csr_matrix((1.0 - data.score, cells), shape=shape)
         self.right, self.wrong = right, wrong
@@ -312,6 +331,8 @@ def calibrate(
         if value - previous < 1e-7 * abs(value):
             break
         previous = value
+    from scipy import optimize
+
     result = optimize.minimize(
         problem.objective,
         problem.pack(log_a, b, m),
@@ -334,6 +355,8 @@ def calibrate_scipy_only(
     if not problem.free_b.any():
         return _prior_fit(problem)
     m = LEVEL_MEAN.copy()
+    from scipy import optimize
+
     result = optimize.minimize(
         problem.objective,
         problem.pack(np.zeros(data.n_items), m[problem.level], m),

@@ -57,7 +57,6 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.special import log_expit, ndtr
 
 from triops.quiz import irt
 from triops.quiz.bank import Bank
@@ -402,6 +401,8 @@ def part_moments(part: Part, where: dict[int, tuple[np.ndarray, np.ndarray]]):
 
 
 def _probability(shape: ExamShape, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr  # on first use: see triops.quiz.irt
+
     return ndtr((mu - (shape.needed - 0.5)) / np.sqrt(np.maximum(var, 1e-12)))
 
 
@@ -686,7 +687,7 @@ def theta_draws(model: Model, counted: Counted, posteriors: dict[str, irt.Poster
         column = np.searchsorted(domains, counted.domain[mine])
         logit = items.a[item][None, :] * (local[:, column] - items.b[item][None, :])
         y = counted.score[mine][None, :]
-        loglik = (y * logit + log_expit(-logit)).sum(axis=1)
+        loglik = (y * logit + irt.log_expit(-logit)).sum(axis=1)
         log_prior = -0.5 * np.einsum("si,ij,sj->s", local, np.linalg.inv(prior), local)
         log_proposal = -0.5 * (z**2).sum(axis=1)
         log_weights[track] = loglik + log_prior - log_proposal
