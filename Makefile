@@ -30,17 +30,25 @@ run: install
 browser:
 	@bash scripts/ensure-chromium.sh
 
+# Both test targets run on two workers (pytest-xdist; XDIST_WORKERS=0 runs in one process).
+# `--dist loadgroup`: tests/conftest.py puts a module's model, sandbox and browser tests in one
+# group (its module fixtures and browser server made once) and the lab-check modules in one group
+# (each lab side checked once per run); the run's one course index is built by the first worker
+# that needs it, under a file lock, and read by the other. PYTHONDONTWRITEBYTECODE is cleared
+# for pytest so the rewritten test modules and compiled sources are cached for the next run.
+XDIST_WORKERS ?= 2
+PYTEST  := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(XDIST_WORKERS) --dist loadgroup
+
 test: install browser
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The inner loop: every test but those that load the model or build an index (slow), drive
 # chromium (browser) or run the sandbox (sandbox); tests/conftest.py applies the markers from the
-# fixtures a test uses. Two workers (pytest-xdist): the subset is CPU-bound (on this 2-core
-# machine, 117 s on two workers against 287 s in one process, 2026-12-06, with other work
-# running). `make test` still runs everything, in one process.
+# fixtures a test uses. The subset is CPU-bound (on this 2-core machine, 117 s on two workers
+# against 287 s in one process, 2026-12-06, with other work running).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not browser and not sandbox"
+	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 
 bench: install browser
 	$(BIN)/python -m bench
