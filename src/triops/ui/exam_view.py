@@ -215,7 +215,11 @@ def _save(view: AttemptView, position: int, key: str, user_id: str) -> None:
         seen = _seen(view.token)
         if seen["answers"] is not None:
             seen["answers"][position] = response
-        status[(view.token, position)] = ("ok", f"Answer saved at {now():%H:%M:%S} UTC")
+        moment = now()
+        status[(view.token, position)] = ("ok", f"Answer saved at {moment:%H:%M:%S} UTC")
+        st.session_state["exam_just_saved"] = (
+            f"Answer to question {position + 1} saved at {moment:%H:%M:%S} UTC."
+        )
 
 
 def _flag(view: AttemptView, position: int, user_id: str) -> None:
@@ -278,6 +282,7 @@ def take(view: AttemptView, identity: Identity) -> None:
     nav, main = st.columns([1, 2], gap="large")
     with nav, st.container(key="exam-navigator"):
         _navigator(view)
+        _saved_status(st.session_state.pop("exam_just_saved", ""))
     with main:
         if st.session_state.get("exam_summary") == view.token:
             _summary(view, user_id)
@@ -342,6 +347,32 @@ CURRENT_PILL = (
     "<style>.st-key-exam-navigator button[data-selected='true'] p { font-size: 1.2rem; "
     "font-weight: 700; text-decoration: underline; text-underline-offset: 3px; }</style>"
 )
+
+
+# A save confirmation a screen reader hears (WCAG 2.2 SC 4.1.3): a polite live region that
+# stays the same element across script runs (a Streamlit v2 component, drawn in the page), so
+# that a new text in it is announced. A caption is not a live region; the visible "Answer saved
+# at" caption stays as it was. The region is emptied on runs that saved nothing (silently), so
+# the next save is heard even when its text repeats.
+_SAVED_HTML = '<div class="triops-saved" role="status" aria-live="polite"></div>'
+_SAVED_CSS = """
+.triops-saved { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+"""
+_SAVED_JS = """
+export default function ({ data, parentElement }) {
+  const region = parentElement.querySelector(".triops-saved");
+  if (region.textContent !== data.text) region.textContent = data.text;
+}
+"""
+_saved_region = st.components.v2.component(
+    "triops_saved_status", html=_SAVED_HTML, css=_SAVED_CSS, js=_SAVED_JS
+)
+
+
+def _saved_status(text: str) -> None:
+    """Say `text` (the save just made, or nothing) to screen readers."""
+    _saved_region(key="exam-saved-status", data={"text": text})
 
 
 def _navigator(view: AttemptView) -> None:
