@@ -6,22 +6,21 @@ javascript: and markdown links, markdown images pointing at a tracking address, 
 an RTL override, HTML entities, a very long string), and every page of app_pages/ is opened as a
 learner, an instructor and an admin. Nothing may run (no dialog, no console line or global set by
 a payload), nothing may be fetched from the tracking address, no element the payloads describe
-may exist, and where a page shows the text, it shows it literally. One server for the module.
-
-Not covered here: Search's "nothing matches" line and Ask's "You asked:" echo appear only once
-the search index is built, which takes minutes of both cores; both draw the text with st.text or
-ui.text.plain (search_view.py)."""
+may exist, and where a page shows the text, it shows it literally. One server for the module,
+given the course's search index (built once per test run), so Search and Ask answer the hostile
+text they are given."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, copy_derived
 from triops import accounts, cohorts
 from triops.labs import service as lab_service
 from triops.labs.spec import load_labs
@@ -85,8 +84,9 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Seeded]:
+def server(tmp_path_factory, course_derived) -> Iterator[Seeded]:
     home = tmp_path_factory.mktemp("hostile") / "home"
+    copy_derived(course_derived.derived, home / "derived")  # Search and Ask ready at once
     conn = open_state(home / "state.duckdb")  # seeded before the app holds the file
     try:
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -141,7 +141,7 @@ def server(tmp_path_factory) -> Iterator[Seeded]:
         conn.execute("CHECKPOINT")
     finally:
         conn.close()
-    env = {"TRIOPS_HOME": str(home), "TRIOPS_SIGN_IN": "password"}
+    env = {"TRIOPS_HOME": str(home), "TRIOPS_SIGN_IN": "password", "TRIOPS_SEARCH_WARMUP": "1"}
     with streamlit_server(REPO / "app.py", env=env) as srv:
         yield Seeded(srv.url, row.token, lab.id)
 
@@ -240,8 +240,10 @@ def sign_in(page, name: str) -> None:
 def settle(page) -> None:
     """Wait until the script run that drew the page has finished."""
     page.wait_for_timeout(200)
-    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden")
-    page.locator("[data-testid='stSkeleton']").first.wait_for(state="hidden")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+    )
 
 
 # Each page's title in the menu, its address, and the heading its script draws.
@@ -299,20 +301,29 @@ def test_a_learner_walks_every_page_and_nothing_hostile_runs(browser, server):
     settle(page)
     untouched(page, watch, "learner joining with a hostile code")
 
-    # Search and Ask: typed text stays in its box, and nothing of it runs.
+    # Search and Ask answer the typed text; nothing of it runs, and Ask names it as typed.
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Search", exact=True).click()
     box = page.get_by_role("textbox", name="Search the course")
     box.fill(TYPED)
     box.press("Enter")
+    answered = page.get_by_text(re.compile(r" · score \d")).or_(
+        page.get_by_text("Nothing in the course matches")
+    )
+    answered.first.wait_for(timeout=180_000)  # the model loads for the first query
     settle(page)
     assert box.input_value() == TYPED
+    if page.get_by_text("Nothing in the course matches").count():
+        shows_literally(page, f"Nothing in the course matches “{TYPED[:80]}”", "learner searching")
     untouched(page, watch, "learner searching")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Ask the course").click()
     question = page.get_by_role("textbox", name="Your question")
     question.fill(TYPED)
     page.get_by_role("button", name="Ask", exact=True).click()
+    page.get_by_text("You asked:").wait_for(timeout=120_000)
     settle(page)
     assert question.input_value() == TYPED
+    asked = page.get_by_test_id("stText").filter(has_text="deppyt")
+    assert asked.count() == 1 and asked.inner_text() == TYPED
     untouched(page, watch, "learner asking")
     page.context.close()
 
@@ -334,7 +345,9 @@ def test_a_learner_walks_every_page_and_nothing_hostile_runs(browser, server):
     page.get_by_role("heading", name="Your files").wait_for()
     page.get_by_text("Check not passed yet: 0 of 1 criteria.").wait_for()
     settle(page)
-    assert page.get_by_test_id("stTextArea").locator("textarea").first.input_value() == LAB_TEXT
+    from playwright.sync_api import expect  # here: collecting needs no playwright
+
+    expect(page.get_by_test_id("stTextArea").locator("textarea").first).to_have_value(LAB_TEXT)
     shows_literally(page, f"Failed: the tests pass: {RUN_OUTPUT}", "learner's lab check")
     page.get_by_text("Log (", exact=False).first.click()
     settle(page)
