@@ -24,6 +24,8 @@ from triops.store import readiness as store
 from triops.store import users
 from triops.store.connection import open_state
 
+pytest_plugins = ["tests.pgserver"]
+
 T0 = datetime(2026, 12, 6, 10, 0, 0)
 BANK = load_bank(REPO)
 EXAMS = load_exams(REPO, BANK)
@@ -31,7 +33,7 @@ MODEL = readiness.build_model(BANK, EXAMS)
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, state_backend):
     conn = open_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()

@@ -26,13 +26,15 @@ from triops.store import labruns, practice, users
 from triops.store import readiness as store
 from triops.store.connection import open_state
 
+pytest_plugins = ["tests.pgserver"]
+
 T0 = datetime(2026, 12, 6, 9, 0, 0)
 BANK = load_bank(REPO)
 EXAMS = load_exams(REPO, BANK)
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, state_backend):
     conn = open_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()

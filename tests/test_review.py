@@ -20,6 +20,8 @@ from triops.store import users
 from triops.store.connection import open_state
 from triops.store.reviews import CardRow
 
+pytest_plugins = ["tests.pgserver"]
+
 T0 = datetime(2026, 12, 6, 9, 0)
 TRACKS = ("triad", "devops", "mlops", "llmops")
 
@@ -30,7 +32,7 @@ def bank():
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, state_backend):
     conn = open_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()
