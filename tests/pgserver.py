@@ -64,6 +64,15 @@ class PgServer:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 STRATEGY file_copy")
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database `create_database` made (connections a test left open are ended)."""
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        name = conninfo_to_dict(url)["dbname"]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
 
 def _as_server_user(args: list[str]) -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--", *args] if os.geteuid() == 0 else args
@@ -141,8 +150,10 @@ def pg_server():
 
 @pytest.fixture
 def pg_url(pg_server):
-    """The URL of a fresh empty database on the throwaway server."""
-    return pg_server.create_database()
+    """The URL of a fresh empty database on the throwaway server, dropped after the test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
