@@ -236,3 +236,18 @@ def test_without_postgresql_the_tests_skip_and_under_the_requirement_fail(tmp_pa
     monkeypatch.setenv("TRIOPS_REQUIRE_POSTGRES", "1")
     with pytest.raises(pytest.fail.Exception, match="TRIOPS_REQUIRE_POSTGRES=1"):
         pgserver.require_postgres()
+
+
+def test_a_command_given_an_unreachable_database_says_so_in_one_line(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from triops.cli import app
+
+    monkeypatch.setenv("TRIOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", "postgresql://triops:s3cret@127.0.0.1:1/state")
+    result = CliRunner().invoke(app, ["users", "list"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/state: ")
+    assert "s3cret" not in result.output and "state.duckdb" not in result.output

@@ -518,6 +518,13 @@ def _state_for_accounts():
 def _cannot_open(path, exc: Exception, elsewhere: str = "") -> NoReturn:
     """One line for a state file the command cannot open (another process holding DuckDB's lock,
     or any other cause), then exit 1."""
+    from triops.errors import StoreError
+    from triops.store.connection import database_url
+
+    if database_url() is not None and isinstance(exc, StoreError):
+        # PostgreSQL: the message names the host and the cause; there is no file lock.
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
     cause = str(exc.__cause__ or exc)
     if "lock" in cause.lower():
         typer.echo(
