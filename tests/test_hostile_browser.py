@@ -80,6 +80,8 @@ QUICK = "devops-practitioner"  # draws one short-text question
 class Seeded:
     url: str
     attempt: str  # the learner's finished attempt, answered with ANSWER
+    answered: int  # the position of its short-text question (the review numbers from 1)
+    stem: str  # the start of that question's stem, which its review's title shows
     lab: str
 
 
@@ -143,7 +145,8 @@ def server(tmp_path_factory, course_derived) -> Iterator[Seeded]:
         conn.close()
     env = {"TRIOPS_HOME": str(home), "TRIOPS_SIGN_IN": "password", "TRIOPS_SEARCH_WARMUP": "1"}
     with streamlit_server(REPO / "app.py", env=env) as srv:
-        yield Seeded(srv.url, row.token, lab.id)
+        stem = short[0].question.stem.splitlines()[0][:30]
+        yield Seeded(srv.url, row.token, short[0].position, stem, lab.id)
 
 
 @dataclass
@@ -331,8 +334,15 @@ def test_a_learner_walks_every_page_and_nothing_hostile_runs(browser, server):
     page, watch = open_page(browser, f"{server.url}/exam?attempt={server.attempt}")
     sign_in(page, LEARNER)
     page.get_by_role("heading", name="Review", exact=True).wait_for()
-    for expander in page.get_by_test_id("stExpander").all():
-        expander.locator("summary").click()
+    settle(page)
+    number = server.answered + 1
+    review = page.get_by_test_id("stExpander").filter(
+        has=page.locator(
+            "summary", has_text=re.compile(rf"(?<![0-9]){number}\. .*{re.escape(server.stem)}")
+        )
+    )
+    review.locator("summary").click()
+    review.get_by_text("Your answer:").wait_for()
     settle(page)
     untouched(page, watch, "learner's exam review")
     shows_literally(page, f"Your answer: {ANSWER}", "learner's exam review")
