@@ -45,8 +45,11 @@ test: install browser
 
 # The inner loop: every test but those that load the model or build an index (slow), drive
 # chromium (browser) or run the sandbox (sandbox); tests/conftest.py applies the markers from the
-# fixtures a test uses. The subset is CPU-bound (on this 2-core machine, 117 s on two workers
-# against 287 s in one process, 2026-12-06, with other work running).
+# fixtures a test uses. The subset is CPU-bound: on this 2-core machine 117 s on two workers
+# against 287 s in one process (2026-12-06, other work running); 265 s for 1,658 tests on two
+# workers at 20:14 the same day, load average 2.2 to 4.7 from other test runs. The whole suite
+# on two workers took 42 min (1,898 tests) at load average 8 to 20 that afternoon: no figure for
+# a quiet machine yet.
 test-fast: $(STAMP)
 	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 
