@@ -239,6 +239,14 @@ class Resolution:
     attempts_checked: int
 
 
+def rekey_form(question) -> str | None:
+    """How an instructor gives a corrected key: "options" (choose among the options), "flip"
+    (a true/false key becomes its opposite), or None (no corrected key for this type)."""
+    if question.type not in KEYED_TYPES:
+        return None
+    return "flip" if isinstance(question.right_answer(), bool) else "options"
+
+
 def corrected_question(question, key: Any):
     """The question with `key` (authored option indices, or a bool for true/false) as its key."""
     kind = question.type

@@ -307,11 +307,9 @@ def resolve_form(db, waiting: list[reports.QueueItem]) -> None:
     st.text(f"{item.reporter} wrote: {report.comment or '(no comment)'}")
     st.text(f"Question as reported ({item.where}):\n{question.stem.strip()}")
     options = [o.text for o in getattr(question, "options", [])]
-    if question.type in ("single", "multiple"):
-        key_text = ", ".join(options[i] for i in _as_list(question.right_answer()))
-        st.text(f"Published key: {key_text}")
-    elif question.type == "true_false":
-        st.text(f"Published key: {str(question.answer).lower()}")
+    form = reports.rekey_form(question)
+    if form is not None:
+        st.text(f"Published key: {question.describe(question.right_answer())}")
     with st.form(f"health_resolve_{chosen}"):
         verdict = st.radio(
             "Verdict", list(reports.VERDICTS), format_func=reports.VERDICTS.get, key="rep_verdict"
@@ -326,14 +324,14 @@ def resolve_form(db, waiting: list[reports.QueueItem]) -> None:
             key="rep_remedy",
         )
         corrected = None
-        if question.type in ("single", "multiple"):
+        if form == "options":
             corrected = st.multiselect(
                 "Corrected key, for the remedy 'rekey'",
                 list(range(len(options))),
                 format_func=lambda i: options[i],
                 key="rep_key",
             )
-        elif question.type == "true_false":
+        elif form == "flip":
             st.caption(f"'Rekey' credits {str(not question.answer).lower()} as well.")
         submitted = st.form_submit_button("Resolve")
     if not submitted:
@@ -342,7 +340,7 @@ def resolve_form(db, waiting: list[reports.QueueItem]) -> None:
     chosen_remedy = remedy if miskeyed and remedy != NO_REMEDY else None
     key = None
     if chosen_remedy == "rekey":
-        key = (not question.answer) if question.type == "true_false" else (corrected or None)
+        key = (not question.answer) if form == "flip" else (corrected or None)
     try:
         outcome = reports.resolve(
             db, chosen, verdict, note, now(), _actor(), remedy=chosen_remedy, key=key
@@ -358,7 +356,3 @@ def resolve_form(db, waiting: list[reports.QueueItem]) -> None:
         )
     st.session_state[_RESOLVED] = ("success", text)
     st.rerun()
-
-
-def _as_list(value) -> list[int]:
-    return value if isinstance(value, list) else [value]
