@@ -29,9 +29,10 @@ def server(tmp_path):
     conn = open_state(home / "state.duckdb")  # seeded before the app holds the file
     try:
         now = datetime.now(UTC).replace(tzinfo=None)
-        accounts.add_user(conn, "Grace", PASSWORD, now, role="instructor")
+        grace = accounts.add_user(conn, "Grace", PASSWORD, now, role="instructor")
         accounts.add_user(conn, LEARNER, PASSWORD, now)
-        cohort = cohorts.create_cohort(conn, COHORT, now)
+        # Grace owns the cohort: an instructor sees only the cohorts she owns (issue 18 item 2).
+        cohort = cohorts.create_cohort(conn, COHORT, now, owner=grace)
         cohorts.add_learner(conn, cohort.id, LEARNER, now)
         exams = load_exams(REPO, load_bank(REPO))
         cohorts.assign(
