@@ -849,10 +849,34 @@ def is_item_writing(problem: Problem) -> bool:
     return problem.severity == "warning" and code in CHECKS
 
 
-def item_writing_problems(bank: Bank, exams) -> tuple[list[Problem], list[ExamStrategies]]:
-    """Every item-writing warning as a Problem, and the strategy scores behind the exam ones."""
+def release_caches() -> None:
+    """Drop the text caches (about 10 MB on the course's bank). They serve one pass over a bank,
+    where the checks and the strategies read the same texts; a server keeps no bank's words
+    between passes (Content health runs one per view)."""
+    for cached in (plain, _root, _tokens, _content, words, _shape, absolutes):
+        cached.cache_clear()
+    _TABLES.clear()
+
+
+def _one_pass(bank: Bank, exams) -> tuple[list[Finding], list[ExamStrategies]]:
     if not bank.questions:
         return [], []
     strategies = blind_strategies(bank, exams)
-    findings = check_bank(bank, exams) + strategy_findings(strategies)
+    return check_bank(bank, exams) + strategy_findings(strategies), strategies
+
+
+def findings_and_strategies(bank: Bank, exams) -> tuple[list[Finding], list[ExamStrategies]]:
+    """Every item-writing finding (blind-strategy ones included) and the strategy scores, in one
+    pass whose text caches are released at its end (a server's page)."""
+    try:
+        return _one_pass(bank, exams)
+    finally:
+        release_caches()
+
+
+def item_writing_problems(bank: Bank, exams) -> tuple[list[Problem], list[ExamStrategies]]:
+    """Every item-writing warning as a Problem, and the strategy scores behind the exam ones.
+    For `triops validate`, a command that ends after one pass: the caches are left to the
+    process's exit rather than freed one by one."""
+    findings, strategies = _one_pass(bank, exams)
     return [f.problem() for f in findings], strategies

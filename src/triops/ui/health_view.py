@@ -17,9 +17,7 @@ from triops.quiz.itemwriting import (
     STRATEGY_MARGIN,
     ExamStrategies,
     Finding,
-    blind_strategies,
-    check_bank,
-    strategy_findings,
+    findings_and_strategies,
 )
 from triops.store import users
 from triops.ui import resources
@@ -77,10 +75,7 @@ def problems_section(course, problems: list[Problem]) -> None:
 
 def item_writing(bank, exams) -> tuple[list[Finding], list[ExamStrategies]]:
     """Every item-writing finding (blind-strategy ones included) and the strategy scores."""
-    if not bank.questions:
-        return [], []
-    results = blind_strategies(bank, exams)
-    return check_bank(bank, exams) + strategy_findings(results), results
+    return findings_and_strategies(bank, exams)
 
 
 def counts_frame(findings: list[Finding]) -> pd.DataFrame:
