@@ -192,3 +192,33 @@ def test_a_locked_client_address_is_refused_and_another_signs_in(browser, locked
     sign_in(page, "Ada")
     page.get_by_test_id("stSidebar").get_by_text("Signed in as Ada (learner)").wait_for()
     page.close()
+
+
+def test_passwords_stay_out_of_the_server_log_and_the_pages(browser, server):
+    """Item 5: secrets never appear in logs or pages. A failed and a successful sign-in, then
+    the admin's Accounts page (which lists every account): neither password typed, nor any
+    stored hash, is in the server's output or in a page's HTML."""
+    wrong = "Tr0ub4dor&3-wrong-guess"
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server.url)
+    page.get_by_role("heading", name="Sign in to Triops").wait_for()
+    page.get_by_role("textbox", name="Username").fill("Root")
+    page.get_by_role("textbox", name="Password").fill(wrong)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Wrong username or password", exact=False).wait_for()
+    failed_html = page.content()
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("stSidebar").get_by_text("Signed in as Root (admin)").wait_for()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Accounts", exact=True).click()
+    page.get_by_role("heading", name="Accounts").wait_for()
+    page.wait_for_timeout(500)
+    pages = failed_html + page.content()
+    page.close()
+    log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert "Wrong username or password" in pages  # what the pages held was read
+    assert "URL:" in log  # the server's output was captured (its start-up lines)
+    for secret in (PASSWORD, wrong, "$argon2"):
+        assert secret not in log, f"{secret!r} in the server's output"
+        assert secret not in pages, f"{secret!r} in a page"

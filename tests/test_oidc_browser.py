@@ -161,3 +161,22 @@ def test_without_a_role_claim_the_account_matched_by_email_keeps_its_role(
         assert [u.name for u in users.list_users(conn)] == ["Ada"]
     finally:
         conn.close()
+
+
+def test_the_provider_secrets_stay_out_of_the_server_log_and_the_pages(browser, server, provider):
+    """Item 5: secrets never appear in logs or pages: after a sign-in through the provider and
+    a page of the app, neither the client secret nor the cookie secret of secrets.toml is in the
+    server's output or in the page's HTML."""
+    provider_user(
+        provider, "cy-3", {"email": "cy@example.org", "name": "Cy", ROLE_CLAIM: "learner"}
+    )
+    page = sign_in(browser, server, "cy-3", "progress")
+    page.get_by_role("heading", name="Progress").first.wait_for()
+    page.wait_for_timeout(500)
+    html = page.content()
+    page.close()
+    log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert "URL:" in log  # the server's output was captured (its start-up lines)
+    for secret in ("triops-test-secret", "a-long-random-string-only-this-test-server-knows-5f1c"):
+        assert secret not in log, f"{secret!r} in the server's output"
+        assert secret not in html, f"{secret!r} in the page"
