@@ -251,3 +251,24 @@ def test_a_command_given_an_unreachable_database_says_so_in_one_line(monkeypatch
     assert len(lines) == 1
     assert lines[0].startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/state: ")
     assert "s3cret" not in result.output and "state.duckdb" not in result.output
+
+
+def test_connections_the_server_ended_are_replaced_before_the_next_statement(pg, pg_url):
+    """What a database restart does to a running app: every connection of its pool is ended by
+    the server. The next store call still succeeds (the pool checks a connection as it hands it
+    out) and nothing saved before is lost."""
+    user = users.create_user(pg, "Before", T0).id
+    handles = [pg.cursor() for _ in range(3)]
+    for h in handles:  # several pooled connections in use at least once
+        h.execute("SELECT 1")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert ended >= 1
+    after = users.create_user(pg, "After", T0).id
+    names = {u.id: u.name for u in users.list_users(pg)}
+    assert names[user] == "Before" and names[after] == "After"
+    for h in handles:
+        h.close()

@@ -156,6 +156,10 @@ class PostgresState:
             max_size=max_size,
             kwargs={"autocommit": True},
             configure=_configure,
+            # A connection the server has ended (a restart, a failover, an idle timeout) is
+            # found out and replaced when it is taken from the pool, not by the statement that
+            # would fail on it: one round trip per statement (psycopg-pool's documented check).
+            check=ConnectionPool.check_connection,
             timeout=timeout,
             open=False,
             name="triops-state",
