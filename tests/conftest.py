@@ -31,6 +31,9 @@ from attacklib import (  # noqa: F401  (fixtures: the attack tests and every san
 from filelock import FileLock
 
 from triops.config import get_settings
+from triops.quiz.bank import load_bank
+from triops.quiz.blueprint import load_exams
+from triops.store.connection import open_state
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
 
 REPO = Path(__file__).resolve().parents[1]
@@ -385,3 +388,22 @@ def lab_check(tmp_path_factory) -> Callable[[str, str], LabCheck]:
         return done[(lab_id, side)]
 
     return check
+
+
+# The real bank and exam profiles (read once per module) and a fresh learner-state file per
+# test: what most store, exam and cohort tests start from. A module defines its own to differ.
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank(REPO)
+
+
+@pytest.fixture(scope="module")
+def exams(bank):
+    return load_exams(REPO, bank)
+
+
+@pytest.fixture
+def db(tmp_path):
+    conn = open_state(tmp_path / "state.duckdb")
+    yield conn
+    conn.close()

@@ -7,35 +7,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import REPO
 from triops.quiz import exam as engine
-from triops.quiz.bank import load_bank
-from triops.quiz.blueprint import load_exams
 from triops.quiz.exam import AttemptClosedError
 from triops.quiz.grading import right_answer
 from triops.store import audit, users
-from triops.store.connection import open_state
 
 T0 = datetime(2026, 12, 6, 9, 0, 0)
 QUICK = "devops-practitioner"  # 45 minutes, finished at the deadline
 GRACE = "triad-mock-certification"  # 90 minutes, then a 5-minute grace period
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
-
-
-@pytest.fixture(scope="module")
-def exams(bank):
-    return load_exams(REPO, bank)
-
-
-@pytest.fixture
-def db(tmp_path):
-    conn = open_state(tmp_path / "state.duckdb")
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from triops.quiz import exam as engine
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import Blueprint, Scaled, apportion, load_exams
 from triops.store import users
-from triops.store.connection import open_state
 
 T0 = datetime(2026, 12, 6, 9, 0, 0)
 
@@ -288,13 +287,6 @@ def test_scaled_score_is_never_on_the_wrong_side_of_the_cut(percent, pass_mark, 
 
 
 # ------------------------------------------------------------------ profiles not yet filled
-
-
-@pytest.fixture
-def db(tmp_path):
-    conn = open_state(tmp_path / "state.duckdb")
-    yield conn
-    conn.close()
 
 
 # The bank grew to fill DOP-C02 itself twice over; a profile six times its length it cannot.

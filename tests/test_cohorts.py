@@ -13,31 +13,12 @@ from triops import accounts, cohorts
 from triops.accounts import Actor
 from triops.errors import InvalidInputError, NotFoundError
 from triops.quiz import exam as engine
-from triops.quiz.bank import load_bank
-from triops.quiz.blueprint import load_exams
 from triops.store import audit, users
 from triops.store.connection import open_state
 
 T0 = datetime(2026, 12, 6, 9, 0)
 EXAM = "devops-practitioner"
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
-
-
-@pytest.fixture(scope="module")
-def exams(bank):
-    return load_exams(REPO, bank)
-
-
-@pytest.fixture
-def db(tmp_path):
-    conn = open_state(tmp_path / "state.duckdb")
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -21,16 +21,6 @@ pytest_plugins = ["tests.pgserver"]
 T0 = datetime(2026, 11, 28, 9, 0, 0)
 
 
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
-
-
-@pytest.fixture(scope="module")
-def exams(bank):
-    return load_exams(REPO, bank)
-
-
 @pytest.fixture
 def db(tmp_path, state_backend):
     conn = open_state(tmp_path / "state.duckdb")

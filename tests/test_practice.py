@@ -4,8 +4,6 @@ question (missed questions come back spaced out, mixed with new ones) and grades
 import random
 from datetime import datetime, timedelta
 
-import pytest
-
 from conftest import REPO
 from triops.quiz import practice
 from triops.quiz.bank import load_bank
@@ -23,11 +21,6 @@ from triops.quiz.practice_session import (
 )
 
 T0 = datetime(2026, 11, 28, 9, 0)
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
 
 
 def play(pool, answers, *, logged=None, seed=7, session=None):

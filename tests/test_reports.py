@@ -10,13 +10,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import REPO
 from triops.accounts import Actor
 from triops.errors import InvalidInputError, NotFoundError
 from triops.quiz import analysis, reports
 from triops.quiz import exam as engine
-from triops.quiz.bank import load_bank
-from triops.quiz.blueprint import load_exams
 from triops.quiz.grading import right_answer
 from triops.store import attempts, audit, users
 from triops.store.connection import open_state
@@ -24,23 +21,6 @@ from triops.store.connection import open_state
 T0 = datetime(2026, 12, 6, 9, 0, 0)
 EXAM = "devops-practitioner"
 GRACE = Actor("grace-id", "Grace")
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
-
-
-@pytest.fixture(scope="module")
-def exams(bank):
-    return load_exams(REPO, bank)
-
-
-@pytest.fixture
-def db(tmp_path):
-    conn = open_state(tmp_path / "state.duckdb")
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from triops.accounts import Actor
 from triops.config import get_settings
 from triops.quiz import exam as engine
 from triops.quiz import reports
-from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
 from triops.quiz.grading import right_answer
 from triops.store import users
@@ -57,11 +56,6 @@ def unescaped(text: str) -> str:
 
 def texts(at: AppTest) -> list[str]:
     return [t.value for t in at.text]
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
 
 
 def a_single(bank):

@@ -14,7 +14,7 @@ from fsrs.scheduler import DEFAULT_PARAMETERS
 from conftest import REPO
 from triops.errors import InvalidInputError
 from triops.quiz import review
-from triops.quiz.bank import Bank, load_bank
+from triops.quiz.bank import Bank
 from triops.store import reviews as store
 from triops.store import users
 from triops.store.connection import open_state
@@ -24,11 +24,6 @@ pytest_plugins = ["tests.pgserver"]
 
 T0 = datetime(2026, 12, 6, 9, 0)
 TRACKS = ("triad", "devops", "mlops", "llmops")
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
 
 
 @pytest.fixture

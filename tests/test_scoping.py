@@ -23,8 +23,6 @@ from triops.errors import TriopsError
 from triops.labs.spec import load_labs
 from triops.quiz import exam as engine
 from triops.quiz import placement, review
-from triops.quiz.bank import load_bank
-from triops.quiz.blueprint import load_exams
 from triops.store import labruns, practice, progress
 from triops.store.connection import open_state
 from triops.ui.navigation import ADMIN_SECTION, NOT_ALLOWED, NOT_ALLOWED_ADMIN, SECTIONS
@@ -52,16 +50,6 @@ def state():
 def password_mode(monkeypatch):
     monkeypatch.setenv("TRIOPS_SIGN_IN", "password")
     get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(REPO)
-
-
-@pytest.fixture(scope="module")
-def exams(bank):
-    return load_exams(REPO, bank)
 
 
 def bobs_rows(conn, bob_id: str) -> dict[str, list[tuple]]:
