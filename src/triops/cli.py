@@ -1278,6 +1278,71 @@ def lab_check(lab_id: str, dir: DirOption) -> None:
     raise typer.Exit(0 if result.passed else 1)
 
 
+tasks_app = typer.Typer(
+    help="Performance-based exam items (quizzes/tasks/): list them, check one end to end.",
+    no_args_is_help=True,
+)
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.command("list")
+def tasks_list() -> None:
+    """Every task with its track, domain, time budget and title."""
+    from triops.tasks.spec import load_tasks
+
+    for task in load_tasks(get_settings().root).tasks:
+        s = task.spec
+        typer.echo(f"{task.key}\t{s.domain}\t{s.minutes} min\t{s.title}")
+
+
+@tasks_app.command("check")
+def tasks_check(
+    folder: Annotated[Path, typer.Argument(help="A task folder: quizzes/tasks/<track>/<id>.")],
+    once: Annotated[
+        bool, typer.Option("--once", help="Grade starter and solution once, not twice.")
+    ] = False,
+) -> None:
+    """Grade the task's starter (must score below 100) and solution (must score 100), each twice
+    with the same verdicts, printing each criterion; exit 0 when the task is sound, 1 when it is
+    not, 2 when it does not load or the machine cannot run it."""
+    from triops.errors import TriopsError
+    from triops.tasks.selfcheck import self_check
+    from triops.tasks.spec import course_domains, load_task
+
+    root = get_settings().root
+    task, problems = load_task(folder.resolve(), root, course_domains(root))
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if task is None:
+        if not problems:
+            typer.echo(f"error: {folder} is not a task folder", err=True)
+        raise typer.Exit(2)
+
+    def shown(label: str, grade) -> None:
+        typer.echo(f"{label}: {grade.points}/100")
+        for v in grade.verdicts:
+            mark = "passed" if v.passed else "failed"
+            typer.echo(f"  {mark}  {v.id} ({v.weight}): {v.reason}")
+
+    settings = get_settings()
+    try:
+        result = self_check(
+            task,
+            sandbox_root=settings.sandbox_root,
+            labs_venv=settings.labs_venv,
+            twice=not once,
+            on_grade=shown,
+        )
+    except (TriopsError, OSError) as exc:
+        _environment_error(exc)
+    for problem in result.problems:
+        typer.echo(f"error: {task.key}: {problem}", err=True)
+    if not result.ok:
+        raise typer.Exit(1)
+    again = "" if once else ", the same verdicts on a second grading"
+    typer.echo(f"ok: starter {result.starter.points} < 100, solution 100{again}")
+
+
 def _search_index(model: str | None = None, rebuild: bool = False):
     """The search index for the course as it is now (with its labs' passages): opened, or
     (re)built incrementally."""

@@ -1,0 +1,1 @@
+"""Performance-based exam items: task folders under quizzes/tasks/ (quizzes/tasks/README.md)."""
