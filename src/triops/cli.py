@@ -1431,6 +1431,45 @@ def ask(
     typer.echo(f"(confidence {answer.confidence:.2f})")
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=16, help="Lab jobs this worker runs at once.")
+    ] = 1,
+    heartbeat: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between this worker's heartbeats.")
+    ] = 10.0,
+    stalled_after: Annotated[
+        float,
+        typer.Option(help="Seconds without a heartbeat after which a worker counts as dead."),
+    ] = 30.0,
+    attempts: Annotated[
+        int,
+        typer.Option(min=1, help="Runs a job gets when its workers die, before it ends failed."),
+    ] = 2,
+    check_every: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between checks for stalled jobs.")
+    ] = 10.0,
+) -> None:
+    """Run queued lab runs and checks (PostgreSQL only; see docs/WORKERS.md) until stopped."""
+    from triops.errors import TriopsError
+    from triops.queue import work
+
+    try:
+        work(
+            concurrency=concurrency,
+            heartbeat=heartbeat,
+            stalled_after=stalled_after,
+            attempts=attempts,
+            check_every=check_every,
+        )
+    except TriopsError as exc:
+        typer.echo(f"error: {exc.user_message}", err=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        pass
+
+
 # `eval run` gets the course's index from here (its obj): the index holds the labs' passages,
 # and the evals library knows nothing of the labs.
 app.add_typer(eval_app, name="eval", context_settings={"obj": _search_index})

@@ -9,7 +9,12 @@ most every `beat_seconds`, with the heartbeat, so a page shows it after a refres
 that starts marks the jobs its predecessor left running as failed (`fail_orphans`).
 
 Two shapes: `submit` runs a function once (a lab run, an index build); `every` runs one again
-and again on a timer as one long job of its own (the sweep, the checkpoint)."""
+and again on a timer as one long job of its own (the sweep, the checkpoint).
+
+With PostgreSQL (TRIOPS_DATABASE_URL), `Jobs.queue` is the procrastinate queue (triops.queue)
+that lab runs go to instead: `triops worker` processes run them through `run_job` here, with the
+same row, progress and log, the log kept on the row (`keep_log`) where every replica reads it.
+With DuckDB it is None and everything runs here, in-process, as before."""
 
 from __future__ import annotations
 
@@ -28,17 +33,24 @@ from typing import Any, TextIO
 from triops.errors import InvalidInputError
 from triops.store import jobs as store
 from triops.store.jobs import Job
+from triops.store.schema import dialect
 
 SYSTEM = "system"
 """The owner of installation-wide work (index builds, the sweep, the checkpoint)."""
 
 BEAT_SECONDS = 5.0
+LOG_CAP = 200_000
+"""The most of a log kept on a job's row (a queued job's; the end is kept)."""
 
 log = logging.getLogger("triops.jobs")
 
 Connect = Callable[[], Any]
 """Returns a new cursor on the state database (one per thread: a DuckDB cursor is not shared)."""
 Clock = Callable[[], datetime]
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(8)
 
 
 class Busy(InvalidInputError):
@@ -81,7 +93,7 @@ class LiveJob:
     pages read its state, progress and error without a query. `db` is the job thread's own
     cursor, for the work's writes."""
 
-    def __init__(self, row: Job, now: Clock, beat_seconds: float):
+    def __init__(self, row: Job, now: Clock, beat_seconds: float, *, keep_log: bool = False):
         self.id, self.kind, self.owner, self.subject = row.id, row.kind, row.owner, row.subject
         self.started = row.started_at
         self.log_path = Path(row.log_path) if row.log_path else None
@@ -95,6 +107,11 @@ class LiveJob:
         self._last_write: datetime | None = None
         self._handle: TextIO | None = None
         self._finished = threading.Event()
+        # keep_log: the log is kept on the row (log_text), written with the heartbeat and at
+        # the end, starting from what the row already holds (an earlier attempt's lines).
+        self._lines: list[str] | None = None
+        if keep_log:
+            self._lines = row.log_text.splitlines() if row.log_text else []
 
     @property
     def running(self) -> bool:
@@ -119,7 +136,16 @@ class LiveJob:
         if self._handle is not None:
             self._handle.write(text + "\n")
             self._handle.flush()
+        if self._lines is not None:
+            self._lines.extend(text.splitlines() or [""])
         self.beat()
+
+    def log_text(self) -> str | None:
+        """The log kept on the row (its last LOG_CAP characters), or None for a log file."""
+        if self._lines is None:
+            return None
+        text = "\n".join(self._lines) + "\n"
+        return text if len(text) <= LOG_CAP else "[start of the log cut]\n" + text[-LOG_CAP:]
 
     def beat(self) -> None:
         """Write the heartbeat (and the progress) when `beat_seconds` have passed since the last."""
@@ -132,7 +158,7 @@ class LiveJob:
         last = self._last_write
         if last is None or (moment - last).total_seconds() >= self._beat_seconds:
             self._last_write = moment
-            store.heartbeat(db, self.id, moment, self._result_json({}))
+            store.heartbeat(db, self.id, moment, self._result_json({}), self.log_text())
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has ended and its row is final; False on timeout."""
@@ -249,7 +275,7 @@ class Jobs:
     # -- inside -----------------------------------------------------------------------------
 
     def _row(self, kind: str, owner: str, subject: str, log: bool) -> Job:
-        job_id = secrets.token_hex(8)
+        job_id = new_job_id()
         log_path = None
         if log:
             if self._log_dir is None:
@@ -280,34 +306,61 @@ class Jobs:
         return thread
 
     def _run(self, job: LiveJob, work: Work) -> None:
-        state, result = "succeeded", None
-        try:
-            job.db = self._connect()
-            if job.log_path is not None:
-                job._handle = job.log_path.open("a", encoding="utf-8")
-            result = work(job) or {}
-        except Failed as exc:
-            state, job.error, result = "failed", str(exc), exc.result or {"error": str(exc)}
-        except Exception as exc:  # the job reports every failure instead of dying silently
-            message = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
-            state, job.error, result = "failed", message, {"error": message}
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            if job._handle is not None:
-                job._handle.write(f"error: {message}\n{traceback.format_exc()}")
-        finally:
-            if job._handle is not None:
-                job._handle.close()
-                job._handle = None
-        try:
-            store.finish(job.db, job.id, state, self._now(), job._result_json(result))
-        except Exception:  # the database went away (shutdown): the next start marks it failed
-            log.exception("job %s (%s): its row could not be closed", job.id, job.kind)
-        finally:
-            if job.db is not None:
-                job.db.close()
-            job.db = None
-            job.result, job.state = result, state
-            job._finished.set()
+        run_job(job, work, self._connect, self._now)
+
+    @property
+    def queue(self):
+        """The procrastinate queue lab runs go to (triops.queue.Queue) when the state database
+        is PostgreSQL, else None (DuckDB: they run in this process)."""
+        with self._lock:
+            if not hasattr(self, "_queue"):
+                self._queue = None
+                cursor = self._connect()
+                try:
+                    postgres = dialect(cursor) == "postgres"
+                finally:
+                    cursor.close()
+                if postgres:
+                    from triops.queue import Queue
+
+                    self._queue = Queue.from_environment()
+            return self._queue
+
+
+def run_job(job: LiveJob, work: Work, connect: Connect, now: Clock) -> None:
+    """Run `work(job)` on the calling thread with a cursor of its own, then end the job's row
+    with the work's result, or failed with the reason (a traceback in the log). A job's thread
+    here; a procrastinate task's thread in a `triops worker`."""
+    state, result = "succeeded", None
+    try:
+        job.db = connect()
+        if job.log_path is not None:
+            job._handle = job.log_path.open("a", encoding="utf-8")
+        result = work(job) or {}
+    except Failed as exc:
+        state, job.error, result = "failed", str(exc), exc.result or {"error": str(exc)}
+    except Exception as exc:  # the job reports every failure instead of dying silently
+        message = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
+        state, job.error, result = "failed", message, {"error": message}
+        log.exception("job %s (%s) failed", job.id, job.kind)
+        if job._handle is not None:
+            job._handle.write(f"error: {message}\n{traceback.format_exc()}")
+        if job._lines is not None:
+            job._lines.extend(f"error: {message}\n{traceback.format_exc()}".splitlines())
+    finally:
+        if job._handle is not None:
+            job._handle.close()
+            job._handle = None
+    try:
+        store.finish(job.db, job.id, state, now(), job._result_json(result), job.log_text())
+    except Exception:  # the database went away (shutdown): the next start marks it failed
+        log.exception("job %s (%s): its row could not be closed", job.id, job.kind)
+    finally:
+        if job.db is not None:
+            job.db.close()
+        job.db = None
+        job.result, job.state = result, state
+        job._finished.set()
 
 
 PeriodicWork = Callable[[Any, datetime], bool]

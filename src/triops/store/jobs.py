@@ -2,7 +2,11 @@
 can mark jobs that were running when the process died as failed. triops.jobs writes them.
 
 While a job runs, result_json carries its progress ({"progress": {"done", "total",
-"message"}}); when it ends, what the work returned (with the last progress)."""
+"message"}}); when it ends, what the work returned (with the last progress).
+
+A job queued for a `triops worker` (PostgreSQL only, triops.queue) has its procrastinate job's
+id in queue_id, the worker running it in worker, and its log in log_text instead of a file; a
+restart of an app process leaves it alone (its worker, or the stalled-job check, ends it)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,9 @@ class Job(BaseModel):
     finished_at: datetime | None
     log_path: str | None
     result_json: str | None
+    queue_id: int | None = None
+    worker: str | None = None
+    log_text: str | None = None
 
 
 _COLUMNS = list(Job.model_fields)
@@ -62,28 +69,38 @@ def start(db: duckdb.DuckDBPyConnection, job: Job, *, one_per_owner: bool = Fals
 
 
 def heartbeat(
-    db: duckdb.DuckDBPyConnection, job_id: str, now: datetime, result_json: str | None = None
+    db: duckdb.DuckDBPyConnection,
+    job_id: str,
+    now: datetime,
+    result_json: str | None = None,
+    log_text: str | None = None,
 ) -> None:
-    """A running job is alive at `now`; `result_json`, when given, is its progress so far."""
+    """A running job is alive at `now`; `result_json`, when given, is its progress so far, and
+    `log_text` its log so far (a queued job's)."""
     retry_on_conflict(
         lambda: db.execute(
-            "UPDATE jobs SET heartbeat = ?, result_json = coalesce(?, result_json) "
-            "WHERE id = ? AND state = 'running'",
-            [now, result_json, job_id],
+            "UPDATE jobs SET heartbeat = ?, result_json = coalesce(?, result_json), "
+            "log_text = coalesce(?, log_text) WHERE id = ? AND state = 'running'",
+            [now, result_json, log_text, job_id],
         )
     )
 
 
 def finish(
-    db: duckdb.DuckDBPyConnection, job_id: str, state: str, now: datetime, result_json: str | None
+    db: duckdb.DuckDBPyConnection,
+    job_id: str,
+    state: str,
+    now: datetime,
+    result_json: str | None,
+    log_text: str | None = None,
 ) -> None:
     def write() -> None:
         db.execute("BEGIN TRANSACTION")
         try:
             db.execute(
-                "UPDATE jobs SET state = ?, finished_at = ?, heartbeat = ?, result_json = ? "
-                "WHERE id = ?",
-                [state, now, now, result_json, job_id],
+                "UPDATE jobs SET state = ?, finished_at = ?, heartbeat = ?, result_json = ?, "
+                "log_text = coalesce(?, log_text) WHERE id = ?",
+                [state, now, now, result_json, log_text, job_id],
             )
             db.execute("DELETE FROM active_lab_jobs WHERE job_id = ?", [job_id])
             db.execute("COMMIT")
@@ -115,7 +132,8 @@ def latest(db: duckdb.DuckDBPyConnection, owner: str, subject: str) -> Job | Non
 
 
 def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """Jobs still 'running' when a process starts were orphaned by a crash: mark them failed."""
+    """Jobs still 'running' when a process starts were orphaned by a crash: mark them failed.
+    Queued jobs (queue_id set) are not the process's: their workers end them."""
 
     def write() -> int:
         db.execute("BEGIN TRANSACTION")
@@ -123,10 +141,13 @@ def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime) -> int:
             n = db.execute(
                 "UPDATE jobs SET state = 'failed', finished_at = ?, "
                 'result_json = \'{"error": "the server stopped during the run"}\' '
-                "WHERE state = 'running'",
+                "WHERE state = 'running' AND queue_id IS NULL",
                 [now],
             ).fetchone()[0]
-            db.execute("DELETE FROM active_lab_jobs")
+            db.execute(
+                "DELETE FROM active_lab_jobs WHERE job_id NOT IN "
+                "(SELECT id FROM jobs WHERE state = 'running')"
+            )
             db.execute("COMMIT")
         except BaseException:
             rollback(db)
@@ -134,3 +155,54 @@ def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime) -> int:
         return n
 
     return retry_on_conflict(write)
+
+
+def set_queue_id(db: duckdb.DuckDBPyConnection, job_id: str, queue_id: int) -> None:
+    """The procrastinate job that carries this job's work."""
+    db.execute("UPDATE jobs SET queue_id = ? WHERE id = ?", [queue_id, job_id])
+
+
+def take(
+    db: duckdb.DuckDBPyConnection, job_id: str, worker: str, now: datetime, log_text: str
+) -> Job | None:
+    """A worker starts (or starts again) a queued job: the row names it, with a fresh
+    heartbeat and log; None when the job is no longer running (ended meanwhile)."""
+    changed = retry_on_conflict(
+        lambda: db.execute(
+            "UPDATE jobs SET worker = ?, heartbeat = ?, log_text = ? "
+            "WHERE id = ? AND state = 'running'",
+            [worker, now, log_text, job_id],
+        ).fetchone()[0]
+    )
+    return get(db, job_id) if changed else None
+
+
+def note(db: duckdb.DuckDBPyConnection, job_id: str, line: str, result_json: str) -> bool:
+    """Append a line to a running queued job's log and set its progress (the job was queued
+    again, say); False when it is no longer running."""
+    return bool(
+        retry_on_conflict(
+            lambda: db.execute(
+                "UPDATE jobs SET log_text = coalesce(log_text, '') || ?, result_json = ?, "
+                "worker = NULL WHERE id = ? AND state = 'running'",
+                [line + "\n", result_json, job_id],
+            ).fetchone()[0]
+        )
+    )
+
+
+def ensure_queue_schema(db, lock_key: int, schema_sql: str) -> bool:
+    """Create procrastinate's tables (its `schema_sql`) in a PostgreSQL database that lacks
+    them, under an advisory lock so that processes starting at once create them once; True
+    when this call created them. One transaction: a failure leaves the database as it was."""
+    db.execute("BEGIN TRANSACTION")
+    try:
+        db.execute("SELECT pg_advisory_xact_lock(?)", [lock_key])
+        found = db.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]
+        if not found:
+            db.execute(schema_sql)
+        db.execute("COMMIT")
+    except BaseException:
+        rollback(db)
+        raise
+    return not found

@@ -1,4 +1,5 @@
-"""Lab runs and checks per profile, with capped logs."""
+"""Lab runs and checks per profile, with capped logs; a queued run's report and artifacts
+(lab_run_files), kept in the database so that every replica can show them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime
 
 import duckdb
 from pydantic import BaseModel
+
+from triops.store.connection import retry_on_conflict, rollback
 
 LOG_CAP = 200_000
 
@@ -25,22 +28,33 @@ class LabRunRow(BaseModel):
 
 
 def record(db: duckdb.DuckDBPyConnection, row: LabRunRow) -> None:
+    """Record a finished run; a run recorded again under the same job id (a queued job whose
+    worker died after recording it, run again by another) replaces the first record."""
     log = row.log if len(row.log) <= LOG_CAP else row.log[:LOG_CAP] + "\n[log capped]"
-    db.execute(
-        "INSERT INTO lab_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            row.job_id,
-            row.user_id,
-            row.lab_id,
-            row.kind,
-            row.status,
-            row.seconds,
-            row.passed,
-            None if row.criteria is None else json.dumps(row.criteria),
-            log,
-            row.finished_at,
-        ],
-    )
+    values = [
+        row.job_id,
+        row.user_id,
+        row.lab_id,
+        row.kind,
+        row.status,
+        row.seconds,
+        row.passed,
+        None if row.criteria is None else json.dumps(row.criteria),
+        log,
+        row.finished_at,
+    ]
+
+    def write() -> None:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            db.execute("DELETE FROM lab_runs WHERE job_id = ?", [row.job_id])
+            db.execute("INSERT INTO lab_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+
+    retry_on_conflict(write)
 
 
 def history(
@@ -91,3 +105,28 @@ def passed_labs(db: duckdb.DuckDBPyConnection, user_ids: list[str]) -> dict[str,
     for user_id, lab_id in rows:
         found.setdefault(user_id, set()).add(lab_id)
     return found
+
+
+def keep_files(db: duckdb.DuckDBPyConnection, job_id: str, files: dict[str, bytes]) -> None:
+    """Keep a run's files (path under its run folder -> bytes), replacing any kept before."""
+
+    def write() -> None:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            db.execute("DELETE FROM lab_run_files WHERE job_id = ?", [job_id])
+            for path, data in sorted(files.items()):
+                db.execute("INSERT INTO lab_run_files VALUES (?, ?, ?)", [job_id, path, data])
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+
+    retry_on_conflict(write)
+
+
+def run_files(db: duckdb.DuckDBPyConnection, job_id: str) -> dict[str, bytes]:
+    """The files kept for a run (empty when it kept none, or ran in the app's process)."""
+    rows = db.execute(
+        "SELECT path, data FROM lab_run_files WHERE job_id = ? ORDER BY path", [job_id]
+    ).fetchall()
+    return {path: bytes(data) for path, data in rows}
