@@ -15,6 +15,7 @@ from triops.quiz.blueprint import load_exams
 from triops.quiz.guides import covers_problems, load_guides
 from triops.quiz.itemwriting import ExamStrategies, item_writing_problems
 from triops.search.intelligence import semantic_warnings, too_few_questions
+from triops.tasks.spec import TRACKS, load_tasks
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Report:
     questions: int = 0
     exams: int = 0
     labs: int = 0
+    tasks: int = 0
     problems: list[Problem] = field(default_factory=list)
     # Blind-strategy scores per exam profile (`triops validate --strategies` prints them).
     strategies: list[ExamStrategies] = field(default_factory=list)
@@ -55,6 +57,8 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
     bank = load_bank(root, lesson_ids, cache)
     exams = load_exams(root, bank, cache)
     labs = load_labs(root, lesson_ids, cache)
+    domains = {track: set(bank.vocabulary.track_domains(track)) for track in TRACKS}
+    tasks = load_tasks(root, domains, cache)
     guides = load_guides(root, exams, cache)
     covers = covers_problems(guides, course, bank)
     item_writing, strategies = item_writing_problems(bank, exams)
@@ -68,6 +72,7 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
         | set(bank.problems)
         | set(exams.problems)
         | set(labs.problems)
+        | set(tasks.problems)
         | set(guides.problems)
         | set(covers)
         | set(intelligence)
@@ -78,6 +83,7 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
         questions=len(bank.questions),
         exams=len(exams.exams),
         labs=len(labs.labs),
+        tasks=len(tasks.tasks),
         problems=problems,
         strategies=strategies,
     )

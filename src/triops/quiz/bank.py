@@ -15,7 +15,7 @@ from triops.quiz.vocabulary import Vocabulary, load_vocabulary
 
 _ADAPTER: TypeAdapter = TypeAdapter(Question)
 # Folders under quizzes/ that hold no question bank: exam blueprints and exam guides.
-NOT_TRACKS = frozenset({"exams", "guides"})
+NOT_TRACKS = frozenset({"exams", "guides", "tasks"})  # tasks: quizzes/tasks/README.md
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,17 @@ class Scaled(Strict):
         return (self.cut - self.min) / pass_mark
 
 
+class TaskDraw(Strict):
+    """The performance-based tasks of an exam (quizzes/tasks/): how many are drawn, from which
+    pool, and what share of the score they carry."""
+
+    weight: float = Field(gt=0, lt=100, description="percent of the exam score")
+    count: int = Field(ge=1, le=20)
+    # `track/id` of each task the exam may draw; without it, every task of the exam's tracks
+    # whose course domain one of its domains draws from.
+    ids: list[str] | None = Field(default=None, min_length=1)
+
+
 class Source(Strict):
     """The real exam a profile is modelled on, and where its facts were read."""
 
@@ -180,6 +191,21 @@ class Blueprint(Strict):
     review: Review = Field(default_factory=Review)
     # Labs a candidate must have passed (a passed check) before readiness calls them ready.
     labs: list[str] = Field(default_factory=list)
+    # Hands-on tasks drawn after the questions, graded by their checks at submit.
+    tasks: TaskDraw | None = None
+
+    def task_pool(self, tasks) -> list:
+        """The tasks (`triops.tasks.spec.Task`) this exam may draw, in a stable order."""
+        if self.tasks is None:
+            return []
+        if self.tasks.ids is not None:
+            by_key = {t.key: t for t in tasks}
+            return [by_key[k] for k in self.tasks.ids if k in by_key]
+        domains = {cd for d in self.domains for cd in d.course_domains}
+        return sorted(
+            (t for t in tasks if t.spec.track in self.tracks and t.spec.course_domain in domains),
+            key=lambda t: t.key,
+        )
 
     def _weights(self) -> list[Fraction]:
         if self.domains[0].count is not None:
@@ -266,6 +292,8 @@ class Exam:
     domain_lines: tuple[int, ...] = ()
     # Domains the bank cannot fill yet: such a profile is listed but cannot be started.
     shortfalls: tuple[Shortfall, ...] = ()
+    # The tasks the profile's `tasks:` may draw (triops.tasks.spec.Task), resolved at load.
+    task_pool: tuple = ()
 
     @property
     def startable(self) -> bool:
@@ -295,6 +323,8 @@ class _ParsedBlueprint:
     blueprint: Blueprint
     domain_lines: tuple[int, ...]
     lab_lines: tuple[int, ...] = ()
+    # The line of `tasks:`, then of each entry of `tasks.ids`.
+    task_lines: tuple[int, ...] = ()
 
 
 def parse_blueprint_file(path: Path, root: Path) -> ParsedFile:
@@ -314,10 +344,16 @@ def parse_blueprint_file(path: Path, root: Path) -> ParsedFile:
         return ParsedFile(None, problems)
     lines = tuple(doc.line_of(("domains", i)) for i in range(len(value.domains)))
     lab_lines = tuple(doc.line_of(("labs", i)) for i in range(len(value.labs)))
+    task_lines: tuple[int, ...] = ()
+    if value.tasks is not None:
+        ids = value.tasks.ids or []
+        task_lines = (doc.line_of(("tasks",)),) + tuple(
+            doc.line_of(("tasks", "ids", i)) for i in range(len(ids))
+        )
     problems = check_blueprint(value, doc, shown)
     if any(p.severity == "error" for p in problems):
         return ParsedFile(None, problems)
-    return ParsedFile(_ParsedBlueprint(value, lines, lab_lines), problems)
+    return ParsedFile(_ParsedBlueprint(value, lines, lab_lines, task_lines), problems)
 
 
 def known_labs(root: Path) -> set[str]:
@@ -343,6 +379,40 @@ def lab_problems(
             out.append(error(path, line, f"lab '{lab}' is not a lab id (labs/ has: {known})"))
         seen.add(lab)
     return out
+
+
+def task_problems(
+    bp: Blueprint, lines: tuple[int, ...], path: str, tasks: list
+) -> tuple[list, list[Problem]]:
+    """The profile's task pool, and an error for each listed task that is not a task of the
+    course (or is outside the exam's tracks, or listed twice), and for a pool smaller than
+    the count drawn."""
+    assert bp.tasks is not None
+    out: list[Problem] = []
+    known = {t.key: t for t in tasks}
+    seen: set[str] = set()
+    for i, key in enumerate(bp.tasks.ids or []):
+        line = lines[i + 1] if i + 1 < len(lines) else 1
+        if key in seen:
+            out.append(error(path, line, f"task '{key}' is listed twice"))
+        elif key not in known:
+            out.append(
+                error(path, line, f"task '{key}' is not a task of quizzes/tasks/ (track/id)")
+            )
+        elif known[key].spec.track not in bp.tracks:
+            out.append(error(path, line, f"task '{key}' is outside the exam's tracks"))
+        seen.add(key)
+    pool = bp.task_pool(tasks)
+    if not out and len(pool) < bp.tasks.count:
+        out.append(
+            error(
+                path,
+                lines[0] if lines else 1,
+                f"tasks.count is {bp.tasks.count} but the pool holds {len(pool)} task"
+                f"{'' if len(pool) == 1 else 's'}",
+            )
+        )
+    return pool, out
 
 
 def check_blueprint(bp: Blueprint, doc: YamlDoc, path: str) -> list[Problem]:
@@ -427,6 +497,7 @@ def load_exams(root: Path, bank: Bank | None = None, cache: ParseCache | None = 
     if not folder.is_dir():
         return result
     labs = known_labs(root)
+    all_tasks = None  # loaded once, when a profile draws tasks
     for path in sorted(folder.glob("*.y*ml")):
         shown = f"quizzes/exams/{path.name}"
         if not EXAM_FILE.match(path.name):
@@ -444,6 +515,16 @@ def load_exams(root: Path, bank: Bank | None = None, cache: ParseCache | None = 
             result.problems += prerequisites
             continue
         exam = Exam(path.stem, value.blueprint, shown, value.domain_lines)
+        if value.blueprint.tasks is not None:
+            if all_tasks is None:
+                from triops.tasks.spec import load_tasks
+
+                all_tasks = load_tasks(root).tasks
+            pool, problems = task_problems(value.blueprint, value.task_lines, shown, all_tasks)
+            result.problems += problems
+            if problems:
+                continue
+            exam = replace(exam, task_pool=tuple(pool))
         if bank is not None:
             problems = fill_problems(exam, bank)
             result.problems += problems

@@ -10,7 +10,7 @@ import math
 import random
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,15 +21,18 @@ from triops.quiz import review
 from triops.quiz.bank import Bank
 from triops.quiz.blueprint import Blueprint, Exam
 from triops.quiz.grading import Grade, grade, validate_response
-from triops.quiz.models import Question
 from triops.quiz.presentation import option_count
+from triops.quiz.types import ExamItem
+from triops.quiz.types.task import Task as TaskItem
 from triops.store import attempts as store
 from triops.store import audit, users
 from triops.store.attempts import AttemptRow, QuestionRow
 
 ACCOMMODATIONS: dict[str, float | None] = {"1": 1.0, "1.5": 1.5, "2": 2.0, "untimed": None}
 OPEN_STATES = ("in_progress", "overdue")
-_QUESTION = TypeAdapter(Question)
+_QUESTION = TypeAdapter(ExamItem)  # a question of the bank, or a task
+# Where a profile's tasks are counted in the per-domain breakdown.
+TASKS_DOMAIN = "Hands-on tasks"
 
 # Exam events in the audit log (issue 18 item 4). The candidate is the actor of a start, a
 # submit and a refused late answer; expiry is the server's act, whichever request noticed it.
@@ -38,6 +41,11 @@ SUBMITTED = "exam submitted"
 EXPIRED = "exam expired"
 LATE_WRITE_REFUSED = "exam late write refused"
 SYSTEM = "system"  # the actor id of the server itself: user ids are hex, so it names nobody
+
+
+# The grader of task items at submit and expiry; None: `task_grader()` with the settings.
+# (The bench and tests may set one that counts or times its calls.)
+TASK_GRADER: Callable[[Any, Any], dict[str, Any]] | None = None
 
 
 class AttemptClosedError(TriopsError):
@@ -112,6 +120,29 @@ def draw(blueprint: Blueprint, bank: Bank, rng: random.Random) -> list[DrawnQues
     return drawn
 
 
+def draw_tasks(exam: Exam, rng: random.Random, first_position: int) -> list[DrawnQuestion]:
+    """The profile's tasks for one attempt, after the questions: `tasks.count` drawn from its
+    pool, each stored as a snapshot (instruction, editable files, criteria, fingerprint)."""
+    bp = exam.blueprint
+    if bp.tasks is None:
+        return []
+    from triops.tasks.grader import fingerprint
+
+    pool = list(exam.task_pool)
+    if len(pool) < bp.tasks.count:
+        raise InvalidInputError(
+            f"{bp.title} draws {bp.tasks.count} tasks and its pool holds {len(pool)}: "
+            "run `triops validate` for details."
+        )
+    picked = rng.sample(pool, bp.tasks.count)
+    return [
+        DrawnQuestion(
+            first_position + i, TaskItem.from_task(t, fingerprint(t)), t.spec.track, [], False
+        )
+        for i, t in enumerate(picked)
+    ]
+
+
 def start(
     db,
     exam: Exam,
@@ -151,7 +182,9 @@ def start(
     grace_until = None
     if deadline is not None and bp.expiry.policy == "grace":
         grace_until = deadline + timedelta(minutes=bp.expiry.grace_minutes)
-    drawn = draw(bp, bank, rng or random.Random(secrets.randbits(64)))
+    rng = rng or random.Random(secrets.randbits(64))
+    drawn = draw(bp, bank, rng)
+    drawn += draw_tasks(exam, rng, len(drawn))
     # The opaque URL token doubles as the primary key: unguessable, and one index lookup.
     token = secrets.token_urlsafe(18)
     row = AttemptRow(
@@ -376,35 +409,136 @@ def meets(percent: float, pass_mark: float) -> bool:
     return percent + 1e-9 >= pass_mark
 
 
-def grade_attempt(view: AttemptView) -> dict[str, Any]:
+def is_task(question) -> bool:
+    return getattr(question, "type", None) == "task"
+
+
+def grade_tasks(view: AttemptView, grader: Callable | None = None) -> dict[int, dict[str, Any]]:
+    """Each task of the attempt graded by its check on the files saved for it (what existed
+    when the attempt ended: nothing is saved after the deadline). Position -> the task's
+    result entry: points, score and each criterion's verdict."""
+    tasks = [d for d in view.questions if is_task(d.question)]
+    if not tasks:
+        return {}
+    grader = grader or task_grader()
+    return {d.position: grader(d.question, view.responses.get(d.position)) for d in tasks}
+
+
+def task_grader() -> Callable[[Any, Any], dict[str, Any]]:
+    """Grades one task item on a response with the course's task folder, in the sandbox of
+    the settings (TRIOPS_ROOT, TRIOPS_SANDBOX_ROOT, TRIOPS_LABS_VENV)."""
+    from triops.config import get_settings
+    from triops.tasks.grader import GradingUnavailable, fingerprint, grade_files
+    from triops.tasks.spec import load_tasks
+
+    settings = get_settings()
+    tasks = {t.key: t for t in load_tasks(settings.root).tasks}
+
+    def grade_one(item, response) -> dict[str, Any]:
+        task = tasks.get(item.task)
+        criteria = [c.model_dump() for c in item.criteria]
+        reason = ""
+        if task is None:
+            reason = f"not graded: the task {item.task} is no longer in quizzes/tasks/"
+        else:
+            try:
+                files = item.files(response)
+                g = grade_files(
+                    task,
+                    files,
+                    sandbox_root=settings.sandbox_root,
+                    labs_venv=settings.labs_venv,
+                )
+            except GradingUnavailable as exc:
+                reason = f"not graded: the machine could not run the task ({exc})"
+            else:
+                note = "" if fingerprint(task) == item.fingerprint else "changed since drawn"
+                return {
+                    "points": g.points,
+                    "criteria": [v.to_dict() for v in g.verdicts],
+                    "ungraded": False,
+                    "note": note,
+                }
+        return {
+            "points": 0,
+            "criteria": [{**c, "passed": False, "reason": reason} for c in criteria],
+            "ungraded": True,
+            "note": "",
+        }
+
+    return grade_one
+
+
+def _stored_task_results(view: AttemptView) -> dict[int, dict[str, Any]]:
+    """The task verdicts of a graded attempt's stored result (a regrade reuses them)."""
+    data = json.loads(view.row.result_json or "{}")
+    return {q["position"]: q for q in data.get("questions", []) if q.get("task")}
+
+
+def grade_attempt(
+    view: AttemptView, task_results: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Score over the scored items, pass or fail, the scaled score where the blueprint has one,
     the margin of error, and the per-domain breakdown. Pilot items are graded (for item
-    analysis) but never counted."""
+    analysis) but never counted.
+
+    Tasks are scored by `task_results` (`grade_tasks`), else by the verdicts already stored in
+    the attempt's result; a profile's `tasks.weight` is the share of the percent they carry,
+    and they are counted together in the breakdown as TASKS_DOMAIN."""
     bp = view.blueprint
+    if task_results is None:
+        task_results = _stored_task_results(view)
     domains: dict[str, list[float]] = {}
     titles: dict[str, str | None] = {}
     per_question = []
     for d in view.questions:
-        g: Grade = grade(
-            d.question, view.responses.get(d.position), multiple_response=bp.multiple_response
-        )
-        course = f"{d.track}/{d.question.domain}"
-        section = bp.domain_of(course)
-        key = section.key if section is not None else course
-        titles[key] = section.title if section is not None else None
+        entry: dict[str, Any] = {}
+        if is_task(d.question):
+            graded = task_results.get(d.position) or {}
+            points = int(graded.get("points", 0))
+            score = points / 100
+            key = TASKS_DOMAIN
+            titles[key] = TASKS_DOMAIN
+            entry = {
+                "task": True,
+                "points": points,
+                "criteria": graded.get("criteria", []),
+                "ungraded": bool(graded.get("ungraded", not graded)),
+                "note": graded.get("note", ""),
+            }
+        else:
+            g: Grade = grade(
+                d.question, view.responses.get(d.position), multiple_response=bp.multiple_response
+            )
+            score = g.score
+            course = f"{d.track}/{d.question.domain}"
+            section = bp.domain_of(course)
+            key = section.key if section is not None else course
+            titles[key] = section.title if section is not None else None
         per_question.append(
             {
                 "position": d.position,
-                "score": g.score,
+                "score": score,
                 "domain": key,
                 "pilot": d.pilot,
                 "scored": not d.pilot,
+                **entry,
             }
         )
         if not d.pilot:
-            domains.setdefault(key, []).append(g.score)
+            domains.setdefault(key, []).append(score)
     scored = [q["score"] for q in per_question if q["scored"]]
-    percent = 100.0 * sum(scored) / len(scored) if scored else 0.0
+    questions = [q["score"] for q in per_question if q["scored"] and not q.get("task")]
+    tasks = [q["score"] for q in per_question if q["scored"] and q.get("task")]
+    if tasks and bp.tasks is not None:
+        task_share = bp.tasks.weight / 100
+        question_percent = 100.0 * sum(questions) / len(questions) if questions else 0.0
+        task_percent = 100.0 * sum(tasks) / len(tasks)
+        if not questions:
+            task_share = 1.0
+        percent = (1 - task_share) * question_percent + task_share * task_percent
+    else:
+        percent = 100.0 * sum(scored) / len(scored) if scored else 0.0
     breakdown = []
     for k, v in domains.items():
         domain_percent = 100.0 * sum(v) / len(v)
@@ -462,6 +596,8 @@ class ExamResult:
     multiple_response: str
     domains: list[DomainResult]  # weakest first
     scores: dict[int, float]  # position -> score as graded at submission
+    # position -> each criterion's verdict of a task (id, weight, description, passed, reason)
+    criteria: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def result(view: AttemptView) -> ExamResult:
@@ -503,6 +639,7 @@ def result(view: AttemptView) -> ExamResult:
         multiple_response=data.get("multiple_response", "partial"),
         domains=domains,
         scores={q["position"]: q["score"] for q in questions},
+        criteria={q["position"]: q.get("criteria", []) for q in questions if q.get("task")},
     )
 
 
@@ -518,7 +655,9 @@ def _finish(
     view = AttemptView(
         row, Blueprint.model_validate_json(row.blueprint_json), _drawn(db, row), _answers(db, row)
     )
-    result = grade_attempt(view)
+    # Tasks are graded first, on the files saved before this moment (the store refuses any
+    # save after the deadline), then the whole attempt.
+    result = grade_attempt(view, grade_tasks(view, TASK_GRADER))
     finished = store.set_state(
         db,
         row.id,
@@ -532,8 +671,11 @@ def _finish(
     )
     if not finished:
         return None
-    # Only the finalizer that won a race updates the review cards.
-    review.record_attempt(db, row.user_id, view, result, finished_at)
+    # Only the finalizer that won a race updates the review cards (tasks have none).
+    questions_only = [d for d in view.questions if not is_task(d.question)]
+    review.record_attempt(
+        db, row.user_id, replace(view, questions=questions_only), result, finished_at
+    )
     return result
 
 

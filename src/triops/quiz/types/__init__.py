@@ -19,6 +19,7 @@ from triops.quiz.types.numeric import Numeric
 from triops.quiz.types.ordering import Ordering
 from triops.quiz.types.short_text import ShortText
 from triops.quiz.types.single import Single
+from triops.quiz.types.task import Task
 from triops.quiz.types.true_false import TrueFalse
 
 TYPES: dict[str, type[QuestionBase]] = {
@@ -29,3 +30,11 @@ QUESTION_TYPES = tuple(TYPES)
 
 Question = Annotated[Union[tuple(TYPES.values())], Field(discriminator="type")]  # noqa: UP007
 """Any question, read by the `type:` it gives."""
+
+# Exam items that are not bank questions: a task (quizzes/tasks/) is drawn by an exam profile's
+# `tasks:` and stored in an attempt like a question, but a bank file cannot hold one.
+EXAM_ONLY_TYPES: dict[str, type[QuestionBase]] = {Task.type_name(): Task}
+ITEM_TYPES: dict[str, type[QuestionBase]] = {**TYPES, **EXAM_ONLY_TYPES}
+
+ExamItem = Annotated[Union[tuple(ITEM_TYPES.values())], Field(discriminator="type")]  # noqa: UP007
+"""Any item an exam attempt can hold: a question of the bank, or a task."""
