@@ -1,0 +1,258 @@
+"""Lab runs on `triops worker` processes through procrastinate, on a throwaway PostgreSQL 15
+(tests/pgserver.py): a queued run's row waits for a worker, a real worker runs it in the sandbox
+and keeps its log, report and artifacts in the database, and a worker killed mid-run (kill -9)
+leaves the run retried by a second worker or, out of attempts, failed with the reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from triops import jobs
+from triops.errors import InvalidInputError
+from triops.labs import service
+from triops.labs.spec import load_labs
+from triops.queue import LABS, WAITING, Queue
+from triops.store import jobs as job_store
+from triops.store import labruns
+from triops.store.connection import open_state
+
+pytest_plugins = ["tests.pgserver"]
+
+LAB = "ci-build"
+# Short enough that a test does not wait the production half minute for a dead worker.
+FAST = ["--heartbeat", "0.5", "--stalled-after", "3", "--check-every", "0.5"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@pytest.fixture
+def pg(pg_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", pg_url)
+    conn = open_state(tmp_path / "unused.duckdb")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def runner(pg, tmp_path):
+    made = jobs.Jobs(pg.cursor, utc_now, log_dir=tmp_path / "jobs")
+    yield made
+    if made.queue is not None:
+        made.queue.close()
+    made.close()
+
+
+@pytest.fixture
+def lab():
+    return load_labs(REPO).get(LAB)
+
+
+class Workers:
+    """`triops worker` processes started by a test, each killed at the end if still alive."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, *args: str) -> subprocess.Popen:
+        out = self.tmp_path / f"worker-{len(self.started) + 1}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "triops.cli", "worker", *args],
+            stdout=out.open("wb"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TRIOPS_ROOT": str(REPO)},
+        )
+        self.started.append((proc, out))
+        return proc
+
+    def output(self, proc: subprocess.Popen) -> str:
+        return next(path for p, path in self.started if p is proc).read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for proc, _ in self.started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+
+
+@pytest.fixture
+def workers(tmp_path):
+    made = Workers(tmp_path)
+    yield made
+    made.stop_all()
+
+
+def row(db, job_id: str) -> job_store.Job:
+    found = job_store.get(db, job_id)
+    assert found is not None
+    return found
+
+
+def wait_for(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {seconds:g} s waiting for {what}")
+
+
+def queue_run(runner, home: Path, lab, kind: str = "run"):
+    return service.start(
+        runner,
+        home=home,
+        sandbox_root=Path("/unused-by-the-app"),
+        labs_venv=Path("/unused-by-the-app"),
+        user_id="ada",
+        lab=lab,
+        kind=kind,
+    )
+
+
+def test_with_duckdb_there_is_no_queue_and_lab_jobs_stay_in_the_process(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRIOPS_DATABASE_URL", raising=False)
+    conn = open_state(tmp_path / "state.duckdb")
+    try:
+        runner = jobs.Jobs(conn.cursor, utc_now, log_dir=tmp_path / "jobs")
+        assert runner.queue is None
+        job = runner.submit("lab-run", lambda job: {"ok": 1}, owner="ada", log=True)
+        assert isinstance(job, jobs.LiveJob) and job.wait(30)
+        assert row(conn, job.id).queue_id is None
+    finally:
+        conn.close()
+
+
+def test_a_queued_run_waits_for_a_worker_with_the_learners_files_and_one_per_profile(
+    pg, runner, lab, triops_home
+):
+    folder = service.files_dir(triops_home, "ada", lab)
+    rel = lab.spec.editable[0]
+    service.save_file(folder, lab, rel, "# edited before the run\n")
+    queued = queue_run(runner, triops_home, lab)
+    assert isinstance(runner.queue, Queue)
+    found = row(pg, queued.id)
+    # Running while queued, so the lab page refreshes it; its progress and log say why it waits.
+    assert found.state == "running" and found.kind == "lab-run" and found.subject == LAB
+    assert jobs.progress_of(found).message == WAITING
+    assert service.read_log(found).startswith("Queued at ")
+    assert WAITING in service.read_log(found)
+    assert found.queue_id is not None and found.worker is None
+    assert service.current_job(pg, "ada").id == queued.id
+    # The procrastinate job carries the files as they were when queued.
+    task = pg.execute(
+        "SELECT queue_name, task_name, status, args FROM procrastinate_jobs WHERE id = ?",
+        [found.queue_id],
+    ).fetchone()
+    assert task[:3] == (LABS, "triops:lab_job", "todo")
+    args = task[3] if isinstance(task[3], dict) else json.loads(task[3])
+    assert args["job_id"] == queued.id and args["kind"] == "run"
+    assert args["files"][rel] == "# edited before the run\n"
+    with pytest.raises(InvalidInputError, match="still going"):
+        queue_run(runner, triops_home, lab, "check")
+    # An app process that restarts leaves a queued job alone: its worker ends it.
+    assert runner.fail_orphans() == 0
+    assert row(pg, queued.id).state == "running"
+    assert service.current_job(pg, "ada").id == queued.id
+
+
+def test_the_worker_needs_postgresql(monkeypatch):
+    monkeypatch.delenv("TRIOPS_DATABASE_URL", raising=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "worker"], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: triops worker needs TRIOPS_DATABASE_URL")
+    assert "Traceback" not in done.stderr
+
+
+def _started(pg, job_id: str, attempt: int):
+    """The job once a worker has taken it for `attempt` and its sandbox run has printed."""
+    found = job_store.get(pg, job_id)
+    if found is None or found.log_text is None:
+        return None
+    text = found.log_text
+    mark = f"Attempt {attempt} on worker "
+    if mark not in text:
+        return None
+    after = text.split(mark, 1)[1].splitlines()
+    return found if len(after) >= 2 else None
+
+
+@pytest.mark.usefixtures("sandbox_required")
+def test_a_worker_killed_mid_run_leaves_the_run_to_a_second_worker(
+    pg, runner, lab, triops_home, workers
+):
+    first = workers.start("--attempts", "2", *FAST)
+    queued = queue_run(runner, triops_home, lab)
+    taken = wait_for(lambda: _started(pg, queued.id, 1), 120, "the first worker's run to start")
+    assert taken.worker == f"{os.uname().nodename}:{first.pid}"
+    os.kill(first.pid, signal.SIGKILL)  # mid-run: no chance to tidy up
+    first.wait(10)
+    assert row(pg, queued.id).state == "running"
+    second = workers.start("--attempts", "2", *FAST)
+    done = wait_for(
+        lambda: (found := row(pg, queued.id)).state != "running" and found, 240, "the rerun"
+    )
+    output = workers.output(second)
+    assert done.state == "succeeded", (done.result_json, done.log_text, output)
+    text = done.log_text
+    assert f"Attempt 1 on worker {os.uname().nodename}:{first.pid}" in text
+    assert "stopped sending its heartbeat" in text and "queued again" in text
+    assert f"Attempt 2 on worker {os.uname().nodename}:{second.pid}" in text
+    assert done.worker == f"{os.uname().nodename}:{second.pid}"
+    assert service.current_job(pg, "ada") is None
+    # One record of the run, and its report and artifacts where any replica can show them.
+    history = service.history(pg, "ada", lab)
+    assert [(r.job_id, r.kind) for r in history] == [(queued.id, "run")]
+    kept = labruns.run_files(pg, queued.id)
+    assert "report.json" in kept
+    assert any(path.startswith("artifacts/") for path in kept)
+    shown = service.results_folder(pg, triops_home / "replica-b", "ada", lab, queued.id)
+    assert json.loads((shown / "report.json").read_text()) == json.loads(kept["report.json"])
+    assert sorted(
+        p.relative_to(shown).as_posix() for p in shown.rglob("*") if p.is_file()
+    ) == sorted(kept)
+    # procrastinate's own record: succeeded, having counted two attempts (the one the stalled
+    # check ended by queueing it again, and the one that succeeded).
+    status = pg.execute(
+        "SELECT status, attempts FROM procrastinate_jobs WHERE id = ?", [done.queue_id]
+    ).fetchone()
+    assert status == ("succeeded", 2)
+
+
+@pytest.mark.usefixtures("sandbox_required")
+def test_out_of_attempts_a_killed_workers_run_ends_failed_with_the_reason(
+    pg, runner, lab, triops_home, workers
+):
+    first = workers.start("--attempts", "1", *FAST)
+    queued = queue_run(runner, triops_home, lab, "check")
+    wait_for(lambda: _started(pg, queued.id, 1), 120, "the first worker's check to start")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    workers.start("--attempts", "1", *FAST)
+    done = wait_for(
+        lambda: (found := row(pg, queued.id)).state != "running" and found, 60, "the verdict"
+    )
+    assert done.state == "failed"
+    reason = json.loads(done.result_json)["error"]
+    assert "stopped sending its heartbeat for more than 3 s" in reason
+    assert "it had run 1 time(s), the most allowed" in reason
+    assert f"error: {reason}" in service.read_log(done)
+    assert service.current_job(pg, "ada") is None  # the profile may run again
+    status = pg.execute(
+        "SELECT status FROM procrastinate_jobs WHERE id = ?", [done.queue_id]
+    ).fetchone()
+    assert status == ("failed",)
