@@ -266,11 +266,15 @@ class Jobs:
         return periodic
 
     def close(self) -> None:
-        """Stop the periodic jobs (their rows end succeeded); one-off jobs run to their end."""
+        """Stop the periodic jobs (their rows end succeeded) and close the queue's connections;
+        one-off jobs run to their end (queued ones on their workers)."""
         with self._lock:
             periodic, self._periodic = self._periodic, []
+            queue = getattr(self, "_queue", None)
         for each in periodic:
             each.stop()
+        if queue is not None:
+            queue.close()
 
     # -- inside -----------------------------------------------------------------------------
 

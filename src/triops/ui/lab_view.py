@@ -139,7 +139,8 @@ def lab_page(lab: Lab, identity: Identity) -> None:
     st.fragment(run_every=1.0 if running else None)(_live)(lab, user_id, running)
     latest = service.latest_job(db, user_id, lab)
     if latest is not None and latest.state != "running":
-        lab_results.show(service.run_folder(home, user_id, lab, latest.id), lab.spec.run.kind)
+        folder = service.results_folder(db, home, user_id, lab, latest.id)
+        lab_results.show(folder, lab.spec.run.kind)
 
     hints = service.unlocked_hints(db, user_id, lab)
     if hints:
