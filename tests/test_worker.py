@@ -1,7 +1,9 @@
-"""Lab runs on `triops worker` processes through procrastinate, on a throwaway PostgreSQL 15
-(tests/pgserver.py): a queued run's row waits for a worker, a real worker runs it in the sandbox
-and keeps its log, report and artifacts in the database, and a worker killed mid-run (kill -9)
-leaves the run retried by a second worker or, out of attempts, failed with the reason."""
+"""Lab runs and index builds on `triops worker` processes through procrastinate, on a throwaway
+PostgreSQL 15 (tests/pgserver.py): a queued run's row waits for a worker, a real worker runs it in
+the sandbox and keeps its log, report and artifacts in the database, and a worker killed mid-run
+(kill -9) leaves the run retried by a second worker or, out of attempts, failed with the reason;
+a worker builds the search index, each replica copies the artifact, and a worker whose course is
+not the app's refuses with the reason."""
 
 from __future__ import annotations
 
@@ -66,13 +68,18 @@ class Workers:
         self.tmp_path = tmp_path
         self.started: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self, *args: str) -> subprocess.Popen:
+    def start(self, *args: str, root: Path = REPO) -> subprocess.Popen:
         out = self.tmp_path / f"worker-{len(self.started) + 1}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "triops.cli", "worker", *args],
             stdout=out.open("wb"),
             stderr=subprocess.STDOUT,
-            env={**os.environ, "TRIOPS_ROOT": str(REPO)},
+            # A home of its own, as on another machine: it shares only the database.
+            env={
+                **os.environ,
+                "TRIOPS_ROOT": str(root),
+                "TRIOPS_HOME": str(self.tmp_path / f"worker-{len(self.started) + 1}-home"),
+            },
         )
         self.started.append((proc, out))
         return proc
@@ -256,3 +263,72 @@ def test_out_of_attempts_a_killed_workers_run_ends_failed_with_the_reason(
         "SELECT status FROM procrastinate_jobs WHERE id = ?", [done.queue_id]
     ).fetchone()
     assert status == ("failed",)
+
+
+def _index_job(runner, chunks, derived: Path, seen: list):
+    """A replica's build job, as the app's search state runs it with a queue."""
+    from triops.search.embedder import default_embedder
+
+    emb = default_embedder(None, derived)  # nothing loads: the replica only copies
+    made: dict = {}
+
+    def work(job: jobs.LiveJob) -> dict:
+        index, stats = runner.queue.index_from_worker(
+            job, chunks, emb, derived, model="", on_progress=lambda d, t: seen.append((d, t))
+        )
+        made.update(index=index, stats=stats)
+        return {"passages": stats.chunks}
+
+    return runner.submit("index-build", work, subject="search-index"), made
+
+
+def _queued_builds(pg) -> list:
+    return pg.execute(
+        "SELECT id, state, worker FROM jobs WHERE kind = 'index-build' AND queue_id IS NOT NULL"
+    ).fetchall()
+
+
+@pytest.mark.slow
+def test_a_worker_builds_the_index_and_each_replica_copies_it(pg, runner, small_course, workers):
+    from triops.search.service import course_chunks
+    from triops.store.vectors import artifact_path
+
+    chunks = course_chunks(small_course, load_labs)
+    worker = workers.start("--queue", "index", *FAST, root=small_course)
+    seen: list = []
+    replica_a = Path(workers.tmp_path) / "replica-a"
+    job, made = _index_job(runner, chunks, replica_a, seen)
+    assert job.wait(600), "the replica's build job did not end"
+    assert job.state == "succeeded", (job.error, workers.output(worker))
+    # The worker's progress reached the replica's job as it went, not only at the end.
+    assert any(0 < done < total for done, total in seen), seen[:5]
+    assert made["index"].chunks == chunks
+    [(worker_job, state, by)] = _queued_builds(pg)
+    assert (state, by) == ("succeeded", f"{os.uname().nodename}:{worker.pid}")
+    copied = artifact_path(replica_a, made["index"].model_id)
+    name, fingerprint = copied.name, row(pg, worker_job).subject.split(":", 1)[1]
+    assert copied.read_bytes() == job_store.artifact(pg, name, fingerprint)
+    # A second replica finds the artifact kept: it copies it and queues nothing.
+    replica_b = Path(workers.tmp_path) / "replica-b"
+    again, made_b = _index_job(runner, chunks, replica_b, [])
+    assert again.wait(60) and again.state == "succeeded", again.error
+    assert len(_queued_builds(pg)) == 1
+    assert made_b["index"].chunks == chunks
+    assert artifact_path(replica_b, made["index"].model_id).read_bytes() == copied.read_bytes()
+
+
+def test_a_worker_whose_course_is_not_the_apps_refuses_the_build_with_the_reason(
+    pg, runner, small_course, workers
+):
+    from triops.search.service import course_chunks
+
+    chunks = course_chunks(small_course, load_labs)
+    workers.start("--queue", "index", *FAST, root=REPO)  # the whole course, not the app's
+    job, _ = _index_job(runner, chunks, Path(workers.tmp_path) / "replica", [])
+    assert job.wait(120), "the replica's build job did not end"
+    assert job.state == "failed"
+    assert "the index build on a worker failed: this worker's course at" in job.error
+    assert "is not the app's" in job.error and "deploy the same course" in job.error
+    [(worker_job, state, _)] = _queued_builds(pg)
+    assert state == "failed"
+    assert "is not the app's" in service.read_log(row(pg, worker_job))

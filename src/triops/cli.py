@@ -1450,8 +1450,13 @@ def worker(
     check_every: Annotated[
         float, typer.Option(min=0.1, help="Seconds between checks for stalled jobs.")
     ] = 10.0,
+    queue: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this queue: labs or index (repeatable; default both)."),
+    ] = None,
 ) -> None:
-    """Run queued lab runs and checks (PostgreSQL only; see docs/WORKERS.md) until stopped."""
+    """Run queued lab runs, lab checks and search index builds (PostgreSQL only; see
+    docs/WORKERS.md) until stopped."""
     from triops.errors import TriopsError
     from triops.queue import work
 
@@ -1462,6 +1467,7 @@ def worker(
             stalled_after=stalled_after,
             attempts=attempts,
             check_every=check_every,
+            **({"queues": tuple(queue)} if queue else {}),
         )
     except TriopsError as exc:
         typer.echo(f"error: {exc.user_message}", err=True)

@@ -206,3 +206,50 @@ def ensure_queue_schema(db, lock_key: int, schema_sql: str) -> bool:
         rollback(db)
         raise
     return not found
+
+
+def running_queued(db: duckdb.DuckDBPyConnection, kind: str, subject: str) -> Job | None:
+    """The latest queued job of this kind and subject that is still running, if any."""
+    row = db.execute(
+        f"{_SELECT} WHERE kind = ? AND subject = ? AND state = 'running' "
+        "AND queue_id IS NOT NULL ORDER BY started_at DESC LIMIT 1",
+        [kind, subject],
+    ).fetchone()
+    return _job(row) if row else None
+
+
+def keep_artifact(
+    db: duckdb.DuckDBPyConnection,
+    name: str,
+    fingerprint: str,
+    job_id: str,
+    data: bytes,
+    now: datetime,
+) -> None:
+    """Keep a derived artifact a queued job built (replacing one of the same name and
+    fingerprint)."""
+
+    def write() -> None:
+        db.execute("BEGIN TRANSACTION")
+        try:
+            db.execute(
+                "DELETE FROM job_artifacts WHERE name = ? AND fingerprint = ?", [name, fingerprint]
+            )
+            db.execute(
+                "INSERT INTO job_artifacts VALUES (?, ?, ?, ?, ?)",
+                [name, fingerprint, job_id, data, now],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+
+    retry_on_conflict(write)
+
+
+def artifact(db: duckdb.DuckDBPyConnection, name: str, fingerprint: str) -> bytes | None:
+    """A kept artifact's bytes, or None."""
+    row = db.execute(
+        "SELECT data FROM job_artifacts WHERE name = ? AND fingerprint = ?", [name, fingerprint]
+    ).fetchone()
+    return None if row is None else bytes(row[0])

@@ -2,7 +2,8 @@
 starts on its first script run (so it is under way before anyone opens Search or Ask), kept in
 memory once per process, rebuilt incrementally when the course changes. The job records its
 progress, so a page shows it after a refresh; a question asked before it is ready is kept in
-the session and answered once it is."""
+the session and answered once it is. With PostgreSQL the job has a `triops worker` build the
+index (or finds it built) and copies the artifact (triops.queue.Queue.index_from_worker)."""
 
 from __future__ import annotations
 
@@ -199,9 +200,17 @@ def _work(build: IndexBuild, chunks, cfg, emb, job: LiveJob) -> dict:
             build.fingerprint = _digest(chunks)
     job.report(0, len(chunks), "passages with a vector")
     build.embedder = emb
-    build.index, build.stats = build_index(
-        chunks, emb, cfg.derived_dir, on_progress=progress, batch=BUILD_BATCH
-    )
+    queue = resources.jobs().queue
+    if queue is not None:
+        # PostgreSQL: a `triops worker` builds it (or built it already); this replica copies
+        # the artifact (triops.queue).
+        build.index, build.stats = queue.index_from_worker(
+            job, chunks, emb, cfg.derived_dir, model=cfg.embed_model or "", on_progress=progress
+        )
+    else:
+        build.index, build.stats = build_index(
+            chunks, emb, cfg.derived_dir, on_progress=progress, batch=BUILD_BATCH
+        )
     job.report(len(chunks), len(chunks), "passages with a vector")
     stats = build.stats
     return {"passages": stats.chunks, "encoded": stats.encoded, "reused": stats.reused}

@@ -15,3 +15,14 @@ CREATE TABLE lab_run_files (
     data    BLOB NOT NULL,
     PRIMARY KEY (job_id, path)
 );
+
+-- A derived artifact a worker built (the search index's DuckDB file), by its file name and the
+-- fingerprint of what it was built from, for every replica to copy into its own derived folder.
+CREATE TABLE job_artifacts (
+    name         VARCHAR NOT NULL,
+    fingerprint  VARCHAR NOT NULL,
+    job_id       VARCHAR NOT NULL,
+    data         BLOB NOT NULL,
+    made_at      TIMESTAMP NOT NULL,
+    PRIMARY KEY (name, fingerprint)
+);
