@@ -410,7 +410,8 @@ def meets(percent: float, pass_mark: float) -> bool:
 
 
 def is_task(question) -> bool:
-    return getattr(question, "type", None) == "task"
+    """Whether an attempt's item is a task (graded by its check), not a bank question."""
+    return isinstance(question, TaskItem)
 
 
 def grade_tasks(view: AttemptView, grader: Callable | None = None) -> dict[int, dict[str, Any]]:

@@ -18,7 +18,7 @@ from triops.quiz.blueprint import Exams
 from triops.quiz.exam import ACCOMMODATIONS, AttemptView
 from triops.quiz.grading import describe, grade, right_answer
 from triops.store import attempts
-from triops.ui import question_view, report_view, resources
+from triops.ui import question_view, report_view, resources, task_view
 from triops.ui.identity import Identity, now
 from triops.ui.lesson_view import lesson_link
 from triops.ui.text import plain
@@ -57,6 +57,11 @@ def _rules(bp, multiplier: float | None, used: int) -> str:
     count = f"{bp.shown} questions"
     if bp.pilot:
         count += f" ({bp.pilot} of them unscored, not identified until the results)"
+    if bp.tasks is not None:
+        count += (
+            f" + {bp.tasks.count} hands-on task{'' if bp.tasks.count == 1 else 's'} "
+            f"({bp.tasks.weight:g}% of the score)"
+        )
     multiple = (
         "multiple response all-or-nothing"
         if bp.multiple_response == "all-or-nothing"
@@ -222,6 +227,29 @@ def _save(view: AttemptView, position: int, key: str, user_id: str) -> None:
         )
 
 
+def _save_task(view: AttemptView, position: int, user_id: str) -> None:
+    """on_change of a task's editor: commit every editable file's text as the answer."""
+    status = st.session_state.setdefault("exam_saved", {})
+    question = view.questions[position].question
+    response = task_view.response_of(view, position)
+    try:
+        engine.save_answer(
+            resources.state_db(), view.token, user_id, position, response, now(), question
+        )
+    except TriopsError as exc:
+        status[(view.token, position)] = ("error", exc.user_message)
+    else:
+        view.responses[position] = response
+        seen = _seen(view.token)
+        if seen["answers"] is not None:
+            seen["answers"][position] = response
+        moment = now()
+        status[(view.token, position)] = ("ok", f"Files saved at {moment:%H:%M:%S} UTC")
+        st.session_state["exam_just_saved"] = (
+            f"Files of question {position + 1} saved at {moment:%H:%M:%S} UTC."
+        )
+
+
 def _flag(view: AttemptView, position: int, user_id: str) -> None:
     flagged = st.session_state.get(f"{view.token}-flag-{position}", False)
     try:
@@ -291,17 +319,29 @@ def take(view: AttemptView, identity: Identity) -> None:
         drawn = view.questions[position]
         question = drawn.question
         key = f"{view.token}-q{position}"
-        question_view.seed_state(question, drawn.option_order, key, view.responses.get(position))
         st.markdown(f"**Question {position + 1} of {n}**")
-        question_view.stem(question)
-        question_view.inputs(
-            question,
-            drawn.option_order,
-            key,
-            disabled=overdue,
-            on_change=lambda p=position, k=key: _save(view, p, k, user_id),
-            at_most_choose=view.blueprint.multiple_response == "all-or-nothing",
-        )
+        if engine.is_task(question):
+            task_view.take(
+                view,
+                drawn,
+                user_id,
+                disabled=overdue,
+                reseed=position in changed,
+                on_change=lambda p=position: _save_task(view, p, user_id),
+            )
+        else:
+            question_view.seed_state(
+                question, drawn.option_order, key, view.responses.get(position)
+            )
+            question_view.stem(question)
+            question_view.inputs(
+                question,
+                drawn.option_order,
+                key,
+                disabled=overdue,
+                on_change=lambda p=position, k=key: _save(view, p, k, user_id),
+                at_most_choose=view.blueprint.multiple_response == "all-or-nothing",
+            )
         flag_key = f"{view.token}-flag-{position}"
         if flag_key not in st.session_state or position in changed:
             st.session_state[flag_key] = position in view.flags
@@ -501,9 +541,12 @@ def domain_parts(view: AttemptView, r: engine.ExamResult) -> dict[str, dict[str,
     for d in view.questions:
         if d.pilot:
             continue
-        course = f"{d.track}/{d.question.domain}"
-        section = bp.domain_of(course)
-        key = section.key if section is not None else course
+        if engine.is_task(d.question):
+            key = engine.TASKS_DOMAIN
+        else:
+            course = f"{d.track}/{d.question.domain}"
+            section = bp.domain_of(course)
+            key = section.key if section is not None else course
         score = r.scores.get(d.position)
         if score is None:
             score = grade(
@@ -697,6 +740,9 @@ def results(view: AttemptView, identity: Identity) -> None:
     for d in view.questions:
         q = d.question
         response = view.responses.get(d.position)
+        if engine.is_task(q):
+            _task_review(view, d, r, review.correctness)
+            continue
         g = grade(q, response, multiple_response=bp.multiple_response)
         if response is None:
             mark = "(not answered)"  # told apart from a wrong answer (✗)
@@ -734,6 +780,20 @@ def results(view: AttemptView, identity: Identity) -> None:
                 attempt=view,
                 position=d.position,
             )
+
+
+def _task_review(view: AttemptView, d, r: engine.ExamResult, correctness: bool) -> None:
+    """A task in the review: its score and each criterion's verdict as graded at submit."""
+    points = round(100 * r.scores.get(d.position, 0.0))
+    shown = f"{points}/100 " if correctness else ""
+    title = f"{d.position + 1}. {shown}Hands-on task: {d.question.title}"
+    with st.expander(title[:120]):
+        task_view.review(
+            d.question,
+            view.responses.get(d.position),
+            r.criteria.get(d.position, []),
+            correctness=correctness,
+        )
 
 
 def _finished_at(finished: datetime | None, started: datetime) -> None:
