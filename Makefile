@@ -1,5 +1,5 @@
 # Triops: make run (serve the app), make test (the whole suite), make test-fast (the inner loop),
-# make bench.
+# make run-cluster (PostgreSQL, REPLICAS app replicas and nginx on one machine), make bench.
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -9,7 +9,7 @@ PORT    ?= 8501
 # /usr/bin/python3 in a folder every UID can read (TRIOPS_LABS_VENV).
 LABS_VENV ?= $(or $(TRIOPS_LABS_VENV),/var/tmp/triops-labs-venv)
 
-.PHONY: install run test test-fast bench lint browser clean
+.PHONY: install run run-cluster nginx test test-fast bench lint browser clean
 
 install: $(STAMP)
 	@bash scripts/labs-venv.sh $(LABS_VENV)
@@ -25,6 +25,20 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
 
+# The multi-replica deployment on one machine (docs/OPERATIONS.md): a PostgreSQL 15 server with
+# its data in .triops/cluster/postgres, REPLICAS app processes (deploy/replica.py) on ports
+# 8511 and up, and nginx (deploy/nginx/triops.conf: websocket upgrade, sticky sessions) on
+# CLUSTER_PORT. Runs in the foreground until Ctrl-C.
+REPLICAS     ?= 2
+CLUSTER_PORT ?= 8080
+run-cluster: install nginx
+	$(BIN)/python scripts/run-cluster.py --replicas $(REPLICAS) --port $(CLUSTER_PORT)
+
+# Makes sure Debian's nginx is there for run-cluster and the cluster tests (installs it where it
+# can); without it those tests skip, or fail when TRIOPS_REQUIRE_NGINX=1.
+nginx:
+	@bash scripts/cluster-nginx.sh
+
 # Makes sure Debian's chromium is there for the browser tests (installs it where it can);
 # without it the browser tests skip with a reason, or fail when TRIOPS_REQUIRE_BROWSER=1.
 browser:
@@ -39,7 +53,7 @@ browser:
 XDIST_WORKERS ?= 2
 PYTEST  := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(XDIST_WORKERS) --dist loadgroup
 
-test: install browser
+test: install browser nginx
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST)
 

@@ -1,11 +1,15 @@
 """Triops entry point: page config, the profile picker or sign-in, navigation."""
 
+import logging
+import time
+
 import streamlit as st
 
 from triops.ui import navigation, resources, search_state, signin
 from triops.ui.guard import guard
 from triops.ui.identity import sidebar_identity
 from triops.ui.offline import PAGE_ICON, connection_text
+from triops.ui.reconnect import reconnecting
 
 st.set_page_config(page_title="Triops", page_icon=PAGE_ICON, layout="wide")
 
@@ -17,7 +21,7 @@ def _page() -> None:
         # address. With oidc, signing in and out is Streamlit's st.login and st.logout
         # (secrets.toml [auth]).
         oidc = resources.settings().sign_in == "oidc"
-        with guard():
+        with guard(), reconnecting():
             db = resources.state_db()
             identity = signin.oidc_identity(db) if oidc else signin.session_identity(db)
         signed_in = identity.user is not None
@@ -26,7 +30,7 @@ def _page() -> None:
             position="sidebar" if signed_in else "hidden",
             expanded=True,
         )
-        with guard():
+        with guard(), reconnecting():
             if not signed_in:
                 if oidc:
                     signin.oidc_sign_in_page()
@@ -41,16 +45,22 @@ def _page() -> None:
     else:
         # Every page is listed: none is folded behind "View N more".
         current_page = st.navigation(navigation.pages(), expanded=True)
-        with guard():
+        with guard(), reconnecting():
             sidebar_identity(resources.state_db())
             with st.sidebar:
                 connection_text()
             current_page.run()
 
 
+# One structured line per script run (JSON under TRIOPS_LOG_FORMAT=json, with the user and the
+# attempt: triops.ops); a database that stops answering is a notice and a retry (reconnecting).
+_started = time.perf_counter()
 try:
     _page()
 finally:
+    logging.getLogger("triops.app").info(
+        "script run", extra={"ms": round((time.perf_counter() - _started) * 1000, 1)}
+    )
     # Search and Ask's index builds in the background from the first page view on, once per
     # process: started once this view's page has been drawn (also when the page stopped or
     # asked for a rerun), so the first page a new server shows does not share the CPU and the

@@ -65,6 +65,40 @@ def open_state(
     return conn
 
 
+def check_startup() -> str | None:
+    """Why this process cannot start on the learner-state database, as one line naming the
+    host and the cause, or None. With TRIOPS_DATABASE_URL the server is reached and the
+    schema migrated (a migration that fails leaves the database as it was); the DuckDB file is
+    opened by the app itself (its lock belongs to the one process that serves it)."""
+    if database_url() is None:
+        return None
+    try:
+        conn = open_state(Path("unused"))
+    except StoreError as exc:
+        return exc.user_message
+    conn.close()
+    return None
+
+
+def ping(db: duckdb.DuckDBPyConnection | PostgresState, timeout: float = 2.0) -> float:
+    """Milliseconds for one trivial query on `db`; StoreError (DatabaseUnavailable on
+    PostgreSQL, waiting at most `timeout` seconds for a connection) when it cannot answer."""
+    started = time.perf_counter()
+    if dialect(db) == "postgres":
+        db.ping(timeout)
+    else:
+        try:
+            db.execute("SELECT 1").fetchone()
+        except duckdb.Error as exc:
+            raise StoreError(f"the learner-state database did not answer: {exc}") from exc
+    return (time.perf_counter() - started) * 1000
+
+
+def where(db: duckdb.DuckDBPyConnection | PostgresState, path: Path) -> str:
+    """What a health report names as the database: host:port/database, or the DuckDB file."""
+    return db.where if dialect(db) == "postgres" else str(path)
+
+
 def open_state_file(
     path: Path, *, memory_limit: str = "1GB", threads: int = 2
 ) -> duckdb.DuckDBPyConnection:

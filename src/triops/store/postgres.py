@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import FloatLoader
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from triops.errors import StoreError
 
@@ -122,6 +122,37 @@ def describe(url: str) -> str:
     return f"{host}:{port}/{parts.get('dbname') or parts.get('user') or ''}"
 
 
+class DatabaseUnavailable(StoreError):  # noqa: N818 - a condition the page waits out, not a bug
+    """The server is not answering now (restarting, failing over, unreachable): the page says
+    it is reconnecting and tries again; what it confirmed before is saved."""
+
+
+# SQLSTATE classes that mean the connection, not the statement, failed: 08 connection
+# exceptions; 57P01-57P03 administrator or crash shutdown and "cannot connect now" (starting up).
+_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the server cannot be reached now, rather than that a statement failed
+    (a serialization failure or a lock timeout is an OperationalError too, and is the caller's)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith(_CONNECTION_STATES)
+
+
+def _unavailable_error(where: str, exc: BaseException) -> DatabaseUnavailable:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    cause = lines[0] if lines else type(exc).__name__
+    return DatabaseUnavailable(
+        f"Reconnecting to the database at {where} ({cause}). Everything this page confirmed "
+        "is saved; an answer without a confirmation was not, so give it again once this "
+        "message is gone."
+    )
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", FloatLoader)
 
@@ -172,6 +203,34 @@ class PostgresState:
         return PostgresState(self._pool, self.where, owns_pool=False)
 
     def execute(self, sql: str, params: Any = None) -> Result:
+        try:
+            return self._execute(sql, params)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            if not unavailable(exc):
+                raise
+            self._release_broken()
+            raise _unavailable_error(self.where, exc) from exc
+
+    def _release_broken(self) -> None:
+        """A transaction whose connection died is over: give the connection back (the pool
+        discards a broken one) so the next BEGIN on this handle starts afresh."""
+        with self._lock:
+            conn = self._held
+            if conn is None or not conn.broken:
+                return
+            self._held = None
+        self._pool.putconn(conn)
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """One trivial round trip on a pooled connection, waiting at most `timeout` seconds for
+        one; DatabaseUnavailable when the server cannot be reached."""
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute("SELECT 1").fetchone()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise _unavailable_error(self.where, exc) from exc
+
+    def _execute(self, sql: str, params: Any = None) -> Result:
         verb = _TRANSACTION.match(sql)
         if verb is not None and _is_bare(sql):
             return self._transaction(_VERBS.get(verb.group(1).upper(), "ROLLBACK"))
