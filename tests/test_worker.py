@@ -332,3 +332,52 @@ def test_a_worker_whose_course_is_not_the_apps_refuses_the_build_with_the_reason
     [(worker_job, state, _)] = _queued_builds(pg)
     assert state == "failed"
     assert "is not the app's" in service.read_log(row(pg, worker_job))
+
+
+@pytest.fixture
+def app_state(pg):
+    """The app's state handle (AppTest runs the app in this process) is closed after the
+    test, before its database is dropped: its jobs, queue and pool go with it."""
+    yield
+    import streamlit as st
+
+    from triops.ui import resources
+
+    handle = resources._handle()
+    handle.jobs.close()
+    handle.conn.close()
+    st.cache_resource.clear()
+
+
+@pytest.mark.usefixtures("sandbox_required", "app_state")
+def test_the_lab_page_shows_a_queued_run_after_a_refresh_and_its_workers_results(
+    pg, workers, triops_home
+):
+    from streamlit.testing.v1 import AppTest
+    from test_app_labs import open_lab, user_id, wait_finished, with_profile
+
+    at = open_lab(with_profile())
+    at.button(key="lab-run").click().run()
+    assert not at.exception
+    # No worker yet. A new session (a refresh) shows the run waiting, from its row alone.
+    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    refreshed = open_lab(fresh)  # the last profile used, as after a refresh
+    assert not refreshed.exception
+    assert any(m.value.startswith("**Running…** · run started") for m in refreshed.markdown)
+    assert any(WAITING in c.value for c in refreshed.code)
+    assert refreshed.button(key="lab-run").disabled
+    worker = workers.start(*FAST)
+    at = wait_finished(refreshed, 240)
+    assert any(m.value.startswith("**Finished**") for m in at.markdown)
+    assert any(
+        f"Attempt 1 on worker {os.uname().nodename}:{worker.pid}" in c.value for c in at.code
+    )
+    assert "Your runs" in [h.value for h in at.header]
+    # The worker has a home of its own: the page wrote the run's report from the database.
+    lab = load_labs(REPO).get(LAB)
+    job = service.latest_job(pg, user_id(), lab)
+    assert job.state == "succeeded"
+    shown = service.run_folder(triops_home, job.owner, lab, job.id)
+    assert json.loads((shown / "report.json").read_text()) == json.loads(
+        labruns.run_files(pg, job.id)["report.json"]
+    )
