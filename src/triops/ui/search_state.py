@@ -158,8 +158,9 @@ def _start(build: IndexBuild, chunks, cfg, emb) -> None:
     build.started, build.encode_started, build.encode_base = time.monotonic(), 0.0, 0
     if chunks is not None:
         build.fingerprint = _digest(chunks)
-    build.job = resources.jobs().submit(
-        "index-build", partial(_work, build, chunks, cfg, emb), subject=INDEX_SUBJECT
+    runner = resources.jobs()
+    build.job = runner.submit(
+        "index-build", partial(_work, build, chunks, cfg, emb, runner.queue), subject=INDEX_SUBJECT
     )
 
 
@@ -171,9 +172,10 @@ def _background_priority() -> None:
         pass  # not Linux, or not allowed: the build runs at the normal priority
 
 
-def _work(build: IndexBuild, chunks, cfg, emb, job: LiveJob) -> dict:
+def _work(build: IndexBuild, chunks, cfg, emb, queue, job: LiveJob) -> dict:
     """The build job's body: read the course when not given, encode what the last artifact
-    lacks (reporting progress per batch), and hand the index to the pages."""
+    lacks (reporting progress per batch), and hand the index to the pages. With a `queue`
+    (PostgreSQL), a worker encodes instead and this process copies the artifact."""
     from triops.search.index import build_index
 
     calls = 0
@@ -200,7 +202,6 @@ def _work(build: IndexBuild, chunks, cfg, emb, job: LiveJob) -> dict:
             build.fingerprint = _digest(chunks)
     job.report(0, len(chunks), "passages with a vector")
     build.embedder = emb
-    queue = resources.jobs().queue
     if queue is not None:
         # PostgreSQL: a `triops worker` builds it (or built it already); this replica copies
         # the artifact (triops.queue).
