@@ -23,8 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.pgserver import require_postgres
-
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "run-cluster.py"
 
@@ -149,6 +147,8 @@ def stop_cluster(cluster: Cluster) -> str:
 @pytest.fixture(scope="module")
 def cluster():
     """Two replicas behind nginx on a fresh PostgreSQL, for the module's tests."""
+    from tests.pgserver import require_postgres
+
     require_postgres()
     require_nginx()
     running = start_cluster(2)
@@ -160,6 +160,8 @@ def cluster():
 def restartable_postgres():
     """A PostgreSQL server of the cluster script's kind that a test may stop and start again
     (a database restart); its database URL is `.start()`'s answer."""
+    from tests.pgserver import require_postgres
+
     require_postgres()
     folder = shared_folder("triops-pg-restart-")
     server = load_cluster_script().Postgres(folder / "postgres")

@@ -23,7 +23,6 @@ from tests.cluster_fixtures import (
     start_cluster,
     stop_cluster,
 )
-from tests.pgserver import require_postgres
 from tests.test_browser_exam import answered_marks, idle, seconds_left
 
 EXAM = "devops-practitioner"  # the 30-question, 45-minute DevOps practitioner mock
@@ -157,6 +156,8 @@ def test_killing_the_replica_serving_a_candidate_loses_no_acknowledged_answer(
 
 
 def test_an_unreachable_database_stops_the_cluster_with_one_line(tmp_path):
+    from tests.pgserver import require_postgres
+
     require_postgres()
     require_nginx()
     result = subprocess.run(
@@ -180,6 +181,8 @@ def test_an_unreachable_database_stops_the_cluster_with_one_line(tmp_path):
 
 
 def test_the_cluster_stops_cleanly_on_ctrl_c():
+    from tests.pgserver import require_postgres
+
     require_postgres()
     require_nginx()
     running = start_cluster(1)
@@ -189,3 +192,13 @@ def test_the_cluster_stops_cleanly_on_ctrl_c():
     for port in [state["nginx"]["port"], *(r["port"] for r in state["replicas"])]:
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_without_nginx_the_cluster_tests_skip_and_under_the_requirement_fail(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIOPS_NGINX", str(tmp_path / "no-nginx"))
+    monkeypatch.delenv("TRIOPS_REQUIRE_NGINX", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-nginx is not installed"):
+        require_nginx()
+    monkeypatch.setenv("TRIOPS_REQUIRE_NGINX", "1")
+    with pytest.raises(pytest.fail.Exception, match="TRIOPS_REQUIRE_NGINX=1"):
+        require_nginx()

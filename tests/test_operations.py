@@ -1,0 +1,263 @@
+"""Operations (issue 19 item 6, bad input and faults): a replica's health check asks its
+database; logs are JSON lines naming the replica, the user and the attempt, and never a secret;
+a database restart is a "reconnecting" notice, not an error; a wrong or unreachable database
+stops start-up with one line naming the host and the cause; a failed migration changes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.cluster_fixtures import REPO, restartable_postgres  # noqa: F401 - a fixture
+from tests.test_browser_exam import answered_marks, idle
+from triops import ops
+from triops.errors import StoreError
+from triops.store import schema, users
+from triops.store.connection import check_startup, open_state
+from triops.testing import free_port, streamlit_server
+
+pytest_plugins = ["tests.pgserver"]
+
+REPLICA = REPO / "deploy" / "replica.py"
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _with_password(url: str) -> str:
+    """The same URL with a password (the throwaway server trusts local logins, so it is
+    accepted and ignored): anything that leaks it into a log or a page shows up."""
+    return url.replace("postgres@", "postgres:s3cret-pw@", 1)
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def test_passwords_in_urls_and_settings_are_masked():
+    text = (
+        "cannot connect to postgresql://triops:hunter2@db.example:5432/state "
+        "(password=hunter2 sslmode=require) client_secret: abc123"
+    )
+    masked = ops.redact(text)
+    assert "hunter2" not in masked and "abc123" not in masked
+    assert "postgresql://triops:***@db.example:5432/state" in masked
+    assert "sslmode=require" in masked
+
+
+def test_a_json_line_names_the_replica_user_and_attempt_and_no_secret(monkeypatch):
+    monkeypatch.setenv(ops.REPLICA, "replica-7")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ops.JsonFormatter())
+    logger = logging.getLogger("triops.test-operations")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    ops.set_context_provider(lambda: {"user": "u1", "attempt": "tok", "page": None})
+    try:
+        logger.info("saved to postgresql://a:pw@h/db", extra={"ms": 1.5, "what": "x password=pw"})
+        try:
+            raise RuntimeError("dsn host=h password=pw")
+        except RuntimeError:
+            logger.exception("failed")
+        ops.set_context_provider(lambda: 1 / 0)  # a broken provider never breaks logging
+        logger.info("outside")
+    finally:
+        ops.set_context_provider(None)
+        logger.removeHandler(handler)
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["replica"] == "replica-7" and first["level"] == "INFO"
+    assert (first["user"], first["attempt"], first["ms"]) == ("u1", "tok", 1.5)
+    assert "page" not in first
+    assert second["level"] == "ERROR" and "RuntimeError" in second["error"]
+    assert "user" not in third and third["message"] == "outside"
+    assert "pw" not in stream.getvalue().replace("password", "")
+
+
+def test_json_logs_only_when_asked(monkeypatch):
+    monkeypatch.delenv(ops.LOG_FORMAT, raising=False)
+    assert ops.configure_logging(io.StringIO()) is False
+    assert not any(
+        isinstance(h.formatter, ops.JsonFormatter) for h in logging.getLogger("triops").handlers
+    )
+
+
+# -- start-up -----------------------------------------------------------------------------------
+
+
+def _start_replica(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", str(REPLICA), "--server.port", str(free_port())]
+        + ["--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        env={"PATH": "/usr/bin:/bin", "TRIOPS_HOME": str(tmp_path), "TRIOPS_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_an_unreachable_database_stops_a_replica_with_one_line(tmp_path):
+    result = _start_replica("postgresql://triops:s3cret@127.0.0.1:1/state", tmp_path)
+    assert result.returncode == 1
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/state: ")
+    assert "refused" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_a_wrong_database_name_stops_start_up_naming_it(pg_server, monkeypatch):
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", _with_password(pg_server.url("no_such_db")))
+    problem = check_startup()
+    assert problem is not None and "\n" not in problem
+    assert "/no_such_db" in problem and "does not exist" in problem
+    assert "s3cret" not in problem
+
+
+def test_without_a_database_url_start_up_leaves_the_duckdb_file_to_the_app(monkeypatch):
+    monkeypatch.delenv("TRIOPS_DATABASE_URL", raising=False)
+    assert check_startup() is None
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_a_failed_migration_leaves_tables_and_rows_as_they_were(
+    backend, tmp_path, monkeypatch, request
+):
+    if backend == "postgres":
+        monkeypatch.setenv("TRIOPS_DATABASE_URL", request.getfixturevalue("pg_url"))
+    else:
+        monkeypatch.delenv("TRIOPS_DATABASE_URL", raising=False)
+    db = open_state(tmp_path / "state.duckdb")
+    try:
+        from datetime import datetime
+
+        kept = users.create_user(db, "Kept", datetime(2026, 12, 6, 12, 0))
+        before = schema.applied_versions(db)
+        columns = db.execute("SELECT * FROM users").df().columns.tolist()
+        shipped = schema.migrations()
+        broken = schema.Migration(
+            max(before) + 1,
+            "broken",
+            "ALTER TABLE users ADD COLUMN nickname VARCHAR; "
+            "CREATE TABLE half_done (x INTEGER); "
+            "DELETE FROM users; "
+            "INSERT INTO no_such_table VALUES (1);",
+        )
+        monkeypatch.setattr(schema, "migrations", lambda: [*shipped, broken])
+        with pytest.raises(StoreError, match=f"migration {broken.version:04d}_broken failed"):
+            schema.migrate(db)
+        assert schema.applied_versions(db) == before
+        assert db.execute("SELECT * FROM users").df().columns.tolist() == columns
+        assert [u.id for u in users.list_users(db)] == [kept.id]
+        with pytest.raises(Exception):  # noqa: B017 - either database's "no such table"
+            db.execute("SELECT * FROM half_done").fetchall()
+    finally:
+        db.close()
+
+
+# -- health, logs and a database restart in a running replica ----------------------------------
+
+
+def _exam_with_three_answers(page, url: str) -> list[int]:
+    page.goto(f"{url}/exam")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("Name").fill("Candidate")
+    sidebar.get_by_role("button", name="Create profile").click()
+    page.locator(".st-key-start-devops-practitioner").get_by_role("button").click()
+    page.get_by_text("Question 1 of 30").wait_for()
+    answered, position = [], 1
+    while len(answered) < 3:
+        position = _answer_and_move(page, position, answered)
+    return answered
+
+
+def _answer_and_move(page, position: int, answered: list[int]) -> int:
+    radios = page.locator("[data-testid=stMainBlockContainer] [data-testid=stRadio]")
+    if radios.count():
+        radios.first.locator("label:has(input[type=radio])").first.click()
+        idle(page)
+        page.get_by_text("Answer saved at").wait_for()
+        answered.append(position)
+    idle(page)
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_text(f"Question {position + 1} of 30").wait_for()
+    idle(page)
+    return position + 1
+
+
+@pytest.mark.browser
+def test_a_database_restart_is_a_reconnecting_notice_and_loses_nothing(
+    browser,
+    restartable_postgres,  # noqa: F811
+    tmp_path,
+):
+    url = _with_password(restartable_postgres.start())
+    env = {
+        "TRIOPS_HOME": str(tmp_path / "home"),
+        "TRIOPS_DATABASE_URL": url,
+        "TRIOPS_LOG_FORMAT": "json",
+        "TRIOPS_REPLICA": "replica-t",
+    }
+    with streamlit_server(REPLICA, env=env) as server:
+        status, report = _get(f"{server.url}/healthz")
+        assert status == 200 and report["status"] == "ok" and report["replica"] == "replica-t"
+        assert report["backend"] == "postgres" and report["database"].endswith("/triops")
+
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        answered = _exam_with_three_answers(page, server.url)
+        attempt = dict(p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))["attempt"]
+
+        restartable_postgres.stop(keep_socket_dir=True)
+        status, report = _get(f"{server.url}/healthz")
+        assert status == 503 and report["status"] == "unavailable"
+        assert "Reconnecting to the database at " in report["error"]
+        # The candidate moves on while the database is down: a notice, no error, no traceback.
+        page.get_by_role("button", name="Next", exact=True).click()
+        page.get_by_text("Reconnecting to the database").first.wait_for(timeout=60_000)
+        assert page.get_by_test_id("stException").count() == 0
+        assert "s3cret" not in page.content()
+
+        restartable_postgres.start()
+        page.get_by_text("Reconnecting to the database").first.wait_for(
+            state="detached", timeout=60_000
+        )
+        page.get_by_text("3 of 30 answered").wait_for()
+        status, _ = _get(f"{server.url}/healthz")
+        assert status == 200
+        position = int(page.url.rsplit("q=", 1)[1].split("&")[0])
+        while len(answered) < 4:
+            position = _answer_and_move(page, position, answered)
+        page.reload()
+        page.get_by_text("4 of 30 answered").wait_for()
+        assert answered_marks(page, 4) == set(answered)
+        page.close()
+        log = server.log.read_text()
+
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert records and all(r["replica"] == "replica-t" for r in records)
+    runs = [r for r in records if r["message"] == "script run" and r.get("attempt") == attempt]
+    assert runs and all(r.get("user") for r in runs)
+    assert any(r["level"] == "WARNING" and "database unavailable" in r["message"] for r in records)
+    assert "s3cret" not in log
+
+
+def test_a_duckdb_replica_reports_its_file(tmp_path):
+    env = {"TRIOPS_HOME": str(tmp_path / "home")}
+    with streamlit_server(REPLICA, env={**env, "TRIOPS_DATABASE_URL": ""}) as server:
+        status, report = _get(f"{server.url}/healthz")
+    assert status == 200 and report["backend"] == "duckdb"
+    assert report["database"] == str((tmp_path / "home" / "state.duckdb").resolve())
