@@ -28,11 +28,13 @@ run: install
 # The multi-replica deployment on one machine (docs/OPERATIONS.md): a PostgreSQL 15 server with
 # its data in .triops/cluster/postgres, REPLICAS app processes (deploy/replica.py) on ports
 # 8511 and up, and nginx (deploy/nginx/triops.conf: websocket upgrade, sticky sessions) on
-# CLUSTER_PORT. Runs in the foreground until Ctrl-C.
+# CLUSTER_PORT, and WORKERS `triops worker` processes for lab runs and index builds
+# (docs/WORKERS.md). Runs in the foreground until Ctrl-C.
 REPLICAS     ?= 2
+WORKERS      ?= 1
 CLUSTER_PORT ?= 8080
 run-cluster: install nginx
-	$(BIN)/python scripts/run-cluster.py --replicas $(REPLICAS) --port $(CLUSTER_PORT)
+	$(BIN)/python scripts/run-cluster.py --replicas $(REPLICAS) --workers $(WORKERS) --port $(CLUSTER_PORT)
 
 # Makes sure Debian's nginx is there for run-cluster and the cluster tests (installs it where it
 # can); without it those tests skip, or fail when TRIOPS_REQUIRE_NGINX=1.

@@ -13,6 +13,9 @@ Everything runs in the foreground until Ctrl-C (or SIGTERM), then stops in rever
   cache), which it builds for itself: nothing derived is shared for writing. Their JSON logs go
   to <home>/replica-<i>.log.
 - nginx on --port with deploy/nginx/triops.conf, its upstream list replaced by these replicas.
+- --workers W `triops worker` processes (docs/WORKERS.md; default 0, `make run-cluster` starts
+  one): with PostgreSQL, lab runs, lab checks and search index builds are queued for workers,
+  and wait until one runs. Lab runs need root and the labs' tool environment, as with `make run`.
 
 <home>/cluster.json says what runs where (process ids, ports, log files) once everything is up;
 the line `ready: http://127.0.0.1:<port>/` is printed then. A fault at start-up (PostgreSQL, a
@@ -232,14 +235,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url", default=None, help="use this PostgreSQL instead of starting one"
     )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="triops worker processes to start (default 0)"
+    )
     args = parser.parse_args(argv)
-    if args.replicas < 1:
-        print("error: --replicas must be 1 or more", file=sys.stderr)
+    if args.replicas < 1 or args.workers < 0:
+        print("error: --replicas must be 1 or more, --workers 0 or more", file=sys.stderr)
         return 2
     home = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     postgres = None if args.database_url else Postgres(home / "postgres")
     replicas: list[subprocess.Popen] = []
+    workers: list[subprocess.Popen] = []
     nginx = None
     stopping = False
 
@@ -271,6 +278,30 @@ def main(argv: list[str] | None = None) -> int:
                 )
         for proc, port, log in zip(replicas, ports, logs, strict=True):
             wait_healthy(port, proc, log)
+        worker_logs = []
+        for i in range(1, args.workers + 1):
+            worker_home = home / f"worker-{i}"
+            worker_home.mkdir(exist_ok=True)
+            log = home / f"worker-{i}.log"
+            worker_logs.append(log)
+            env = {**os.environ, "TRIOPS_DATABASE_URL": url, "TRIOPS_HOME": str(worker_home)}
+            with open(log, "a") as out:
+                workers.append(
+                    subprocess.Popen(
+                        [str(Path(sys.executable).with_name("triops")), "worker"],
+                        env=env,
+                        cwd=REPO,
+                        stdout=out,
+                        stderr=out,
+                    )
+                )
+        time.sleep(2 if workers else 0)
+        for i, (proc, log) in enumerate(zip(workers, worker_logs, strict=True), start=1):
+            if proc.poll() is not None:
+                lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+                raise StartError(
+                    f"worker-{i}: {lines[-1] if lines else proc.returncode} (log {log})"
+                )
         prefix = home / "nginx"
         prefix.mkdir(exist_ok=True)
         conf = prefix / "nginx.conf"
@@ -283,10 +314,18 @@ def main(argv: list[str] | None = None) -> int:
                 {"name": f"replica-{i}", "pid": p.pid, "port": port, "log": str(log)}
                 for i, (p, port, log) in enumerate(zip(replicas, ports, logs, strict=True), 1)
             ],
+            "workers": [
+                {"name": f"worker-{i}", "pid": p.pid, "log": str(log)}
+                for i, (p, log) in enumerate(zip(workers, worker_logs, strict=True), 1)
+            ],
             "postgres": str(postgres.data) if postgres else "external",
         }
         (home / "cluster.json").write_text(json.dumps(state, indent=2))
-        print(f"ready: {state['url']} ({args.replicas} replicas, state in {home})", flush=True)
+        print(
+            f"ready: {state['url']} ({args.replicas} replicas, {args.workers} workers, "
+            f"state in {home})",
+            flush=True,
+        )
         while True:
             if nginx.poll() is not None:
                 raise StartError(f"nginx stopped: {(prefix / 'nginx.out').read_text().strip()}")
@@ -301,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if nginx is not None:
             stop(nginx)
-        for proc in replicas:
+        for proc in replicas + workers:
             stop(proc)
         if postgres is not None:
             postgres.stop()
