@@ -87,6 +87,7 @@ from bench.ws_sessions import (
     _ForwardMsgCache,
     _Target,
     _target,
+    process_tree_cpu_seconds,
 )
 from triops import accounts, cohorts
 from triops.quiz import exam as engine
@@ -420,6 +421,7 @@ class ClientResult:
     saves: list[Save] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     reconnects: int = 0
+    back_after_s: list[float] = field(default_factory=list)  # websocket lost -> exam page again
     lost_session: bool = False
 
 
@@ -538,15 +540,16 @@ class Client:
             return [WidgetState(id=box.id, string_value=value)], Save(position, "text", value, 0.0)
         return None
 
-    async def _answer(self, page: Page) -> bool:
-        """Answer the question on screen; whether the page confirmed the save."""
+    async def _answer(self, page: Page) -> bool | None:
+        """Answer the question on screen: True when the page confirmed the save, False when
+        it did not, None for a question these clients pass over."""
         heading = page.markdown(QUESTION_HEADING)
         if heading is None:
             raise StepError("no question on the exam page")
         position = int(heading.group(1)) - 1
         made = self._answer_widgets(page, position)
         if made is None:
-            return False
+            return None
         widgets, save = made
         save.sent = time.monotonic()
         self.result.saves.append(save)
@@ -617,6 +620,7 @@ class Client:
         next_answer = time.monotonic() + self.rng.uniform(0, self.interval)
         connect_deadline = time.monotonic() + RECONNECT_FOR + STEP_TIMEOUT
         reconnecting = False
+        dropped_at = 0.0
         failures = 0
         try:
             while not self.stop.is_set() and time.monotonic() < self.ends_at:
@@ -625,6 +629,7 @@ class Client:
                         page = await self._open()
                         await self._sign_in_and_open_exam(page)
                         if reconnecting:
+                            self.result.back_after_s.append(time.monotonic() - dropped_at)
                             self._check_resumed(page)
                         reconnecting = False
                     wait = next_answer - time.monotonic()
@@ -640,7 +645,7 @@ class Client:
                             raise PageClosed("the websocket closed")
                         continue
                     for _ in range(8):  # pass over questions these clients do not answer
-                        if await self._answer(page):
+                        if await self._answer(page) is not None:
                             break
                         await self._move(page)
                     await self._move(page)
@@ -650,7 +655,8 @@ class Client:
                         break
                     if not reconnecting:
                         self.result.reconnects += 1
-                        connect_deadline = time.monotonic() + RECONNECT_FOR
+                        dropped_at = time.monotonic()
+                        connect_deadline = dropped_at + RECONNECT_FOR
                     reconnecting = True
                     page = await self._drop(page)
                     if time.monotonic() > connect_deadline:
@@ -753,6 +759,23 @@ def _cluster(home: Path, database_url: str, replicas: int) -> Iterator[Servers]:
                 proc.wait()
 
 
+def _enough_files(candidates: int) -> None:
+    """Raise this process's open-file limit for the clients' sockets (a 1,024 soft limit is
+    common, and 1,000 candidates need more), as far as the hard limit allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * candidates + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+        if top < wanted:
+            raise LoadError(
+                f"{candidates} candidates need about {wanted} open files; the hard limit is "
+                f"{hard} (raise it with ulimit -Hn)"
+            )
+
+
 def _free_ports(count: int) -> int:
     """The first of `count` consecutive loopback ports that are free now."""
     for _ in range(200):
@@ -800,7 +823,10 @@ class Outcome:
     errors: dict[str, int]
     sessions_lost: int
     reconnects: int
-    unanswered_types: int = 0
+    back_after_s: list[float]
+    seconds: float  # wall time of the sitting, first start to last client done
+    replica_cpu_percent: list[float | None]  # per replica, of one core; None once killed
+    harness_cpu_percent: float  # the clients' own process, which shares the machine
 
     def percentile(self, pct: float) -> float | None:
         return percentile(self.round_trips_ms, pct) if self.round_trips_ms else None
@@ -863,6 +889,40 @@ def check(db, cohort: Cohort, results: list[ClientResult]) -> tuple[list[str], l
 
 
 # --------------------------------------------------------------------------- one run
+
+
+def _measured(servers: Servers, cohort: Cohort, sit: dict, kill: bool = False):
+    """Run the sitting against `servers` (with `kill`, SIGKILL to the first replica at
+    sit["kill_at"] minutes); the clients' results and the CPU the replicas and this process
+    used meanwhile (percent of one core over the sitting's wall time)."""
+
+    def cpu(pid: int) -> float | None:
+        try:
+            return process_tree_cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            return None  # killed
+
+    killed: list[int] = []
+
+    def kill_first() -> None:
+        os.kill(servers.replica_pids[0], signal.SIGKILL)
+        killed.append(0)
+
+    before = [cpu(pid) for pid in servers.replica_pids]
+    own, wall = time.process_time(), time.monotonic()
+    results = asyncio.run(_sit(servers.url, cohort, kill=kill_first if kill else None, **sit))
+    elapsed = max(time.monotonic() - wall, 1e-6)
+    # A killed replica's share is left out: its count stops at the kill (or it is gone).
+    after = [None if n in killed else cpu(pid) for n, pid in enumerate(servers.replica_pids)]
+    usage = {
+        "seconds": elapsed,
+        "replica_cpu_percent": [
+            None if b is None or a is None else round(100 * (a - b) / elapsed, 1)
+            for b, a in zip(before, after, strict=True)
+        ],
+        "harness_cpu_percent": round(100 * (time.process_time() - own) / elapsed, 1),
+    }
+    return results, usage
 
 
 async def _sit(
@@ -943,8 +1003,11 @@ def exam_load(
         raise LoadError("DuckDB lets one process open the file: --replicas 1 with duckdb")
     if kill_at is not None and replicas < 2:
         raise LoadError("--kill-at needs 2 replicas or more (someone must take the sessions)")
+    _enough_files(candidates)
     if ramp is None:
         ramp = min(120.0, 0.15 * candidates)  # a password sign-in costs about 0.1 s of CPU
+    sit = {"minutes": minutes, "interval": interval, "ramp": ramp, "kill_at": kill_at}
+    sit["seed"] = seed
     home = Path(tempfile.mkdtemp(prefix="triops-exam-load-", dir="/tmp"))
     home.chmod(0o755)  # the postgres user reaches its data folder below
     postgres = None
@@ -957,18 +1020,7 @@ def exam_load(
             finally:
                 db.close()
             with _duckdb_server(home) as servers:
-                results = asyncio.run(
-                    _sit(
-                        servers.url,
-                        cohort,
-                        minutes=minutes,
-                        interval=interval,
-                        ramp=ramp,
-                        kill_at=None,
-                        kill=None,
-                        seed=seed,
-                    )
-                )
+                results, usage = _measured(servers, cohort, sit)
             db = open_state_file(path)
         else:
             postgres = _cluster_script().Postgres(home / "postgres")
@@ -982,22 +1034,7 @@ def exam_load(
             finally:
                 db.close()
             with _cluster(home, url, replicas) as servers:
-
-                def kill() -> None:
-                    os.kill(servers.replica_pids[0], signal.SIGKILL)
-
-                results = asyncio.run(
-                    _sit(
-                        servers.url,
-                        cohort,
-                        minutes=minutes,
-                        interval=interval,
-                        ramp=ramp,
-                        kill_at=kill_at,
-                        kill=kill,
-                        seed=seed,
-                    )
-                )
+                results, usage = _measured(servers, cohort, sit, kill=kill_at is not None)
             db = _open_postgres(url)
         try:
             if before_check is not None:
@@ -1023,6 +1060,8 @@ def exam_load(
         errors=dict(errors.most_common(MAX_ERROR_KINDS)),
         sessions_lost=sum(1 for r in results if r.lost_session),
         reconnects=sum(r.reconnects for r in results),
+        back_after_s=[t for r in results for t in r.back_after_s],
+        **usage,
     )
 
 
@@ -1057,6 +1096,23 @@ def figures(outcome: Outcome) -> list[Figure]:
         ("reconnects", outcome.reconnects, ""),
     ):
         rows.append(Figure(f"exam load {name} ({setup})", float(value), "", target=target))
+    if outcome.back_after_s:
+        rows.append(
+            Figure(
+                f"exam load back on the exam page after a lost websocket, max ({setup})",
+                max(outcome.back_after_s),
+                "s",
+                note=f"{len(outcome.back_after_s)} reconnects",
+            )
+        )
+    for n, share in enumerate(outcome.replica_cpu_percent, 1):
+        if share is not None:
+            rows.append(Figure(f"exam load replica-{n} CPU ({setup})", share, "% of one core"))
+    rows.append(
+        Figure(
+            f"exam load clients' own CPU ({setup})", outcome.harness_cpu_percent, "% of one core"
+        )
+    )
     return rows
 
 
@@ -1118,8 +1174,9 @@ def main(argv: list[str] | None = None) -> int:
                     outcome = exam_load(
                         n, args.minutes, replicas=reps, backend=end, interval=args.interval
                     )
-                    rows.extend(figures(outcome)[:3] + figures(outcome)[4:6])
-                    print(table(rows[-5:]), flush=True)
+                    got = figures(outcome)
+                    rows.extend(got)
+                    print(table(got), flush=True)
             print(table(rows))
             return 0
         outcome = exam_load(
