@@ -8,8 +8,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -261,3 +263,51 @@ def test_a_duckdb_replica_reports_its_file(tmp_path):
         status, report = _get(f"{server.url}/healthz")
     assert status == 200 and report["backend"] == "duckdb"
     assert report["database"] == str((tmp_path / "home" / "state.duckdb").resolve())
+
+
+# -- backup and restore, as docs/OPERATIONS.md gives them ------------------------------------
+
+
+def test_the_guide_s_pg_dump_and_pg_restore_bring_back_every_learner(
+    pg_server, tmp_path, monkeypatch
+):
+    """docs/OPERATIONS.md's backup (pg_dump, custom format) and restore (pg_restore into a new
+    database, one transaction, stopping at the first error) with the server's own tools."""
+    from datetime import datetime
+
+    from tests.pgserver import PG_BIN, _as_server_user
+
+    source = pg_server.create_database()
+    target = pg_server.create_database()
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", source)
+    db = open_state(tmp_path / "unused.duckdb")
+    made = [users.create_user(db, f"Learner {n}", datetime(2026, 12, 6, 12, n)) for n in range(3)]
+    versions = schema.applied_versions(db)
+    db.close()
+    dump = Path(tempfile.mkdtemp(prefix="triops-dump-", dir="/tmp")) / "triops.dump"
+    dump.parent.chmod(0o777)
+    try:
+        subprocess.run(
+            _as_server_user([str(PG_BIN / "pg_dump"), "--format=custom", f"--file={dump}", source]),
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            _as_server_user(
+                [str(PG_BIN / "pg_restore"), "--no-owner", "--exit-on-error"]
+                + ["--single-transaction", f"--dbname={target}", str(dump)]
+            ),
+            check=True,
+            capture_output=True,
+        )
+    finally:
+        shutil.rmtree(dump.parent, ignore_errors=True)
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", target)
+    restored = open_state(tmp_path / "unused.duckdb")
+    try:
+        assert schema.applied_versions(restored) == versions
+        assert {u.id for u in users.list_users(restored)} == {u.id for u in made}
+    finally:
+        restored.close()
+        for url in (source, target):
+            pg_server.drop_database(url)
