@@ -21,6 +21,7 @@ from bench import (
     readiness_bench,
     review_bench,
     search_bench,
+    task_bench,
 )
 from bench.report import Figure, table, write
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
@@ -82,6 +83,8 @@ def main() -> int:
         measure("cpu job", lab_bench.cpu_job)
         measure("ci lab", lab_bench.ci_lab)
         measure("drift lab", lab_bench.drift_lab)
+        measure("task open", task_bench.open_task)
+        measure("task grading", task_bench.grade_at_submit)
     print()
     print(table(figures))
     write(figures, RESULTS)

@@ -106,6 +106,7 @@ def test_exam_list_shows_every_exam_and_needs_a_profile():
         "MLOps mock in the Professional ML Engineer format",
         "MLOps quick mock",
         "Ops triad mock certification",
+        "Hands-on practitioner mock",
     ]
     captions = " ".join(c.value for c in at.caption)
     assert "pass at 750 on a 100–1000 scale" in captions

@@ -46,6 +46,7 @@ def test_real_blueprints_load_and_the_mock_has_60_plus_questions_in_90_minutes(e
         "devops-aws-dop-c02",
         "mlops-google-pmle",
         "llmops-databricks-genai-associate",
+        "triops-hands-on",
     }
     assert [str(p) for p in exams.problems if p.severity == "error"] == []
     # The quick mocks and the triad mock can always be started; the real-exam profiles wait
