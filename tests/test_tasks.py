@@ -451,3 +451,62 @@ def test_a_blueprint_stored_before_tasks_existed_still_loads():
     data = json.loads(stored)
     data.pop("tasks")
     assert Blueprint.model_validate(data).tasks is None
+
+
+def test_a_regrade_for_a_miskeyed_question_keeps_the_tasks_verdicts(db, bank):
+    """Issue 20 item 3's regrade on an attempt that holds tasks: the question's remedy applies
+    and each task keeps the verdicts its check gave at submit (nothing is run again)."""
+    from triops.quiz import reports
+    from triops.quiz.grading import right_answer
+
+    ada = users.create_user(db, "Ada", T0).id
+    row = engine.start(db, task_exam(bank, weight=40), bank, ada, T0, random.Random(3))
+    view = engine.load(db, row.token, ada, T0)
+    questions = [d for d in view.questions if not engine.is_task(d.question)]
+    wrong = next(d for d in questions if d.question.type == "single")
+    for d in questions:
+        response = right_answer(d.question)
+        if d is wrong:
+            response = next(i for i in range(len(d.question.options)) if i != response)
+        engine.save_answer(db, row.token, ada, d.position, response, T0)
+    criteria = [{"id": "a", "weight": 50, "passed": True}, {"id": "b", "weight": 50}]
+    engine.TASK_GRADER = lambda item, response: {"points": 50, "criteria": criteria}
+    try:
+        engine.submit(db, row.token, ada, T0 + timedelta(minutes=10))
+    finally:
+        engine.TASK_GRADER = None
+    before = engine.load(db, row.token, ada, T0 + timedelta(minutes=11)).row.score
+    # Questions 29 of 30 right (60 %) and the tasks half right (40 %).
+    assert before == pytest.approx(0.6 * 100 * 29 / 30 + 0.4 * 50)
+    made, _ = reports.submit(
+        db,
+        ada,
+        wrong.question,
+        wrong.track,
+        source="exam",
+        category="wrong-key",
+        comment="Two options are defensible here.",
+        now=T0 + timedelta(hours=1),
+        attempt_id=row.id,
+    )
+
+    def no_grading(item, response):
+        raise AssertionError("a regrade must not run a task's check again")
+
+    engine.TASK_GRADER = no_grading
+    try:
+        outcome = reports.resolve(
+            db,
+            made.id,
+            "upheld-miskeyed",
+            "Both readings are defensible; every answer is credited.",
+            T0 + timedelta(hours=2),
+            remedy="credit-all",
+        )
+    finally:
+        engine.TASK_GRADER = None
+    (regrade,) = outcome.regrades
+    assert regrade.after == pytest.approx(0.6 * 100 + 0.4 * 50)
+    after = json.loads(engine.load(db, row.token, ada, T0 + timedelta(hours=3)).row.result_json)
+    tasks = [q for q in after["questions"] if q.get("task")]
+    assert [(q["points"], q["criteria"]) for q in tasks] == [(50, criteria), (50, criteria)]

@@ -38,7 +38,7 @@ from triops.errors import InvalidInputError, NotFoundError
 from triops.quiz import exam as engine
 from triops.quiz.blueprint import Blueprint
 from triops.quiz.grading import Grade, InvalidResponse
-from triops.quiz.models import Question
+from triops.quiz.types import ExamItem
 from triops.store import attempts as attempt_store
 from triops.store import audit, users
 from triops.store import reports as store
@@ -73,7 +73,7 @@ KEYED_TYPES = ("single", "multiple", "true_false")
 RESOLVED = "question report resolved"
 REGRADED = "exam regraded"
 
-_QUESTION: TypeAdapter = TypeAdapter(Question)
+_QUESTION: TypeAdapter = TypeAdapter(ExamItem)  # an attempt may hold tasks (quizzes/tasks/)
 
 
 def version_of(question) -> str:
