@@ -510,3 +510,22 @@ def test_a_regrade_for_a_miskeyed_question_keeps_the_tasks_verdicts(db, bank):
     after = json.loads(engine.load(db, row.token, ada, T0 + timedelta(hours=3)).row.result_json)
     tasks = [q for q in after["questions"] if q.get("task")]
     assert [(q["points"], q["criteria"]) for q in tasks] == [(50, criteria), (50, criteria)]
+
+
+def test_a_machine_that_cannot_run_the_tasks_still_finishes_the_attempt(
+    db, bank, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("TRIOPS_LABS_VENV", str(tmp_path / "no-venv"))
+    get_settings.cache_clear()
+    ada = users.create_user(db, "Ada", T0).id
+    row = engine.start(db, task_exam(bank, weight=40), bank, ada, T0, random.Random(3))
+    engine.submit(db, row.token, ada, T0 + timedelta(minutes=5))
+    done = engine.load(db, row.token, ada, T0 + timedelta(minutes=6))
+    assert done.state == "finished"
+    tasks = [q for q in json.loads(done.row.result_json)["questions"] if q.get("task")]
+    assert len(tasks) == 2 and all(q["ungraded"] and q["points"] == 0 for q in tasks)
+    reasons = {c["reason"] for q in tasks for c in q["criteria"]}
+    assert reasons == {
+        "not graded: the machine could not run the task (The labs' tool environment is missing "
+        f"at {tmp_path / 'no-venv'}: run `make install`.)"
+    }

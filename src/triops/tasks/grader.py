@@ -298,7 +298,10 @@ def grade_files(
     """Grade saved editable files: rebuild the end state in a fresh folder, then grade it."""
     with tempfile.TemporaryDirectory(prefix="triops-task-grade-") as scratch:
         folder = build_folder(task, files, Path(scratch) / "files")
-        box = Sandbox(root=sandbox_root)
+        try:
+            box = Sandbox(root=sandbox_root)
+        except SandboxError as exc:
+            raise GradingUnavailable(str(getattr(exc, "user_message", None) or exc)) from exc
         try:
             runner = sandbox_runner(task, sandbox=box, labs_venv=labs_venv, on_line=on_line)
             return grade_folder(task, folder, runner)
