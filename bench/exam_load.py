@@ -29,12 +29,13 @@ What a run does:
    polite live region's text "Answer to question N saved at HH:MM:SS UTC." (drawn only in the
    script run right after that save) and the caption "Answer saved at ..." under the question.
    The round trip is from sending the widget state to the arrival of the later of the two.
-5. **Replica killed** (``--kill-at``): the first replica gets SIGKILL at that minute. A client
-   whose websocket closes does what the page does: fetches the page again (nginx sends it to a
-   live replica), opens a new session, signs in again (a password sign-in lasts as long as its
-   tab's session), and comes back to its attempt from the address (``?attempt=...&q=...``); it
-   then checks that the navigator counts at least as many answered questions as it has
-   acknowledged.
+5. **Replica killed** (``--kill-at``): at that minute the replica serving the most candidates
+   (each client asks /healthz with its affinity cookie, as nginx places its websocket by that
+   cookie) gets SIGKILL. A client whose websocket closes does what the page does: fetches the
+   page again (nginx sends it to a live replica), opens a new session, signs in again (a
+   password sign-in lasts as long as its tab's session), and comes back to its attempt from the
+   address (``?attempt=...&q=...``); it then checks that the navigator counts at least as many
+   answered questions as it has acknowledged.
 6. **The check**, after the servers stop: every candidate's attempts for the assignment and their
    latest responses are read through the store (``store.cohorts.attempt_ids``,
    ``store.attempts.responses``) and compared with the client's log of acknowledged saves:
@@ -437,6 +438,7 @@ class Client:
         interval: float,
         ends_at: float,
         rng: random.Random,
+        placement: dict[str, str] | None = None,
     ):
         self.candidate = candidate
         self.base_url = base_url
@@ -444,6 +446,7 @@ class Client:
         self.interval = interval
         self.ends_at = ends_at
         self.rng = rng
+        self.placement = placement  # candidate name -> replica name, shared by the clients
         self.cookie: str | None = None
         self.query = ""
         self.result = ClientResult(candidate.name)
@@ -467,6 +470,14 @@ class Client:
                 found = re.match(r"triops_affinity=([^;]+)", header)
                 if found and not self.cookie:
                     self.cookie = found.group(1)
+        if self.placement is not None and self.cookie:
+            # Which replica nginx gives this cookie (the same one its websocket gets), so that
+            # --kill-at can kill the replica serving the most candidates.
+            request = urllib.request.Request(f"{self.base_url.rstrip('/')}/healthz")
+            request.add_header("Cookie", f"triops_affinity={self.cookie}")
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                with urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT) as resp:
+                    self.placement[self.candidate.name] = json.loads(resp.read())["replica"]
 
     async def _open(self) -> Page:
         await asyncio.to_thread(self._fetch_page)
@@ -705,6 +716,7 @@ def _cluster_script():
 class Servers:
     url: str
     replica_pids: list[int]
+    names: list[str]
     logs: list[Path]
 
 
@@ -717,7 +729,7 @@ def _duckdb_server(home: Path) -> Iterator[Servers]:
         "TRIOPS_SEARCH_WARMUP": "0",
     }
     with streamlit_server(REPO / "app.py", env=env) as server:
-        yield Servers(server.url, [server.process.pid], [server.log])
+        yield Servers(server.url, [server.process.pid], ["replica-1"], [server.log])
 
 
 @contextlib.contextmanager
@@ -747,6 +759,7 @@ def _cluster(home: Path, database_url: str, replicas: int) -> Iterator[Servers]:
         yield Servers(
             state["url"],
             [r["pid"] for r in state["replicas"]],
+            [r["name"] for r in state["replicas"]],
             [Path(r["log"]) for r in state["replicas"]],
         )
     finally:
@@ -827,6 +840,8 @@ class Outcome:
     seconds: float  # wall time of the sitting, first start to last client done
     replica_cpu_percent: list[float | None]  # per replica, of one core; None once killed
     harness_cpu_percent: float  # the clients' own process, which shares the machine
+    killed: list[str]  # the replica killed, when one was
+    on_killed: int  # candidates it served then (by the affinity cookie)
 
     def percentile(self, pct: float) -> float | None:
         return percentile(self.round_trips_ms, pct) if self.round_trips_ms else None
@@ -892,7 +907,7 @@ def check(db, cohort: Cohort, results: list[ClientResult]) -> tuple[list[str], l
 
 
 def _measured(servers: Servers, cohort: Cohort, sit: dict, kill: bool = False):
-    """Run the sitting against `servers` (with `kill`, SIGKILL to the first replica at
+    """Run the sitting against `servers` (with `kill`, SIGKILL to the busiest replica at
     sit["kill_at"] minutes); the clients' results and the CPU the replicas and this process
     used meanwhile (percent of one core over the sitting's wall time)."""
 
@@ -903,14 +918,18 @@ def _measured(servers: Servers, cohort: Cohort, sit: dict, kill: bool = False):
             return None  # killed
 
     killed: list[int] = []
+    on_killed: list[int] = []
 
-    def kill_first() -> None:
-        os.kill(servers.replica_pids[0], signal.SIGKILL)
-        killed.append(0)
+    def kill_busiest(placement: dict[str, str]) -> None:
+        counts = collections.Counter(placement.values())
+        busiest = max(range(len(servers.names)), key=lambda n: counts[servers.names[n]])
+        os.kill(servers.replica_pids[busiest], signal.SIGKILL)
+        killed.append(busiest)
+        on_killed.append(counts[servers.names[busiest]])
 
     before = [cpu(pid) for pid in servers.replica_pids]
     own, wall = time.process_time(), time.monotonic()
-    results = asyncio.run(_sit(servers.url, cohort, kill=kill_first if kill else None, **sit))
+    results = asyncio.run(_sit(servers.url, cohort, kill=kill_busiest if kill else None, **sit))
     elapsed = max(time.monotonic() - wall, 1e-6)
     # A killed replica's share is left out: its count stops at the kill (or it is gone).
     after = [None if n in killed else cpu(pid) for n, pid in enumerate(servers.replica_pids)]
@@ -921,6 +940,8 @@ def _measured(servers: Servers, cohort: Cohort, sit: dict, kill: bool = False):
             for b, a in zip(before, after, strict=True)
         ],
         "harness_cpu_percent": round(100 * (time.process_time() - own) / elapsed, 1),
+        "killed": [servers.names[n] for n in killed],
+        "on_killed": sum(on_killed),
     }
     return results, usage
 
@@ -933,10 +954,11 @@ async def _sit(
     interval: float,
     ramp: float,
     kill_at: float | None,
-    kill: Callable[[], None] | None,
+    kill: Callable[[dict[str, str]], None] | None,
     seed: int,
 ) -> list[ClientResult]:
     rng = random.Random(seed)
+    placement: dict[str, str] = {}
     started = time.monotonic()
     n = len(cohort.candidates)
     clients = []
@@ -952,6 +974,7 @@ async def _sit(
                     interval=interval,
                     ends_at=begins + minutes * 60,
                     rng=random.Random(rng.random()),
+                    placement=placement if kill else None,
                 ),
             )
         )
@@ -962,7 +985,7 @@ async def _sit(
 
     async def killer() -> None:
         await asyncio.sleep(kill_at * 60)
-        await asyncio.to_thread(kill)
+        await asyncio.to_thread(kill, dict(placement))
 
     tasks = [asyncio.create_task(one(b, c)) for b, c in clients]
     kill_task = asyncio.create_task(killer()) if kill_at is not None and kill else None
@@ -1096,6 +1119,15 @@ def figures(outcome: Outcome) -> list[Figure]:
         ("reconnects", outcome.reconnects, ""),
     ):
         rows.append(Figure(f"exam load {name} ({setup})", float(value), "", target=target))
+    if outcome.killed:
+        rows.append(
+            Figure(
+                f"exam load candidates on the killed {outcome.killed[0]} ({setup})",
+                float(outcome.on_killed),
+                "",
+                target="> 0",
+            )
+        )
     if outcome.back_after_s:
         rows.append(
             Figure(
@@ -1153,7 +1185,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=1.0, help="each candidate's sitting")
     parser.add_argument("--replicas", type=int, default=1, help="app processes (default 1)")
     parser.add_argument("--backend", choices=("duckdb", "postgres"), default=None)
-    parser.add_argument("--kill-at", type=float, default=None, help="SIGKILL replica-1 (minutes)")
+    parser.add_argument(
+        "--kill-at", type=float, default=None, help="SIGKILL the busiest replica then (minutes)"
+    )
     parser.add_argument(
         "--interval", type=float, default=ANSWER_EVERY, help="seconds between answers"
     )
