@@ -25,6 +25,7 @@ from triops.errors import StoreError
 from triops.store import schema, users
 from triops.store.connection import check_startup, open_state
 from triops.testing import free_port, streamlit_server
+from triops.ui.offline import REPLICA_DOWN
 
 pytest_plugins = ["tests.pgserver"]
 
@@ -246,6 +247,14 @@ def test_a_database_restart_is_a_reconnecting_notice_and_loses_nothing(
         page.reload()
         page.get_by_text("4 of 30 answered").wait_for()
         assert answered_marks(page, 4) == set(answered)
+        # A replica's connection-lost dialog does not send the candidate to `triops serve`.
+        idle(page)
+        page.wait_for_function("() => window.__triopsConnectionText === true")
+        server.process.terminate()
+        server.process.wait(timeout=30)
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text(REPLICA_DOWN).wait_for(timeout=60_000)
+        assert "triops serve" not in dialog.inner_text()
         page.close()
         log = server.log.read_text()
 

@@ -10,6 +10,7 @@ were confirmed are saved."""
 from __future__ import annotations
 
 import json
+import os
 
 import streamlit as st
 
@@ -25,6 +26,13 @@ SERVER_DOWN = (
     "The Triops server is not answering. Triops runs on this computer and needs no internet "
     "connection: check that the server is still running (start it again with triops serve). "
     "This page reconnects by itself, and every answer it confirmed is saved."
+)
+
+# A replica behind a load balancer (deploy/replica.py sets TRIOPS_REPLICA) is not on the
+# candidate's computer, and the page reconnects to another replica when this one is down.
+REPLICA_DOWN = (
+    "The connection to the Triops server was lost. This page reconnects by itself, to another "
+    "of this site's servers if this one stays down, and every answer it confirmed is saved."
 )
 
 # Streamlit's own texts, as its frontend bundle spells them.
@@ -63,15 +71,23 @@ export default function () {
 }
 """
 
-_component = st.components.v2.component(
-    "triops_connection_text",
-    js=_JS.replace("__TEXTS__", json.dumps(_STREAMLIT_TEXTS)).replace(
-        "__MESSAGE__", json.dumps(SERVER_DOWN)
-    ),
-    isolate_styles=False,
-)
+
+def _rewording(name: str, message: str):
+    return st.components.v2.component(
+        name,
+        js=_JS.replace("__TEXTS__", json.dumps(_STREAMLIT_TEXTS)).replace(
+            "__MESSAGE__", json.dumps(message)
+        ),
+        isolate_styles=False,
+    )
+
+
+_component = _rewording("triops_connection_text", SERVER_DOWN)
+_replica_component = _rewording("triops_connection_text_replica", REPLICA_DOWN)
 
 
 def connection_text() -> None:
-    """Mount the script that words Streamlit's connection-lost dialog for an offline app."""
-    _component(key="triops-connection-text", height=0)
+    """Mount the script that words Streamlit's connection-lost dialog: for an offline app, or
+    for a replica behind a load balancer (TRIOPS_REPLICA set)."""
+    replica = bool(os.environ.get("TRIOPS_REPLICA", "").strip())
+    (_replica_component if replica else _component)(key="triops-connection-text", height=0)
