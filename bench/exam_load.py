@@ -145,6 +145,14 @@ def setup_cohort(db, candidates: int, minutes: float, exam_id: str = EXAM) -> Co
     from triops.quiz.bank import load_bank
     from triops.quiz.blueprint import load_exams
 
+    exams = load_exams(REPO, load_bank(REPO))
+    exam = exams.get(exam_id)
+    limit = None if exam is None else exam.blueprint.time_limit_minutes
+    if limit is not None and minutes >= limit:
+        raise LoadError(
+            f"the {exam_id} exam lasts {limit:g} minutes: a sitting of {minutes:g} minutes would "
+            "run past its deadline"
+        )
     moment = now()
     tag = secrets.token_hex(3)
     teacher = accounts.add_user(
@@ -158,7 +166,6 @@ def setup_cohort(db, candidates: int, minutes: float, exam_id: str = EXAM) -> Co
         cohorts.add_learner(db, cohort.id, person.name, moment)
         made.append(person)
         user_ids[person.name] = user.id
-    exams = load_exams(REPO, load_bank(REPO))
     # The window covers the run with room for the start-up, the ramp and the reconnects.
     closes = moment + timedelta(minutes=minutes + 30)
     found = cohorts.assign(
@@ -664,11 +671,13 @@ class Client:
                 except (PageClosed, ConnectionClosed, OSError, WebSocketException) as exc:
                     if self.stop.is_set():
                         break
-                    if not reconnecting:
+                    # A websocket lost after the exam page was reached is a reconnect; before
+                    # it, the first connection is tried again until the same deadline.
+                    if not reconnecting and self.result.token is not None:
                         self.result.reconnects += 1
                         dropped_at = time.monotonic()
                         connect_deadline = dropped_at + RECONNECT_FOR
-                    reconnecting = True
+                        reconnecting = True
                     page = await self._drop(page)
                     if time.monotonic() > connect_deadline:
                         self.error(f"could not reconnect: {type(exc).__name__}")

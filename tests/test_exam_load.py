@@ -80,6 +80,7 @@ def test_an_answer_lost_after_its_acknowledgement_is_reported(sitting):
         (["--replicas", "2", "--backend", "duckdb"], "DuckDB lets one process open the file"),
         (["--kill-at", "1"], "--kill-at needs 2 replicas or more"),
         (["--candidates", "0"], "need --candidates >= 1"),
+        (["--candidates", "1", "--minutes", "45"], "exam lasts 45 minutes"),
     ],
 )
 def test_impossible_set_ups_are_one_line_before_anything_starts(args, message, capsys):
