@@ -320,3 +320,52 @@ def test_the_guide_s_pg_dump_and_pg_restore_bring_back_every_learner(
         restored.close()
         for url in (source, target):
             pg_server.drop_database(url)
+
+
+# -- the store's side of a database restart -------------------------------------------------
+
+
+def test_only_connection_failures_count_as_the_database_being_unavailable():
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from triops.store.postgres import unavailable
+
+    assert unavailable(PoolTimeout("no connection in 10 s"))
+    assert unavailable(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert unavailable(psycopg.errors.AdminShutdown("terminating connection"))
+    assert unavailable(psycopg.errors.ConnectionFailure("connection failure"))
+    # A conflict or a timeout of one statement is the caller's to retry or report.
+    assert not unavailable(psycopg.errors.SerializationFailure("could not serialize"))
+    assert not unavailable(psycopg.errors.LockNotAvailable("lock timeout"))
+    assert not unavailable(psycopg.errors.UniqueViolation("duplicate key"))
+
+
+def test_a_transaction_cut_by_a_restart_is_unavailable_and_the_handle_works_after(
+    restartable_postgres,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    from datetime import datetime
+
+    from triops.store.postgres import DatabaseUnavailable
+
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", _with_password(restartable_postgres.start()))
+    db = open_state(tmp_path / "unused.duckdb")
+    try:
+        kept = users.create_user(db, "Kept", datetime(2026, 12, 6, 12, 0))
+        handle = db.cursor()
+        handle.execute("BEGIN TRANSACTION")
+        handle.execute("UPDATE users SET name = ? WHERE id = ?", ["Never", kept.id])
+        restartable_postgres.stop(keep_socket_dir=True)
+        with pytest.raises(DatabaseUnavailable) as caught:
+            handle.execute("UPDATE users SET name = ? WHERE id = ?", ["Lost", kept.id])
+        message = caught.value.user_message
+        assert message.startswith("Reconnecting to the database at ")
+        assert "s3cret" not in message and "\n" not in message
+        restartable_postgres.start()
+        handle.execute("BEGIN TRANSACTION")  # the cut transaction no longer holds the handle
+        handle.execute("ROLLBACK")
+        assert [u.name for u in users.list_users(db)] == ["Kept"]
+    finally:
+        db.close()
