@@ -22,8 +22,8 @@ from conftest import REPO
 from triops import jobs
 from triops.errors import InvalidInputError
 from triops.labs import service
+from triops.labs.queue import LABS, WAITING, Queue, queue_for
 from triops.labs.spec import load_labs
-from triops.queue import LABS, WAITING, Queue
 from triops.store import jobs as job_store
 from triops.store import labruns
 from triops.store.connection import open_state
@@ -51,9 +51,7 @@ def pg(pg_url, monkeypatch, tmp_path):
 def runner(pg, tmp_path):
     made = jobs.Jobs(pg.cursor, utc_now, log_dir=tmp_path / "jobs")
     yield made
-    if made.queue is not None:
-        made.queue.close()
-    made.close()
+    made.close()  # closes its queue too
 
 
 @pytest.fixture
@@ -134,7 +132,7 @@ def test_with_duckdb_there_is_no_queue_and_lab_jobs_stay_in_the_process(tmp_path
     conn = open_state(tmp_path / "state.duckdb")
     try:
         runner = jobs.Jobs(conn.cursor, utc_now, log_dir=tmp_path / "jobs")
-        assert runner.queue is None
+        assert queue_for(runner) is None
         job = runner.submit("lab-run", lambda job: {"ok": 1}, owner="ada", log=True)
         assert isinstance(job, jobs.LiveJob) and job.wait(30)
         assert row(conn, job.id).queue_id is None
@@ -149,7 +147,7 @@ def test_a_queued_run_waits_for_a_worker_with_the_learners_files_and_one_per_pro
     rel = lab.spec.editable[0]
     service.save_file(folder, lab, rel, "# edited before the run\n")
     queued = queue_run(runner, triops_home, lab)
-    assert isinstance(runner.queue, Queue)
+    assert isinstance(queue_for(runner), Queue)
     found = row(pg, queued.id)
     # Running while queued, so the lab page refreshes it; its progress and log say why it waits.
     assert found.state == "running" and found.kind == "lab-run" and found.subject == LAB
@@ -273,7 +271,7 @@ def _index_job(runner, chunks, derived: Path, seen: list):
     made: dict = {}
 
     def work(job: jobs.LiveJob) -> dict:
-        index, stats = runner.queue.index_from_worker(
+        index, stats = queue_for(runner).index_from_worker(
             job, chunks, emb, derived, model="", on_progress=lambda d, t: seen.append((d, t))
         )
         made.update(index=index, stats=stats)

@@ -1458,7 +1458,7 @@ def worker(
     """Run queued lab runs, lab checks and search index builds (PostgreSQL only; see
     docs/WORKERS.md) until stopped."""
     from triops.errors import TriopsError
-    from triops.queue import work
+    from triops.labs.worker import work
 
     try:
         work(

@@ -11,10 +11,10 @@ that starts marks the jobs its predecessor left running as failed (`fail_orphans
 Two shapes: `submit` runs a function once (a lab run, an index build); `every` runs one again
 and again on a timer as one long job of its own (the sweep, the checkpoint).
 
-With PostgreSQL (TRIOPS_DATABASE_URL), `Jobs.queue` is the procrastinate queue (triops.queue)
-that lab runs go to instead: `triops worker` processes run them through `run_job` here, with the
-same row, progress and log, the log kept on the row (`keep_log`) where every replica reads it.
-With DuckDB it is None and everything runs here, in-process, as before."""
+With PostgreSQL (TRIOPS_DATABASE_URL), lab runs and index builds go to a procrastinate queue
+instead (triops.labs.queue, attached to the runner): `triops worker` processes run them through
+`run_job` here, with the same row, progress and log, the log kept on the row (`keep_log`) where
+every replica reads it. With DuckDB everything runs here, in-process, as before."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from typing import Any, TextIO
 from triops.errors import InvalidInputError
 from triops.store import jobs as store
 from triops.store.jobs import Job
-from triops.store.schema import dialect
 
 SYSTEM = "system"
 """The owner of installation-wide work (index builds, the sweep, the checkpoint)."""
@@ -197,6 +196,7 @@ class Jobs:
         self._log_dir = log_dir
         self._beat_seconds = beat_seconds
         self._periodic: list[Periodic] = []
+        self._attached: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def fail_orphans(self) -> int:
@@ -265,16 +265,25 @@ class Jobs:
         periodic._thread = self._start(f"job-{kind}", periodic._loop, first_after)
         return periodic
 
+    def attached(self, key: str, make: Callable[[Jobs], Any]) -> Any:
+        """A companion of this runner, made once by `make(self)` and closed by `close` when it
+        has a close() (the lab queue of triops.labs.queue, say)."""
+        with self._lock:
+            if key not in self._attached:
+                self._attached[key] = make(self)
+            return self._attached[key]
+
     def close(self) -> None:
         """Stop the periodic jobs (their rows end succeeded) and close the queue's connections;
         one-off jobs run to their end (queued ones on their workers)."""
         with self._lock:
             periodic, self._periodic = self._periodic, []
-            queue = getattr(self, "_queue", None)
+            attached, self._attached = self._attached, {}
         for each in periodic:
             each.stop()
-        if queue is not None:
-            queue.close()
+        for companion in attached.values():
+            if hasattr(companion, "close"):
+                companion.close()
 
     # -- inside -----------------------------------------------------------------------------
 
@@ -311,24 +320,6 @@ class Jobs:
 
     def _run(self, job: LiveJob, work: Work) -> None:
         run_job(job, work, self._connect, self._now)
-
-    @property
-    def queue(self):
-        """The procrastinate queue lab runs go to (triops.queue.Queue) when the state database
-        is PostgreSQL, else None (DuckDB: they run in this process)."""
-        with self._lock:
-            if not hasattr(self, "_queue"):
-                self._queue = None
-                cursor = self._connect()
-                try:
-                    postgres = dialect(cursor) == "postgres"
-                finally:
-                    cursor.close()
-                if postgres:
-                    from triops.queue import Queue
-
-                    self._queue = Queue.from_environment()
-            return self._queue
 
 
 def run_job(job: LiveJob, work: Work, connect: Connect, now: Clock) -> None:

@@ -5,7 +5,7 @@ outside any browser session, with a heartbeat and a live log file, so a page sho
 after a refresh and a restart marks an interrupted job failed. One lab job at a time per
 profile.
 
-With PostgreSQL the job is queued instead (triops.queue): a `triops worker` on any machine with
+With PostgreSQL the job is queued instead (triops.labs.queue): a `triops worker` on any machine with
 the sandbox runs it (`run_queued`) from the learner's editable files as they were when queued,
 and keeps its log on the job's row and its report and artifacts in the database
 (lab_run_files), so whichever replica serves the learner shows them (`results_folder`)."""
@@ -23,6 +23,7 @@ from triops import jobs
 from triops.errors import InvalidInputError
 from triops.labs import runs
 from triops.labs.outcome import LabRun
+from triops.labs.queue import Queue, queue_for
 from triops.labs.sandbox import Sandbox
 from triops.labs.spec import Lab
 from triops.store import jobs as job_store
@@ -110,8 +111,9 @@ def start(
     while queued: its progress says it waits for a worker)."""
     if kind not in ("run", "check"):
         raise InvalidInputError(f"unknown lab job kind '{kind}'")
-    if runner.queue is not None:
-        return _queue(runner, home=home, user_id=user_id, lab=lab, kind=kind)
+    queue = queue_for(runner)
+    if queue is not None:
+        return _queue(queue, runner, home=home, user_id=user_id, lab=lab, kind=kind)
     # The job works on a snapshot, so edits made while it runs do not change what it runs.
     snapshot = Path(tempfile.mkdtemp(prefix="triops-lab-job-")) / "files"
     shutil.copytree(files_dir(home, user_id, lab), snapshot)
@@ -138,14 +140,14 @@ def start(
         raise
 
 
-def _queue(runner: jobs.Jobs, *, home: Path, user_id: str, lab: Lab, kind: str) -> Job:
+def _queue(
+    queue: Queue, runner: jobs.Jobs, *, home: Path, user_id: str, lab: Lab, kind: str
+) -> Job:
     """Queue a run or a check for a worker, with the editable files as they are now."""
     folder = files_dir(home, user_id, lab)
     files = {rel: read_file(folder, lab, rel) for rel in lab.spec.editable}
     try:
-        return runner.queue.submit_lab(
-            runner, user_id=user_id, lab_id=lab.id, kind=kind, files=files
-        )
+        return queue.submit_lab(runner, user_id=user_id, lab_id=lab.id, kind=kind, files=files)
     except jobs.Busy:
         raise InvalidInputError(
             "A lab run of yours is still going: wait for it to finish."

@@ -4,7 +4,7 @@ can mark jobs that were running when the process died as failed. triops.jobs wri
 While a job runs, result_json carries its progress ({"progress": {"done", "total",
 "message"}}); when it ends, what the work returned (with the last progress).
 
-A job queued for a `triops worker` (PostgreSQL only, triops.queue) has its procrastinate job's
+A job queued for a `triops worker` (PostgreSQL only, triops.labs.queue) has its procrastinate job's
 id in queue_id, the worker running it in worker, and its log in log_text instead of a file; a
 restart of an app process leaves it alone (its worker, or the stalled-job check, ends it)."""
 

@@ -3,7 +3,7 @@ starts on its first script run (so it is under way before anyone opens Search or
 memory once per process, rebuilt incrementally when the course changes. The job records its
 progress, so a page shows it after a refresh; a question asked before it is ready is kept in
 the session and answered once it is. With PostgreSQL the job has a `triops worker` build the
-index (or finds it built) and copies the artifact (triops.queue.Queue.index_from_worker)."""
+index (or finds it built) and copies the artifact (triops.labs.queue.Queue.index_from_worker)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from triops.jobs import LiveJob
+from triops.labs.queue import queue_for
 from triops.ui import resources
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ def _start(build: IndexBuild, chunks, cfg, emb) -> None:
         build.fingerprint = _digest(chunks)
     runner = resources.jobs()
     build.job = runner.submit(
-        "index-build", partial(_work, build, chunks, cfg, emb, runner.queue), subject=INDEX_SUBJECT
+        "index-build",
+        partial(_work, build, chunks, cfg, emb, queue_for(runner)),
+        subject=INDEX_SUBJECT,
     )
 
 
@@ -204,7 +207,7 @@ def _work(build: IndexBuild, chunks, cfg, emb, queue, job: LiveJob) -> dict:
     build.embedder = emb
     if queue is not None:
         # PostgreSQL: a `triops worker` builds it (or built it already); this replica copies
-        # the artifact (triops.queue).
+        # the artifact (triops.labs.queue).
         build.index, build.stats = queue.index_from_worker(
             job, chunks, emb, cfg.derived_dir, model=cfg.embed_model or "", on_progress=progress
         )
