@@ -529,3 +529,29 @@ def test_a_machine_that_cannot_run_the_tasks_still_finishes_the_attempt(
         "not graded: the machine could not run the task (The labs' tool environment is missing "
         f"at {tmp_path / 'no-venv'}: run `make install`.)"
     }
+
+
+@needs_sandbox
+def test_run_in_an_exam_runs_the_saved_files_in_the_background_and_logs_them(db, tmp_path):
+    from triops import jobs
+    from triops.labs import service as lab_service
+    from triops.tasks import service
+
+    task = ALL.get(GATE)
+    runner = jobs.Jobs(db.cursor, lambda: T0, log_dir=tmp_path / "jobs")
+    try:
+        solved = solution_files(task)
+        job = service.start_run(runner, user_id="ada", task=task, files=solved, **settings())
+        with pytest.raises(InvalidInputError, match="still going"):
+            service.start_run(runner, user_id="ada", task=task, files=None, **settings())
+        assert job.wait(300)
+        assert (job.state, job.result) == ("succeeded", {"status": "success"})
+        latest = service.latest_run(db.cursor(), "ada", task)
+        assert latest.id == job.id
+        log = lab_service.read_log(latest)
+        assert "package" in log and log.rstrip().splitlines()[-1].startswith("run: success in ")
+        # The starter's run succeeds too (its gate is the flaw): Run never grades.
+        again = service.start_run(runner, user_id="ada", task=task, files=None, **settings())
+        assert again.wait(300) and again.result == {"status": "success"}
+    finally:
+        runner.close()
