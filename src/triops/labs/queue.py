@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ class Queue:
         self.url = url
         self.app = make_app(url)
         self._opened = False
+        self._lock = threading.Lock()  # script runs of several sessions submit at once
 
     @classmethod
     def from_environment(cls) -> Queue:
@@ -89,10 +91,11 @@ class Queue:
         return cls(url)
 
     def _open(self, db) -> None:
-        if not self._opened:
-            ensure_schema(db, self.app)
-            self.app.open()
-            self._opened = True
+        with self._lock:
+            if not self._opened:
+                ensure_schema(db, self.app)
+                self.app.open()
+                self._opened = True
 
     def submit_lab(
         self, runner: jobs.Jobs, *, user_id: str, lab_id: str, kind: str, files: dict[str, str]
@@ -165,7 +168,7 @@ class Queue:
             queued = job_store.running_queued(db, INDEX_KIND, subject)
             if queued is None:
                 queued = self._submit_index(db, subject, fingerprint, model, job.now())
-            job.log(f"index build queued for a worker: job {queued.id}")
+            job.report(0, len(chunks), f"{WAITING} to build the index (job {queued.id})")
             while True:
                 found = job_store.get(db, queued.id)
                 progress = jobs.progress_of(found)
@@ -233,9 +236,10 @@ class Queue:
         return job_store.get(db, row.id)
 
     def close(self) -> None:
-        if self._opened:
-            self.app.close()
-            self._opened = False
+        with self._lock:
+            if self._opened:
+                self.app.close()
+                self._opened = False
 
 
 def course_fingerprint(chunks) -> str:
