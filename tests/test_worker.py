@@ -183,6 +183,29 @@ def test_the_worker_needs_postgresql(monkeypatch):
     assert "Traceback" not in done.stderr
 
 
+def test_a_worker_refuses_a_stalled_time_a_live_worker_could_reach(pg_url, monkeypatch):
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", pg_url)
+    done = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "worker", "--heartbeat", "10", "--stalled-after", "8"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: --stalled-after (8 s) must be longer than --heartbeat (10 s), "
+        "or a live worker would be taken for a dead one"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "triops.cli", "worker", "--queue", "exams"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: unknown queue exams (queues: labs, index)"
+
+
 def _started(pg, job_id: str, attempt: int):
     """The job once a worker has taken it for `attempt` and its sandbox run has printed."""
     found = job_store.get(pg, job_id)
