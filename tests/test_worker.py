@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO
 from triops import jobs
-from triops.errors import InvalidInputError
+from triops.errors import InvalidInputError, StoreError
 from triops.labs import service
 from triops.labs.queue import LABS, WAITING, Queue, queue_for
 from triops.labs.spec import load_labs
@@ -402,3 +402,60 @@ def test_the_lab_page_shows_a_queued_run_after_a_refresh_and_its_workers_results
     assert json.loads((shown / "report.json").read_text()) == json.loads(
         labruns.run_files(pg, job.id)["report.json"]
     )
+
+
+def _taken_row(pg, worker: str) -> job_store.Job:
+    moment = utc_now()
+    made = job_store.Job(
+        id=jobs.new_job_id(),
+        kind="lab-run",
+        owner=f"owner-{worker}",
+        subject=LAB,
+        state="running",
+        started_at=moment,
+        heartbeat=moment,
+        finished_at=None,
+        log_path=None,
+        result_json=None,
+        queue_id=1,
+    )
+    job_store.start(pg, made, one_per_owner=True)
+    return job_store.take(pg, made.id, worker, moment, "Attempt 1.\n")
+
+
+def test_a_worker_writes_a_jobs_end_again_when_the_database_was_away(pg, tmp_path, monkeypatch):
+    import psycopg
+
+    from triops.labs.worker import WorkerContext, settle
+
+    ctx = WorkerContext(
+        state=pg, labs=lambda: None, sandbox_root=tmp_path, labs_venv=tmp_path, name="host:1"
+    )
+    mine = jobs.LiveJob(_taken_row(pg, "host:1"), utc_now, 1.0, keep_log=True)
+    mine.state, mine.result = "succeeded", {"status": "success"}
+    real, calls = job_store.finish, []
+
+    def away_once(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise psycopg.OperationalError("the database system is shutting down")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(job_store, "finish", away_once)
+    assert settle(ctx, mine, pause=0.01)
+    assert calls == [mine.id, mine.id]
+    ended = row(pg, mine.id)
+    assert ended.state == "succeeded" and json.loads(ended.result_json)["status"] == "success"
+    assert service.current_job(pg, "owner-host:1") is None
+    # A row another worker has taken since (this one was taken for dead) is left to it.
+    theirs = _taken_row(pg, "host:2")
+    late = jobs.LiveJob(theirs, utc_now, 1.0, keep_log=True)
+    late.state, late.result = "failed", {"error": "late"}
+    assert settle(ctx, late, pause=0.01) is False
+    assert row(pg, theirs.id).state == "running" and row(pg, theirs.id).worker == "host:2"
+    # Away for good: one clear error, for procrastinate to record the job failed.
+    monkeypatch.setattr(
+        job_store, "get", lambda *a: (_ for _ in ()).throw(psycopg.OperationalError("gone"))
+    )
+    with pytest.raises(StoreError, match="ended failed, but its row could not say so: gone"):
+        settle(ctx, late, tries=3, pause=0.01)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +92,33 @@ def _take(context: JobContext, job_id: str, doing: str) -> jobs.LiveJob | None:
     return live
 
 
+def settle(ctx: WorkerContext, live: jobs.LiveJob, *, tries: int = 30, pause: float = 1.0) -> bool:
+    """Make sure the row ended as the job did: run_job's write of the end can fail when the
+    database is away at that moment (a restart). While the row still names this worker as
+    running it, the end is written again, once a `pause` for up to `tries` times; a row another
+    worker has taken since (this one was taken for dead) is left to that worker. True when the
+    row is settled; StoreError when the database stayed away, so procrastinate records the job
+    failed and the log of this worker says why."""
+    last: Exception | None = None
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(pause)
+        db = ctx.state.cursor()
+        try:
+            row = job_store.get(db, live.id)
+            if row is None or row.state != "running" or row.worker != ctx.name:
+                return row is not None and row.state == live.state
+            job_store.finish(
+                db, live.id, live.state, ctx.now(), live._result_json(live.result), live.log_text()
+            )
+            return True
+        except Exception as exc:  # the database is away: try again after the pause
+            last = exc
+        finally:
+            db.close()
+    raise StoreError(f"job {live.id} ended {live.state}, but its row could not say so: {last}")
+
+
 def _fail(job: jobs.LiveJob, reason: str) -> NoReturn:
     """End the job failed with `reason`, written to its log first."""
     job.log(f"error: {reason}")
@@ -124,6 +152,7 @@ def lab_job(
         )
 
     jobs.run_job(live, work, ctx.state.cursor, ctx.now)
+    settle(ctx, live)
     return {"state": live.state}
 
 
@@ -168,6 +197,7 @@ def index_build(context: JobContext, *, job_id: str, fingerprint: str, model: st
         return {"passages": stats.chunks, "encoded": stats.encoded, "reused": stats.reused}
 
     jobs.run_job(live, work, ctx.state.cursor, ctx.now)
+    settle(ctx, live)
     return {"state": live.state}
 
 
