@@ -59,9 +59,9 @@ test: install browser nginx
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST)
 
-# The inner loop: every test but those that load the model or build an index (slow), drive
-# chromium (browser) or run the sandbox (sandbox); tests/conftest.py applies the markers from the
-# fixtures a test uses. The subset is CPU-bound: on this 2-core machine 117 s on two workers
+# The inner loop: every test but those that load the model, build an index or start app
+# replicas (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
+# applies the markers from the fixtures a test uses (the cluster tests mark themselves). The subset is CPU-bound: on this 2-core machine 117 s on two workers
 # against 287 s in one process (2026-12-06, other work running); 265 s for 1,658 tests on two
 # workers at 20:14 the same day, load average 2.2 to 4.7 from other test runs. The whole suite
 # (make test) on two workers: 1,930 tests in 12 min 20 s, CI on a clean clone of main on a quiet

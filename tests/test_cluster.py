@@ -49,6 +49,7 @@ def test_the_deploy_configuration_lists_replicas_where_the_script_replaces_them(
         assert directive in rendered
 
 
+@pytest.mark.slow  # starts replicas (run-cluster)
 def test_a_browser_stays_on_one_replica_and_the_replicas_share_one_database(cluster):  # noqa: F811
     first = _health(cluster.url)
     assert first["status"] == "ok" and first["backend"] == "postgres"
@@ -155,6 +156,7 @@ def test_killing_the_replica_serving_a_candidate_loses_no_acknowledged_answer(
     context.close()
 
 
+@pytest.mark.slow  # starts replicas (run-cluster)
 def test_an_unreachable_database_stops_the_cluster_with_one_line(tmp_path):
     from tests.pgserver import require_postgres
 
@@ -180,6 +182,7 @@ def test_an_unreachable_database_stops_the_cluster_with_one_line(tmp_path):
     assert "s3cret" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow  # starts replicas (run-cluster)
 def test_the_cluster_stops_cleanly_on_ctrl_c():
     from tests.pgserver import require_postgres
 

@@ -111,6 +111,7 @@ def _start_replica(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # starts a replica
 def test_an_unreachable_database_stops_a_replica_with_one_line(tmp_path):
     result = _start_replica("postgresql://triops:s3cret@127.0.0.1:1/state", tmp_path)
     assert result.returncode == 1
@@ -266,6 +267,7 @@ def test_a_database_restart_is_a_reconnecting_notice_and_loses_nothing(
     assert "s3cret" not in log
 
 
+@pytest.mark.slow  # starts a replica
 def test_a_duckdb_replica_reports_its_file(tmp_path):
     env = {"TRIOPS_HOME": str(tmp_path / "home")}
     with streamlit_server(REPLICA, env={**env, "TRIOPS_DATABASE_URL": ""}) as server:
@@ -369,3 +371,18 @@ def test_a_transaction_cut_by_a_restart_is_unavailable_and_the_handle_works_afte
         assert [u.name for u in users.list_users(db)] == ["Kept"]
     finally:
         db.close()
+
+
+def test_triops_serve_given_an_unreachable_database_stops_with_one_line(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from triops.cli import app
+
+    monkeypatch.setenv("TRIOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", "postgresql://triops:s3cret@127.0.0.1:1/state")
+    result = CliRunner().invoke(app, ["serve", "--port", str(free_port())])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/state: ")
+    assert "s3cret" not in result.output

@@ -105,6 +105,14 @@ def serve(
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
 ) -> None:
     """Run the Triops app (streamlit) on this machine."""
+    from triops.store.connection import check_startup
+
+    # With TRIOPS_DATABASE_URL: a server that cannot be reached, or a migration that fails, is
+    # one line and exit status 1 before anything is served.
+    problem = check_startup()
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
     cmd = [
         sys.executable,
         "-m",
