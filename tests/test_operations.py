@@ -386,3 +386,49 @@ def test_triops_serve_given_an_unreachable_database_stops_with_one_line(monkeypa
     assert len(lines) == 1
     assert lines[0].startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/state: ")
     assert "s3cret" not in result.output
+
+
+# -- the notice itself ----------------------------------------------------------------------
+
+
+def _hook_script():
+    import streamlit as st
+
+    from triops.store.postgres import DatabaseUnavailable
+    from triops.ui.server import on_script_error
+
+    # What Streamlit calls with an exception no page handled (a widget callback, a fragment).
+    st.session_state["bug"] = on_script_error(ValueError("a bug"))
+    st.session_state["handled"] = on_script_error(
+        DatabaseUnavailable("Reconnecting to the database at h:5432/db (down).")
+    )
+
+
+def _retry_script():
+    import streamlit as st
+
+    from triops.store.postgres import DatabaseUnavailable
+    from triops.ui.reconnect import reconnecting
+
+    runs = st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    with reconnecting():
+        if runs == 1:
+            raise DatabaseUnavailable("Reconnecting to the database at h:5432/db (down).")
+        st.markdown("page drawn")
+
+
+def test_an_unhandled_database_outage_is_a_notice_and_a_bug_stays_a_bug():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_hook_script, default_timeout=30).run()
+    assert at.session_state["bug"] is False and at.session_state["handled"] is True
+    assert [w.value for w in at.warning] == ["Reconnecting to the database at h:5432/db (down)."]
+
+
+def test_a_page_cut_by_an_outage_runs_again_by_itself():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_retry_script, default_timeout=30).run()
+    assert not at.exception
+    assert at.session_state["runs"] == 2  # the notice's rerun, without anyone clicking
+    assert [m.value for m in at.markdown] == ["page drawn"]
