@@ -134,7 +134,7 @@ def _live(folder: Task, user_id: str, was_running: bool) -> None:
         st.caption("No run yet.")
         return
     if was_running and job.state != "running":
-        st.rerun(scope="fragment")
+        st.rerun(scope="app")  # the Run button is enabled again
     label = {"running": "Running…", "succeeded": "Finished", "failed": "Failed"}[job.state]
     st.markdown(f"**{label}** · run started {job.started_at:%H:%M:%S} UTC")
     log = lab_service.read_log(job) or "(no output yet)"
