@@ -466,8 +466,15 @@ def _summary(view: AttemptView, user_id: str) -> None:
             + (" ..." if len(unanswered) > 20 else "")
         )
     confirm = st.checkbox("I have finished and want to submit this attempt", key="exam-confirm")
+    tasks = sum(1 for d in view.questions if engine.is_task(d.question))
+    if tasks:
+        st.caption(
+            f"Submitting runs the checks of your {tasks} hands-on task"
+            f"{'' if tasks == 1 else 's'} in the sandbox: it can take a minute or two."
+        )
     if st.button("Submit exam", type="primary", disabled=not confirm, key="exam-submit"):
-        engine.submit(resources.state_db(), view.token, user_id, now())
+        with st.spinner("Grading your answers and tasks…" if tasks else "Submitting…"):
+            engine.submit(resources.state_db(), view.token, user_id, now())
         st.session_state.pop("exam_summary", None)
         st.rerun()
     st.button(
