@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated TRIOPS_HOME, copies of content roots, the real repository; the
-real model and the course's search index, each made once per test run; each lab's starter and
-solution checked once per run; and the markers that say why a test is slow.
+real model and the course's search index, each made once per test run (the model's vectors of
+the course kept between runs in pytest's cache: StoredVectors); each lab's starter and solution
+checked once per run; and the markers that say why a test is slow.
 
 Markers, applied at collection from what a test uses (so `make test-fast`, which leaves them
 out, cannot miss a test someone forgot to mark):
@@ -13,13 +14,16 @@ out, cannot miss a test someone forgot to mark):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from attacklib import (  # noqa: F401  (fixtures: the attack tests and every sandbox test)
     attack_sandbox,
@@ -135,7 +139,15 @@ def browser():
 # A test that uses one of these (directly or through another fixture) loads the real model or
 # builds a real index: it is marked `slow`.
 MODEL_FIXTURES = frozenset(
-    {"embedder", "course_derived", "derived_copy", "indexed_home", "index_of", "lesson_index"}
+    {
+        "embedder",
+        "stored_embedder",
+        "course_derived",
+        "derived_copy",
+        "indexed_home",
+        "index_of",
+        "lesson_index",
+    }
 )
 # A test that uses one of these, or calls require_sandbox(), needs root and the labs' tool
 # environment: it is marked `sandbox`.
@@ -253,12 +265,107 @@ def embedder(course_home, course_lock):
         return SentenceTransformerEmbedder(cache_dir=derived, save=first).load()
 
 
+class StoredVectors:
+    """The session's model behind the vectors it gave the course's passages in earlier runs.
+
+    Embedding the whole course is the costliest setup of the suite (about two CPU minutes on
+    this machine), and between two runs few passages change. The vectors are kept in pytest's
+    cache folder (.pytest_cache/d/triops-vectors; `pytest --cache-clear` empties it), in one
+    file per model: its id and the saved query encoder's key (the packaged weights' sha256 and
+    the versions of torch, transformers, sentence-transformers and tokenizers). The file also
+    holds the model's vectors of PROBE, compared with the model's own when it is opened: a
+    model that gives other vectors under the same key finds nothing. A text is looked up by
+    its sha256, so a changed text is encoded by the model. `encoded` counts the texts asked
+    for, as the model's own counter does (what a build asks for is what the index tests
+    assert); `computed` counts those the model encoded."""
+
+    PROBE = ["A canary release sends a small share of traffic to the new version.", "drift"]
+
+    def __init__(self, model, folder: Path | None, name: str = "course"):
+        from triops.search.embedder import _saved_key
+
+        self.model, self.model_id, self.dim = model, model.model_id, model.dim
+        key = hashlib.sha256(f"{self.model_id}\n{_saved_key()}".encode()).hexdigest()[:16]
+        self.path = None if folder is None else folder / f"vectors-{name}-{key}.npz"
+        self.known: dict[str, Any] = {}
+        self.used: dict[str, Any] = {}
+        self.encoded = self.computed = 0
+        if self.path is not None and self.path.is_file():
+            self.known = self._read(self.path)
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        try:
+            with np.load(path) as stored:
+                probe, digests, vectors = stored["probe"], stored["digests"], stored["vectors"]
+                known = dict(zip(digests.tolist(), vectors, strict=True))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return {}  # a damaged file: every text is encoded again, and the file rewritten
+        now = np.asarray(self.model.encode(self.PROBE), dtype=np.float32)
+        if probe.shape != now.shape or not np.allclose(probe, now, atol=1e-5):
+            return {}
+        return known
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)  # anything else is the model's
+
+    @staticmethod
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def encode(self, texts: list[str]):
+        digests = [self.digest(t) for t in texts]
+        missing = {d: t for t, d in zip(texts, digests, strict=True) if d not in self.known}
+        if missing:
+            fresh = np.asarray(self.model.encode(list(missing.values())), dtype=np.float32)
+            self.known.update(zip(missing, fresh, strict=True))
+            self.computed += len(missing)
+        self.encoded += len(texts)
+        rows = [self.known[d] for d in digests]
+        self.used.update(zip(digests, rows, strict=True))
+        return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
+
+    def save(self) -> None:
+        """Keep the vectors of the texts used this run (and no others, so the file holds the
+        current course and does not grow), replacing the file whole."""
+        if self.path is None or not self.used:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        digests = list(self.used)
+        with FileLock(str(self.path.with_suffix(".lock"))):
+            partial = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp.npz")
+            np.savez(
+                partial,
+                probe=np.asarray(self.model.encode(self.PROBE), dtype=np.float32),
+                digests=np.array(digests),
+                vectors=np.stack([self.used[d] for d in digests]),
+            )
+            os.replace(partial, self.path)
+
+
+def vector_folder(config) -> Path | None:
+    """Where StoredVectors keeps its files: pytest's cache (None under -p no:cacheprovider)."""
+    cache = getattr(config, "cache", None)
+    return cache.mkdir("triops-vectors") if cache is not None else None
+
+
+@pytest.fixture(scope="module")
+def stored_embedder(request, embedder):
+    """The session's model behind the vectors it gave this module's texts in earlier runs
+    (StoredVectors, one file per module, written when the module ends), for the module
+    fixtures that ask the course many questions (Ask's labelled sets, the calibration). A test
+    of the model itself, or of what encoding counts, uses `embedder`."""
+    stored = StoredVectors(embedder, vector_folder(request.config), request.module.__name__)
+    yield stored
+    stored.save()
+
+
 @pytest.fixture(scope="session")
-def course_derived(course_home, course_lock, embedder) -> CourseIndex:
+def course_derived(pytestconfig, course_home, course_lock, embedder) -> CourseIndex:
     """The real course indexed once per run as the app indexes it (lessons, practice questions
     and labs: search.service.course_chunks), from nothing, into the run's derived/. The first
     worker builds it and notes its BuildStats; the others open the artifact it wrote and read
-    the same first build's figures."""
+    the same first build's figures. The build asks the session's model through StoredVectors:
+    only the passages that changed since an earlier run are encoded again."""
     from triops.labs.spec import load_labs
     from triops.search.index import BuildStats, build_index, open_index
     from triops.search.service import course_chunks
@@ -275,12 +382,12 @@ def course_derived(course_home, course_lock, embedder) -> CourseIndex:
             return CourseIndex(
                 index, BuildStats(**noted["stats"]), derived, noted["encodes"], chunks
             )
-        before = embedder.encoded
-        index, stats = build_index(chunks, embedder, derived)
-        encodes = embedder.encoded - before
-        noted = {"stats": dataclasses.asdict(stats), "encodes": encodes}
+        stored = StoredVectors(embedder, vector_folder(pytestconfig))
+        index, stats = build_index(chunks, stored, derived)
+        stored.save()
+        noted = {"stats": dataclasses.asdict(stats), "encodes": stored.encoded}
         built.write_text(json.dumps(noted))
-    return CourseIndex(index, stats, derived, encodes, chunks)
+    return CourseIndex(index, stats, derived, stored.encoded, chunks)
 
 
 @pytest.fixture
