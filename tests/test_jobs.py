@@ -333,3 +333,29 @@ def test_the_index_build_is_a_system_job_whose_row_keeps_its_progress(use_root, 
         assert search_state.index_build().job is build.job
     finally:
         resources.jobs().close()
+
+
+def test_a_replica_restarting_fails_only_its_own_jobs_not_another_replicas(tmp_path, clock):
+    """Replicas share one database: a replica that restarts marks failed the in-process jobs
+    its predecessor left running (same TRIOPS_REPLICA name), while the jobs another replica is
+    running stay running. A runner with no name (the only process) fails every one."""
+    path = tmp_path / "state.duckdb"
+    conn = open_state(path)
+    release = threading.Event()
+    one = jobs.Jobs(conn.cursor, clock, instance="replica-1")
+    two = jobs.Jobs(conn.cursor, clock, instance="replica-2")
+    mine = one.submit("lab-run", lambda job: release.wait(WAIT) and {}, owner="ada")
+    theirs = two.submit("lab-run", lambda job: release.wait(WAIT) and {}, owner="bob")
+    try:
+        assert row(conn, mine.id).worker == "replica-1"
+        restarted = jobs.Jobs(conn.cursor, clock, instance="replica-1")
+        assert restarted.fail_orphans() == 1
+        assert row(conn, mine.id).state == "failed"
+        assert row(conn, theirs.id).state == "running"
+        assert jobs.Jobs(conn.cursor, clock).fail_orphans() == 1  # unnamed: every in-process row
+        assert row(conn, theirs.id).state == "failed"
+    finally:
+        release.set()
+        mine.wait(WAIT)
+        theirs.wait(WAIT)
+        conn.close()

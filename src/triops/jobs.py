@@ -6,7 +6,8 @@ exam-expiry sweep and the checkpoint all run here, outside any page's script run
 through a cursor of the job's own thread; while it runs, the work reports progress (done of
 total and a message) that is kept in memory for this process's pages and written to the row, at
 most every `beat_seconds`, with the heartbeat, so a page shows it after a refresh. A process
-that starts marks the jobs its predecessor left running as failed (`fail_orphans`).
+that starts marks the jobs its predecessor left running as failed (`fail_orphans`); replicas
+sharing one database name themselves (`instance`, TRIOPS_REPLICA) so that each fails only its own.
 
 Two shapes: `submit` runs a function once (a lab run, an index build); `every` runs one again
 and again on a timer as one long job of its own (the sweep, the checkpoint).
@@ -190,8 +191,13 @@ class Jobs:
         *,
         log_dir: Path | None = None,
         beat_seconds: float = BEAT_SECONDS,
+        instance: str | None = None,
     ):
         self._connect = connect
+        # The app replica this runner belongs to (TRIOPS_REPLICA) when several share one
+        # PostgreSQL database: its in-process rows carry the name in `worker`, and its start-up
+        # fails only its own predecessor's rows. None: the only process on its database.
+        self._instance = instance or None
         self._now = now
         self._log_dir = log_dir
         self._beat_seconds = beat_seconds
@@ -200,10 +206,12 @@ class Jobs:
         self._lock = threading.Lock()
 
     def fail_orphans(self) -> int:
-        """Mark the jobs a previous process left running as failed (call once at start-up)."""
+        """Mark the jobs a previous process left running as failed (call once at start-up):
+        every in-process row, or with an instance name only the rows of that name (a replica
+        restarting leaves the other replicas' running jobs alone)."""
         cursor = self._connect()
         try:
-            return store.fail_orphans(cursor, self._now())
+            return store.fail_orphans(cursor, self._now(), instance=self._instance)
         finally:
             cursor.close()
 
@@ -308,6 +316,7 @@ class Jobs:
             finished_at=None,
             log_path=None if log_path is None else str(log_path),
             result_json=None,
+            worker=self._instance,
         )
 
     @staticmethod

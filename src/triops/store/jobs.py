@@ -131,9 +131,12 @@ def latest(db: duckdb.DuckDBPyConnection, owner: str, subject: str) -> Job | Non
     return _job(row) if row else None
 
 
-def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime) -> int:
+def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime, instance: str | None = None) -> int:
     """Jobs still 'running' when a process starts were orphaned by a crash: mark them failed.
-    Queued jobs (queue_id set) are not the process's: their workers end them."""
+    Queued jobs (queue_id set) are not the process's: their workers end them. With `instance`
+    (an app replica's name, kept in `worker` on its in-process rows) only that replica's rows
+    and unnamed ones: another replica's running jobs are alive."""
+    mine = "" if instance is None else " AND (worker IS NULL OR worker = ?)"
 
     def write() -> int:
         db.execute("BEGIN TRANSACTION")
@@ -141,8 +144,8 @@ def fail_orphans(db: duckdb.DuckDBPyConnection, now: datetime) -> int:
             n = db.execute(
                 "UPDATE jobs SET state = 'failed', finished_at = ?, "
                 'result_json = \'{"error": "the server stopped during the run"}\' '
-                "WHERE state = 'running' AND queue_id IS NULL",
-                [now],
+                "WHERE state = 'running' AND queue_id IS NULL" + mine,
+                [now] if instance is None else [now, instance],
             ).fetchone()[0]
             db.execute(
                 "DELETE FROM active_lab_jobs WHERE job_id NOT IN "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from triops.content.models import Course
 from triops.content.problems import Problem
 from triops.jobs import Jobs, Periodic
 from triops.market.data import MarketData, data_fingerprint, load_market_data
+from triops.ops import REPLICA
 from triops.store import market as market_store
 from triops.store.connection import checkpoint, open_state
 
@@ -85,7 +87,10 @@ def _state_handle(
     from triops.ui.identity import now as utc_now
 
     conn = open_state(Path(path), memory_limit=memory_limit, threads=threads)
-    runner = Jobs(conn.cursor, utc_now, log_dir=Path(home) / "jobs")
+    # A replica (TRIOPS_REPLICA, set by run-cluster and the systemd unit) names its jobs, so
+    # that its restart fails only its own predecessor's rows, not the other replicas' jobs.
+    replica = os.environ.get(REPLICA, "").strip() or None
+    runner = Jobs(conn.cursor, utc_now, log_dir=Path(home) / "jobs", instance=replica)
     # Jobs still marked running were orphaned by the previous process: mark them failed.
     runner.fail_orphans()
     maintenance = Maintenance(
