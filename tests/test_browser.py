@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from attacklib import require_sandbox
@@ -13,13 +14,72 @@ from triops.testing import streamlit_server
 pytestmark = pytest.mark.browser
 
 
-# One server per test, not per module: each test starts from a home without profiles. (On a
-# shared server a second profile created in the sidebar is not shown in the profile picker,
-# which keeps the first one's name: src/triops/ui/identity.py.)
-@pytest.fixture
-def server(tmp_path):
-    with streamlit_server(REPO / "app.py", env={"TRIOPS_HOME": str(tmp_path / "home")}) as srv:
+# One server for the module: each test creates its own profile in a new browser session, so
+# the profiles of the tests before it are in the picker too (test_a_second_profile_...).
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser") / "home"
+
+
+@pytest.fixture(scope="module")
+def server(home):
+    with streamlit_server(REPO / "app.py", env={"TRIOPS_HOME": str(home)}) as srv:
         yield srv
+
+
+def _profile_of(url: str) -> str | None:
+    return parse_qs(urlsplit(url).query).get("profile", [None])[0]
+
+
+def _new_profile(page, name: str) -> str:
+    """Create a profile in the sidebar's form (folded away once the server has a profile) and
+    wait until the picker and the URL show it and the page is drawn for it; its id."""
+    before = _profile_of(page.url)
+    sidebar = page.get_by_test_id("stSidebar")
+    fold = sidebar.locator("details", has_text="New profile")
+    fold.wait_for()
+    _idle(page)
+    if fold.get_attribute("open") is None:
+        fold.locator("summary").click()
+    sidebar.get_by_label("Name").fill(name)
+    sidebar.get_by_role("button", name="Create profile").click()
+    _picked(page, name)
+    page.wait_for_url(lambda url: _profile_of(url) not in (None, before))
+    _idle(page)  # the page below the sidebar is drawn for the new profile too
+    return _profile_of(page.url)
+
+
+def _picked(page, name: str) -> None:
+    """Wait until the sidebar's profile picker shows `name`."""
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+        ".some(i => i.value === name)",
+        arg=name,
+    )
+
+
+def test_a_second_profile_is_shown_in_the_picker_once_created(browser, server):
+    """On a server that already has a profile, a new session opens on it; a profile created
+    there is the one the picker shows, and the one the page and a reload use."""
+    first = browser.new_page()
+    first.set_default_timeout(30_000)
+    first.goto(server.url)
+    first_id = _new_profile(first, "First Learner")
+    first.close()
+
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server.url)
+    _picked(page, "First Learner")  # the last used profile
+    page.wait_for_url(lambda url: _profile_of(url) == first_id)
+    second_id = _new_profile(page, "Second Learner")
+    assert second_id != first_id
+    page.reload()
+    _picked(page, "Second Learner")
+    assert _profile_of(page.url) == second_id
+    picker = page.get_by_test_id("stSidebar").get_by_role("combobox")
+    assert picker.input_value() == "Second Learner"
+    page.close()
 
 
 def test_mark_complete_then_reload_still_complete(browser, server):
@@ -28,9 +88,7 @@ def test_mark_complete_then_reload_still_complete(browser, server):
     page.goto(f"{server.url}/learn?lesson=devops-continuous-integration")
     page.get_by_role("heading", name="Check yourself").wait_for()
 
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Name").fill("Playwright Learner")
-    sidebar.get_by_role("button", name="Create profile").click()
+    _new_profile(page, "Playwright Learner")
     page.get_by_role("button", name="Mark complete").click()
     page.get_by_text("Completed on").wait_for()
     assert "profile=" in page.url and "lesson=devops-continuous-integration" in page.url
@@ -48,19 +106,15 @@ def test_profile_name_with_markup_is_shown_as_text(browser, server):
     page.set_default_timeout(30_000)
     page.goto(server.url)
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Name").fill("<b>Bold</b> Learner")
-    sidebar.get_by_role("button", name="Create profile").click()
+    _new_profile(page, "<b>Bold</b> Learner")
     picker = sidebar.get_by_role("combobox")
     picker.wait_for()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
-        ".some(i => i.value === '<b>Bold</b> Learner')"
-    )
+    _picked(page, "<b>Bold</b> Learner")
     assert sidebar.locator("b", has_text="Bold").count() == 0
     page.close()
 
 
-def test_edit_a_lab_file_run_the_check_and_see_it_pass(browser, server, tmp_path):
+def test_edit_a_lab_file_run_the_check_and_see_it_pass(browser, server, home, tmp_path):
     """In chromium: fix the last fault in the editor, save, press Check, see every criterion."""
 
     from triops.labs import runs
@@ -71,16 +125,14 @@ def test_edit_a_lab_file_run_the_check_and_see_it_pass(browser, server, tmp_path
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)
     page.goto(f"{server.url}/labs?lab=ci-build")
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Name").fill("Lab Learner")
-    sidebar.get_by_role("button", name="Create profile").click()
+    _new_profile(page, "Lab Learner")
     # During the rerun that follows, the old page's heading can stand beside the new one.
     page.wait_for_url("**profile=**")
     page.get_by_role("heading", name="Make the CI pipeline green").first.wait_for()
     profile = page.url.split("profile=")[1].split("&")[0]
 
     # Everything but core.py is already fixed in this profile's files; core.py is fixed here.
-    files = tmp_path / "home" / "labs" / profile / "ci-build" / "files"
+    files = home / "labs" / profile / "ci-build" / "files"
     runs.solve(lab, tmp_path / "solved")
     for rel in (".github/workflows/ci.yml", "src/textstats/cli.py"):
         (files / rel).write_text((tmp_path / "solved" / rel).read_text())
@@ -166,12 +218,15 @@ def _idle(page) -> None:
     )
 
 
-def test_offline_means_offline_every_page_requests_only_the_app(browser, server):
+def test_offline_means_offline_every_page_requests_only_the_app(browser, tmp_path):
     """Issue 14, item 22: no page asks any other host for anything (fonts, icons, scripts),
     every page is listed in the sidebar, and the connection-lost dialog does not ask about the
-    internet."""
-    from urllib.parse import urlsplit
+    internet. (Its own server: the test stops it.)"""
+    with streamlit_server(REPO / "app.py", env={"TRIOPS_HOME": str(tmp_path / "home")}) as srv:
+        _offline(browser, srv)
 
+
+def _offline(browser, server) -> None:
     from triops.ui.navigation import SECTIONS
     from triops.ui.offline import SERVER_DOWN
 

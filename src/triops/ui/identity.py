@@ -95,10 +95,14 @@ def sidebar_identity(db) -> Identity:
     with st.sidebar:
         if known:
             ids = list(known)
+            # The picker's value is set through its state, never through `index`: a browser
+            # keeps showing the option it holds unless the server sends a new value, which it
+            # does only for a state set here (a profile just created, or picked elsewhere).
+            if st.session_state.get("profile_picker") != current:
+                st.session_state["profile_picker"] = current
             st.selectbox(
                 "Profile",
                 ids,
-                index=ids.index(current) if current in ids else 0,
                 format_func=lambda uid: known[uid].name,
                 key="profile_picker",
                 on_change=lambda: _select(db, st.session_state["profile_picker"]),
@@ -115,8 +119,7 @@ def sidebar_identity(db) -> Identity:
                         st.error(exc.user_message)
                     else:
                         _select(db, user.id)
-                        st.session_state.pop("profile_picker", None)
-                        st.rerun()
+                        st.rerun()  # the picker, drawn above, shows the new profile then
     user = known.get(st.session_state.get(_KEY, "")) if known else None
     identity = Identity(user=user)
     st.session_state["triops_identity"] = identity
