@@ -10,6 +10,7 @@ import math
 import random
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,7 @@ SYSTEM = "system"  # the actor id of the server itself: user ids are hex, so it 
 # The grader of task items at submit and expiry; None: `task_grader()` with the settings.
 # (The bench and tests may set one that counts or times its calls.)
 TASK_GRADER: Callable[[Any, Any], dict[str, Any]] | None = None
+GRADING_THREADS = 2  # tasks of one attempt graded side by side at submit
 
 
 class AttemptClosedError(TriopsError):
@@ -422,7 +424,14 @@ def grade_tasks(view: AttemptView, grader: Callable | None = None) -> dict[int, 
     if not tasks:
         return {}
     grader = grader or task_grader()
-    return {d.position: grader(d.question, view.responses.get(d.position)) for d in tasks}
+    # Each grading is its own sandboxed run(s) and waits on them, so two go side by side; more
+    # would compete for the cores that the runs themselves use.
+    with ThreadPoolExecutor(max_workers=min(GRADING_THREADS, len(tasks))) as pool:
+        futures = {
+            d.position: pool.submit(grader, d.question, view.responses.get(d.position))
+            for d in tasks
+        }
+        return {position: future.result() for position, future in futures.items()}
 
 
 def task_grader() -> Callable[[Any, Any], dict[str, Any]]:
