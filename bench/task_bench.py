@@ -128,5 +128,6 @@ def grade_at_submit(runs: int = 1) -> Figure:
         "s",
         median(direct_times),
         "ratio <= 1.2",
-        f"{runs} submit(s), solutions saved for every task",
+        f"{runs} submit(s), solutions saved for every task; submit grades "
+        f"{engine.GRADING_THREADS} tasks at a time, the baseline one after another",
     )
