@@ -8,6 +8,7 @@ found here, each problem at the file and line it concerns."""
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -144,11 +145,51 @@ def load_tasks(
         for folder in sorted(p for p in track_dir.iterdir() if p.is_dir()):
             if folder.name == "__pycache__":
                 continue
-            task, problems = load_task(folder, root, domains)
+            task, problems = _cached_task(folder, root, domains)
             result.problems += problems
             if task is not None:
                 result.tasks.append(task)
     return result
+
+
+_LOADED: dict[tuple, tuple[tuple, tuple[Task | None, list[Problem]]]] = {}
+
+
+def _stamp(folder: Path) -> tuple:
+    """What identifies a version of a task folder without reading it: the name, time and size
+    of task.yaml, check.py and every file of starter/ and solution/."""
+    out = []
+    for name in ("task.yaml", "check.py"):
+        try:
+            st = (folder / name).stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((name, None))
+    for part in ("starter", "solution"):
+        for top, dirs, files in os.walk(folder / part):
+            dirs.sort()
+            for name in sorted(files):
+                try:
+                    st = os.stat(os.path.join(top, name), follow_symlinks=False)
+                except OSError:
+                    continue
+                out.append((os.path.join(top, name), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def _cached_task(
+    folder: Path, root: Path, domains: dict[str, set[str]] | None
+) -> tuple[Task | None, list[Problem]]:
+    """load_task, kept until the folder's task.yaml or check.py changes (the exam list loads the
+    profiles' task pools on every page run)."""
+    key = (str(folder), str(root), None if domains is None else repr(sorted(domains.items())))
+    stamp = _stamp(folder)
+    hit = _LOADED.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    loaded = load_task(folder, root, domains)
+    _LOADED[key] = (stamp, loaded)
+    return loaded
 
 
 def load_task(
