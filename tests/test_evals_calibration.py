@@ -19,12 +19,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def scores(embedder, lesson_index):
-    """The labelled questions scored over the course's lessons (the session's model and index)."""
+def scores(stored_embedder, lesson_index):
+    """The labelled questions scored over the course's lessons (the session's model and index;
+    the model's vectors of their texts kept between runs: tests/conftest.py StoredVectors)."""
     from triops.content.loader import load_course
 
     pairs = load_pairs(FIXTURES / "ask_pairs.yaml")
-    return labelled_scores(pairs, lesson_index, embedder, course=load_course(REPO))
+    return labelled_scores(pairs, lesson_index, stored_embedder, course=load_course(REPO))
 
 
 @pytest.fixture(scope="module")
