@@ -45,14 +45,15 @@ def pairs():
 
 
 @pytest.fixture(scope="module")
-def results(pairs, index, embedder):
-    """Every labelled question asked once, with no threshold."""
-    return run_pairs(pairs, index, embedder)
+def results(pairs, index, stored_embedder):
+    """Every labelled question asked once, with no threshold (the model's vectors of the
+    questions and sentences are kept between runs: tests/conftest.py StoredVectors)."""
+    return run_pairs(pairs, index, stored_embedder)
 
 
 @pytest.fixture(scope="module")
-def calibration(pairs, index, embedder, results):
-    return calibrate(pairs, index, embedder, results=results)
+def calibration(pairs, index, stored_embedder, results):
+    return calibrate(pairs, index, stored_embedder, results=results)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,8 @@ def learner():
 
 
 @pytest.fixture(scope="module")
-def learner_results(learner, index, embedder):
-    return run_pairs(learner, index, embedder)
+def learner_results(learner, index, stored_embedder):
+    return run_pairs(learner, index, stored_embedder)
 
 
 # --------------------------------------------------------------------------- the labelled set

@@ -42,7 +42,8 @@ DUPLICATE = """
 
 class Remembering:
     """The session's real model, remembering each text it encoded: validate encodes every
-    question's stem, so the module's second validation encodes only the stems it adds."""
+    question's stem, so the module's second validation encodes only the stems it adds. (The
+    model's vectors of the stems are also kept between runs: tests/conftest.py StoredVectors.)"""
 
     def __init__(self, model):
         self.model, self.seen = model, {}
@@ -58,8 +59,8 @@ class Remembering:
 
 
 @pytest.fixture(scope="module")
-def remembering(embedder):
-    return Remembering(embedder)
+def remembering(stored_embedder):
+    return Remembering(stored_embedder)
 
 
 @pytest.fixture
