@@ -19,9 +19,8 @@
 - The placement test against a fixed 40-question form (simulated learners of known ability,
   questions with known parameters drawn like the simulation's bank): mean questions to reach
   the form's standard error, per track on its real pool, and on a simulated 200-question pool
-  with the triad's mix: the triad's real pool has 84 questions, so a 40-question form is
-  half of it and even the bound (the true ability known, the 20 best questions for each
-  learner) falls short of the form; baseline 40.
+  with the triad's mix (kept beside the real one: with its first 84 questions the triad's
+  pool could not meet the target, and this shows what a pool of that size gives); baseline 40.
 """
 
 from __future__ import annotations
@@ -194,9 +193,9 @@ def simulation(seeds: int = 12) -> list[Figure]:
 
 def placement_vs_fixed(learners: int = 300) -> list[Figure]:
     """Per track, its real placement pool with parameters drawn like the simulation's bank
-    (simulate_readiness.item_truth); for the triad, whose pool is too small for the claim
-    (below), also a simulated pool of SIM_POOL questions with the triad's mix of domains and
-    levels. Each figure is the mean over five fixed forms (placement.against_fixed)."""
+    (simulate_readiness.item_truth); for the triad also a simulated pool of SIM_POOL questions
+    with its mix of domains and levels, the size its real pool had to grow to. Each figure is
+    the mean over five fixed forms (placement.against_fixed)."""
     bank = load_bank(REPO)
     model = readiness.build_model(bank, load_exams(REPO, bank))
     figures = []

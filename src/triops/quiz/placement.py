@@ -30,16 +30,17 @@ error is the target, and the same learners take the adaptive test until their st
 reaches it. The figure is the mean number of questions, averaged over five forms (one random
 form can be easy or hard to beat). Questions have parameters drawn like the readiness
 simulation's bank (simulate_readiness.item_truth). Measured on 2026-12-06 with 300 learners:
-DevOps (real pool 212) 0.42 of the form's length, MLOps (174) 0.43, LLMOps (272) 0.36. The
-triad's pool has 84 questions, so a 40-question form is half of it: the adaptive test needs
-0.59, and no choice rule could do better than about half, since even the twenty most
-informative questions at each learner's true ability, domains ignored, leave a standard error
-(0.312) above the form's (0.301-0.311). The pool, not the rule, is the limit: a simulated
-200-question pool with the triad's mix of domains and levels gives 0.42. Looked at and ruled
-out as causes: the balancing (on one triad form, 23.5 questions with equal shares, 23.5 with
-shares in proportion to the domains' pools, 22.6 with none), the scale (both are posterior
-standard deviations on the same ability scale under the same prior), and the estimate (EAP
-with a prior, so the first answers move it by steps, not to plus or minus infinity).
+DevOps (real pool 212) 0.42 of the form's length, MLOps (174) 0.43, LLMOps (272) 0.36, the
+triad (186) 0.41. The pool, not the rule, was the limit: with the triad's first 84 questions a
+40-question form was half the pool, the adaptive test needed 0.59, and even the twenty most
+informative questions at each learner's true ability (domains ignored) left a standard error
+(0.312) above the form's (0.301-0.311); a simulated 200-question pool with the same mix gave
+0.42, so the triad bank grew to 186 questions (quizzes/triad/bridges.yaml, careers-paths.yaml)
+rather than the rule changing. Looked at and ruled out as causes then: the balancing (on one
+triad form, 23.5 questions with equal shares, 23.5 with shares in proportion to the domains'
+pools, 22.6 with none), the scale (both are posterior standard deviations on the same ability
+scale under the same prior), and the estimate (EAP with a prior, so the first answers move it
+by steps, not to plus or minus infinity).
 
 catsim (a well-kept CAT library) was considered and not used: its estimators are maximum
 likelihood only (no prior, so no standard error after one right answer and no posterior to
