@@ -101,7 +101,9 @@ def app(tmp_path_factory):
     engine.submit(db, done.token, made["Done"], moment)
     done = engine.load(db, done.token, made["Done"], moment)
     db.close()
-    env = {"TRIOPS_HOME": str(home), "TRIOPS_ROOT": str(root)}
+    # Made before the autouse triops_home turns the background search build off: said here,
+    # or the server embeds the whole course while the tests run (about two CPU minutes).
+    env = {"TRIOPS_HOME": str(home), "TRIOPS_ROOT": str(root), "TRIOPS_SEARCH_WARMUP": "0"}
     with streamlit_server(REPO / "app.py", env=env) as server:
         yield App(server.url, made["Open"], opened, made["Done"], done, made["Keys"])
 

@@ -23,7 +23,10 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(home):
-    with streamlit_server(REPO / "app.py", env={"TRIOPS_HOME": str(home)}) as srv:
+    # A module's fixture is made before the autouse triops_home, which turns the background
+    # search build off for a test's own processes: said here, or the server embeds the course.
+    env = {"TRIOPS_HOME": str(home), "TRIOPS_SEARCH_WARMUP": "0"}
+    with streamlit_server(REPO / "app.py", env=env) as srv:
         yield srv
 
 
