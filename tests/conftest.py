@@ -44,6 +44,17 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_search_warmup():
+    """No app server a module or session fixture starts builds the search index in the
+    background unless its test module asks (TRIOPS_SEARCH_WARMUP=1 in the server's env): such
+    fixtures are made before the autouse triops_home below, and a browser module's server that
+    inherited the developer's setting embedded the whole course while its tests ran."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRIOPS_SEARCH_WARMUP", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def triops_home(tmp_path, monkeypatch):
     """Every test gets its own runtime folder; nothing touches the developer's .triops/."""
