@@ -9,6 +9,8 @@ import json
 import math
 import random
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -279,6 +281,12 @@ def finalize_if_expired(
     def abandoned() -> audit.NewEntry:
         return expired(f"abandoned, not graded: grace period ended {_utc(row.grace_until)}")
 
+    in_time = not (
+        (row.state == "in_progress" and row.deadline is not None and row.deadline <= now)
+        or (row.state == "overdue" and row.grace_until is not None and row.grace_until <= now)
+    )
+    if in_time:
+        return row  # nothing to apply: the row as read is current
     if row.state == "in_progress" and row.deadline is not None and row.deadline <= now:
         if row.grace_until is None:
             _finish(
@@ -341,13 +349,32 @@ def load(db, token: str, user_id: str, now: datetime) -> AttemptView:
     )
 
 
+# An attempt's items as drawn never change once stored (its rows are only ever inserted), so
+# each page run of an attempt reuses them instead of reading and validating every snapshot
+# again. Keyed by attempt id (an unguessable token), the most recent attempts only.
+_DRAWN: OrderedDict[str, tuple[DrawnQuestion, ...]] = OrderedDict()
+_DRAWN_KEPT = 256
+_DRAWN_LOCK = threading.Lock()
+
+
 def _drawn(db, row: AttemptRow) -> list[DrawnQuestion]:
-    return [
+    with _DRAWN_LOCK:
+        hit = _DRAWN.get(row.id)
+        if hit is not None:
+            _DRAWN.move_to_end(row.id)
+            return list(hit)
+    drawn = tuple(
         DrawnQuestion(
             q.position, _QUESTION.validate_python(q.snapshot), q.track, q.option_order, q.pilot
         )
         for q in store.questions(db, row.id)
-    ]
+    )
+    if drawn:  # an attempt whose rows are not visible yet is not remembered as empty
+        with _DRAWN_LOCK:
+            _DRAWN[row.id] = drawn
+            while len(_DRAWN) > _DRAWN_KEPT:
+                _DRAWN.popitem(last=False)
+    return list(drawn)
 
 
 def _answers(db, row: AttemptRow) -> dict[int, Any]:
