@@ -48,7 +48,7 @@ def token_from_secrets_in_the_step(ctx):
     workflow = ctx.yaml(WORKFLOW)
     if workflow is None:
         return False, f"{WORKFLOW} is not readable YAML"
-    wide = ["the workflow"] if "REGISTRY_TOKEN" in ((workflow.get("env") or {})) else []
+    wide = ["the workflow"] if "REGISTRY_TOKEN" in (workflow.get("env") or {}) else []
     wide += [
         f"job {name}"
         for name, job in _jobs(workflow).items()
