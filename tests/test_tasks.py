@@ -10,6 +10,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -555,3 +556,42 @@ def test_run_in_an_exam_runs_the_saved_files_in_the_background_and_logs_them(db,
         assert again.wait(300) and again.result == {"status": "success"}
     finally:
         runner.close()
+
+
+PY_TASKS = [t for t in ALL.tasks if any(rel.endswith(".py") for rel in t.spec.editable)]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("task", PY_TASKS[:1], ids=lambda t: t.key)
+def test_a_candidates_python_runs_in_the_sandbox_never_in_the_graders_process(task, tmp_path):
+    """The candidate's Python, solved, with first lines that leave a mark named after the uid
+    that ran them: the check still passes (the code ran, in the sandbox), and no mark was left
+    by root (the grader's process), nor was the module imported into it."""
+    rel = next(rel for rel in task.spec.editable if rel.endswith(".py"))
+    # Under the system temp dir: pytest's own is 0700, which no pool UID can traverse.
+    marks = Path(tempfile.mkdtemp(prefix="triops-marks-"))
+    marks.chmod(0o777)
+    probe = (
+        "import os as _os\n"
+        f"_p = {str(marks)!r} + '/uid-' + str(_os.getuid())\n"
+        "try:\n    open(_p, 'w').close()\nexcept OSError:\n    pass\n"
+    )
+    files = solution_files(task)
+    solved = files[rel]
+    # After a module docstring and `from __future__` lines, which must stay first.
+    lines = solved.splitlines(keepends=True)
+    cut = 0
+    for i, line in enumerate(lines):
+        if line.startswith("from __future__"):
+            cut = i + 1
+    files[rel] = "".join(lines[:cut]) + probe + "".join(lines[cut:])
+    module = Path(rel).stem
+    before = set(sys.modules)
+    grade = grade_files(task, files, **settings())
+    assert grade.points == 100, grade.outcome()
+    left = sorted(p.name for p in marks.iterdir())
+    shutil.rmtree(marks, ignore_errors=True)
+    # (The sandbox lets the run write only in its own work folder, so no mark is expected at
+    # all; one by root would mean the grader ran the file itself.)
+    assert "uid-0" not in left
+    assert module not in set(sys.modules) - before
