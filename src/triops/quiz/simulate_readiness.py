@@ -30,10 +30,14 @@ beside the outcome, which splits a decile miss in two:
   same exam-only questions, which no practice answer calibrates (about 3 of the quick mock's
   30 questions come from them: seed 1's happened to be easier than their level): with true
   parameters for those questions alone the gap falls to 0.040.
-Measured on 2026-12-06, seeds 0-11 (bench/readiness_bench.py): quick mock, worst tenth over
-0.08 in 3 of 12 (0.142, 0.095, 0.085), the true probabilities in 2 of 12, Brier 0.087-0.105
-against the naive verdict's 0.127-0.152; full-format mock, 5 of 12 (0.125 at worst), the
-true probabilities in 4 of 12, Brier 0.056-0.083 against 0.076-0.132. Tried and dropped as
+Measured on 2026-12-06, seeds 0-11 (bench/readiness_bench.py), after the triad bank grew to
+186 questions (which changes every seed's draws): quick mock, worst tenth over 0.08 in 4 of 12
+(0.105, 0.093, 0.086, 0.083), the true probabilities in none (0.073 at worst), Brier
+0.091-0.108 against the naive verdict's 0.122-0.159; full-format mock, 5 of 12 (0.153 at
+worst), the true probabilities in none, Brier 0.060-0.077 against 0.081-0.126. So on these
+twelve runs the misses are not the coin flips alone: the model's own error (above) adds to
+them, and the target holds on three seeds pooled (3,000 learners: worst tenth 0.040-0.062 over
+seeds 0-2, 3-5, 6-8 and 9-11 of the quick mock), not on every run of 1,000. Tried and dropped as
 fixes, for moving nothing: taking an unanswered question's discrimination and spread from
 the installation's fitted questions instead of a = 1 and irt.B_SD, and a looser prior on
 log a (irt.LOG_A_SD 0.8).
