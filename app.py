@@ -5,6 +5,7 @@ import time
 
 import streamlit as st
 
+from triops.tasks import register as register_tasks
 from triops.ui import navigation, resources, search_state, signin
 from triops.ui.guard import guard
 from triops.ui.identity import sidebar_identity
@@ -12,6 +13,7 @@ from triops.ui.offline import PAGE_ICON, connection_text
 from triops.ui.reconnect import reconnecting
 
 st.set_page_config(page_title="Triops", page_icon=PAGE_ICON, layout="wide")
+register_tasks()  # exam profiles with tasks load them, and attempts grade them (quiz.hooks)
 
 
 def _page() -> None:

@@ -24,7 +24,10 @@ from bench import (
     task_bench,
 )
 from bench.report import Figure, table, write
+from triops.tasks import register as register_tasks
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+
+register_tasks()  # the hands-on profile draws tasks (triops.quiz.hooks)
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 

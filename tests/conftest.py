@@ -38,7 +38,10 @@ from triops.config import get_settings
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
 from triops.store.connection import open_state
+from triops.tasks import register as register_tasks
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+
+register_tasks()  # the real exam profiles draw tasks (triops.quiz.hooks)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -43,6 +43,7 @@ FLOORS: list[set[str]] = [
     {"triops.search"},
     {"triops.evals"},
     {"triops.labs"},
+    {"triops.tasks"},
     {"triops.ui", "triops.validate"},
     {"triops.cli", "app_pages", "app", "labs"},
 ]

@@ -14,6 +14,9 @@ import typer
 from triops.config import REPO_ROOT, get_settings
 from triops.drift.cli import drift_command
 from triops.evals.cli import eval_app
+from triops.tasks import register as register_tasks
+
+register_tasks()  # exam profiles with tasks load them, and attempts grade them (quiz.hooks)
 
 app = typer.Typer(
     help="Triops: learn DevOps, MLOps and LLMOps offline.",

@@ -177,6 +177,19 @@ class LiveJob:
         return json.dumps(out, default=str) if out else None
 
 
+def side_by_side(calls: list[Callable[[], Any]], at_most: int) -> list[Any]:
+    """Run `calls` on up to `at_most` threads at once and return their results in order (the
+    first exception is raised once all have ended). For work that waits on subprocesses, such
+    as grading an attempt's tasks in the sandbox; a page or a job calls it and waits."""
+    if not calls:
+        return []
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(at_most, len(calls)))) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+
+
 Work = Callable[[LiveJob], dict | None]
 """A job's body: runs in the job's thread, returns the result kept on its row (JSON-able)."""
 

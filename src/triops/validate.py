@@ -15,6 +15,7 @@ from triops.quiz.blueprint import load_exams
 from triops.quiz.guides import covers_problems, load_guides
 from triops.quiz.itemwriting import ExamStrategies, item_writing_problems
 from triops.search.intelligence import semantic_warnings, too_few_questions
+from triops.tasks import register as register_tasks
 from triops.tasks.spec import TRACKS, load_tasks
 
 
@@ -49,6 +50,7 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
 
     With an embedder (and a folder for the derived search index), also warn about
     near-duplicate questions and questions far from their lesson."""
+    register_tasks()  # exam profiles that draw tasks load the task folders
     cache = ParseCache()
     course = load_course(root, cache)
     lesson_ids = {lesson.id for lesson in course.lessons()}

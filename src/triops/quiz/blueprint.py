@@ -24,6 +24,7 @@ from triops.content.loader import ParseCache, ParsedFile
 from triops.content.models import Strict
 from triops.content.problems import Problem, display_path, error, warning
 from triops.content.yamlsource import YamlDoc, YamlSyntaxError, parse_yaml, validate_model
+from triops.quiz import hooks
 from triops.quiz.bank import Bank, BankQuestion
 from triops.quiz.models import QUESTION_TYPES
 
@@ -516,10 +517,13 @@ def load_exams(root: Path, bank: Bank | None = None, cache: ParseCache | None = 
             continue
         exam = Exam(path.stem, value.blueprint, shown, value.domain_lines)
         if value.blueprint.tasks is not None:
+            if hooks.task_loader is None:  # refused rather than drawn without its tasks
+                result.problems.append(
+                    error(shown, 1, "this profile draws tasks, and this process cannot load them")
+                )
+                continue
             if all_tasks is None:
-                from triops.tasks.spec import load_tasks
-
-                all_tasks = load_tasks(root).tasks
+                all_tasks = hooks.task_loader(root)
             pool, problems = task_problems(value.blueprint, value.task_lines, shown, all_tasks)
             result.problems += problems
             if problems:

@@ -12,15 +12,16 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from triops import jobs
 from triops.errors import InvalidInputError, NotFoundError, TriopsError
-from triops.quiz import review
+from triops.quiz import hooks, review
 from triops.quiz.bank import Bank
 from triops.quiz.blueprint import Blueprint, Exam
 from triops.quiz.grading import Grade, grade, validate_response
@@ -46,9 +47,12 @@ LATE_WRITE_REFUSED = "exam late write refused"
 SYSTEM = "system"  # the actor id of the server itself: user ids are hex, so it names nobody
 
 
-# The grader of task items at submit and expiry; None: `task_grader()` with the settings.
-# (The bench and tests may set one that counts or times its calls.)
+# The grader of task items at submit and expiry when set (the bench and tests set one that
+# counts or times its calls); None: the course's grader that `triops.tasks.register()` put in
+# triops.quiz.hooks (the engine sits below the labs and does not grade a task itself), and
+# without one, tasks end "not graded" with that reason.
 TASK_GRADER: Callable[[Any, Any], dict[str, Any]] | None = None
+NO_GRADER = "not graded: this process has no task grader (triops.tasks.register was not called)"
 GRADING_THREADS = 2  # tasks of one attempt graded side by side at submit
 
 
@@ -130,8 +134,6 @@ def draw_tasks(exam: Exam, rng: random.Random, first_position: int) -> list[Draw
     bp = exam.blueprint
     if bp.tasks is None:
         return []
-    from triops.tasks.grader import fingerprint
-
     pool = list(exam.task_pool)
     if len(pool) < bp.tasks.count:
         raise InvalidInputError(
@@ -141,7 +143,7 @@ def draw_tasks(exam: Exam, rng: random.Random, first_position: int) -> list[Draw
     picked = rng.sample(pool, bp.tasks.count)
     return [
         DrawnQuestion(
-            first_position + i, TaskItem.from_task(t, fingerprint(t)), t.spec.track, [], False
+            first_position + i, TaskItem.from_task(t, t.fingerprint()), t.spec.track, [], False
         )
         for i, t in enumerate(picked)
     ]
@@ -450,60 +452,30 @@ def grade_tasks(view: AttemptView, grader: Callable | None = None) -> dict[int, 
     tasks = [d for d in view.questions if is_task(d.question)]
     if not tasks:
         return {}
-    grader = grader or task_grader()
+    grader = grader or hooks.task_grader or _ungraded
     # Each grading is its own sandboxed run(s) and waits on them, so two go side by side; more
     # would compete for the cores that the runs themselves use.
-    with ThreadPoolExecutor(max_workers=min(GRADING_THREADS, len(tasks))) as pool:
-        futures = {
-            d.position: pool.submit(grader, d.question, view.responses.get(d.position))
-            for d in tasks
-        }
-        return {position: future.result() for position, future in futures.items()}
+    results = jobs.side_by_side(
+        [partial(grader, d.question, view.responses.get(d.position)) for d in tasks],
+        GRADING_THREADS,
+    )
+    return {d.position: result for d, result in zip(tasks, results, strict=True)}
 
 
-def task_grader() -> Callable[[Any, Any], dict[str, Any]]:
-    """Grades one task item on a response with the course's task folder, in the sandbox of
-    the settings (TRIOPS_ROOT, TRIOPS_SANDBOX_ROOT, TRIOPS_LABS_VENV)."""
-    from triops.config import get_settings
-    from triops.tasks.grader import GradingUnavailable, fingerprint, grade_files
-    from triops.tasks.spec import load_tasks
+def ungraded_result(item, reason: str) -> dict[str, Any]:
+    """A task's result entry when its check could not run: 0 points, every criterion failed
+    with the reason, marked ungraded."""
+    criteria = [c.model_dump() for c in item.criteria]
+    return {
+        "points": 0,
+        "criteria": [{**c, "passed": False, "reason": reason} for c in criteria],
+        "ungraded": True,
+        "note": "",
+    }
 
-    settings = get_settings()
-    tasks = {t.key: t for t in load_tasks(settings.root).tasks}
 
-    def grade_one(item, response) -> dict[str, Any]:
-        task = tasks.get(item.task)
-        criteria = [c.model_dump() for c in item.criteria]
-        reason = ""
-        if task is None:
-            reason = f"not graded: the task {item.task} is no longer in quizzes/tasks/"
-        else:
-            try:
-                files = item.files(response)
-                g = grade_files(
-                    task,
-                    files,
-                    sandbox_root=settings.sandbox_root,
-                    labs_venv=settings.labs_venv,
-                )
-            except GradingUnavailable as exc:
-                reason = f"not graded: the machine could not run the task ({exc})"
-            else:
-                note = "" if fingerprint(task) == item.fingerprint else "changed since drawn"
-                return {
-                    "points": g.points,
-                    "criteria": [v.to_dict() for v in g.verdicts],
-                    "ungraded": False,
-                    "note": note,
-                }
-        return {
-            "points": 0,
-            "criteria": [{**c, "passed": False, "reason": reason} for c in criteria],
-            "ungraded": True,
-            "note": "",
-        }
-
-    return grade_one
+def _ungraded(item, response) -> dict[str, Any]:
+    return ungraded_result(item, NO_GRADER)
 
 
 def _stored_task_results(view: AttemptView) -> dict[int, dict[str, Any]]:

@@ -8,6 +8,7 @@ found here, each problem at the file and line it concerns."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,16 @@ class Task:
     @property
     def check_file(self) -> Path:
         return self.folder / "check.py"
+
+    def fingerprint(self) -> str:
+        """A digest of what decides a verdict besides the answer: task.yaml, check.py, starter/
+        (kept in an attempt's snapshot of the task, so a review can say it changed since)."""
+        digest = hashlib.sha256()
+        for path in sorted([self.folder / "task.yaml", self.check_file, *self.starter.rglob("*")]):
+            if path.is_file() and not path.is_symlink():
+                digest.update(path.relative_to(self.folder).as_posix().encode())
+                digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
 
     def as_lab(self):
         """The task as a lab, so that its runs are the lab runs of its run.kind."""

@@ -32,7 +32,7 @@ class Task(QuestionBase):
     editable: list[str] = Field(min_length=1)
     run_kind: str = "workflow"
     criteria: list[TaskCriterion] = Field(min_length=1)
-    # A digest of task.yaml, check.py and starter/ when drawn (triops.tasks.grader.fingerprint).
+    # A digest of task.yaml, check.py and starter/ when drawn (triops.tasks.spec.Task.fingerprint).
     fingerprint: str = ""
 
     @classmethod
