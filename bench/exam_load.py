@@ -938,7 +938,7 @@ def _measured(servers: Servers, cohort: Cohort, sit: dict, kill: bool = False):
 
     before = [cpu(pid) for pid in servers.replica_pids]
     own, wall = time.process_time(), time.monotonic()
-    results = asyncio.run(_sit(servers.url, cohort, kill=kill_busiest if kill else None, **sit))
+    results = _run_async(_sit(servers.url, cohort, kill=kill_busiest if kill else None, **sit))
     elapsed = max(time.monotonic() - wall, 1e-6)
     # A killed replica's share is left out: its count stops at the kill (or it is gone).
     after = [None if n in killed else cpu(pid) for n, pid in enumerate(servers.replica_pids)]
@@ -1006,6 +1006,19 @@ async def _sit(
         if kill_task is not None:
             kill_task.cancel()
             await asyncio.gather(kill_task, return_exceptions=True)
+
+
+def _run_async(coro):
+    """asyncio.run(coro), on a thread of its own when this thread already runs an event loop
+    (a test process that also drives Playwright's sync API, whose loop stays on its thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def exam_load(

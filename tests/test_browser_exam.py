@@ -239,6 +239,7 @@ def test_the_countdown_keeps_its_element_and_announces_once_across_resyncs(brows
         page.get_by_text("Question 1 of 7").wait_for()
         idle(page)
         timer = page.get_by_role("timer", name="Time left")
+        timer.wait_for()  # the component mounts after the page's text on a busy machine
         assert timer.count() == 1
         assert page.locator("iframe").count() == 0
         element = page.locator(".triops-timer")

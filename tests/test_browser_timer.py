@@ -57,7 +57,9 @@ class Timer:
         import json
 
         self.page = browser.new_page()
-        self.page.clock.install(time=T0)
+        # The installed clock runs until paused: start it early enough that T0 is still ahead
+        # when pause_at runs on a busy machine (pausing "in the past" is an error).
+        self.page.clock.install(time=T0 - timedelta(seconds=30))
         self.page.clock.pause_at(T0)
         self.server_start = T0 + timedelta(seconds=server_ahead)
         self.deadline = self.server_start + timedelta(seconds=deadline_in)

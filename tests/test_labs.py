@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,14 @@ def test_lab_run_prints_live_job_lines_and_exit_status(tmp_path):
     # The starter's build job runs ungated and uploads its wheel: kept where asked, and the
     # run's temporary artifacts folder is gone.
     assert [p.name for p in (kept / "wheel").glob("*.whl")] == ["textstats-0.3.0-py3-none-any.whl"]
-    assert set(Path(tempfile.gettempdir()).glob("triops-artifacts-*")) <= before
+    # Another test process (pytest-xdist) may have a run of its own in flight, with its folder
+    # in the same temporary directory: wait for those to end; a folder this run left stays.
+    deadline = time.monotonic() + 180
+    left = set(Path(tempfile.gettempdir()).glob("triops-artifacts-*")) - before
+    while left and time.monotonic() < deadline:
+        time.sleep(1)
+        left = set(Path(tempfile.gettempdir()).glob("triops-artifacts-*")) - before
+    assert not left
 
 
 @needs_sandbox

@@ -206,6 +206,17 @@ def test_a_worker_refuses_a_stalled_time_a_live_worker_could_reach(pg_url, monke
     assert done.stderr.strip() == "error: unknown queue exams (queues: labs, index)"
 
 
+def slow_down(home: Path, lab, seconds: int = 30) -> None:
+    """Ada's workflow waits `seconds` before linting, so that a worker killed once her run has
+    printed is killed mid-run however quickly the machine runs the rest."""
+    folder = service.files_dir(home, "ada", lab)
+    rel = ".github/workflows/ci.yml"
+    text = service.read_file(folder, lab, rel)
+    wait = f"      - name: Wait\n        run: sleep {seconds}\n      - name: Lint\n"
+    assert "      - name: Lint\n" in text
+    service.save_file(folder, lab, rel, text.replace("      - name: Lint\n", wait, 1))
+
+
 def _started(pg, job_id: str, attempt: int):
     """The job once a worker has taken it for `attempt` and its sandbox run has printed."""
     found = job_store.get(pg, job_id)
@@ -224,6 +235,7 @@ def test_a_worker_killed_mid_run_leaves_the_run_to_a_second_worker(
     pg, runner, lab, triops_home, workers
 ):
     first = workers.start("--attempts", "2", *FAST)
+    slow_down(triops_home, lab)
     queued = queue_run(runner, triops_home, lab)
     taken = wait_for(lambda: _started(pg, queued.id, 1), 120, "the first worker's run to start")
     assert taken.worker == f"{os.uname().nodename}:{first.pid}"
@@ -266,6 +278,7 @@ def test_out_of_attempts_a_killed_workers_run_ends_failed_with_the_reason(
     pg, runner, lab, triops_home, workers
 ):
     first = workers.start("--attempts", "1", *FAST)
+    slow_down(triops_home, lab)
     queued = queue_run(runner, triops_home, lab, "check")
     wait_for(lambda: _started(pg, queued.id, 1), 120, "the first worker's check to start")
     os.kill(first.pid, signal.SIGKILL)
