@@ -61,11 +61,11 @@ test: install browser nginx
 
 # The inner loop: every test but those that load the model, build an index or start app
 # replicas (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
-# applies the markers from the fixtures a test uses (the cluster tests mark themselves). The subset is CPU-bound: on this 2-core machine 117 s on two workers
-# against 287 s in one process (2026-12-06, other work running); 265 s for 1,658 tests on two
-# workers at 20:14 the same day, load average 2.2 to 4.7 from other test runs. The whole suite
-# (make test) on two workers: 1,930 tests in 12 min 20 s, CI on a clean clone of main on a quiet
-# machine, 2026-12-06 20:56.
+# applies the markers from the fixtures a test uses (the cluster tests mark themselves). The
+# subset is CPU-bound: 276-324 CPU s, 305-371 s on two workers with other work running
+# (2026-12-06 22:30-22:48). The whole suite (make test) on two workers: 2,037 tests in 15 min
+# 58 s, CI on a clean clone of main on a quiet machine, 2026-12-06 23:47 (1,930 in 12 min 20 s
+# before the hands-on tasks, replicas, workers and load-test tests were added).
 test-fast: $(STAMP)
 	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 
