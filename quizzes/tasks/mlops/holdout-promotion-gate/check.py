@@ -119,7 +119,7 @@ def rerun_files() -> dict[str, str]:
 
 
 def _holdout_auc(kind: str, train: pd.DataFrame, holdout: pd.DataFrame) -> float:
-    """As pipeline.train and pipeline.auc do it."""
+    """As pipeline.train and metrics.auc do it."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.tree import DecisionTreeClassifier

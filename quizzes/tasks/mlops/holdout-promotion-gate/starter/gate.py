@@ -3,10 +3,10 @@
 `decide(champion, challenger, holdout)` gets two pipeline.Candidate (`.model`, `.train`: the
 rows it was trained on, `.registered_auc`: the registry's record, champion only) and
 `holdout`, last week's labelled customers, whom neither model was trained on. It returns a
-pipeline.Decision(promote, champion_auc, challenger_auc, reason).
+metrics.Decision(promote, champion_auc, challenger_auc, reason).
 """
 
-from pipeline import Decision, auc
+from metrics import Decision, auc
 
 MARGIN = 0.01  # AUC a challenger must gain to be worth a release
 

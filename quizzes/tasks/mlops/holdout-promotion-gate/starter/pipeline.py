@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 
-FEATURES = ["tenure_months", "monthly_eur", "support_calls", "usage_gb"]
-LABEL = "churned"
+import gate
+from metrics import FEATURES, LABEL
 
 
 @dataclass
@@ -34,14 +33,6 @@ class Candidate:
     registered_auc: float | None = None  # the registry's record (the champion only)
 
 
-@dataclass
-class Decision:
-    promote: bool
-    champion_auc: float
-    challenger_auc: float
-    reason: str
-
-
 def make_model(kind: str):
     if kind == "logistic":
         return LogisticRegression(max_iter=1000)
@@ -52,11 +43,6 @@ def make_model(kind: str):
 
 def train(kind: str, frame: pd.DataFrame):
     return make_model(kind).fit(frame[FEATURES], frame[LABEL])
-
-
-def auc(model, frame: pd.DataFrame) -> float:
-    """The model's ROC AUC on the labelled rows of `frame`."""
-    return float(roc_auc_score(frame[LABEL], model.predict_proba(frame[FEATURES])[:, 1]))
 
 
 def candidates(data: Path) -> tuple[Candidate, Candidate, pd.DataFrame]:
@@ -75,8 +61,6 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     champion, challenger, holdout = candidates(Path(args.data))
-
-    import gate
 
     decision = gate.decide(champion, challenger, holdout)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
