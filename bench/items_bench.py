@@ -1,6 +1,7 @@
 """Item analysis figures (issue 13): the item report over 10,000 simulated attempts of 65 items
 against a plain pandas groupby computing the same figures in the same run, and `triops validate
---fast` on the course with and without the item-writing checks.
+--fast` on the course with and without the item-writing checks (their facts cached by the last
+run, one question edited, no cache; see validate_item_writing).
 
 Both sides of the report figure start from the same frames in memory (what
 `triops.quiz.analysis.load` reads from the database); reading the database is not timed. The
@@ -10,9 +11,14 @@ flags and KR-20. The bench checks that the two agree before it reports a ratio."
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from unittest import mock
 
@@ -84,66 +90,160 @@ def report_vs_groupby(runs: int = 5) -> Figure:
     )
 
 
+# One run of `triops validate --fast ROOT` in a fresh process. Checks off: the item-writing
+# modules (the checks and their cache) are never imported and validate gets no findings from
+# them, so the difference to a run with the checks is everything they cost, imports included.
+# The process reports on stderr whether the checks' module was loaded, which the bench asserts.
 _COMMAND = """\
 import sys
-from unittest import mock
 
-import triops.validate
+if {off}:
+    import types
+
+    stub = types.ModuleType("triops.quiz.itemcache")
+    stub.cached_item_writing_problems = lambda bank, exams, folder: ([], [])
+    sys.modules["triops.quiz.itemcache"] = stub
 from triops.cli import main
 
-sys.argv = ["triops", "validate", "--fast"]
-if {off}:
-    mock.patch.object(triops.validate, "item_writing_problems", lambda b, e: ([], [])).start()
-main()
+sys.argv = ["triops", "validate", "--fast", {root!r}]
+try:
+    main()
+finally:
+    print("item-writing loaded:", "triops.quiz.itemwriting" in sys.modules, file=sys.stderr)
 """
 
+# What validate reads: a copy of them is validated, so that one bank file can be edited.
+_COURSE = ("content", "quizzes", "labs", "data")
 
-def validate_item_writing(runs: int = 7) -> list[Figure]:
-    """`triops validate --fast` on the course with and without the item-writing checks: the
-    command as a user runs it (a fresh process each time), and validate() in one process."""
+
+def _edit_one_question(root: Path, round_: int) -> None:
+    """Change the first line of the first stem of one bank file, as an instructor's edit does:
+    that question's text differs from the last run's (every round, from the round before)."""
+    path = root / "quizzes" / "devops" / "delivery.yaml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if line.strip() == "stem: |") + 1
+    lines[at] = re.sub(r" \(edit \d+\)$", "", lines[at]) + f" (edit {round_})"
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def validate_item_writing(runs: int = 9) -> list[Figure]:
+    """`triops validate --fast` on a copy of the course, with the item-writing checks and with
+    them switched off, in a fresh process each time as a user runs it: with the checks' facts
+    cached by the run before (the instructor's loop), with one question edited since that run,
+    and with no cache (a fresh clone's first run); and validate() in one process.
+
+    The target is on the cached figure: an instructor edits a file and runs validate again, and
+    from the second run on the facts of every unchanged question come from the cache
+    (quizzes/README.md, "Item-writing checks"). The first run on a fresh clone pays for every
+    question's words once; that figure is reported beside its baseline, not targeted.
+    Subprocesses get Python's default bytecode cache (in a folder of the bench's own, not the
+    checkout) whatever the caller's PYTHONDONTWRITEBYTECODE says, as an instructor's Python has;
+    without it every run compiles all of Triops and both sides grow by the same time."""
+    from triops.quiz import itemcache, itemwriting
     from triops.validate import validate
 
-    def command(off: bool) -> float:
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-c", _COMMAND.format(off=off)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode not in (0, 1) or "lessons:" not in done.stdout:
-            raise RuntimeError(f"triops validate --fast failed: {done.stderr[-2000:]}")
-        return (time.perf_counter() - start) * 1000
+    with tempfile.TemporaryDirectory(prefix="triops-bench-validate-") as tmp:
+        root = Path(tmp) / "course"
+        for name in _COURSE:
+            shutil.copytree(REPO / name, root / name)
+        home = Path(tmp) / "home"
+        derived = home / "derived"
+        env = dict(os.environ, TRIOPS_HOME=str(home), PYTHONPYCACHEPREFIX=str(Path(tmp) / "pyc"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        summaries: dict[str, set[str]] = defaultdict(set)
 
-    def in_process() -> float:
-        start = time.perf_counter()
-        validate(REPO)
-        return (time.perf_counter() - start) * 1000
+        def command(kind: str, round_: int) -> float:
+            if kind == "cold":
+                (derived / itemcache.FILE_NAME).unlink(missing_ok=True)
+            elif kind == "edited":
+                _edit_one_question(root, round_)
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", _COMMAND.format(off=kind == "off", root=str(root))],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            elapsed = (time.perf_counter() - start) * 1000
+            if done.returncode not in (0, 1) or "lessons:" not in done.stdout:
+                raise RuntimeError(f"triops validate --fast failed: {done.stderr[-2000:]}")
+            loaded = f"item-writing loaded: {kind != 'off'}"
+            if loaded not in done.stderr:
+                raise RuntimeError(f"{kind} run: expected {loaded!r}: {done.stderr[-2000:]}")
+            if kind != "off" and not (derived / itemcache.FILE_NAME).is_file():
+                raise RuntimeError(f"{kind} run left no cache in {derived}")
+            summaries[kind].add(done.stdout.strip().splitlines()[-1])
+            return elapsed
 
-    validate(REPO)  # warm imports and the OS file cache
-    runs_with, runs_without, calls_with, calls_without = [], [], [], []
-    for _ in range(runs):
-        runs_with.append(command(False))
-        runs_without.append(command(True))
-        calls_with.append(in_process())
-        with mock.patch("triops.validate.item_writing_problems", lambda bank, exams: ([], [])):
-            calls_without.append(in_process())
-    return [
-        Figure(
-            "triops validate --fast with item-writing checks (median)",
-            median(runs_with),
-            "ms",
-            median(runs_without),
+        def in_process(folder: Path | None) -> float:
+            itemwriting.release_caches()  # the text caches last one process run, not the next
+            start = time.perf_counter()
+            validate(root, None, folder)
+            return (time.perf_counter() - start) * 1000
+
+        # Warm-up: Python's bytecode, the OS file cache, the facts cache.
+        for kind in ("off", "cold", "warm"):
+            command(kind, 0)
+        validate(root)
+        kinds = ["off", "warm", "edited", "cold"]
+        times: dict[str, list[float]] = defaultdict(list)
+        calls: dict[str, list[float]] = defaultdict(list)
+        for round_ in range(1, runs + 1):
+            # Each round in another order (rotated), so that drift on the shared machine does
+            # not favour one side. A warm run always finds the cache the run before it wrote.
+            shift = round_ % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
+                times[kind].append(command(kind, round_))
+            calls["cached"].append(in_process(derived))
+            calls["uncached"].append(in_process(None))
+            with mock.patch(
+                "triops.validate.cached_item_writing_problems", lambda bank, exams, folder: ([], [])
+            ):
+                calls["off"].append(in_process(derived))
+        on = {kind: lines for kind, lines in summaries.items() if kind != "off"}
+        if len({frozenset(lines) for lines in on.values()}) != 1 or len(on["warm"]) != 1:
+            raise RuntimeError(f"the runs with the checks disagree: {dict(summaries)}")
+    fresh = "a fresh process per run; baseline: the same command with the checks switched off"
+    rows = [
+        (
+            "triops validate --fast, item-writing facts cached by the last run",
+            times["warm"],
+            times["off"],
             "ratio <= 1.10",
-            "a fresh process per run; baseline: the same command with the checks switched off",
+            f"the instructor's loop (edit, validate again); {fresh}",
         ),
-        Figure(
-            "validate() in process with item-writing checks (median)",
-            median(calls_with),
-            "ms",
-            median(calls_without),
+        (
+            "triops validate --fast, one question edited since the last run",
+            times["edited"],
+            times["off"],
             "",
-            "no interpreter start-up: the checks' own cost beside parsing the course",
+            f"its facts worked out again, the cache rewritten; {fresh}",
         ),
+        (
+            "triops validate --fast, no cache: a fresh clone's first run",
+            times["cold"],
+            times["off"],
+            "",
+            f"every question's facts worked out and stored; {fresh}",
+        ),
+        (
+            "validate() in process, facts cached",
+            calls["cached"],
+            calls["off"],
+            "",
+            "no interpreter start-up or imports: the checks' own cost beside parsing the course",
+        ),
+        (
+            "validate() in process, no cache",
+            calls["uncached"],
+            calls["off"],
+            "",
+            "the same, every question's facts worked out (the text caches emptied first)",
+        ),
+    ]
+    return [
+        Figure(f"{name} (median)", median(value), "ms", median(baseline), target, note)
+        for name, value, baseline, target, note in rows
     ]

@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 from conftest import REPO
 from triops.cli import app
 from triops.content.loader import load_course
+from triops.quiz import itemcache
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.quiz.itemcache import cached_item_writing_problems
 from triops.quiz.itemwriting import (
     CHECKS,
     STRATEGY_MARGIN,
@@ -20,7 +22,9 @@ from triops.quiz.itemwriting import (
     check_bank,
     expected_scores,
     is_item_writing,
+    item_writing_problems,
     length,
+    release_caches,
     strategy_findings,
 )
 from triops.quiz.models import Question
@@ -296,6 +300,17 @@ def test_course_recall_is_silent_for_a_practice_only_item(tmp_path):
     assert "course-recall" not in codes_for(tmp_path, [practice]).get("q-recall", set())
 
 
+# An exam profile that scores multiple response all-or-nothing.
+STRICT_EXAM = {
+    "title": "Strict",
+    "tracks": ["devops"],
+    "time_limit_minutes": 10,
+    "pass_mark": 70,
+    "domains": [{"domain": f"devops/{DOMAIN}", "count": 1}],
+    "multiple_response": "all-or-nothing",
+}
+
+
 def test_choose_missing_fires_only_where_an_exam_scores_all_or_nothing(tmp_path):
     item = multiple(
         "q-choose",
@@ -303,14 +318,7 @@ def test_choose_missing_fires_only_where_an_exam_scores_all_or_nothing(tmp_path)
         ["Run the suite on each pull request", "Revert a red main at once"],
         ["Merge once a week", "Test by hand before release", "Freeze merges"],
     )
-    blueprint = {
-        "title": "Strict",
-        "tracks": ["devops"],
-        "time_limit_minutes": 10,
-        "pass_mark": 70,
-        "domains": [{"domain": f"devops/{DOMAIN}", "count": 1}],
-        "multiple_response": "all-or-nothing",
-    }
+    blueprint = STRICT_EXAM
     partial = dict(blueprint, multiple_response="partial")
     assert "choose-missing" in codes_for(tmp_path / "a", [item], {"strict": blueprint})["q-choose"]
     assert "choose-missing" not in codes_for(tmp_path / "b", [item], {"lenient": partial}).get(
@@ -555,6 +563,135 @@ def test_validate_strategies_prints_a_table_per_exam(mini_root):
     assert "pure guessing" in out and "25.8%" in out
     assert "pick the longest option" in out and "38.9%" in out and "+13.1  over limit" in out
     assert out.strip().splitlines()[-1].startswith("lessons: 2  questions: 6  exams: 1")
+
+
+# --------------------------------------------------------------------------- the facts cache
+
+# Every check's flaw in one bank (the per-item cases, a tf imbalance, keys written first, a
+# multiple-response item an all-or-nothing exam draws without `choose`), with every item type.
+FLAWED_BANK = [
+    *(flawed for flawed, _ in ITEM_CASES.values()),
+    *STRATEGY_ITEMS,
+    *(true_false(f"q-tf-{i}", False) for i in range(3)),
+    *(single(f"q-first-{i}", f"Case {i}: {FLAKY_STEM}", FLAKY_KEY, SHORT, at=0) for i in range(12)),
+    multiple(
+        "q-choose",
+        "Which practices keep main releasable? Select all that apply.",
+        ["Run the suite on each pull request", "Revert a red main at once"],
+        ["Merge once a week", "Test by hand before release", "Freeze merges"],
+    ),
+]
+FLAWED_EXAMS = {"tiny": STRATEGY_EXAM, "strict": STRICT_EXAM}
+
+
+def _codes(problems) -> set[str]:
+    return {p.message[1 : p.message.index("]")] for p in problems}
+
+
+def _reload(root):
+    bank = load_bank(root)
+    return bank, load_exams(root, bank)
+
+
+def test_a_cached_run_finds_exactly_what_an_uncached_run_finds(tmp_path):
+    bank, exams = make_root(tmp_path / "root", FLAWED_BANK, FLAWED_EXAMS)
+    folder = tmp_path / "derived"
+    uncached = item_writing_problems(bank, exams)
+    assert _codes(uncached[0]) == set(CHECKS)  # the bank shows every flaw
+    first = cached_item_writing_problems(bank, exams, folder)
+    assert (folder / itemcache.FILE_NAME).is_file()
+    release_caches()  # nothing of the first pass left in memory
+    memo = itemcache.load(folder)
+    second = item_writing_problems(bank, exams, memo)
+    # Every question's facts came from the file, none was worked out again.
+    assert (memo.computed, len(memo.used)) == (0, len(bank.questions))
+    assert first == second == uncached  # findings and strategy scores, to the last bit
+    assert not itemcache.save(folder, memo)  # nothing changed: the file is not rewritten
+
+
+def test_an_edited_question_is_checked_again_and_the_cache_cannot_go_stale(tmp_path):
+    root = tmp_path / "root"
+    flawed, fixed = ITEM_CASES["key-longest"]
+    others = [ITEM_CASES["absolute-words"][0], ITEM_CASES["stem-echo"][0]]
+    make_root(root, [flawed, *others])
+    folder = tmp_path / "derived"
+    bank_file = root / "quizzes" / "devops" / "bank.yaml"
+
+    def run(items) -> tuple[list[str], int]:
+        bank_file.write_text(yaml.safe_dump({"questions": items}, sort_keys=False))
+        bank, exams = _reload(root)
+        memo = itemcache.load(folder)
+        problems, strategies = item_writing_problems(bank, exams, memo)
+        itemcache.save(folder, memo)
+        assert (problems, strategies) == item_writing_problems(bank, exams)
+        return [str(p) for p in problems if "question 'q-long'" in p.message], memo.computed
+
+    [warning], computed = run([flawed, *others])
+    assert "[key-longest]" in warning and computed == 3  # an empty cache: every question
+    # Same texts, another key (the short first option): the key is part of the cache key.
+    rekeyed = single("q-long", FLAKY_STEM, SHORT[0], [FLAKY_KEY, *SHORT[1:]], at=0)
+    assert run([rekeyed, *others]) == ([], 1)
+    # Back to the flawed key: the warning returns, from facts worked out again.
+    [warning], computed = run([flawed, *others])
+    assert "[key-longest]" in warning and computed == 1
+    # The instructor rewrites the distractors: only that question is worked out again, its
+    # warning is gone, and the other questions' warnings stay.
+    assert run([fixed, *others]) == ([], 1)
+    assert {"absolute-words", "stem-echo"} <= _codes(item_writing_problems(*_reload(root))[0])
+
+
+def _damage(path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "garbage":
+        path.write_bytes(b"not a cache at all")
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "one byte flipped":
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+    elif how == "other code":
+        head = len(itemcache._MAGIC)
+        path.write_bytes(data[:head] + bytes(16) + data[head + 16 :])
+    elif how == "a folder in its place":
+        path.unlink()
+        path.mkdir()
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["garbage", "empty", "truncated", "one byte flipped", "other code", "a folder in its place"],
+)
+def test_a_damaged_cache_file_is_ignored_and_replaced(tmp_path, how):
+    bank, exams = make_root(tmp_path / "root", FLAWED_BANK, FLAWED_EXAMS)
+    folder = tmp_path / "derived"
+    expected = item_writing_problems(bank, exams)
+    cached_item_writing_problems(bank, exams, folder)
+    _damage(folder / itemcache.FILE_NAME, how)
+    assert itemcache.load(folder).known == {}
+    assert cached_item_writing_problems(bank, exams, folder) == expected
+    if how != "a folder in its place":  # that one cannot be replaced, and the run goes uncached
+        assert len(itemcache.load(folder).known) == len(bank.questions)
+
+
+def test_a_cache_folder_that_cannot_be_written_leaves_the_run_uncached(tmp_path):
+    bank, exams = make_root(tmp_path / "root", FLAWED_BANK, FLAWED_EXAMS)
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the home folder should be")
+    folder = blocker / "derived"
+    assert cached_item_writing_problems(bank, exams, folder) == item_writing_problems(bank, exams)
+    assert blocker.read_text() == "a file where the home folder should be"
+
+
+def test_validate_keeps_the_facts_in_the_derived_folder_and_says_the_same_twice(
+    mini_root, triops_home
+):
+    make_root(mini_root, FLAWED_BANK, FLAWED_EXAMS)
+    runs = [CliRunner().invoke(app, ["validate", "--fast", str(mini_root)]) for _ in range(2)]
+    assert (triops_home / "derived" / itemcache.FILE_NAME).is_file()
+    assert runs[0].output == runs[1].output
+    assert "[key-longest]" in runs[0].output and "[blind-strategy]" in runs[0].output
+    assert not list(mini_root.rglob(itemcache.FILE_NAME))  # nothing written in the course
 
 
 # --------------------------------------------------------------------------- the real repository

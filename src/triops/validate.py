@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from triops.content.knowledge import load_knowledge
 from triops.content.loader import ParseCache, load_course
@@ -13,10 +14,13 @@ from triops.market.data import load_market_data
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
 from triops.quiz.guides import covers_problems, load_guides
-from triops.quiz.itemwriting import ExamStrategies, item_writing_problems
+from triops.quiz.itemcache import cached_item_writing_problems
 from triops.search.intelligence import semantic_warnings, too_few_questions
 from triops.tasks import register as register_tasks
 from triops.tasks.spec import TRACKS, load_tasks
+
+if TYPE_CHECKING:
+    from triops.quiz.itemwriting import ExamStrategies
 
 
 @dataclass
@@ -49,7 +53,8 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
     """Check everything under `root`; nothing here opens the learner-state database.
 
     With an embedder (and a folder for the derived search index), also warn about
-    near-duplicate questions and questions far from their lesson."""
+    near-duplicate questions and questions far from their lesson. With a derived data folder,
+    the item-writing checks keep their per-question facts there between runs."""
     register_tasks()  # exam profiles that draw tasks load the task folders
     cache = ParseCache()
     course = load_course(root, cache)
@@ -63,7 +68,9 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
     tasks = load_tasks(root, domains, cache)
     guides = load_guides(root, exams, cache)
     covers = covers_problems(guides, course, bank)
-    item_writing, strategies = item_writing_problems(bank, exams)
+    # The item-writing checks reuse each unchanged question's facts from the last run, kept in
+    # the derived data folder.
+    item_writing, strategies = cached_item_writing_problems(bank, exams, derived_dir)
     intelligence = too_few_questions(course, bank) if bank.questions else []
     if embedder is not None and derived_dir is not None:
         intelligence += semantic_warnings(course, bank, embedder, derived_dir)

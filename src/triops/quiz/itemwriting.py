@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from triops.content.problems import Problem, warning
 from triops.quiz.bank import Bank, BankQuestion
@@ -231,31 +232,24 @@ def _prob(p: float) -> str:
     return "below 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-@dataclass(frozen=True)
 class _Choice:
-    """What the checks read from a single or multiple item, worked out once."""
+    """What the item-local checks read from a single or multiple question, worked out once."""
 
-    bq: BankQuestion
-    keys: tuple[bool, ...]
-    lengths: tuple[int, ...]
-    option_words: tuple[frozenset[str], ...]
-    stem_words: frozenset[str]
-    strictly_longest_key: bool  # a key is longer than every distractor
+    __slots__ = ("keys", "lengths", "option_words", "q", "stem_words", "strictly_longest_key")
 
-    @classmethod
-    def of(cls, bq: BankQuestion) -> _Choice:
-        q = bq.question
+    def __init__(self, q) -> None:
         texts = [o.text for o in q.options]
         keys = tuple(_full_keys(q))
         lengths = tuple(length(t) for t in texts)
         longest_key = max(n for n, k in zip(lengths, keys, strict=True) if k)
-        return cls(
-            bq,
-            keys,
-            lengths,
-            tuple(words(t) for t in texts),
-            words(q.stem),
-            all(n < longest_key for n, k in zip(lengths, keys, strict=True) if not k),
+        self.q = q
+        self.keys = keys
+        self.lengths = lengths
+        self.option_words = tuple(words(t) for t in texts)
+        self.stem_words = words(q.stem)
+        # a key is longer than every distractor
+        self.strictly_longest_key = all(
+            n < longest_key for n, k in zip(lengths, keys, strict=True) if not k
         )
 
     def split(self, values):
@@ -265,16 +259,19 @@ class _Choice:
         return keyed, wrong
 
 
-def _key_longest(c: _Choice) -> list[Finding]:
+# An item-local finding before it is placed at an item: (code, message without the item's id).
+_Local = tuple[str, str]
+
+
+def _key_longest(c: _Choice) -> list[_Local]:
     key_lens, wrong_lens = c.split(c.lengths)
     if not wrong_lens or not key_lens:
         return []
-    if c.bq.question.type == "single":
+    if c.q.type == "single":
         key, longest = key_lens[0], max(wrong_lens)
         if longest and key >= KEY_LENGTH_RATIO * longest:
             return [
-                _at(
-                    c.bq,
+                (
                     "key-longest",
                     f"the key is {key / longest:.2f}× as long as the longest distractor "
                     f"({key} vs {longest} characters): make the distractors as specific and "
@@ -286,8 +283,7 @@ def _key_longest(c: _Choice) -> list[Finding]:
     mean_wrong = sum(wrong_lens) / len(wrong_lens)
     if mean_wrong and mean_key >= KEY_LENGTH_RATIO * mean_wrong:
         return [
-            _at(
-                c.bq,
+            (
                 "key-longest",
                 f"the correct options average {mean_key:.0f} characters against "
                 f"{mean_wrong:.0f} for the wrong ones ({mean_key / mean_wrong:.2f}×): make "
@@ -297,8 +293,8 @@ def _key_longest(c: _Choice) -> list[Finding]:
     return []
 
 
-def _absolute_words(c: _Choice) -> list[Finding]:
-    q = c.bq.question
+def _absolute_words(c: _Choice) -> list[_Local]:
+    q = c.q
     found = [absolutes(o.text) for o in q.options]
     keyed, wrong = c.split(found)
     if any(keyed) or not any(wrong):
@@ -309,8 +305,7 @@ def _absolute_words(c: _Choice) -> list[Finding]:
     ]
     which = "key" if q.type == "single" else "correct options"
     return [
-        _at(
-            c.bq,
+        (
             "absolute-words",
             f"absolute words in distractors but not in the {which}: {'; '.join(hits)}: a "
             "test-wise candidate strikes these; make the distractor wrong for a substantive "
@@ -332,36 +327,39 @@ def _echoes(c: _Choice) -> frozenset[str]:
     return echoed
 
 
-def _stem_echo(c: _Choice, echoed: frozenset[str]) -> list[Finding]:
-    shown = sorted(_surface(c.bq.question.stem, echoed))
-    which = "the key" if c.bq.question.type == "single" else "every correct option"
-    return [
-        _at(
-            c.bq,
-            "stem-echo",
-            f"{which} repeats the stem's word{'s' if len(shown) > 1 else ''} "
-            f"{', '.join(repr(w) for w in shown)} and no distractor does: reword the key, or "
-            "use the word in a distractor too",
-        )
-    ]
+def _stem_echo(bq: BankQuestion, surfaces: dict[str, tuple[str, ...]], echoed) -> Finding:
+    # The stem's words as written whose stems were echoed (their stems if none, as a fallback).
+    shown = sorted(set().union(*(surfaces[r] for r in echoed)) or set(echoed))
+    which = "the key" if bq.question.type == "single" else "every correct option"
+    return _at(
+        bq,
+        "stem-echo",
+        f"{which} repeats the stem's word{'s' if len(shown) > 1 else ''} "
+        f"{', '.join(repr(w) for w in shown)} and no distractor does: reword the key, or "
+        "use the word in a distractor too",
+    )
 
 
-def _surface(text: str, roots: frozenset[str]) -> set[str]:
-    """The words of `text` as written whose stems are in `roots`."""
-    return {w for w in _tokens(text) if _root(w) in roots} or set(roots)
+def _surfaces(text: str, roots: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """For each stem in `roots`, the words of `text` as written that have it."""
+    out: dict[str, set[str]] = {r: set() for r in roots}
+    for w in _tokens(text):
+        r = _root(w)
+        if r in out:
+            out[r].add(w)
+    return {r: tuple(sorted(ws)) for r, ws in out.items()}
 
 
-def _all_none_above(bq: BankQuestion) -> list[Finding]:
+def _all_none_above(q) -> list[_Local]:
     hits = [
         plain(o.text)
-        for o in bq.question.options
+        for o in q.options
         if not _ABOVE_HINTS.isdisjoint(_tokens(o.text)) and _ABOVE.search(plain(o.text))
     ]
     if not hits:
         return []
     return [
-        _at(
-            bq,
+        (
             "all-none-above",
             f'option "{hits[0]}": replace it with a plausible, specific option ("all of the '
             'above" is found by spotting two right options; "none of the above" tests only '
@@ -370,9 +368,8 @@ def _all_none_above(bq: BankQuestion) -> list[Finding]:
     ]
 
 
-def _near_identical(c: _Choice) -> list[Finding]:
-    bq = c.bq
-    texts = [o.text for o in bq.question.options]
+def _near_identical(c: _Choice) -> list[_Local]:
+    texts = [o.text for o in c.q.options]
     content = c.option_words
     for i, j in combinations(range(len(texts)), 2):
         wa, wb = content[i], content[j]
@@ -392,8 +389,7 @@ def _near_identical(c: _Choice) -> list[Finding]:
                 same = ratio >= NEAR_IDENTICAL_RATIO
         if same:
             return [
-                _at(
-                    bq,
+                (
                     "near-identical-options",
                     f'options {i + 1} and {j + 1} say nearly the same thing ("{plain(texts[i])}" '
                     f'/ "{plain(texts[j])}"): make each option a distinct, plausible answer',
@@ -402,21 +398,113 @@ def _near_identical(c: _Choice) -> list[Finding]:
     return []
 
 
-def _course_recall(bq: BankQuestion) -> list[Finding]:
-    if _RECALL_HINTS.isdisjoint(_tokens(bq.question.stem)):
-        return []
-    m = _RECALL.search(plain(bq.question.stem))
-    if m is not None:
-        return [
-            _at(
-                bq,
-                "course-recall",
-                f'the stem asks about "{m.group(0)}": in an exam pool, test understanding with '
-                "a scenario instead of recall of this course or one author, or mark the item "
-                "`practice_only: true`",
-            )
-        ]
-    return []
+def _recall(stem: str) -> str | None:
+    """The words of a stem that refer to the course itself or a named source, if any."""
+    if _RECALL_HINTS.isdisjoint(_tokens(stem)):
+        return None
+    m = _RECALL.search(plain(stem))
+    return None if m is None else m.group(0)
+
+
+def _course_recall(bq: BankQuestion, phrase: str) -> Finding:
+    return _at(
+        bq,
+        "course-recall",
+        f'the stem asks about "{phrase}": in an exam pool, test understanding with '
+        "a scenario instead of recall of this course or one author, or mark the item "
+        "`practice_only: true`",
+    )
+
+
+# ---------------------------------------------------------------------------------- facts
+
+
+class ItemFacts(NamedTuple):
+    """What the checks and the strategies need from one question, worked out from its text and
+    key alone (never from its id, file, line or track), so a question whose signature is
+    unchanged can reuse the facts of an earlier run: `triops validate` keeps them on disk
+    (triops.quiz.itemcache). Plain values only (tuples, frozensets, dicts, str, int, float,
+    bool), which `marshal` can store."""
+
+    recall: str | None  # the stem's words that refer to the course or a named source
+    # The rest is for single and multiple questions; empty for the other types.
+    keys: tuple[bool, ...] = ()
+    lengths: tuple[int, ...] = ()
+    strictly_longest_key: bool = False  # a key is longer than every distractor
+    before_echo: tuple[_Local, ...] = ()  # key-longest, absolute-words
+    after_echo: tuple[_Local, ...] = ()  # all-none-above, near-identical-options
+    echoes: dict[str, tuple[str, ...]] = {}  # echoed stem -> the stem's words as written
+    # The stems of four letters or more in the stem or any option (a tuple: quicker to load).
+    vocab: tuple[str, ...] = ()
+    select_all: bool = False  # the stem says "select all that apply"
+    expected: tuple[float, ...] = ()  # expected_scores(q) in _NAMES' order
+    expected_aon: tuple[float, ...] = ()  # the same scored all-or-nothing (multiple only)
+
+
+def signature(q) -> tuple:
+    """Everything of a question that its facts depend on: the cache key of its facts."""
+    t = q.type
+    if t == "single":
+        return (t, q.stem, tuple(o.text for o in q.options), tuple(q.weights()))
+    if t == "multiple":
+        return (t, q.stem, tuple(o.text for o in q.options), tuple(q.weights()), q.choose)
+    return (t, q.stem)
+
+
+def item_facts(q) -> ItemFacts:
+    """The facts of one question, computed (see ItemFacts)."""
+    recall = _recall(q.stem)
+    if q.type not in ("single", "multiple"):
+        return ItemFacts(recall)
+    c = _Choice(q)
+    echoes = _echoes(c)
+    vocab = c.stem_words.union(*c.option_words)
+    return ItemFacts(
+        recall,
+        c.keys,
+        c.lengths,
+        c.strictly_longest_key,
+        (*_key_longest(c), *_absolute_words(c)),
+        (*_all_none_above(q), *_near_identical(c)),
+        _surfaces(q.stem, echoes) if echoes else {},
+        tuple(sorted(w for w in vocab if len(w) >= 4 and w.isalpha())),
+        q.type == "multiple" and _SELECT_ALL.search(plain(q.stem)) is not None,
+        tuple(expected_scores(q, False).values()),
+        tuple(expected_scores(q, True).values()) if q.type == "multiple" else (),
+    )
+
+
+class FactMemo:
+    """Item facts by signature: those known before this run (read from disk by
+    triops.quiz.itemcache, as plain tuples) and those this run used, computed or reused."""
+
+    def __init__(self, known: dict | None = None) -> None:
+        self.known = known or {}
+        self.used: dict[tuple, ItemFacts] = {}
+        self.computed = 0
+
+    def get(self, q) -> ItemFacts:
+        sig = signature(q)
+        facts = self.used.get(sig)
+        if facts is None:
+            try:
+                facts = ItemFacts._make(self.known[sig])
+            except (KeyError, TypeError):  # not known, or not in this code's shape
+                facts = item_facts(q)
+                self.computed += 1
+            self.used[sig] = facts
+        return facts
+
+    @property
+    def changed(self) -> bool:
+        """Whether what this run used differs from what was known (so is worth writing)."""
+        return bool(self.computed) or len(self.used) != len(self.known)
+
+
+def bank_facts(bank: Bank, memo: FactMemo | None = None) -> dict[str, ItemFacts]:
+    """Each question's facts by id, from `memo` where it has them."""
+    get = (memo or FactMemo()).get
+    return {bq.id: get(bq.question) for bq in bank.questions}
 
 
 def _at(bq: BankQuestion, code: str, message: str) -> Finding:
@@ -440,7 +528,7 @@ def _tail(probabilities: list[float], observed: int) -> float:
 
 def _longest_share(
     items: list[BankQuestion],
-    choices: dict[str, _Choice],
+    choices: dict[str, ItemFacts],
     where: tuple[str, int],
     scope: str,
     track: str,
@@ -467,7 +555,7 @@ def _longest_share(
 
 
 def _key_first(
-    items: list[BankQuestion], choices: dict[str, _Choice], where: tuple[str, int], track: str
+    items: list[BankQuestion], choices: dict[str, ItemFacts], where: tuple[str, int], track: str
 ) -> list[Finding]:
     choice = [bq for bq in items if bq.question.type in ("single", "multiple")]
     if len(choice) < 2:
@@ -541,7 +629,7 @@ def _exams(exams) -> list:
     return list(exams.exams) if exams is not None else []
 
 
-def _choose_missing(bank: Bank, exams, choices: dict[str, _Choice]) -> list[Finding]:
+def _choose_missing(bank: Bank, exams, choices: dict[str, ItemFacts]) -> list[Finding]:
     strict: dict[str, list[str]] = defaultdict(list)  # question id -> exam ids
     for exam in _exams(exams):
         if exam.blueprint.multiple_response != "all-or-nothing":
@@ -565,7 +653,7 @@ def _choose_missing(bank: Bank, exams, choices: dict[str, _Choice]) -> list[Find
                     f"not say how many to choose: add `choose: {k}` and ask for {k} in the stem",
                 )
             )
-        elif _SELECT_ALL.search(plain(q.stem)):
+        elif choices[bq.id].select_all:
             out.append(
                 _at(
                     bq,
@@ -580,61 +668,68 @@ def _choose_missing(bank: Bank, exams, choices: dict[str, _Choice]) -> list[Find
 # ---------------------------------------------------------------------------------- checks
 
 
-def distinctive_words(choices: list[_Choice], candidates: frozenset[str]) -> set[str]:
+def distinctive_words(vocabs: list[tuple[str, ...]], candidates: frozenset[str]) -> set[str]:
     """Of `candidates`, the word stems rare enough among the choice items to stand out: in at
-    most 3 % of them (at least three), with at least four letters and no digits."""
+    most 3 % of them (at least three), with at least four letters and no digits. `vocabs` holds
+    each choice item's stems (ItemFacts.vocab)."""
     candidates = frozenset(w for w in candidates if len(w) >= 4 and w.isalpha())
     if not candidates:
         return set()
     df: Counter[str] = Counter()
-    for c in choices:
-        present = set(candidates & c.stem_words)
-        for w in c.option_words:
-            present |= candidates & w
-        df.update(present)
-    limit = max(3, DISTINCTIVE_SHARE * len(choices))
+    for vocab in vocabs:
+        df.update(candidates.intersection(vocab))
+    limit = max(3, DISTINCTIVE_SHARE * len(vocabs))
     return {w for w in candidates if df[w] <= limit}
 
 
-def check_bank(bank: Bank, exams=None) -> list[Finding]:
-    """Every item-writing finding over the bank; `exams` decides choose-missing."""
+def _is_choice(bq: BankQuestion) -> bool:
+    return bq.question.type in ("single", "multiple")
+
+
+def check_bank(bank: Bank, exams=None, memo: FactMemo | None = None) -> list[Finding]:
+    """Every item-writing finding over the bank; `exams` decides choose-missing; `memo` holds
+    item facts from an earlier run."""
+    return _check(bank, exams, bank_facts(bank, memo))
+
+
+def _check(bank: Bank, exams, facts: dict[str, ItemFacts]) -> list[Finding]:
     findings: list[Finding] = []
     pool_ids = _exam_pool_ids(bank)
     by_file: dict[str, list[BankQuestion]] = defaultdict(list)
     by_track: dict[str, list[BankQuestion]] = defaultdict(list)
-    choices: dict[str, _Choice] = {}
+    vocabs = []
+    candidates: set[str] = set()
+    placed = []  # (question, its facts, whether it is a choice item)
     for bq in bank.questions:
         by_file[bq.path].append(bq)
         by_track[bq.track].append(bq)
-        if bq.question.type in ("single", "multiple"):
-            choices[bq.id] = _Choice.of(bq)
-    echoes = {qid: e for qid, c in choices.items() if (e := _echoes(c))}
-    distinctive = distinctive_words(list(choices.values()), frozenset().union(*echoes.values()))
-    for bq in bank.questions:
-        c = choices.get(bq.id)
-        if c is not None:
-            findings += _key_longest(c)
-            findings += _absolute_words(c)
-            echoed = echoes.get(bq.id, frozenset()) & distinctive
+        f = facts[bq.id]
+        choice = _is_choice(bq)
+        if choice:
+            vocabs.append(f.vocab)
+            candidates.update(f.echoes)
+        placed.append((bq, f, choice))
+    distinctive = distinctive_words(vocabs, frozenset(candidates))
+    for bq, f, choice in placed:
+        if choice:
+            findings += [_at(bq, code, message) for code, message in f.before_echo]
+            echoed = distinctive.intersection(f.echoes) if f.echoes else None
             if echoed:
-                findings += _stem_echo(c, echoed)
-            findings += _all_none_above(bq)
-            findings += _near_identical(c)
-        if bq.id in pool_ids:
-            findings += _course_recall(bq)
+                findings.append(_stem_echo(bq, f.echoes, echoed))
+            findings += [_at(bq, code, message) for code, message in f.after_echo]
+        if f.recall is not None and bq.id in pool_ids:
+            findings.append(_course_recall(bq, f.recall))
     for path, items in by_file.items():
         where = (path, min(bq.line for bq in items))
         track = items[0].track
         if sum(1 for bq in items if bq.question.type == "single") >= LONGEST_SHARE_MIN_ITEMS:
-            findings += _longest_share(items, choices, where, path, track)
-        findings += _key_first(items, choices, where, track)
+            findings += _longest_share(items, facts, where, path, track)
+        findings += _key_first(items, facts, where, track)
     for track, items in by_track.items():
         first = min(items, key=lambda bq: (bq.path, bq.line))
-        findings += _longest_share(
-            items, choices, (first.path, first.line), f"track {track}", track
-        )
+        findings += _longest_share(items, facts, (first.path, first.line), f"track {track}", track)
         findings += _tf_balance(items, track)
-    findings += _choose_missing(bank, exams, choices)
+    findings += _choose_missing(bank, exams, facts)
     return sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message))
 
 
@@ -646,6 +741,7 @@ STRATEGIES: dict[str, str] = {
     "false": "always answer false",
     "overlap": "pick the option sharing most words with the stem",
 }
+_NAMES = ("guessing", *STRATEGIES)  # expected_scores' keys, in its order
 
 
 def _top(values: list[float], n: int) -> list[tuple[int, ...]]:
@@ -754,30 +850,44 @@ class ExamStrategies:
         return {name: score - self.guessing for name, score in self.strategies.items()}
 
 
-def blind_strategies(bank: Bank, exams) -> list[ExamStrategies]:
-    """Per exam profile, the expected score of guessing and of each blind strategy."""
-    cache: dict[tuple[str, bool], dict[str, float]] = {}
+def blind_strategies(bank: Bank, exams, memo: FactMemo | None = None) -> list[ExamStrategies]:
+    """Per exam profile, the expected score of guessing and of each blind strategy; `memo`
+    holds item facts from an earlier run."""
+    return _strategies(bank, exams, bank_facts(bank, memo))
+
+
+def _expected(bq: BankQuestion, aon: bool, facts: dict[str, ItemFacts]) -> tuple[float, ...]:
+    if _is_choice(bq):
+        f = facts[bq.id]
+        return f.expected_aon if aon and bq.question.type == "multiple" else f.expected
+    return tuple(expected_scores(bq.question, aon).values())
+
+
+def _strategies(bank: Bank, exams, facts: dict[str, ItemFacts]) -> list[ExamStrategies]:
+    # Each question's id and expected scores under both scoring modes, looked up by the
+    # question's identity as the pools hold it.
+    by_question = {
+        id(bq): (bq.id, _expected(bq, False, facts), _expected(bq, True, facts))
+        for bq in bank.questions
+    }
     out = []
     for exam in _exams(exams):
         bp = exam.blueprint
         aon = bp.multiple_response == "all-or-nothing"
         pools = bp.pools(bank)
-        totals: dict[str, float] = defaultdict(float)
+        totals = dict.fromkeys(_NAMES, 0.0)
         drawn = 0
         seen = set()
         for domain, count in bp.counts().items():
             pool = pools.get(domain, [])
             if not pool:
                 continue
-            sums: dict[str, float] = defaultdict(float)
+            sums = [0.0] * len(_NAMES)
             for bq in pool:
-                seen.add(bq.id)
-                key = (bq.id, aon and bq.question.type == "multiple")
-                if key not in cache:
-                    cache[key] = expected_scores(bq.question, aon)
-                for name, value in cache[key].items():
-                    sums[name] += value
-            for name, value in sums.items():
+                qid, partial, strict = by_question[id(bq)]
+                seen.add(qid)
+                sums = [a + b for a, b in zip(sums, strict if aon else partial, strict=True)]
+            for name, value in zip(_NAMES, sums, strict=True):
                 totals[name] += count * value / len(pool)
             drawn += count
         if not drawn:
@@ -858,11 +968,14 @@ def release_caches() -> None:
     _TABLES.clear()
 
 
-def _one_pass(bank: Bank, exams) -> tuple[list[Finding], list[ExamStrategies]]:
+def _one_pass(
+    bank: Bank, exams, memo: FactMemo | None = None
+) -> tuple[list[Finding], list[ExamStrategies]]:
     if not bank.questions:
         return [], []
-    strategies = blind_strategies(bank, exams)
-    return check_bank(bank, exams) + strategy_findings(strategies), strategies
+    facts = bank_facts(bank, memo)
+    strategies = _strategies(bank, exams, facts)
+    return _check(bank, exams, facts) + strategy_findings(strategies), strategies
 
 
 def findings_and_strategies(bank: Bank, exams) -> tuple[list[Finding], list[ExamStrategies]]:
@@ -874,9 +987,12 @@ def findings_and_strategies(bank: Bank, exams) -> tuple[list[Finding], list[Exam
         release_caches()
 
 
-def item_writing_problems(bank: Bank, exams) -> tuple[list[Problem], list[ExamStrategies]]:
+def item_writing_problems(
+    bank: Bank, exams, memo: FactMemo | None = None
+) -> tuple[list[Problem], list[ExamStrategies]]:
     """Every item-writing warning as a Problem, and the strategy scores behind the exam ones.
     For `triops validate`, a command that ends after one pass: the caches are left to the
-    process's exit rather than freed one by one."""
-    findings, strategies = _one_pass(bank, exams)
+    process's exit rather than freed one by one. `memo` holds item facts from an earlier run
+    (see triops.quiz.itemcache) and gains this run's."""
+    findings, strategies = _one_pass(bank, exams, memo)
     return [f.problem() for f in findings], strategies
