@@ -1,13 +1,19 @@
 """Sign-in on a class server: TRIOPS_SIGN_IN=password (the form, who the session is, sign-out)
 and TRIOPS_SIGN_IN=oidc (Streamlit's st.login with the provider in .streamlit/secrets.toml).
 
-A session is signed in for as long as its browser tab keeps it (a refresh starts a new session
-and asks again), and no longer than the password it signed in with: a changed or reset password
-signs every older session out on its next rerun. The user is read from the database on every
-rerun, so a role change applies at once."""
+Without TRIOPS_SECRET, a session is signed in for as long as its browser tab keeps it (a
+refresh starts a new session and asks again). With TRIOPS_SECRET (the same on every replica), a
+password sign-in also leaves a signed, HttpOnly cookie (triops.ui.session_cookie) that a new
+session reads from its websocket handshake: a refresh, or a reconnect to another replica after
+its own died, is still signed in, until the cookie expires, the browser closes or the user signs
+out. Either way no sign-in outlives the password it was made with: a changed or reset password
+(or a removed account) signs every older session and cookie out on its next rerun. The user is
+read from the database on every rerun, so a role change applies at once."""
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import datetime
 
 import streamlit as st
@@ -15,13 +21,21 @@ import streamlit as st
 from triops import accounts
 from triops.errors import TriopsError
 from triops.store import users
-from triops.ui import resources
+from triops.ui import resources, session_cookie
 from triops.ui.identity import Identity, now
 
 _SESSION = "triops_signed_in"  # (user id, when it signed in)
 _NOTICE = "triops_sign_in_notice"
 _ERROR = "triops_sign_in_error"
 _IDENTITY = "triops_identity"  # where triops.ui.identity.current() reads it
+# The signed session cookie (only with TRIOPS_SECRET): whether this session has looked at the
+# cookie its websocket came with (once; never again after a sign-out), the voucher the page is
+# to POST for its cookie, and the sign-out whose cookie the page is to clear.
+_COOKIE_READ = "triops_session_cookie_read"
+_VOUCHER = "triops_session_voucher"
+_CLEAR = "triops_session_clear"
+
+log = logging.getLogger("triops.signin")
 
 
 def _set_identity(identity: Identity) -> Identity:
@@ -29,9 +43,47 @@ def _set_identity(identity: Identity) -> Identity:
     return identity
 
 
+def _secret() -> str | None:
+    """TRIOPS_SECRET, or None: not set, or too short (a replica refuses to start with one;
+    `make run` says so in its log and signs in as without it)."""
+    try:
+        return session_cookie.secret_from_env()
+    except session_cookie.SecretError as exc:
+        if not _warned:
+            _warned.append(True)
+            log.warning("session cookies off: %s", exc)
+        return None
+
+
+_warned: list[bool] = []  # the short secret's warning, once a process
+
+
+def _from_cookie(secret: str) -> tuple[str, datetime] | None:
+    """The sign-in this session's websocket handshake carried in its cookie, once a session."""
+    if st.session_state.get(_COOKIE_READ):
+        return None
+    st.session_state[_COOKIE_READ] = True
+    try:
+        value = st.context.cookies.get(session_cookie.COOKIE)
+    except (AttributeError, RuntimeError):  # no client (AppTest hands none)
+        value = None
+    if not isinstance(value, str) or not value:
+        return None
+    claim = session_cookie.read_cookie(secret, value, now())
+    if claim is None:  # tampered, expired, or signed under another secret
+        st.session_state[_CLEAR] = secrets.token_hex(8)
+        return None
+    return claim.user_id, claim.signed_in_at
+
+
 def session_identity(db) -> Identity:
     """Who this session is signed in as (user None before sign-in); draws nothing."""
     held: tuple[str, datetime] | None = st.session_state.get(_SESSION)
+    secret = _secret()
+    if held is None and secret is not None:
+        held = _from_cookie(secret)
+        if held is not None:
+            st.session_state[_SESSION] = held
     user = None
     if held is not None:
         user_id, signed_in_at = held
@@ -39,8 +91,80 @@ def session_identity(db) -> Identity:
             user = users.get_user(db, user_id)
         else:
             st.session_state.pop(_SESSION, None)
+            st.session_state.pop(_VOUCHER, None)
             st.session_state[_NOTICE] = "Your password was changed: sign in again."
+            if secret is not None:
+                st.session_state[_CLEAR] = secrets.token_hex(8)
     return _set_identity(Identity(user=user, mode="shared"))
+
+
+# The page's part of the cookie: a POST of the voucher, or a DELETE, to the replica's route
+# (session_cookie.SESSION_PATH), which sets or clears the HttpOnly cookie in its answer; the
+# outcome comes back as a trigger, so the session stops asking. Each voucher or sign-out is
+# sent once per page, however often the component is drawn again.
+_COOKIE_JS = """
+export default function ({ data, setTriggerValue }) {
+  if (!data || !data.method) return;
+  const sent = (window.__triopsSessionSent = window.__triopsSessionSent || new Set());
+  if (sent.has(data.once)) return;
+  sent.add(data.once);
+  const init = {
+    method: data.method,
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { [data.header]: "1", "Content-Type": "application/json" },
+  };
+  if (data.voucher) init.body = JSON.stringify({ voucher: data.voucher });
+  fetch(data.path, init)
+    .then((answer) => setTriggerValue("done", data.once + (answer.ok ? ":ok" : ":refused")))
+    .catch(() => setTriggerValue("done", data.once + ":failed"));
+}
+"""
+_cookie_component = st.components.v2.component(
+    "triops_session_cookie", js=_COOKIE_JS, isolate_styles=False
+)
+
+
+def _cookie_request(method: str, once: str, voucher: str | None = None) -> str | None:
+    """Mount the component for one request; the trigger's value ('<once>:ok', ...) in the run
+    it started, else None."""
+    data = {
+        "method": method,
+        "once": once,
+        "path": session_cookie.route_path(),
+        "header": session_cookie.HEADER,
+    }
+    if voucher is not None:
+        data["voucher"] = voucher
+    result = _cookie_component(
+        key=f"triops-session-cookie-{method.lower()}",
+        data=data,
+        height=0,
+        on_done_change=lambda: None,
+    )
+    done = getattr(result, "done", None)
+    return done if isinstance(done, str) and done.startswith(once + ":") else None
+
+
+def _store_cookie() -> None:
+    """After a password sign-in, have the page store its cookie (until the route answers, or
+    the voucher expires: a replica without the route answers 404, and nothing is kept)."""
+    voucher = st.session_state.get(_VOUCHER)
+    if voucher is None:
+        return
+    secret = _secret()
+    if secret is None or session_cookie.read_voucher(secret, voucher, now()) is None:
+        st.session_state.pop(_VOUCHER, None)
+        return
+    if _cookie_request("POST", voucher[-16:], voucher) is not None:
+        st.session_state.pop(_VOUCHER, None)
+
+
+def _clear_cookie() -> None:
+    """After a sign-out, or a cookie refused, have the page clear the cookie."""
+    once = st.session_state.get(_CLEAR)
+    if once is not None and _cookie_request("DELETE", once) is not None:
+        st.session_state.pop(_CLEAR, None)
 
 
 def _submit() -> None:
@@ -58,12 +182,18 @@ def _submit() -> None:
     except TriopsError as exc:
         st.session_state[_ERROR] = exc.user_message  # no message repeats the typed name
     else:
-        st.session_state[_SESSION] = (user.id, now())
+        at = now()
+        st.session_state[_SESSION] = (user.id, at)
+        secret = _secret()
+        if secret is not None:
+            st.session_state[_VOUCHER] = session_cookie.voucher(secret, user.id, at, at)
+            st.session_state.pop(_CLEAR, None)  # the new cookie replaces any old one
 
 
 def sign_in_form(db) -> None:
     """The sign-in page: username and password; a success reruns the app signed in."""
     st.title("Sign in to Triops")
+    _clear_cookie()
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
         st.info(notice)
@@ -92,10 +222,14 @@ def sign_in_form(db) -> None:
 
 
 def sign_out() -> None:
-    """Forget everything this session held, and its address's parameters."""
+    """Forget everything this session held, and its address's parameters; with session
+    cookies, the page clears the cookie, and this session never reads it again."""
     st.session_state.clear()
     st.query_params.clear()
     st.session_state[_NOTICE] = "Signed out."
+    st.session_state[_COOKIE_READ] = True
+    if _secret() is not None:
+        st.session_state[_CLEAR] = secrets.token_hex(8)
 
 
 def sidebar_account(identity: Identity) -> None:
@@ -103,6 +237,7 @@ def sidebar_account(identity: Identity) -> None:
     if identity.user is None:
         return
     with st.sidebar:
+        _store_cookie()
         st.text(f"Signed in as {identity.user.name} ({identity.user.role})")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             sign_out()
