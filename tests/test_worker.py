@@ -472,3 +472,165 @@ def test_a_worker_writes_a_jobs_end_again_when_the_database_was_away(pg, tmp_pat
     )
     with pytest.raises(StoreError, match="ended failed, but its row could not say so: gone"):
         settle(ctx, late, tries=3, pause=0.01)
+
+
+# --- hands-on task runs on workers --------------------------------------------------------------
+
+TASK = "devops/gate-build-on-tests"
+
+
+def exam_task(root: Path = REPO):
+    from triops.tasks.service import task_by_key
+
+    return task_by_key(root, TASK)
+
+
+def queue_task_run(runner, task, files=None):
+    from triops.tasks import service as task_service
+
+    return task_service.start_run(
+        runner,
+        sandbox_root=Path("/unused-by-the-app"),
+        labs_venv=Path("/unused-by-the-app"),
+        user_id="ada",
+        task=task,
+        files=files,
+    )
+
+
+def finished(pg, job_id: str, seconds: float, what: str) -> job_store.Job:
+    return wait_for(lambda: (found := row(pg, job_id)).state != "running" and found, seconds, what)
+
+
+@pytest.mark.usefixtures("sandbox_required")
+def test_a_task_run_in_an_exam_is_queued_and_a_worker_runs_it(pg, runner, workers):
+    from triops.tasks.grader import solution_files
+
+    task = exam_task()
+    solved = solution_files(task)
+    queued = queue_task_run(runner, task, solved)
+    found = row(pg, queued.id)
+    # Queued as a lab run is, on the labs' queue, with the saved files and the task's digest.
+    assert (found.state, found.kind, found.subject) == ("running", "task-run", f"task:{TASK}")
+    assert jobs.progress_of(found).message == WAITING and found.worker is None
+    task_row = pg.execute(
+        "SELECT queue_name, task_name, args FROM procrastinate_jobs WHERE id = ?",
+        [found.queue_id],
+    ).fetchone()
+    assert task_row[:2] == (LABS, "triops:task_run")
+    args = task_row[2] if isinstance(task_row[2], dict) else json.loads(task_row[2])
+    assert args == {
+        "job_id": queued.id,
+        "key": TASK,
+        "fingerprint": task.fingerprint(),
+        "files": solved,
+    }
+    # One run at a time per profile, a lab run or a task run alike.
+    with pytest.raises(InvalidInputError, match="still going"):
+        queue_task_run(runner, task)
+    worker = workers.start(*FAST)
+    done = finished(pg, queued.id, 300, "the worker's task run")
+    assert done.state == "succeeded", (done.result_json, done.log_text, workers.output(worker))
+    assert json.loads(done.result_json)["status"] == "success"
+    log = service.read_log(done)
+    assert f"Attempt 1 on worker {os.uname().nodename}:{worker.pid}" in log
+    assert log.rstrip().splitlines()[-1].startswith("run: success in ")
+    assert service.current_job(pg, "ada") is None
+
+
+def test_a_worker_whose_task_is_not_the_apps_refuses_the_run_with_the_reason(
+    pg, runner, workers, tmp_path
+):
+    import shutil
+
+    # The worker's course has the task with another check.py: not the app's version of it.
+    root = tmp_path / "worker-course"
+    (root / "quizzes").mkdir(parents=True)
+    shutil.copy2(REPO / "quizzes" / "vocabulary.yaml", root / "quizzes" / "vocabulary.yaml")
+    shutil.copytree(REPO / "quizzes" / "tasks" / TASK, root / "quizzes" / "tasks" / TASK)
+    with (root / "quizzes" / "tasks" / TASK / "check.py").open("a") as check:
+        check.write("# changed on the worker\n")
+    task = exam_task()
+    theirs = exam_task(root).fingerprint()
+    assert theirs != task.fingerprint()
+    queued = queue_task_run(runner, task)
+    worker = workers.start(*FAST, root=root)
+    done = finished(pg, queued.id, 120, "the worker's refusal")
+    assert done.state == "failed", workers.output(worker)
+    reason = (
+        f"this worker's copy of the task {TASK} (fingerprint {theirs}) is not the app's "
+        f"(fingerprint {task.fingerprint()}): deploy the same course on the workers"
+    )
+    assert json.loads(done.result_json)["error"] == reason
+    assert f"error: {reason}" in service.read_log(done)
+    assert service.current_job(pg, "ada") is None
+
+
+# --- a worker's database error before a run starts ----------------------------------------------
+
+REFUSE_TAKE = """
+CREATE OR REPLACE FUNCTION refuse_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.worker IS NOT NULL AND OLD.worker IS NULL THEN
+        RAISE EXCEPTION 'refused by the test: no worker may take a job';
+    END IF;
+    RETURN NEW;
+END $$
+"""
+# Refuses the worker's take and any end of a job (the row's end cannot be written either).
+REFUSE_TAKE_AND_END = REFUSE_TAKE.replace(
+    "OLD.worker IS NULL", "OLD.worker IS NULL OR NEW.state <> 'running'"
+).replace("no worker may take a job", "no job may be taken or ended")
+
+
+def queue_status(pg, queue_id: int) -> str:
+    found = pg.execute("SELECT status FROM procrastinate_jobs WHERE id = ?", [queue_id])
+    return found.fetchone()[0]
+
+
+def test_a_database_error_before_a_run_starts_ends_its_row_failed_with_the_reason(
+    pg, runner, lab, triops_home, workers
+):
+    pg.execute(REFUSE_TAKE)
+    pg.execute(
+        "CREATE TRIGGER refuse_jobs BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION "
+        "refuse_jobs()"
+    )
+    queued = queue_run(runner, triops_home, lab)
+    worker = workers.start(*FAST)
+    name = f"{os.uname().nodename}:{worker.pid}"
+    # The worker tries to take the row three times (a second apart), then ends it failed.
+    done = finished(pg, queued.id, 120, "the worker to give the run up")
+    assert done.state == "failed", workers.output(worker)
+    reason = json.loads(done.result_json)["error"]
+    assert reason.startswith(f"worker {name} could not start the job: the database refused (")
+    assert "refused by the test: no worker may take a job" in reason
+    assert f"error: {reason}" in service.read_log(done)
+    assert done.worker is None  # never taken: nothing ran
+    assert service.current_job(pg, "ada") is None  # the learner may run again
+    assert labruns.run_files(pg, queued.id) == {} and service.history(pg, "ada", lab) == []
+    wait_for(lambda: queue_status(pg, done.queue_id) == "failed", 30, "procrastinate's record")
+
+    # Now not even the row's end can be written when the run is given up: the row stays
+    # running until the database takes writes again, and then a pass of the worker's check
+    # ends it, because its procrastinate job has ended.
+    pg.execute(REFUSE_TAKE_AND_END)
+    again = queue_run(runner, triops_home, lab)
+    wait_for(
+        lambda: queue_status(pg, row(pg, again.id).queue_id) == "failed",
+        120,
+        "procrastinate to record the job failed",
+    )
+    assert row(pg, again.id).state == "running"
+    assert service.current_job(pg, "ada").id == again.id
+    pg.execute("DROP TRIGGER refuse_jobs ON jobs")
+    done = finished(pg, again.id, 60, "the check to end the row")
+    assert done.state == "failed"
+    reason = json.loads(done.result_json)["error"]
+    assert reason == (
+        "Its queue job ended failed but the job's row was never ended (the worker lost the "
+        f"database before or as the run ended); noticed by worker {name}, so it ends failed."
+    )
+    assert f"error: {reason}" in service.read_log(done)
+    assert service.current_job(pg, "ada") is None
+    assert worker.poll() is None  # the worker lived through both

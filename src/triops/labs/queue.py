@@ -48,6 +48,15 @@ INDEX = "index"
 """The procrastinate queue of search index builds."""
 INDEX_TASK = "triops:index_build"
 INDEX_KIND = "index-build"
+TASK_RUN = "triops:task_run"
+"""A hands-on task's run in an exam (triops.tasks.service), on the labs' queue: it needs the
+sandbox, as a lab run does."""
+TASKS = {
+    LAB_TASK: (LABS, "lab run"),
+    INDEX_TASK: (INDEX, "index build"),
+    TASK_RUN: (LABS, "task run"),
+}
+"""Each procrastinate task an app process queues: its queue, and what it is (for messages)."""
 POLL_SECONDS = 0.5
 # Taken while procrastinate's tables are created, so that processes starting at once create them
 # once (the migrations' lock is 7_304_019).
@@ -101,12 +110,56 @@ class Queue:
         self, runner: jobs.Jobs, *, user_id: str, lab_id: str, kind: str, files: dict[str, str]
     ) -> job_store.Job:
         """Record the lab job (one at a time per profile: jobs.Busy otherwise) and queue it."""
-        moment = runner._now()
-        row = job_store.Job(
-            id=jobs.new_job_id(),
+        return self.submit(
+            runner,
+            LAB_TASK,
             kind=f"lab-{kind}",
             owner=user_id,
             subject=lab_id,
+            one_per_owner=True,
+            arguments={"user_id": user_id, "lab_id": lab_id, "kind": kind, "files": files},
+        )
+
+    def submit(
+        self,
+        runner: jobs.Jobs,
+        task: str,
+        *,
+        kind: str,
+        owner: str,
+        subject: str,
+        arguments: dict[str, Any],
+        one_per_owner: bool = False,
+    ) -> job_store.Job:
+        """Record a job that waits for a worker (state running, progress WAITING) and queue
+        the procrastinate task `task` (a name of TASKS) with `arguments` and the row's job_id.
+        `one_per_owner`: jobs.Busy while `owner` has such a job running (a lab run or a task
+        run). A task that could not be queued leaves its row failed with the reason, never
+        waiting: StoreError."""
+        db = runner._connect()
+        try:
+            self._open(db)
+            moment = runner._now()
+            return self._submit(db, task, kind, owner, subject, moment, one_per_owner, arguments)
+        finally:
+            db.close()
+
+    def _submit(
+        self,
+        db,
+        task: str,
+        kind: str,
+        owner: str,
+        subject: str,
+        moment: datetime,
+        one_per_owner: bool,
+        arguments: dict[str, Any],
+    ) -> job_store.Job:
+        row = job_store.Job(
+            id=jobs.new_job_id(),
+            kind=kind,
+            owner=owner,
+            subject=subject,
             state="running",
             started_at=moment,
             heartbeat=moment,
@@ -115,28 +168,19 @@ class Queue:
             result_json=progress_json(0, 0, WAITING),
             log_text=f"Queued at {moment:%H:%M:%S} UTC: {WAITING}.\n",
         )
-        db = runner._connect()
+        if job_store.start(db, row, one_per_owner=one_per_owner) is None:
+            raise jobs.Busy(f"{owner} already has a job running.")
+        queue_name, _ = TASKS[task]
         try:
-            self._open(db)
-            if job_store.start(db, row, one_per_owner=True) is None:
-                raise jobs.Busy(f"{user_id} already has a job running.")
-            try:
-                queue_id = self.app.configure_task(LAB_TASK, queue=LABS).defer(
-                    job_id=row.id, user_id=user_id, lab_id=lab_id, kind=kind, files=files
-                )
-            except Exception as exc:  # not queued: the row must not say it waits
-                job_store.finish(
-                    db,
-                    row.id,
-                    "failed",
-                    runner._now(),
-                    json.dumps({"error": f"the run could not be queued: {exc}"}),
-                )
-                raise StoreError(f"the lab run could not be queued: {exc}") from exc
-            job_store.set_queue_id(db, row.id, queue_id)
-            return job_store.get(db, row.id)
-        finally:
-            db.close()
+            queue_id = self.app.configure_task(task, queue=queue_name).defer(
+                job_id=row.id, **arguments
+            )
+        except Exception as exc:  # not queued: the row must not say it waits
+            reason = f"the {TASKS[task][1]} could not be queued: {exc}"
+            job_store.finish(db, row.id, "failed", moment, json.dumps({"error": reason}))
+            raise StoreError(reason) from exc
+        job_store.set_queue_id(db, row.id, queue_id)
+        return job_store.get(db, row.id)
 
     def index_from_worker(
         self,
@@ -167,7 +211,16 @@ class Queue:
             subject = f"search-index:{fingerprint}"
             queued = job_store.running_queued(db, INDEX_KIND, subject)
             if queued is None:
-                queued = self._submit_index(db, subject, fingerprint, model, job.now())
+                queued = self._submit(
+                    db,
+                    INDEX_TASK,
+                    INDEX_KIND,
+                    jobs.SYSTEM,
+                    subject,
+                    job.now(),
+                    False,
+                    {"fingerprint": fingerprint, "model": model},
+                )
             job.report(0, len(chunks), f"{WAITING} to build the index (job {queued.id})")
             while True:
                 found = job_store.get(db, queued.id)
@@ -205,35 +258,6 @@ class Queue:
         )
         on_progress(len(chunks), len(chunks))
         return index, stats
-
-    def _submit_index(
-        self, db, subject: str, fingerprint: str, model: str, moment: datetime
-    ) -> job_store.Job:
-        row = job_store.Job(
-            id=jobs.new_job_id(),
-            kind=INDEX_KIND,
-            owner=jobs.SYSTEM,
-            subject=subject,
-            state="running",
-            started_at=moment,
-            heartbeat=moment,
-            finished_at=None,
-            log_path=None,
-            result_json=progress_json(0, 0, WAITING),
-            log_text=f"Queued at {moment:%H:%M:%S} UTC: {WAITING}.\n",
-        )
-        job_store.start(db, row)
-        try:
-            queue_id = self.app.configure_task(INDEX_TASK, queue=INDEX).defer(
-                job_id=row.id, fingerprint=fingerprint, model=model
-            )
-        except Exception as exc:
-            job_store.finish(
-                db, row.id, "failed", moment, json.dumps({"error": f"not queued: {exc}"})
-            )
-            raise
-        job_store.set_queue_id(db, row.id, queue_id)
-        return job_store.get(db, row.id)
 
     def close(self) -> None:
         with self._lock:

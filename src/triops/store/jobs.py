@@ -256,3 +256,19 @@ def artifact(db: duckdb.DuckDBPyConnection, name: str, fingerprint: str) -> byte
         "SELECT data FROM job_artifacts WHERE name = ? AND fingerprint = ?", [name, fingerprint]
     ).fetchone()
     return None if row is None else bytes(row[0])
+
+
+def ended_in_queue(db: duckdb.DuckDBPyConnection, before: datetime) -> list[tuple[Job, str]]:
+    """Queued jobs whose row still says running although their procrastinate job has ended
+    (succeeded, failed, cancelled or aborted), with no heartbeat on the row since `before`:
+    the worker could not write the row's end (a database error before the run started, say).
+    Each with its procrastinate job's status. PostgreSQL only (procrastinate's tables)."""
+    columns = ", ".join(f"j.{c}" for c in _COLUMNS)
+    rows = db.execute(
+        f"SELECT {columns}, p.status::text FROM jobs j "
+        "JOIN procrastinate_jobs p ON p.id = j.queue_id "
+        "WHERE j.state = 'running' AND j.heartbeat < ? "
+        "AND p.status IN ('succeeded', 'failed', 'cancelled', 'aborted') ORDER BY j.started_at",
+        [before],
+    ).fetchall()
+    return [(_job(row[:-1]), row[-1]) for row in rows]

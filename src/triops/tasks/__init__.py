@@ -12,12 +12,21 @@ from typing import Any
 
 
 def register() -> None:
-    """Give the exam engine the course's task loader and grader (triops.quiz.hooks; cheap and
-    idempotent). A test or the bench may still set triops.quiz.exam.TASK_GRADER over it."""
+    """Give the exam engine the course's task loader and grader (triops.quiz.hooks), and a
+    `triops worker` the body of a queued task run (triops.labs.hooks); cheap and idempotent.
+    A test or the bench may still set triops.quiz.exam.TASK_GRADER over it."""
+    from triops.labs import hooks as lab_hooks
     from triops.quiz import hooks
 
     hooks.task_loader = _load
     hooks.task_grader = course_grader
+    lab_hooks.task_run = _run_queued
+
+
+def _run_queued(job, **arguments) -> dict[str, Any]:
+    from triops.tasks.service import run_queued
+
+    return run_queued(job, **arguments)
 
 
 def _load(root: Path) -> list:
