@@ -1,6 +1,6 @@
-"""Lab runs and search index builds on `triops worker` processes, through procrastinate (a
-PostgreSQL task queue): the app side. The worker side is triops.labs.worker; docs/WORKERS.md
-is the operator's guide.
+"""Lab runs, hands-on task runs and search index builds on `triops worker` processes, through
+procrastinate (a PostgreSQL task queue): the app side. The worker side is triops.labs.worker;
+docs/WORKERS.md is the operator's guide.
 
 With PostgreSQL as the learner-state database (TRIOPS_DATABASE_URL), a lab run or check is not
 run by the app process that the learner's click reached: `Queue.submit_lab` writes the job's row
@@ -8,7 +8,9 @@ run by the app process that the learner's click reached: `Queue.submit_lab` writ
 job carrying the learner's editable files; a `triops worker` on any machine with the sandbox
 and the course takes it, runs it through triops.jobs.run_job (the same row, progress and log as
 in-process jobs) and keeps the log, the report and the artifacts in PostgreSQL, where every
-replica reads them (docs/WORKERS.md says why the database rather than a shared folder).
+replica reads them (docs/WORKERS.md says why the database rather than a shared folder). A run
+of a hands-on task in an exam (triops.tasks.service) is queued the same way, through
+`Queue.submit` and the task TASK_RUN; every such task is named, with its queue, in TASKS.
 
 An index build goes the same way (`Queue.index_from_worker`): the app process's build job queues
 the course's fingerprint, a worker builds the index artifact from its own copy of the course
