@@ -226,6 +226,17 @@ def responses(db: duckdb.DuckDBPyConnection, attempt_id: str) -> dict[int, str |
     return dict(rows)
 
 
+def response(db: duckdb.DuckDBPyConnection, attempt_id: str, position: int) -> str | None:
+    """The latest answer at one position (None when there is none, or it was cleared): what a
+    save checks before it writes, without reading the whole attempt."""
+    row = db.execute(
+        "SELECT response_json FROM attempt_responses WHERE attempt_id = ? AND position = ? "
+        "ORDER BY saved_at DESC, rowid DESC LIMIT 1",
+        [attempt_id, position],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def flags(db: duckdb.DuckDBPyConnection, attempt_id: str) -> set[int]:
     rows = db.execute(
         "SELECT position, flagged FROM (SELECT position, flagged, row_number() "

@@ -206,8 +206,8 @@ def _save(view: AttemptView, position: int, key: str, user_id: str) -> None:
     db = resources.state_db()
     try:
         response = question_view.read(question, view.questions[position].option_order, key)
-        answers, _ = _stored(db, view)
-        if question_view.changed_since_shown(key, answers.get(position)):
+        stored = attempts.response(db, view.row.id, position)
+        if question_view.changed_since_shown(key, None if stored is None else json.loads(stored)):
             status[(view.token, position)] = ("warning", STALE_ANSWER)
             return
         engine.save_answer(db, view.token, user_id, position, response, now(), question)
@@ -265,14 +265,22 @@ def _flag(view: AttemptView, position: int, user_id: str) -> None:
             (seen["flags"].add if flagged else seen["flags"].discard)(position)
 
 
-def _clock(view: AttemptView, user_id: str) -> None:
+def _clock(view: AttemptView, user_id: str, fresh: list[bool]) -> None:
     """Resync with the server at least every 15 s; redraw the page at the deadline, and when
-    another tab has changed this attempt (so this one stops showing stale answers)."""
+    another tab has changed this attempt (so this one stops showing stale answers).
+
+    `fresh` holds True in the page's own run, where `view` was read from the database
+    moments before: that run draws the clock from it without reading the attempt again. The
+    fragment's own runs (every `run_every` seconds) find it empty and read the database."""
     moment = now()
-    db = resources.state_db()
-    row = engine.status(db, view.token, user_id, moment)
-    if row.state != view.state or _changed_elsewhere(view.token, *_stored(db, view)):
-        st.rerun(scope="app")
+    if fresh:
+        fresh.clear()
+        row = view.row
+    else:
+        db = resources.state_db()
+        row = engine.status(db, view.token, user_id, moment)
+        if row.state != view.state or _changed_elsewhere(view.token, *_stored(db, view)):
+            st.rerun(scope="app")
     end = row.grace_until if row.state == "overdue" else row.deadline
     if end is None:
         st.caption("Untimed attempt")
@@ -292,7 +300,7 @@ def take(view: AttemptView, identity: Identity) -> None:
     changed = _changed_elsewhere(view.token, view.responses, view.flags)
     seen = _seen(view.token)
     seen["answers"], seen["flags"] = dict(view.responses), set(view.flags)
-    st.fragment(run_every=interval)(_clock)(view, user_id)
+    st.fragment(run_every=interval)(_clock)(view, user_id, [True])
     if changed:
         st.warning(
             "This attempt was changed in another tab or window: "

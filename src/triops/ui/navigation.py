@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import streamlit as st
@@ -93,15 +94,32 @@ ADMIN = "Admin"
 ADMIN_SECTION = [PageSpec("accounts.py", "Accounts", "manage_accounts", "accounts")]
 
 
+# st.Page resolves its script's path on the disk (realpath, a stat per folder) and checks its
+# icon: about a fifth of a millisecond each, for every page on every script run, exam page
+# reruns included. What it builds depends only on the spec and the app's folder, so each page is
+# built once per process and every run gets its own shallow copy (st.navigation and a page's
+# run() flip flags on the object they are given, so no two sessions share one).
+_BUILT: dict[tuple[str, PageSpec, bool], st.Page] = {}
+
+
 def _page(spec: PageSpec, *, hidden: bool = False) -> st.Page:
-    return st.Page(
-        spec.script,
-        title=spec.title,
-        icon=f":material/{spec.icon}:",
-        url_path=spec.url,
-        default=spec.default,
-        visibility="hidden" if hidden else "visible",
-    )
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    key = (str(ctx.pages_manager.main_script_parent) if ctx else "", spec, hidden)
+    built = _BUILT.get(key) if ctx else None
+    if built is None:
+        built = st.Page(
+            spec.script,
+            title=spec.title,
+            icon=f":material/{spec.icon}:",
+            url_path=spec.url,
+            default=spec.default,
+            visibility="hidden" if hidden else "visible",
+        )
+        if ctx:
+            _BUILT[key] = built
+    return copy.copy(built)
 
 
 def pages(can_instruct: bool = True, is_admin: bool | None = None) -> dict[str, list[st.Page]]:
