@@ -13,6 +13,10 @@ Everything runs in the foreground until Ctrl-C (or SIGTERM), then stops in rever
   cache), which it builds for itself: nothing derived is shared for writing. Their JSON logs go
   to <home>/replica-<i>.log.
 - nginx on --port with deploy/nginx/triops.conf, its upstream list replaced by these replicas.
+- One TRIOPS_SECRET for every replica, so a password sign-in's signed session cookie holds on
+  whichever replica answers (a candidate whose replica dies is not asked to sign in again):
+  yours if the environment sets it, else a random one made once and kept in
+  <home>/session-secret (mode 0600).
 - --workers W `triops worker` processes (docs/WORKERS.md; default 0, `make run-cluster` starts
   one): with PostgreSQL, lab runs, lab checks and search index builds are queued for workers,
   and wait until one runs. Lab runs need root and the labs' tool environment, as with `make run`.
@@ -29,6 +33,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -122,6 +127,19 @@ class Postgres:
         )
         if not keep_socket_dir:
             shutil.rmtree(self.sockets, ignore_errors=True)
+
+
+def shared_secret(home: Path) -> str:
+    """TRIOPS_SECRET from the environment, else the cluster's own, made once in `home`."""
+    given = os.environ.get("TRIOPS_SECRET", "").strip()
+    if given:
+        return given
+    path = home / "session-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
 
 
 def replica_command(port: int) -> list[str]:
@@ -257,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         url = args.database_url or postgres.start()
         ports = [args.base_port + i for i in range(args.replicas)]
+        secret = shared_secret(home)
         logs = []
         for i, port in enumerate(ports, start=1):
             replica_home = home / f"replica-{i}"
@@ -269,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 "TRIOPS_HOME": str(replica_home),
                 "TRIOPS_REPLICA": f"replica-{i}",
                 "TRIOPS_LOG_FORMAT": "json",
+                "TRIOPS_SECRET": secret,
             }
             with open(log, "a") as out:
                 replicas.append(

@@ -103,9 +103,15 @@ class Cluster:
         os.kill(self.replica(name)["pid"], signal.SIGKILL)
 
 
-def start_cluster(replicas: int = 2, extra: list[str] | None = None, timeout: float = 240):
-    """Run scripts/run-cluster.py until its `ready:` line; the Cluster, or pytest.fail with its
-    output. The caller stops it with stop_cluster."""
+def start_cluster(
+    replicas: int = 2,
+    extra: list[str] | None = None,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
+):
+    """Run scripts/run-cluster.py until its `ready:` line, with `env` added to this process's
+    environment; the Cluster, or pytest.fail with its output. The caller stops it with
+    stop_cluster."""
     home = shared_folder("triops-cluster-")
     port, base = free_ports(1), free_ports(replicas)
     output = home / "run-cluster.out"
@@ -116,7 +122,10 @@ def start_cluster(replicas: int = 2, extra: list[str] | None = None, timeout: fl
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if k != "TRIOPS_DATABASE_URL"},
+            env={
+                **{k: v for k, v in os.environ.items() if k != "TRIOPS_DATABASE_URL"},
+                **(env or {}),
+            },
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,7 +1,9 @@
 """Replicas behind nginx (issue 19 items 2 and 3): `scripts/run-cluster.py` (make run-cluster)
 starts PostgreSQL, two replicas and nginx; a browser keeps to one replica; and when that replica
 is killed with SIGKILL mid-exam, the page reconnects through nginx to the other one and the
-exam goes on with every acknowledged answer and the clock where it was."""
+exam goes on with every acknowledged answer and the clock where it was; with password sign-in,
+the candidate is back on the exam without being asked to sign in again (the signed session
+cookie, triops.ui.session_cookie, under the secret run-cluster gives every replica)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from tests.cluster_fixtures import (
 )
 from tests.test_browser_exam import answered_marks, idle, seconds_left
 
+pytest_plugins = ["tests.pgserver"]
+
 EXAM = "devops-practitioner"  # the 30-question, 45-minute DevOps practitioner mock
 
 
@@ -34,6 +38,29 @@ def _health(url: str, cookie: str | None = None) -> dict:
         request.add_header("Cookie", f"triops_affinity={cookie}")
     with urllib.request.urlopen(request, timeout=10) as resp:
         return json.loads(resp.read())
+
+
+def _watch_connection(page) -> None:
+    """Record every connection state the page goes through from now on."""
+    page.evaluate(
+        """() => {
+          const app = document.querySelector('[data-testid=stApp]');
+          window.__states = [app.getAttribute('data-test-connection-state')];
+          new MutationObserver(() => window.__states.push(
+            app.getAttribute('data-test-connection-state'))).observe(
+              app, {attributes: true, attributeFilter: ['data-test-connection-state']});
+        }"""
+    )
+
+
+def _wait_reconnected(page) -> None:
+    """Until the page, watched since _watch_connection, lost its connection and has one again."""
+    page.wait_for_function(
+        "() => window.__states.some(s => s !== 'CONNECTED') && "
+        "document.querySelector('[data-testid=stApp]')"
+        ".getAttribute('data-test-connection-state') === 'CONNECTED'",
+        timeout=90_000,
+    )
 
 
 def test_the_deploy_configuration_lists_replicas_where_the_script_replaces_them():
@@ -114,25 +141,12 @@ def test_killing_the_replica_serving_a_candidate_loses_no_acknowledged_answer(
     # for the page's websocket.
     serving = page.request.get(f"{cluster.url}healthz").json()["replica"]
     other = ({"replica-1", "replica-2"} - {serving}).pop()
-    page.evaluate(
-        """() => {
-          const app = document.querySelector('[data-testid=stApp]');
-          window.__states = [app.getAttribute('data-test-connection-state')];
-          new MutationObserver(() => window.__states.push(
-            app.getAttribute('data-test-connection-state'))).observe(
-              app, {attributes: true, attributeFilter: ['data-test-connection-state']});
-        }"""
-    )
+    _watch_connection(page)
     left_before, clock_before = seconds_left(page), time.monotonic()
     cluster.kill(serving)
 
     # The page notices the lost connection and reconnects (through nginx, to the other replica).
-    page.wait_for_function(
-        "() => window.__states.some(s => s !== 'CONNECTED') && "
-        "document.querySelector('[data-testid=stApp]')"
-        ".getAttribute('data-test-connection-state') === 'CONNECTED'",
-        timeout=90_000,
-    )
+    _wait_reconnected(page)
     idle(page)
     assert page.request.get(f"{cluster.url}healthz").json()["replica"] == other
     # The new session on the other replica shows the same attempt: the three answers, and it
@@ -154,6 +168,70 @@ def test_killing_the_replica_serving_a_candidate_loses_no_acknowledged_answer(
     expected = left_before - (time.monotonic() - clock_before)
     assert abs(seconds_left(page) - expected) <= 5
     context.close()
+
+
+@pytest.mark.browser
+def test_a_password_candidate_whose_replica_is_killed_is_not_asked_to_sign_in_again(
+    browser, pg_url, monkeypatch, tmp_path
+):
+    from triops import accounts
+    from triops.store.connection import open_state
+    from triops.ui.identity import now
+
+    require_nginx()
+    password = "correct horse battery staple"
+    monkeypatch.setenv("TRIOPS_DATABASE_URL", pg_url)
+    db = open_state(tmp_path / "unused.duckdb")
+    try:
+        accounts.add_user(db, "Cand", password, now())
+    finally:
+        db.close()
+    # TRIOPS_SECRET left to run-cluster, which makes one and gives it to both replicas.
+    running = start_cluster(
+        2, extra=["--database-url", pg_url], env={"TRIOPS_SIGN_IN": "password", "TRIOPS_SECRET": ""}
+    )
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{running.url}exam")
+        page.get_by_role("textbox", name="Username").fill("Cand")
+        page.get_by_role("textbox", name="Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(f".st-key-start-{EXAM}").get_by_role("button").click()
+        page.get_by_text("Question 1 of 30").wait_for()
+        for _ in range(100):  # the page stores its cookie through the replica's route
+            if any(c["name"] == "triops_session" for c in context.cookies()):
+                break
+            page.wait_for_timeout(100)
+        assert any(c["name"] == "triops_session" for c in context.cookies())
+        radios = page.locator("[data-testid=stMainBlockContainer] [data-testid=stRadio]")
+        position = 1
+        while not radios.count():
+            idle(page)
+            page.get_by_role("button", name="Next", exact=True).click()
+            position += 1
+            page.get_by_text(f"Question {position} of 30").wait_for()
+            idle(page)
+        radios.first.locator("label:has(input[type=radio])").first.click()
+        idle(page)
+        page.get_by_text("Answer saved at").wait_for()
+        serving = page.request.get(f"{running.url}healthz").json()["replica"]
+        _watch_connection(page)
+        running.kill(serving)
+        _wait_reconnected(page)
+        idle(page)
+        assert page.request.get(f"{running.url}healthz").json()["replica"] != serving
+        # Back on the exam page, at the same question, with its answer: no sign-in form.
+        page.get_by_text("1 of 30 answered").wait_for()
+        page.get_by_text(f"Question {position} of 30").wait_for()
+        page.get_by_text("Signed in as Cand (learner)").wait_for()
+        assert page.get_by_role("textbox", name="Password").count() == 0
+        assert page.get_by_role("heading", name="Sign in to Triops").count() == 0
+        assert answered_marks(page, 1) == {position}
+        context.close()
+    finally:
+        stop_cluster(running)
 
 
 @pytest.mark.slow  # starts replicas (run-cluster)
