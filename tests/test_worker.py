@@ -634,3 +634,40 @@ def test_a_database_error_before_a_run_starts_ends_its_row_failed_with_the_reaso
     assert f"error: {reason}" in service.read_log(done)
     assert service.current_job(pg, "ada") is None
     assert worker.poll() is None  # the worker lived through both
+
+
+@pytest.mark.usefixtures("sandbox_required", "app_state")
+def test_the_exam_page_shows_a_task_run_waiting_after_a_refresh_and_the_workers_log(pg, workers):
+    from streamlit.testing.v1 import AppTest
+    from test_app_labs import wait_finished
+    from test_tasks_app import EXAM, load, token_of, with_profile
+
+    from triops.quiz import exam as engine
+
+    at = with_profile()
+    at.switch_page("app_pages/exam.py").run()
+    at.button(key=f"start-{EXAM}").click().run()
+    assert not at.exception
+    token = token_of(at)
+    _, view = load(token)
+    drawn = next(d for d in view.questions if engine.is_task(d.question))
+    at.query_params["q"] = str(drawn.position + 1)
+    at.run()
+    at.button(key=f"{token}-t{drawn.position}-run").click().run()
+    assert not at.exception
+    # No worker yet: a new session on the same address shows the run waiting, from its row.
+    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    fresh.query_params["attempt"] = token
+    fresh.query_params["q"] = str(drawn.position + 1)
+    fresh.run().switch_page("app_pages/exam.py").run()
+    assert not fresh.exception
+    assert any(m.value.startswith("**Running…** · run started") for m in fresh.markdown)
+    assert any(WAITING in c.value for c in fresh.code)
+    assert fresh.button(key=f"{token}-t{drawn.position}-run").disabled
+    worker = workers.start(*FAST)
+    fresh = wait_finished(fresh, 300)
+    assert any(m.value.startswith("**Finished**") for m in fresh.markdown), workers.output(worker)
+    log = next(c.value for c in fresh.code if "Attempt 1 on worker" in c.value)
+    assert f"Attempt 1 on worker {os.uname().nodename}:{worker.pid}" in log
+    assert "run: success in " in log  # the starter runs; Run never grades
+    assert not fresh.button(key=f"{token}-t{drawn.position}-run").disabled
