@@ -644,15 +644,12 @@ def test_the_exam_page_shows_a_task_run_waiting_after_a_refresh_and_the_workers_
 
     from triops.quiz import exam as engine
 
-    at = with_profile()
-    at.switch_page("app_pages/exam.py").run()
-    at.button(key=f"start-{EXAM}").click().run()
-    assert not at.exception
+    at = with_profile().switch_page("app_pages/exam.py").run()
+    at = at.button(key=f"start-{EXAM}").click().run()
     token = token_of(at)
-    _, view = load(token)
-    drawn = next(d for d in view.questions if engine.is_task(d.question))
+    drawn = next(d for d in load(token)[1].questions if engine.is_task(d.question))
     at.query_params["q"] = str(drawn.position + 1)
-    at.run()
+    assert not at.run().exception
     at.button(key=f"{token}-t{drawn.position}-run").click().run()
     assert not at.exception
     # No worker yet: a new session on the same address shows the run waiting, from its row.
