@@ -76,8 +76,10 @@ def load(folder: Path) -> FactMemo:
 def save(folder: Path, memo: FactMemo) -> bool:
     """Store the facts this run used (only those: questions no longer in the bank drop out),
     when they differ from what was loaded; False when nothing was written."""
+    if not memo.changed:
+        return False
     version = code_version()
-    if version is None or not memo.changed:
+    if version is None:
         return False
     body = marshal.dumps({sig: tuple(facts) for sig, facts in memo.used.items()})
     # A name of this process's own beside the file, then swapped in: a reader sees the old file

@@ -423,8 +423,8 @@ class ItemFacts(NamedTuple):
     """What the checks and the strategies need from one question, worked out from its text and
     key alone (never from its id, file, line or track), so a question whose signature is
     unchanged can reuse the facts of an earlier run: `triops validate` keeps them on disk
-    (triops.quiz.itemcache). Plain values only (tuples, frozensets, dicts, str, int, float,
-    bool), which `marshal` can store."""
+    (triops.quiz.itemcache). Plain values only (tuples, dicts, str, int, float, bool, None),
+    which `marshal` can store."""
 
     recall: str | None  # the stem's words that refer to the course or a named source
     # The rest is for single and multiple questions; empty for the other types.
