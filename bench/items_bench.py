@@ -162,6 +162,8 @@ def validate_item_writing(runs: int = 9) -> list[Figure]:
                 (derived / itemcache.FILE_NAME).unlink(missing_ok=True)
             elif kind == "edited":
                 _edit_one_question(root, round_)
+            cache = derived / itemcache.FILE_NAME
+            written = cache.stat().st_mtime_ns if kind == "warm" else None
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
@@ -180,8 +182,11 @@ def validate_item_writing(runs: int = 9) -> list[Figure]:
             loaded = f"item-writing loaded: {kind != 'off'}"
             if loaded not in done.stderr:
                 raise RuntimeError(f"{kind} run: expected {loaded!r}: {done.stderr[-2000:]}")
-            if kind != "off" and not (derived / itemcache.FILE_NAME).is_file():
+            if kind != "off" and not cache.is_file():
                 raise RuntimeError(f"{kind} run left no cache in {derived}")
+            if written is not None and cache.stat().st_mtime_ns != written:
+                # A run rewrites the file only when it worked out a question's facts.
+                raise RuntimeError("a run with the cache filled worked out facts again")
             summaries[kind].add(done.stdout.strip().splitlines()[-1])
             return elapsed, cpu
 
