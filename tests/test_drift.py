@@ -199,6 +199,51 @@ def test_missing_and_infinite_values_are_dropped_per_column():
     assert (with_gaps.reference_count, with_gaps.current_count) == (120, 120)
 
 
+def _pandas_counts(values: pd.Series) -> tuple[list, list[int]]:
+    """What the report's counting must agree with: pandas' value_counts in order of first
+    appearance, unused categories left out."""
+    counted = values.value_counts(sort=False)
+    counted = counted[counted > 0]
+    return counted.index.tolist(), counted.tolist()
+
+
+COUNTED = {
+    "str": pd.Series(["b", None, "a", "b", "c", "a", "b"], dtype="str"),
+    "object": pd.Series(["b", None, "a", "b", 3, "a", "b"], dtype=object),
+    "bool-false-first": pd.Series([False, True, True, False, False]),
+    "bool-true-only": pd.Series([True, True, True]),
+    "bool-nullable": pd.Series([True, None, False, True], dtype="boolean"),
+    "category": pd.Series(pd.Categorical(["y", "x", None, "y"], categories=["x", "y", "z"])),
+    "int-arrow": pd.Series([3, None, 1, 3, 3], dtype="int64[pyarrow]"),
+}
+
+
+@pytest.mark.parametrize("kind", list(COUNTED))
+def test_the_value_counts_and_missing_counts_agree_with_pandas_on_every_kind_of_column(kind):
+    from triops.drift.report import _present_values
+    from triops.drift.stattests import Samples
+
+    series = COUNTED[kind]
+    values, missing = _present_values(series, False, "x", "current")
+    assert missing == int(series.isna().sum())
+    counted = Samples(values, values).value_counts[1]
+    assert counted == _pandas_counts(series.dropna())
+    assert [type(k) for k in counted[0]] == [type(k) for k in _pandas_counts(series.dropna())[0]]
+
+
+def test_a_numeric_columns_missing_count_leaves_infinite_values_out():
+    from triops.drift.report import _present_values
+
+    for series in (
+        pd.Series([1.0, np.nan, np.inf, -np.inf, None, 2.0]),
+        pd.Series([1.0, None, np.inf, 2.0], dtype="Float64"),
+        pd.Series([1, None, 3], dtype="Int64"),
+    ):
+        values, missing = _present_values(series, True, "x", "current")
+        assert missing == int(series.isna().sum())
+        assert values.tolist() == [v for v in series.dropna().astype(float) if np.isfinite(v)]
+
+
 def test_a_string_column_of_mostly_distinct_values_gets_a_note():
     ids = [f"id-{i}" for i in range(200)]
     report = drift_report(pd.DataFrame({"id": ids}), pd.DataFrame({"id": ids[:100]}))

@@ -230,8 +230,8 @@ def _column_drift(
     numeric = _numeric_on_both_sides(
         (reference, ref_raw, ref_source), (current, cur_raw, cur_source), column
     )
-    ref = _present_values(ref_raw, numeric, column, ref_source)
-    cur = _present_values(cur_raw, numeric, column, cur_source)
+    ref, ref_missing = _present_values(ref_raw, numeric, column, ref_source)
+    cur, cur_missing = _present_values(cur_raw, numeric, column, cur_source)
 
     # Evidently's data definition types an integer column with few values as categorical, and
     # reads that from the current data (the first dataset given to Report.run).
@@ -245,7 +245,7 @@ def _column_drift(
         n_values = stattests.count_distinct([ref, cur], FEW_VALUES_MAX)
     else:
         n_values = len(samples.counts[2])
-        if not numeric and len(samples.value_counts[1]) > TEXT_DISTINCT_SHARE * len(cur):
+        if not numeric and len(samples.value_counts[1][0]) > TEXT_DISTINCT_SHARE * len(cur):
             note = (
                 f"column '{column}': most values are distinct, so Evidently would type it as "
                 "text and use a different, model-based test; it is tested here as a category "
@@ -281,8 +281,8 @@ def _column_drift(
         score_kind=spec.score_kind,
         reference_count=len(ref),
         current_count=len(cur),
-        reference_missing=int(ref_raw.isna().sum()),
-        current_missing=int(cur_raw.isna().sum()),
+        reference_missing=ref_missing,
+        current_missing=cur_missing,
         reference_blank=blank_cells(reference).get(str(column), 0),
         current_blank=blank_cells(current).get(str(column), 0),
     )
@@ -325,23 +325,32 @@ def _numeric_on_both_sides(
 
 def _present_values(
     series: pd.Series, numeric: bool, column: str | None, source: str
-) -> np.ndarray | pd.Series:
-    """The column without missing or infinite values: float64 numbers, or a Series."""
+) -> tuple[np.ndarray | pd.Series, int]:
+    """The column without missing or infinite values (float64 numbers, or a Series), and how
+    many of its cells were missing (NaN, None or NA; an infinite number is not missing).
+
+    Each side is read once: a column with nothing to drop comes back without a copy."""
     if numeric:
         if isinstance(series.dtype, np.dtype):  # float64 comes without a copy
             values = series.to_numpy(dtype=np.float64)
         else:  # nullable Int64/Float64 hold pd.NA
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         finite = np.isfinite(values)
+        missing = 0
         if not finite.all():
+            if isinstance(series.dtype, np.dtype):  # numpy numbers: the missing cells are NaN
+                missing = int(np.isnan(values).sum())
+            else:  # count: the cells that are not NA
+                missing = len(series) - int(series.count())
             values = values[finite]
     else:
-        values = series.dropna()
+        missing = len(series) - int(series.count())  # count: the cells that are not NA
+        values = series.dropna() if missing else series
     if len(values) == 0:
         raise DriftInputError(
             f"has no values (all {len(series)} are missing)", source=source, column=column
         )
-    return values
+    return values, missing
 
 
 def psi(reference, current) -> float:
@@ -351,8 +360,8 @@ def psi(reference, current) -> float:
     cur = current if isinstance(current, pd.Series) else pd.Series(np.asarray(current))
     numerical = is_numeric(ref) and is_numeric(cur)
     samples = Samples(
-        _present_values(ref, numerical, None, "reference"),
-        _present_values(cur, numerical, None, "current"),
+        _present_values(ref, numerical, None, "reference")[0],
+        _present_values(cur, numerical, None, "current")[0],
         numerical,
     )
     return stattests.psi(samples)
