@@ -32,10 +32,14 @@ What a run does:
 5. **Replica killed** (``--kill-at``): at that minute the replica serving the most candidates
    (each client asks /healthz with its affinity cookie, as nginx places its websocket by that
    cookie) gets SIGKILL. A client whose websocket closes does what the page does: fetches the
-   page again (nginx sends it to a live replica), opens a new session, signs in again (a
-   password sign-in lasts as long as its tab's session), and comes back to its attempt from the
-   address (``?attempt=...&q=...``); it then checks that the navigator counts at least as many
-   answered questions as it has acknowledged.
+   page again (nginx sends it to a live replica), opens a new session with the cookies it holds,
+   and comes back to its attempt from the address (``?attempt=...&q=...``); it then checks that
+   the navigator counts at least as many answered questions as it has acknowledged. The
+   replicas share a TRIOPS_SECRET (the harness makes one), so after its sign-in each client
+   did what the page's session-cookie component does (POST its voucher to /triops/session,
+   keep the HttpOnly ``triops_session`` cookie it gets, send the component's trigger) and
+   the new session is signed in from that cookie. Without the cookie (a server without the
+   secret or the route) the client signs in again, as a candidate would have to.
 6. **The check**, after the servers stop: every candidate's attempts for the assignment and their
    latest responses are read through the store (``store.cohorts.attempt_ids``,
    ``store.attempts.responses``) and compared with the client's log of acknowledged saves:
@@ -114,6 +118,8 @@ SAVED_CAPTION = "Answer saved at "
 QUESTION_HEADING = re.compile(r"\*\*Question (\d+) of (\d+)\*\*")
 ANSWERED_COUNT = re.compile(r"\*\*(\d+) of (\d+) answered\*\*")
 TEXT_ANSWER = "42"  # reads as a number for numeric questions and as text for short-text ones
+SESSION_COMPONENT = "triops_session_cookie"  # triops.ui.signin's component
+SESSION_COOKIE = "triops_session"  # triops.ui.session_cookie.COOKIE
 
 
 class LoadError(Exception):
@@ -205,7 +211,8 @@ class Page:
 
     def __init__(self, target: _Target, cookie: str | None, query: str):
         self.target = target
-        self.cookie = cookie
+        self.cookie = cookie  # the Cookie header the tab sends (affinity, session)
+        self.session_cookie: tuple[str, dict] | None = None  # (widget id, data) to act on
         self.query_string = query
         self.page_script_hash = ""
         self.cache = _ForwardMsgCache()
@@ -224,7 +231,7 @@ class Page:
         self.receiver: asyncio.Task | None = None
 
     async def open(self) -> None:
-        headers = {"Cookie": f"triops_affinity={self.cookie}"} if self.cookie else None
+        headers = {"Cookie": self.cookie} if self.cookie else None
         self.ws = await connect(
             self.target.ws_url,
             origin=self.target.origin,
@@ -324,6 +331,11 @@ class Page:
                     self.saved[int(found.group(1)) - 1].append((self.full_runs, moment))
         elif kind == "markdown" and proto.body.startswith(SAVED_CAPTION):
             self.captions[self.full_runs] = moment
+        elif kind == "bidi_component" and proto.component_name == SESSION_COMPONENT:
+            with contextlib.suppress(ValueError, TypeError):
+                data = json.loads(proto.json)
+                if isinstance(data, dict) and data.get("method") == "POST":
+                    self.session_cookie = (proto.id, data)
 
     # -- the clock fragment, as App.handleAutoRerun keeps it
 
@@ -430,6 +442,7 @@ class ClientResult:
     errors: list[str] = field(default_factory=list)
     reconnects: int = 0
     back_after_s: list[float] = field(default_factory=list)  # websocket lost -> exam page again
+    signed_in_again: int = 0  # reconnects that needed the password (no session cookie)
     lost_session: bool = False
 
 
@@ -446,7 +459,9 @@ class Client:
         ends_at: float,
         rng: random.Random,
         placement: dict[str, str] | None = None,
+        session_cookie: bool = True,
     ):
+        self.keep_session_cookie = session_cookie
         self.candidate = candidate
         self.base_url = base_url
         self.assignment_id = assignment_id
@@ -454,7 +469,8 @@ class Client:
         self.ends_at = ends_at
         self.rng = rng
         self.placement = placement  # candidate name -> replica name, shared by the clients
-        self.cookie: str | None = None
+        self.cookie: str | None = None  # nginx's triops_affinity
+        self.session: str | None = None  # the replica's triops_session (HttpOnly, signed)
         self.query = ""
         self.result = ClientResult(candidate.name)
         self.direction = 1
@@ -465,12 +481,17 @@ class Client:
 
     # -- the page's address, then a session
 
+    def _cookie_header(self) -> str | None:
+        """The Cookie header this tab sends: the affinity cookie and the session cookie."""
+        pairs = [("triops_affinity", self.cookie), (SESSION_COOKIE, self.session)]
+        return "; ".join(f"{k}={v}" for k, v in pairs if v) or None
+
     def _fetch_page(self) -> None:
         """GET the page as the browser loads it; through nginx this sets the affinity cookie
         (kept for every later request of this tab, as a browser keeps it)."""
         request = urllib.request.Request(f"{self.base_url.rstrip('/')}/exam")
-        if self.cookie:
-            request.add_header("Cookie", f"triops_affinity={self.cookie}")
+        if self._cookie_header():
+            request.add_header("Cookie", self._cookie_header())
         with urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT) as resp:
             resp.read()
             for header in resp.headers.get_all("Set-Cookie") or []:
@@ -488,9 +509,48 @@ class Client:
 
     async def _open(self) -> Page:
         await asyncio.to_thread(self._fetch_page)
-        page = Page(_target(self.base_url, "exam", ""), self.cookie, self.query)
+        page = Page(_target(self.base_url, "exam", ""), self._cookie_header(), self.query)
         await page.open()
         return page
+
+    def _post_voucher(self, data: dict) -> bool:
+        """What the session-cookie component does in the browser: POST the voucher to the
+        replica's route (through nginx, with this tab's cookies) and keep the HttpOnly cookie
+        it sets. True when it was set."""
+        request = urllib.request.Request(
+            f"{self.base_url.rstrip('/')}{data['path']}",
+            data=json.dumps({"voucher": data["voucher"]}).encode(),
+            method="POST",
+            headers={data["header"]: "1", "Content-Type": "application/json"},
+        )
+        if self._cookie_header():
+            request.add_header("Cookie", self._cookie_header())
+        try:
+            with urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT) as resp:
+                for header in resp.headers.get_all("Set-Cookie") or []:
+                    found = re.match(rf"{SESSION_COOKIE}=([^;]+)", header)
+                    if found:
+                        self.session = found.group(1)
+                        return True
+        except OSError:  # urllib's HTTPError (404 without the route) included
+            pass
+        return False
+
+    async def _store_session_cookie(self, page: Page) -> None:
+        """After a password sign-in: the cookie POST, then the component's trigger (the page
+        reruns once, and the session stops drawing the component)."""
+        if page.session_cookie is None or not self.keep_session_cookie:
+            return
+        widget_id, data = page.session_cookie
+        page.session_cookie = None
+        stored = await asyncio.to_thread(self._post_voucher, data)
+        done = f"{data['once']}:{'ok' if stored else 'refused'}"
+        trigger = WidgetState(
+            id=f"$$STREAMLIT_INTERNAL_KEY_{widget_id}__events",
+            json_trigger_value=json.dumps([{"event": "done", "value": done}]),
+        )
+        await page.wait_run(await page.send([trigger]))
+        page.session_cookie = None  # drawn once more in that run, then no more
 
     async def _sign_in_and_open_exam(self, page: Page) -> None:
         """The sign-in form, then the attempt: Start on the exam list the first time, the
@@ -498,14 +558,21 @@ class Client:
         await page.wait_run(await page.send())
         inputs = {t.label: t for t in page.of_kind("text_input")}
         submit = next((b for b in page.of_kind("button") if b.is_form_submitter), None)
-        if "Username" not in inputs or "Password" not in inputs or submit is None:
-            raise StepError("no sign-in form")
-        widgets = [
-            WidgetState(id=inputs["Username"].id, string_value=self.candidate.name),
-            WidgetState(id=inputs["Password"].id, string_value=self.candidate.password),
-            WidgetState(id=submit.id, trigger_value=True),
-        ]
-        await page.wait_run(await page.send(widgets))
+        # Held a session cookie and shown no form: signed in from the cookie (on the exam list
+        # when the first connection was lost before Start, else on the attempt's question).
+        signed_in = self.session is not None and "Password" not in inputs
+        if not signed_in:
+            if "Username" not in inputs or "Password" not in inputs or submit is None:
+                raise StepError("no sign-in form")
+            if self.result.token is not None:
+                self.result.signed_in_again += 1
+            widgets = [
+                WidgetState(id=inputs["Username"].id, string_value=self.candidate.name),
+                WidgetState(id=inputs["Password"].id, string_value=self.candidate.password),
+                WidgetState(id=submit.id, trigger_value=True),
+            ]
+            await page.wait_run(await page.send(widgets))
+            await self._store_session_cookie(page)
         if page.markdown(QUESTION_HEADING) is None:
             start = page.button(f"-assigned-{self.assignment_id}")
             if start is None:
@@ -751,6 +818,8 @@ def _cluster(home: Path, database_url: str, replicas: int) -> Iterator[Servers]:
         **os.environ,
         "TRIOPS_SIGN_IN": "password",
         "TRIOPS_SEARCH_WARMUP": "0",
+        # One secret for the replicas: a session cookie set by one is read by the others.
+        "TRIOPS_SECRET": secrets.token_urlsafe(32),
     }
     env.pop("TRIOPS_DATABASE_URL", None)
     args = [sys.executable, str(CLUSTER_SCRIPT), "--replicas", str(replicas)]
@@ -846,11 +915,13 @@ class Outcome:
     sessions_lost: int
     reconnects: int
     back_after_s: list[float]
+    signed_in_again: int  # reconnects that needed the password (no session cookie)
     seconds: float  # wall time of the sitting, first start to last client done
     replica_cpu_percent: list[float | None]  # per replica, of one core; None once killed
     harness_cpu_percent: float  # the clients' own process, which shares the machine
     killed: list[str]  # the replica killed, when one was
     on_killed: int  # candidates it served then (by the affinity cookie)
+    session_cookie: bool = True  # False: the clients dropped it (every reconnect signs in)
 
     def percentile(self, pct: float) -> float | None:
         return percentile(self.round_trips_ms, pct) if self.round_trips_ms else None
@@ -965,6 +1036,7 @@ async def _sit(
     kill_at: float | None,
     kill: Callable[[dict[str, str]], None] | None,
     seed: int,
+    session_cookie: bool = True,
 ) -> list[ClientResult]:
     rng = random.Random(seed)
     placement: dict[str, str] = {}
@@ -984,6 +1056,7 @@ async def _sit(
                     ends_at=begins + minutes * 60,
                     rng=random.Random(rng.random()),
                     placement=placement if kill else None,
+                    session_cookie=session_cookie,
                 ),
             )
         )
@@ -1031,6 +1104,7 @@ def exam_load(
     interval: float = ANSWER_EVERY,
     ramp: float | None = None,
     seed: int = 19,
+    session_cookie: bool = True,
     before_check: Callable[[Any, Cohort, list[ClientResult]], None] | None = None,
 ) -> Outcome:
     """Set up the cohort, start the servers, let `candidates` clients sit the exam for
@@ -1038,8 +1112,10 @@ def exam_load(
     seconds), stop the servers and compare the store with every acknowledged save.
 
     `kill_at` (minutes from the first start, 2 replicas or more) sends SIGKILL to the first
-    replica. `before_check(db, cohort, results)` runs on the open database just before the
-    comparison (the test uses it to lose an answer on purpose)."""
+    replica. `session_cookie=False` has the clients drop the session cookie, so every
+    reconnect signs in with the password again (the baseline of a kill run: an installation
+    without TRIOPS_SECRET). `before_check(db, cohort, results)` runs on the open database just
+    before the comparison (the test uses it to lose an answer on purpose)."""
     if candidates < 1 or minutes <= 0 or interval <= 0:
         raise LoadError("need --candidates >= 1, --minutes > 0 and an interval > 0")
     if backend not in ("duckdb", "postgres"):
@@ -1053,6 +1129,7 @@ def exam_load(
         ramp = min(120.0, 0.15 * candidates)  # a password sign-in costs about 0.1 s of CPU
     sit = {"minutes": minutes, "interval": interval, "ramp": ramp, "kill_at": kill_at}
     sit["seed"] = seed
+    sit["session_cookie"] = session_cookie
     home = Path(tempfile.mkdtemp(prefix="triops-exam-load-", dir="/tmp"))
     home.chmod(0o755)  # the postgres user reaches its data folder below
     postgres = None
@@ -1106,6 +1183,8 @@ def exam_load(
         sessions_lost=sum(1 for r in results if r.lost_session),
         reconnects=sum(r.reconnects for r in results),
         back_after_s=[t for r in results for t in r.back_after_s],
+        signed_in_again=sum(r.signed_in_again for r in results),
+        session_cookie=session_cookie,
         **usage,
     )
 
@@ -1119,6 +1198,7 @@ def figures(outcome: Outcome) -> list[Figure]:
         f"{outcome.candidates} candidates, {outcome.replicas} replica"
         f"{'s' if outcome.replicas != 1 else ''}, {outcome.backend}"
         + (f", kill -9 at {outcome.kill_at:g} min" if outcome.kill_at is not None else "")
+        + ("" if outcome.session_cookie else ", no session cookie")
     )
     rows = []
     for pct in (50, 95, 99):
@@ -1139,6 +1219,7 @@ def figures(outcome: Outcome) -> list[Figure]:
         ("errors", sum(outcome.errors.values()), "= 0"),
         ("sessions lost", outcome.sessions_lost, "= 0"),
         ("reconnects", outcome.reconnects, ""),
+        ("reconnects that signed in again", outcome.signed_in_again, ""),
     ):
         rows.append(Figure(f"exam load {name} ({setup})", float(value), "", target=target))
     if outcome.killed:
@@ -1215,6 +1296,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ramp", type=float, default=None, help="seconds to start everyone")
     parser.add_argument(
+        "--no-session-cookie",
+        action="store_true",
+        help="clients drop the session cookie: every reconnect signs in with the password, "
+        "as on an installation without TRIOPS_SECRET (the baseline of a kill run)",
+    )
+    parser.add_argument(
         "--curve",
         default=None,
         help="comma-separated candidate counts: p95 on this set-up and on 1 replica with DuckDB",
@@ -1243,6 +1330,7 @@ def main(argv: list[str] | None = None) -> int:
             kill_at=args.kill_at,
             interval=args.interval,
             ramp=args.ramp,
+            session_cookie=not args.no_session_cookie,
         )
     except (LoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
