@@ -310,3 +310,29 @@ def test_a_new_session_signs_in_from_the_cookie_until_the_password_changes_or_si
     _wait_for_cookie(page, present=False)
     assert not _signed_in(page, f"{server.url}/")
     context.close()
+
+
+@pytest.mark.browser
+def test_without_a_secret_a_sign_in_lasts_as_long_as_its_session(browser, tmp_path, monkeypatch):
+    monkeypatch.delenv("TRIOPS_DATABASE_URL", raising=False)
+    home = tmp_path / "home"
+    db = open_state(home / "state.duckdb")  # seeded before the replica holds the file
+    try:
+        accounts.add_user(db, "Ada", PASSWORD, now())
+        db.execute("CHECKPOINT")
+    finally:
+        db.close()
+    env = {"TRIOPS_HOME": str(home), "TRIOPS_SIGN_IN": "password", "TRIOPS_SECRET": ""}
+    with streamlit_server(REPLICA, env=env) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        assert not _signed_in(page, f"{server.url}/")
+        page.get_by_role("textbox", name="Username").fill("Ada")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as Ada (learner)").wait_for()
+        page.wait_for_timeout(1000)  # time for a cookie request, were one made
+        assert _session_cookie(context) is None
+        assert not _signed_in(page, f"{server.url}/")  # a reload asks again, as before
+        context.close()
