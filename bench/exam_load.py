@@ -747,7 +747,12 @@ class Client:
                         reconnecting = True
                     page = await self._drop(page)
                     if time.monotonic() > connect_deadline:
-                        self.error(f"could not reconnect: {type(exc).__name__}")
+                        # TimeoutError is an OSError: a page step that timed out lands here too.
+                        self.error(
+                            f"could not reconnect: {type(exc).__name__}"
+                            if reconnecting
+                            else f"never reached the exam page: {type(exc).__name__}"
+                        )
                         self.result.lost_session = True
                         return self.result
                     await asyncio.sleep(self.rng.uniform(0.5, 1.5))  # the page's backoff
@@ -826,7 +831,16 @@ def _cluster(home: Path, database_url: str, replicas: int) -> Iterator[Servers]:
     args += ["--port", str(port), "--base-port", str(base), "--home", str(home / "cluster")]
     args += ["--database-url", database_url]
     with open(output, "w") as out:
-        proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+        # A process group of its own: if run-cluster does not stop in time, its replicas,
+        # workers and nginx go with it (a kill of run-cluster alone would leave them running).
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 240
         while "ready: " not in output.read_text():
@@ -846,8 +860,10 @@ def _cluster(home: Path, database_url: str, replicas: int) -> Iterator[Servers]:
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+        proc.wait()
 
 
 def _enough_files(candidates: int) -> None:
