@@ -15,7 +15,9 @@
   Brier score against the naive "percent right so far" (as pass when it reaches the pass mark),
   and the worst decile, beside the worst decile of the learners' true pass probabilities on
   the same outcomes (the outcome noise alone) and the gap between predicted and true
-  probability per decile (the model's error alone).
+  probability per decile (the model's error alone), and how many of the seeds a perfectly
+  calibrated predictor as sharp as the model (and as the truth) would be expected to miss
+  (simulate_readiness.Outcome.miss_chance).
 - The placement test against a fixed 40-question form (simulated learners of known ability,
   questions with known parameters drawn like the simulation's bank): mean questions to reach
   the form's standard error, per track on its real pool, and on a simulated 200-question pool
@@ -162,6 +164,10 @@ def simulation(seeds: int = 12) -> list[Figure]:
         worst = np.array([r.worst_decile for r in runs])
         truth = np.array([r.truth_worst_decile for r in runs])
         gap = np.array([r.worst_truth_gap for r in runs])
+        # How many of these runs a perfectly calibrated predictor of the model's sharpness
+        # (and of the truth's) would be expected to miss, from the outcomes' coin flips alone.
+        chance = np.array([r.miss_chance() for r in runs])
+        truth_chance = np.array([r.miss_chance(truth=True) for r in runs])
         figures.append(
             Figure(
                 f"calibration simulation, {exam_id}: Brier, worst of seeds 0-{seeds - 1}",
@@ -182,10 +188,15 @@ def simulation(seeds: int = 12) -> list[Figure]:
                 "",
                 target="<= 0.08",
                 note=f"over 0.08 in {int((worst > 0.08).sum())}/{seeds} seeds (median "
-                f"{np.median(worst):.3f}); the learners' true pass probabilities on the same "
-                f"outcomes: over 0.08 in {int((truth > 0.08).sum())}/{seeds} (worst "
-                f"{truth.max():.3f}); predicted against true probability per decile: worst "
-                f"{gap.max():.3f}, median {np.median(gap):.3f}",
+                f"{np.median(worst):.3f}; a calibrated predictor this sharp would miss "
+                f"{chance.sum():.1f} of {seeds} on average); the learners' true pass "
+                f"probabilities on the same outcomes: over 0.08 in {int((truth > 0.08).sum())}/"
+                f"{seeds} (worst {truth.max():.3f}; expected {truth_chance.sum():.1f}); "
+                f"predicted against true probability per decile: worst {gap.max():.3f}, median "
+                f"{np.median(gap):.3f}; per seed (worst, truth's worst, gap): "
+                + ", ".join(
+                    f"{w:.3f}/{t:.3f}/{g:.3f}" for w, t, g in zip(worst, truth, gap, strict=True)
+                ),
             )
         )
     return figures
