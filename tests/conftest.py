@@ -33,7 +33,10 @@ from attacklib import (  # noqa: F401  (fixtures: the attack tests and every san
     sandbox_required,
 )
 from filelock import FileLock
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
+from triops import accounts
 from triops.config import get_settings
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
@@ -70,6 +73,33 @@ def triops_home(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+# The product hashes passwords with Argon2id at argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes:
+# about 0.2 CPU s a hash or a check on this machine, much of it the kernel handing out the 64 MiB),
+# and the account tests hash and check hundreds of times. In this process the tests hash with
+# Argon2id at its smallest cost (8 KiB, 1 pass, 1 lane), through the same pwdlib and argon2-cffi
+# code and the same stored format; a test that asks for `product_hasher` keeps the product's
+# (test_accounts checks its parameters and signs in with it), as do the app and command processes
+# the tests start (browser, cluster, subprocess CLI).
+TEST_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+
+@pytest.fixture
+def product_hasher():
+    """The product's password hasher (accounts._hasher), not the tests' cheap one."""
+    return accounts._hasher()
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(request, monkeypatch):
+    # The decoy hash (what a name with no account is checked against) is made by whichever
+    # hasher is in place: made again for each test.
+    accounts._decoy_hash.cache_clear()
+    if "product_hasher" not in request.fixturenames:
+        monkeypatch.setattr(accounts, "_hasher", lambda: TEST_HASHER)
+    yield
+    accounts._decoy_hash.cache_clear()
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def sign_in(db, name, password, now=NOW, address=None):
         raise
 
 
-def test_add_user_stores_an_argon2id_hash_never_the_password(db):
+def test_add_user_stores_an_argon2id_hash_never_the_password(db, product_hasher):
     user = accounts.add_user(db, "Ada", PASSWORD, NOW, role="admin", email="ada@example.org")
     hashed = account_store.password_hash(db, user.id)
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
@@ -106,7 +106,7 @@ def test_malformed_email_is_refused(db):
         accounts.add_user(db, "Ada", PASSWORD, NOW, email="ada at example")
 
 
-def test_sign_in_with_the_right_password_returns_the_user_without_delay(db):
+def test_sign_in_with_the_right_password_returns_the_user_without_delay(db, product_hasher):
     ada = accounts.add_user(db, "Ada", PASSWORD, NOW)
     user, sleeps = sign_in(db, "  ADA ", PASSWORD)
     assert user.id == ada.id and sleeps == []
