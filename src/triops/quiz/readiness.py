@@ -21,8 +21,9 @@ more it needs.
 
 **Pass probability** of an exam profile: the probability that the scored result of a fresh
 attempt reaches the pass mark, averaged over the ability's posterior (DRAWS fixed draws,
-balanced: `fixed_normals`) and over the attempt's random draw. For one ability, each blueprint domain draws n of the N
-questions in its pool at random, so its score has mean n p and variance
+balanced: `fixed_normals`) and over the attempt's random draw. For one ability, each
+blueprint domain draws n of the N questions in its pool at random, so its score has mean n p
+and variance
 n p (1 - p) - n (n - 1) / (N - 1) v, where p is the mean and v the variance of the pool's
 probabilities of a right answer; the total, summed over the blueprint's domains, is taken as
 normal (with a continuity correction) against the number of right answers the pass mark
@@ -356,9 +357,10 @@ def exam_shapes(items: Items, bank: Bank, exams: Exams) -> list[ExamShape]:
                 continue
             doms, inverse = np.unique(items.domain[idx], return_inverse=True)
             size = np.bincount(inverse, minlength=len(doms))
-            mean_p = np.stack([grid_p[idx[inverse == k]].mean(0) for k in range(len(doms))])
-            mean_p2 = np.stack([(grid_p[idx[inverse == k]] ** 2).mean(0) for k in range(len(doms))])
-            mean_p3 = np.stack([(grid_p[idx[inverse == k]] ** 3).mean(0) for k in range(len(doms))])
+            mean_p, mean_p2, mean_p3 = (
+                np.stack([(grid_p[idx[inverse == k]] ** j).mean(0) for k in range(len(doms))])
+                for j in (1, 2, 3)
+            )
             parts.append(
                 Part(key, counts[key], len(idx), doms, size / len(idx), mean_p, mean_p2, mean_p3)
             )
@@ -426,10 +428,14 @@ def _probability(shape: ExamShape, mu: np.ndarray, var: np.ndarray, third=None) 
     sd = np.sqrt(np.maximum(var, 1e-12))
     z = (mu - (shape.needed - 0.5)) / sd
     p = ndtr(z)
-    if third is not None:
-        gamma = third / sd**3
-        p = p + np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi) * gamma / 6.0 * (z**2 - 1.0)
-    return np.clip(p, 0.0, 1.0)
+    if third is None:
+        return p
+    z2 = z * z
+    p += np.exp(-0.5 * z2) * (z2 - 1.0) * third / (sd * sd * sd) * _EDGEWORTH
+    return np.minimum(np.maximum(p, 0.0), 1.0)
+
+
+_EDGEWORTH = 1.0 / (6.0 * math.sqrt(2.0 * math.pi))  # phi(z)'s constant over 3!
 
 
 def pass_probability(shape: ExamShape, theta: np.ndarray) -> np.ndarray:
