@@ -78,6 +78,9 @@ class AttemptView:
     questions: list[DrawnQuestion]
     responses: dict[int, Any] = field(default_factory=dict)
     flags: set[int] = field(default_factory=set)
+    # Answer and flag rows written to the attempt when it was read (`load`): compared by the
+    # clock's resync to see whether anything was saved since. None when not read that way.
+    writes: int | None = None
 
     @property
     def state(self) -> str:
@@ -260,12 +263,21 @@ def _score_text(result: dict[str, Any]) -> str:
 
 
 def _owned(db, token: str, user_id: str) -> AttemptRow:
-    row = store.by_token(db, token)
+    return _check_owner(store.by_token(db, token), user_id)
+
+
+def _check_owner(row: AttemptRow | None, user_id: str) -> AttemptRow:
     if row is None:
         raise NotFoundError("This exam attempt does not exist. Start the exam again from the list.")
     if row.user_id != user_id:
         raise NotFoundError("Not allowed: this exam attempt belongs to another profile.")
     return row
+
+
+def _owned_with_writes(db, token: str, user_id: str) -> tuple[AttemptRow, int]:
+    found = store.by_token_with_writes(db, token)
+    row = _check_owner(None if found is None else found[0], user_id)
+    return row, found[1]
 
 
 def finalize_if_expired(
@@ -339,15 +351,24 @@ def status(db, token: str, user_id: str, now: datetime) -> AttemptRow:
     return finalize_if_expired(db, _owned(db, token, user_id), now)
 
 
+def resync(db, token: str, user_id: str, now: datetime) -> tuple[AttemptRow, int]:
+    """The clock's one read: the attempt row, finalized if its time is up, and how many answer
+    and flag rows have been written to it (`AttemptView.writes` of the page it last drew)."""
+    row, writes = _owned_with_writes(db, token, user_id)
+    return finalize_if_expired(db, row, now), writes
+
+
 def load(db, token: str, user_id: str, now: datetime) -> AttemptView:
     """The attempt behind a token, for its owner only; expired attempts are finalized first."""
-    row = finalize_if_expired(db, _owned(db, token, user_id), now)
+    row, writes = _owned_with_writes(db, token, user_id)
+    row = finalize_if_expired(db, row, now)
     return AttemptView(
         row,
         Blueprint.model_validate_json(row.blueprint_json),
         _drawn(db, row),
         _answers(db, row),
         store.flags(db, row.id),
+        writes,
     )
 
 

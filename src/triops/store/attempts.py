@@ -132,6 +132,22 @@ def by_token(db: duckdb.DuckDBPyConnection, token: str) -> AttemptRow | None:
     return _row(row) if row else None
 
 
+def by_token_with_writes(
+    db: duckdb.DuckDBPyConnection, token: str
+) -> tuple[AttemptRow, int] | None:
+    """The attempt row and how many answer and flag rows have been written to it, in one
+    statement. Those rows are only ever appended, so the count moves with every save from any
+    tab: the exam clock compares it to tell whether anything changed since the page was drawn."""
+    row = db.execute(
+        f"SELECT {', '.join(_COLUMNS)}, "
+        "(SELECT count(*) FROM attempt_responses WHERE attempt_id = ?) "
+        "+ (SELECT count(*) FROM attempt_flags WHERE attempt_id = ?) "
+        "FROM exam_attempts WHERE id = ?",
+        [token, token, token],
+    ).fetchone()
+    return (_row(row[:-1]), row[-1]) if row else None
+
+
 def history(
     db: duckdb.DuckDBPyConnection, user_id: str, exam_id: str | None = None
 ) -> list[AttemptRow]:

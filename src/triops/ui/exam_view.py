@@ -171,9 +171,10 @@ def _stored(db, view: AttemptView) -> tuple[dict[int, Any], set[int]]:
 
 
 def _seen(token: str) -> dict[str, Any]:
-    """What this session last showed or saved of an attempt: its answers and its flags."""
+    """What this session last showed or saved of an attempt: its answers and its flags, and
+    the count of answer and flag rows written to it when the page last read it."""
     return st.session_state.setdefault("exam_seen", {}).setdefault(
-        token, {"answers": None, "flags": None}
+        token, {"answers": None, "flags": None, "writes": None}
     )
 
 
@@ -278,9 +279,16 @@ def _clock(view: AttemptView, user_id: str, fresh: list[bool]) -> None:
         row = view.row
     else:
         db = resources.state_db()
-        row = engine.status(db, view.token, user_id, moment)
-        if row.state != view.state or _changed_elsewhere(view.token, *_stored(db, view)):
+        row, writes = engine.resync(db, view.token, user_id, moment)
+        if row.state != view.state:
             st.rerun(scope="app")
+        # Answers and flags are read and compared only when some were written since the page
+        # was drawn (its own saves redraw the page, which notes the new count).
+        seen = _seen(view.token)
+        if writes != seen["writes"]:
+            if _changed_elsewhere(view.token, *_stored(db, view)):
+                st.rerun(scope="app")
+            seen["writes"] = writes
     end = row.grace_until if row.state == "overdue" else row.deadline
     if end is None:
         st.caption("Untimed attempt")
@@ -300,6 +308,7 @@ def take(view: AttemptView, identity: Identity) -> None:
     changed = _changed_elsewhere(view.token, view.responses, view.flags)
     seen = _seen(view.token)
     seen["answers"], seen["flags"] = dict(view.responses), set(view.flags)
+    seen["writes"] = view.writes
     st.fragment(run_every=interval)(_clock)(view, user_id, [True])
     if changed:
         st.warning(

@@ -73,8 +73,13 @@ def _keys(question, key: str, order: list[int]) -> list[str]:
     return [key] if count is None else [f"{key}-{i}" for i in range(count(question, order))]
 
 
-def _marker(key: str) -> str:
-    return f"{key}-shown"
+# What each question's widgets last showed (the canonical stored answer), by widget key: one
+# session entry for all questions, since every widget call scans all of the session's keys.
+_SHOWN = "question_shown"
+
+
+def _shown() -> dict[str, str]:
+    return st.session_state.setdefault(_SHOWN, {})
 
 
 def seed_state(question, order: list[int], key: str, authored: Any) -> None:
@@ -86,11 +91,11 @@ def seed_state(question, order: list[int], key: str, authored: Any) -> None:
     no longer the one this session last showed or saved (another tab changed it), so a tab never
     shows, or builds on, an answer that is not the stored one."""
     keys = _keys(question, key, order)
-    marker = _marker(key)
+    seen = _shown()
     shown = _canonical(authored)
-    if all(k in st.session_state for k in keys) and st.session_state.get(marker) == shown:
+    if all(k in st.session_state for k in keys) and seen.get(key) == shown:
         return
-    st.session_state[marker] = shown
+    seen[key] = shown
     WIDGETS[question.type].seed(keys, to_screen(question, order, authored))
 
 
@@ -101,13 +106,13 @@ def _canonical(authored: Any) -> str:
 def changed_since_shown(key: str, stored: Any) -> bool:
     """Whether the stored answer differs from the one this session last showed in (or saved
     from) the widgets under `key`: another tab or window has changed it since."""
-    shown = st.session_state.get(_marker(key))
+    shown = _shown().get(key)
     return shown is not None and shown != _canonical(stored)
 
 
 def mark_saved(key: str, authored: Any) -> None:
     """Record that the widgets' answer under `key` is now the stored one (after a save)."""
-    st.session_state[_marker(key)] = _canonical(authored)
+    _shown()[key] = _canonical(authored)
 
 
 def read(question, order: list[int], key: str) -> Any:
