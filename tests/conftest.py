@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -100,6 +101,35 @@ def cheap_password_hashes(request, monkeypatch):
         monkeypatch.setattr(accounts, "_hasher", lambda: TEST_HASHER)
     yield
     accounts._decoy_hash.cache_clear()
+
+
+# Each AppTest (its first run) scans every installed distribution's metadata for Streamlit
+# components (streamlit.components.v2.manifest_scanner: about 450 METADATA files parsed, the
+# largest cost of an AppTest's set-up on this machine). What is installed does not change during
+# a test run, so once Streamlit is imported the scan's answer is kept for the run.
+_SCANNED: list = []
+
+
+def _scan_components_once() -> None:
+    if _SCANNED or "streamlit" not in sys.modules:
+        return
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    found: list = []
+
+    def scanned_once(max_workers: int | None = None) -> list:
+        if not found:
+            found.append(scan(max_workers))
+        return list(found[0])
+
+    manifest_scanner.scan_component_manifests = scanned_once
+    _SCANNED.append(scan)
+
+
+@pytest.fixture(autouse=True)
+def streamlit_components_scanned_once():
+    _scan_components_once()
 
 
 @pytest.fixture
