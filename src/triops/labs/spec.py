@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -95,10 +96,10 @@ def untriggered(workflow: Path, event: str) -> str:
     return "" if decision.triggered else decision.reason
 
 
-@dataclass(frozen=True)
-class Lab:
-    id: str
-    spec: LabSpec
+class StarterSolution:
+    """The folder layout labs and tasks share: starter/ (what the learner edits) and solution/
+    beside the spec. A dataclass that has a `folder` field gets both."""
+
     folder: Path
 
     @property
@@ -109,10 +110,61 @@ class Lab:
     def solution(self) -> Path:
         return self.folder / "solution"
 
+    def file_text(self, rel: str) -> str:
+        """The text of a file of the folder, '' when there is none."""
+        path = self.folder / rel
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def folder_problems(
+    folder: Path,
+    editable: list[str],
+    run: RunSpec,
+    shown: str,
+    shown_spec: str,
+    at: Callable[..., int] = lambda *loc: 1,
+) -> list[Problem]:
+    """What a lab and a task folder must both hold: starter/ and solution/, each editable file
+    and the run's file in starter/, and a workflow that run.event triggers in both. `shown` is
+    the folder and `shown_spec` its spec file as problems name them; `at(*loc)` is the spec's
+    line of a key (line 1 when the caller has no lines)."""
+    problems = []
+    for name in ("starter", "solution"):
+        if not (folder / name).is_dir():
+            problems.append(error(f"{shown}/{name}", 1, "missing folder"))
+    for i, rel in enumerate(editable):
+        if not (folder / "starter" / rel).is_file():
+            problems.append(
+                error(shown_spec, at("editable", i), f"editable file '{rel}' is not in starter/")
+            )
+    what = "workflow" if run.kind == "workflow" else "eval config"
+    run_file = run.workflow if run.kind == "workflow" else run.config
+    if not (folder / "starter" / run_file).is_file():
+        problems.append(error(shown_spec, at("run"), f"{what} '{run_file}' is not in starter/"))
+    elif run.kind == "workflow":
+        for part in ("starter", "solution"):
+            why = untriggered(folder / part / run.workflow, run.event)
+            if why:
+                problems.append(
+                    error(
+                        shown_spec,
+                        at("run"),
+                        f"run.event '{run.event}' does not trigger {part}/{run.workflow}: "
+                        f"{why}; set run.event to an event its on: lists",
+                    )
+                )
+    return problems
+
+
+@dataclass(frozen=True)
+class Lab(StarterSolution):
+    id: str
+    spec: LabSpec
+    folder: Path
+
     @property
     def instructions(self) -> str:
-        path = self.folder / "instructions.md"
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
+        return self.file_text("instructions.md")
 
 
 @dataclass
@@ -151,35 +203,7 @@ def load_labs(
         for name in ("instructions.md", "check.py"):
             if not (lab_dir / name).is_file():
                 problems.append(error(f"{shown}/{name}", 1, "missing"))
-        for name in ("starter", "solution"):
-            if not (lab_dir / name).is_dir():
-                problems.append(error(f"{shown}/{name}", 1, "missing folder"))
-        for rel in spec.editable:
-            if not (lab_dir / "starter" / rel).is_file():
-                problems.append(
-                    error(f"{shown}/lab.yaml", 1, f"editable file '{rel}' is not in starter/")
-                )
-        if spec.run.kind == "workflow" and not (lab_dir / "starter" / spec.run.workflow).is_file():
-            problems.append(
-                error(f"{shown}/lab.yaml", 1, f"workflow '{spec.run.workflow}' is not in starter/")
-            )
-        elif spec.run.kind == "workflow":
-            for part in ("starter", "solution"):
-                why = untriggered(lab_dir / part / spec.run.workflow, spec.run.event)
-                if why:
-                    problems.append(
-                        error(
-                            f"{shown}/lab.yaml",
-                            1,
-                            f"run.event '{spec.run.event}' does not trigger {part}/"
-                            f"{spec.run.workflow}: {why}; set run.event to an event its on: "
-                            "lists",
-                        )
-                    )
-        if spec.run.kind == "eval" and not (lab_dir / "starter" / spec.run.config).is_file():
-            problems.append(
-                error(f"{shown}/lab.yaml", 1, f"eval config '{spec.run.config}' is not in starter/")
-            )
+        problems += folder_problems(lab_dir, spec.editable, spec.run, shown, f"{shown}/lab.yaml")
         if spec.reset and not (lab_dir / spec.reset).is_file():
             problems.append(
                 error(f"{shown}/lab.yaml", 1, f"reset hook '{spec.reset}' is not in {shown}/")

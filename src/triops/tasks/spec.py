@@ -20,7 +20,15 @@ from triops.content.loader import ParseCache
 from triops.content.models import Strict
 from triops.content.problems import Problem, display_path, error
 from triops.content.yamlsource import YamlSyntaxError, parse_yaml, validate_model
-from triops.labs.spec import LAB_ID, LabLimits, LabSpec, LabStep, RunSpec, untriggered
+from triops.labs.spec import (
+    LAB_ID,
+    LabLimits,
+    LabSpec,
+    LabStep,
+    RunSpec,
+    StarterSolution,
+    folder_problems,
+)
 
 TRACKS = ("triad", "devops", "mlops", "llmops")
 # The ctx methods whose first argument names a file of the candidate's folder (README, check.py).
@@ -72,21 +80,13 @@ class TaskSpec(Strict):
 
 
 @dataclass(frozen=True)
-class Task:
+class Task(StarterSolution):
     spec: TaskSpec
     folder: Path
 
     @property
     def key(self) -> str:
         return self.spec.key
-
-    @property
-    def starter(self) -> Path:
-        return self.folder / "starter"
-
-    @property
-    def solution(self) -> Path:
-        return self.folder / "solution"
 
     @property
     def check_file(self) -> Path:
@@ -119,8 +119,7 @@ class Task:
         return Lab(f"task-{self.spec.track}-{self.spec.id}", spec, self.folder)
 
     def starter_text(self, rel: str) -> str:
-        path = self.starter / rel
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
+        return self.file_text(f"starter/{rel}")
 
 
 @dataclass
@@ -255,29 +254,7 @@ def load_task(
         if c.id in seen:
             problems.append(error(shown_spec, at("criteria", i), f"criterion '{c.id}' is repeated"))
         seen.add(c.id)
-    for name in ("starter", "solution"):
-        if not (folder / name).is_dir():
-            problems.append(error(f"{shown}/{name}", 1, "missing folder"))
-    for i, rel in enumerate(spec.editable):
-        if not (folder / "starter" / rel).is_file():
-            problems.append(
-                error(shown_spec, at("editable", i), f"editable file '{rel}' is not in starter/")
-            )
-    run_file = spec.run.workflow if spec.run.kind == "workflow" else spec.run.config
-    if run_file and not (folder / "starter" / run_file).is_file():
-        problems.append(error(shown_spec, at("run"), f"run file '{run_file}' is not in starter/"))
-    elif spec.run.kind == "workflow":
-        for part in ("starter", "solution"):
-            why = untriggered(folder / part / spec.run.workflow, spec.run.event)
-            if why:
-                problems.append(
-                    error(
-                        shown_spec,
-                        at("run"),
-                        f"run.event '{spec.run.event}' does not trigger {part}/"
-                        f"{spec.run.workflow}: {why}",
-                    )
-                )
+    problems += folder_problems(folder, spec.editable, spec.run, shown, shown_spec, at)
     problems += check_problems(folder, spec, doc, shown)
     if any(p.severity == "error" for p in problems):
         return None, problems
