@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
+from conftest import fresh_state
 from triops import accounts
 from triops.accounts import SignInError
 from triops.cli import app as cli
@@ -26,7 +27,7 @@ OTHER = "a different long passphrase"
 
 @pytest.fixture
 def db():
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     yield conn
     conn.close()
 
@@ -363,7 +364,7 @@ def test_cli_users_add_admin_asks_twice_and_makes_the_first_admin():
     assert PASSWORD not in result.output  # the prompt hides what is typed
     listing = run("users", "list")
     assert listing.output.splitlines() == ["Ada\tadmin\tada@example.org\tpassword"]
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         user, _ = sign_in(conn, "Ada", PASSWORD)
     finally:

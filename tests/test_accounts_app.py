@@ -10,12 +10,11 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops import accounts
 from triops.config import get_settings
 from triops.content.loader import load_course
 from triops.store import progress
-from triops.store.connection import open_state
 from triops.ui.navigation import NOT_ALLOWED, NOT_ALLOWED_ADMIN, SECTIONS
 
 NOW = datetime(2026, 12, 6, 9, 0)
@@ -30,7 +29,7 @@ def password_mode(monkeypatch):
 
 
 def add(name: str, role: str = "learner", password: str = PASSWORD):
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         return accounts.add_user(conn, name, password, NOW, role=role)
     finally:
@@ -99,7 +98,7 @@ def test_a_wrong_password_is_refused_and_the_form_stays(password_mode):
 
 def test_a_locked_name_is_refused_in_the_form(password_mode):
     add("Ada")
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         for _ in range(accounts.LOCK_AFTER):
             with pytest.raises(accounts.SignInError):
@@ -167,7 +166,7 @@ def test_a_learner_sees_only_their_own_progress_whatever_the_address_says(passwo
     ada = add("Ada")
     bob = add("Bob")
     lessons = [lesson.id for lesson in load_course(REPO).track("triad").lessons()]
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         progress.mark_complete(conn, bob.id, lessons[0], NOW)
     finally:
@@ -196,7 +195,7 @@ def test_a_password_reset_signs_out_the_session_on_its_next_rerun(password_mode)
     add("Ada")
     at = sign_in(app().run(), "Ada")
     assert "Sign in to Triops" not in [t.value for t in at.title]
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         accounts.set_password(conn, "Ada", "a brand new long passphrase", accounts_now())
     finally:
@@ -211,7 +210,7 @@ def test_a_role_change_applies_on_the_next_rerun(password_mode, menus):
     add("Ada")
     at = sign_in(app().run(), "Ada")
     assert "Learners" not in menus[-1]
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         accounts.set_role(conn, "Ada", "instructor", NOW)
     finally:
@@ -255,7 +254,7 @@ def test_an_admin_adds_a_user_changes_a_role_and_resets_a_password_in_the_app(pa
     assert not at.exception
     assert read(at.success) == ["Added Ada."]
     assert at.session_state["acc_new_pw"] == ""  # typed passwords are not kept
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         ada = next(a for a in accounts.list_accounts(conn) if a.name == "Ada")
         assert (ada.role, ada.email) == ("instructor", "ada@example.org")
@@ -277,7 +276,7 @@ def test_an_admin_adds_a_user_changes_a_role_and_resets_a_password_in_the_app(pa
     at = press(at, "Set password")
     assert not at.error
 
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         log = [(r[1], r[2], r[3], r[4]) for r in accounts.audit_rows(conn)]
         accounts.sign_in(conn, "Ada", "a brand new long passphrase", accounts_now())
@@ -325,7 +324,7 @@ def test_a_signed_in_learner_cannot_open_another_learners_exam_attempt(password_
     add("Ada")
     bob = add("Bob")
     bank = load_bank(REPO)
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         row = engine.start(
             conn, load_exams(REPO, bank).get("mlops-practitioner"), bank, bob.id, accounts_now()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops.config import get_settings
 from triops.content.loader import load_course
 from triops.store import progress, users
-from triops.store.connection import open_state
 
 PAGES = {
     "app_pages/home.py": "Triops",
@@ -49,7 +48,7 @@ def create_profile(at: AppTest, name: str) -> AppTest:
 
 
 def state_db():
-    return open_state(get_settings().state_db)
+    return fresh_state(get_settings().state_db)
 
 
 @pytest.mark.parametrize(("page", "title"), list(PAGES.items()))

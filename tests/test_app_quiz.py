@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops.config import get_settings
 from triops.quiz import exam as engine
 from triops.store import attempts, practice, users
-from triops.store.connection import open_state
 
 
 def app() -> AppTest:
@@ -25,7 +24,7 @@ def with_profile(name: str = "Ada") -> AppTest:
 
 
 def state():
-    return open_state(get_settings().state_db)
+    return fresh_state(get_settings().state_db)
 
 
 def answer_current_practice_question(at: AppTest) -> None:

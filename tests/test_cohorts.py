@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops import accounts, cohorts
 from triops.accounts import Actor
 from triops.errors import InvalidInputError, NotFoundError
 from triops.quiz import exam as engine
 from triops.store import audit, users
-from triops.store.connection import open_state
 
 T0 = datetime(2026, 12, 6, 9, 0)
 EXAM = "devops-practitioner"
@@ -510,7 +509,7 @@ def test_the_command_line_in_oidc_mode_adds_a_csv_as_accounts_keyed_by_email(tmp
     def run(*args):
         return CliRunner().invoke(cli, list(args))
 
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         grace = users.create_user(conn, "Grace", T0, "instructor")
         users.create_user(conn, "Hal", T0, "instructor")
@@ -525,7 +524,7 @@ def test_the_command_line_in_oidc_mode_adds_a_csv_as_accounts_keyed_by_email(tmp
     assert added.exit_code == 1
     assert f"{sheet}:3: error: no email for 'Bo'" in added.stderr
     assert "added 1, already members 0" in added.stdout
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         (cohort,) = cohorts.cohorts(conn, grace.id)
         assert [m.name for m in cohorts.members(conn, cohort.id)] == ["Ada"]

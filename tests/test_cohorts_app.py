@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops import accounts, cohorts
 from triops.config import get_settings
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
 from triops.store import audit, users
 from triops.store import cohorts as cohort_store
-from triops.store.connection import open_state
 
 HOSTILE = "<img src=x onerror=alert(1)> **Class** [x](javascript:alert(2))"
 PASSWORD = "correct horse battery staple"
@@ -34,7 +33,7 @@ def app(**params) -> AppTest:
 
 
 def state():
-    return open_state(get_settings().state_db)
+    return fresh_state(get_settings().state_db)
 
 
 def unescaped(text: str) -> str:

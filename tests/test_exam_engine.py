@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops.errors import InvalidInputError, NotFoundError
 from triops.quiz import exam as engine
 from triops.quiz.bank import load_bank
@@ -14,7 +14,6 @@ from triops.quiz.blueprint import load_exams
 from triops.quiz.exam import AttemptClosedError
 from triops.quiz.grading import right_answer
 from triops.store import attempts, users
-from triops.store.connection import open_state
 
 pytest_plugins = ["tests.pgserver"]
 
@@ -23,7 +22,7 @@ T0 = datetime(2026, 11, 28, 9, 0, 0)
 
 @pytest.fixture
 def db(tmp_path, state_backend):
-    conn = open_state(tmp_path / "state.duckdb")
+    conn = fresh_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()
 

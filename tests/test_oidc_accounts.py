@@ -7,12 +7,12 @@ from datetime import datetime
 
 import pytest
 
+from conftest import fresh_state
 from triops import accounts
 from triops.accounts import SignInError
 from triops.config import get_settings
 from triops.store import accounts as account_store
 from triops.store import audit, users
-from triops.store.connection import open_state
 
 NOW = datetime(2026, 12, 6, 9, 0)
 ISSUER = "https://id.example.org/realms/class"
@@ -21,7 +21,7 @@ CLAIM = "triops_role"
 
 @pytest.fixture
 def db():
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     yield conn
     conn.close()
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, fresh_state
 from triops import learner, profiles
 from triops.content.loader import load_course
 from triops.errors import InvalidInputError
@@ -17,14 +17,13 @@ from triops.quiz.bank import load_bank
 from triops.quiz.practice_answers import answer, latest_scores
 from triops.quiz.practice_session import GAPS, Session, show
 from triops.store import reviews
-from triops.store.connection import open_state
 
 T0 = datetime(2026, 12, 6, 9, 0)
 
 
 @pytest.fixture
 def db(tmp_path):
-    with closing(open_state(tmp_path / "state.duckdb")) as conn:
+    with closing(fresh_state(tmp_path / "state.duckdb")) as conn:
         yield conn
 
 

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from conftest import fresh_state
 from triops.accounts import Actor
 from triops.errors import InvalidInputError, NotFoundError
 from triops.quiz import analysis, reports
 from triops.quiz import exam as engine
 from triops.quiz.grading import right_answer
 from triops.store import attempts, audit, users
-from triops.store.connection import open_state
 
 T0 = datetime(2026, 12, 6, 9, 0, 0)
 EXAM = "devops-practitioner"
@@ -288,7 +288,7 @@ def test_the_command_line_lists_reports_and_resolves_one_with_a_regrade(exams, b
     def run(*args):
         return CliRunner().invoke(cli, list(args))
 
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     try:
         bo = users.create_user(conn, "Bo", T0).id
         target, other = drawn_single(exams, bank)

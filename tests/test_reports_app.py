@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops import accounts
 from triops.accounts import Actor
 from triops.config import get_settings
@@ -22,7 +22,6 @@ from triops.quiz import reports
 from triops.quiz.blueprint import load_exams
 from triops.quiz.grading import right_answer
 from triops.store import users
-from triops.store.connection import open_state
 
 HOSTILE = "<img src=x onerror=alert(1)> **bold** [x](javascript:alert(2))"
 RAW_MARKUP = re.compile(r"(?<!\\)<img|(?<!\\)\]\(javascript")
@@ -41,7 +40,7 @@ def app(**params) -> AppTest:
 
 
 def state():
-    return open_state(get_settings().state_db)
+    return fresh_state(get_settings().state_db)
 
 
 def markup(at: AppTest) -> list[str]:

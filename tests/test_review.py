@@ -11,7 +11,7 @@ import pytest
 from fsrs import Card, Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops.errors import InvalidInputError
 from triops.quiz import review
 from triops.quiz.bank import Bank
@@ -28,7 +28,7 @@ TRACKS = ("triad", "devops", "mlops", "llmops")
 
 @pytest.fixture
 def db(tmp_path, state_backend):
-    conn = open_state(tmp_path / "state.duckdb")
+    conn = fresh_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()
 
@@ -448,7 +448,7 @@ def test_review_optimize_command_names_the_problem(bank):
     missing = runner.invoke(app, ["review", "optimize", "--profile", "Nobody"])
     assert missing.exit_code == 1
     assert "no profile named 'Nobody'" in missing.output
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     ada = users.create_user(conn, "Ada", T0).id
     answer(conn, ada, singles(bank, 1)[0], 1.0, T0)
     conn.close()
@@ -483,7 +483,7 @@ def texts(at) -> str:
 def state_with_profile():
     from triops.config import get_settings
 
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     user = users.create_user(conn, "Ada", T0).id
     return conn, user
 
@@ -508,7 +508,7 @@ def test_an_answer_on_the_practice_page_updates_the_profiles_card(bank):
     assert not at.exception, [e.value for e in at.exception]
     from triops.config import get_settings
 
-    conn = open_state(get_settings().state_db)
+    conn = fresh_state(get_settings().state_db)
     (log,) = store.card_logs(conn, ada, bq.id)
     assert (log.source, log.rating, log.score) == ("practice", int(Rating.Again), 0.0)
     assert store.get_card(conn, ada, bq.id).due - log.reviewed_at == timedelta(days=1)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, fresh_state
 from triops import accounts, cohorts
 from triops.accounts import Actor
 from triops.config import get_settings
@@ -24,7 +24,6 @@ from triops.labs.spec import load_labs
 from triops.quiz import exam as engine
 from triops.quiz import placement, review
 from triops.store import labruns, practice, progress
-from triops.store.connection import open_state
 from triops.ui.navigation import ADMIN_SECTION, NOT_ALLOWED, NOT_ALLOWED_ADMIN, SECTIONS
 
 PASSWORD = "correct horse battery staple"
@@ -43,7 +42,7 @@ def utc_now() -> datetime:
 
 
 def state():
-    return open_state(get_settings().state_db)
+    return fresh_state(get_settings().state_db)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
+from conftest import fresh_state
 from triops.errors import InvalidInputError, StoreError
 from triops.market.data import load_market_data
 from triops.store import market, progress, users
@@ -19,7 +20,7 @@ T0 = datetime(2026, 11, 28, 9, 0, 0)
 
 @pytest.fixture
 def db(tmp_path, state_backend):
-    conn = open_state(tmp_path / "state.duckdb")
+    conn = fresh_state(tmp_path / "state.duckdb")
     yield conn
     conn.close()
 
