@@ -15,6 +15,7 @@ from bench import (
     ask_bench,
     drift_bench,
     eval_bench,
+    exam_page_bench,
     items_bench,
     lab_bench,
     quiz_bench,
@@ -50,6 +51,7 @@ def main() -> int:
     measure("page rerun", app_bench.rerun)
     measure("answer save", quiz_bench.save_latency)
     measure("exam start", quiz_bench.start_exam)
+    measure("exam page rerun", exam_page_bench.figures)
     measure("grading", quiz_bench.grading)
     measure("semantic grading", quiz_bench.semantic_grading)
     measure("search", search_bench.run)

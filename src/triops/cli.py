@@ -1463,11 +1463,14 @@ def worker(
     ] = 10.0,
     queue: Annotated[
         list[str] | None,
-        typer.Option(help="Only this queue: labs or index (repeatable; default both)."),
+        typer.Option(
+            help="Only this queue: labs (lab runs, checks, task runs) or index (repeatable; "
+            "default both)."
+        ),
     ] = None,
 ) -> None:
-    """Run queued lab runs, lab checks and search index builds (PostgreSQL only; see
-    docs/WORKERS.md) until stopped."""
+    """Run queued lab runs, lab checks, hands-on task runs and search index builds (PostgreSQL
+    only; see docs/WORKERS.md) until stopped."""
     from triops.errors import TriopsError
     from triops.labs.worker import work
 
