@@ -68,9 +68,11 @@ def _occurring(values: np.ndarray | pd.Series) -> tuple[list, list[int]]:
         found = [(first, true if first else len(data) - true)]
         found.append((not first, len(data) - found[0][1]))
         return [v for v, n in found if n], [n for _, n in found if n]
-    arrow = getattr(getattr(values, "array", None), "__arrow_array__", None)
-    if arrow is not None:  # Arrow-backed (pandas' str): Arrow's own count, as pandas calls it
-        counted = arrow().value_counts()
+    # Arrow-backed (pandas' str with pyarrow installed, or an ArrowDtype): Arrow's own count,
+    # as pandas calls it. Python-backed strings also offer __arrow_array__, which then needs
+    # pyarrow: the storage decides, not the method (the labs' venv has no pyarrow).
+    if getattr(values.dtype, "storage", None) == "pyarrow":
+        counted = values.array.__arrow_array__().value_counts()
         keys, counts = counted.field(0).to_pylist(), counted.field(1).to_pylist()
         return (
             [k for k in keys if k is not None],
