@@ -243,6 +243,17 @@ def _session_cookie(context) -> dict | None:
     return next((c for c in context.cookies() if c["name"] == COOKIE), None)
 
 
+def _press_sign_in(page) -> None:
+    """Press the form's Sign in button once the page has settled: while a rerun draws the form
+    again (after the page clears a refused cookie), Streamlit shows the old one beside it."""
+    button = page.get_by_role("button", name="Sign in")
+    for _ in range(100):
+        if button.count() == 1:
+            break
+        page.wait_for_timeout(100)
+    button.click()
+
+
 def _wait_for_cookie(page, present: bool) -> None:
     for _ in range(100):
         if (_session_cookie(page.context) is not None) == present:
@@ -262,7 +273,7 @@ def test_a_new_session_signs_in_from_the_cookie_until_the_password_changes_or_si
     assert not _signed_in(page, f"{server.url}/")
     page.get_by_role("textbox", name="Username").fill("Ada")
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _press_sign_in(page)
     page.get_by_text("Signed in as Ada (learner)").wait_for()
     _wait_for_cookie(page, present=True)
     cookie = _session_cookie(context)
@@ -298,7 +309,7 @@ def test_a_new_session_signs_in_from_the_cookie_until_the_password_changes_or_si
     # Signing in again sets a new cookie; signing out clears it, and the next session asks.
     page.get_by_role("textbox", name="Username").fill("Ada")
     page.get_by_role("textbox", name="Password").fill(PASSWORD + " 2")
-    page.get_by_role("button", name="Sign in").click()
+    _press_sign_in(page)
     page.get_by_text("Signed in as Ada (learner)").wait_for()
     for _ in range(100):
         if (_session_cookie(context) or {}).get("value") not in (None, good):
@@ -330,7 +341,7 @@ def test_without_a_secret_a_sign_in_lasts_as_long_as_its_session(browser, tmp_pa
         assert not _signed_in(page, f"{server.url}/")
         page.get_by_role("textbox", name="Username").fill("Ada")
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        _press_sign_in(page)
         page.get_by_text("Signed in as Ada (learner)").wait_for()
         page.wait_for_timeout(1000)  # time for a cookie request, were one made
         assert _session_cookie(context) is None

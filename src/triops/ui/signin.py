@@ -194,7 +194,10 @@ def sign_in_form(db) -> None:
     """The sign-in page: username and password; a success reruns the app signed in."""
     st.title("Sign in to Triops")
     _clear_cookie()
-    notice = st.session_state.pop(_NOTICE, None)
+    # The page's DELETE of a refused cookie answers with a rerun: the notice stays for that run
+    # too, or it would flash and vanish before anyone read it.
+    pending = st.session_state.get(_CLEAR) is not None
+    notice = st.session_state.get(_NOTICE) if pending else st.session_state.pop(_NOTICE, None)
     if notice:
         st.info(notice)
     with st.form("sign_in"):
