@@ -255,6 +255,19 @@ def _press_sign_in(page) -> None:
     button.click()
 
 
+def _first_sign_in(browser, server):
+    """A new browser (context, page) on the sign-in form, signed in as Ada through the form."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    assert not _signed_in(page, f"{server.url}/")
+    page.get_by_role("textbox", name="Username").fill("Ada")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    _press_sign_in(page)
+    page.get_by_text("Signed in as Ada (learner)").wait_for()
+    return context, page
+
+
 def _wait_for_cookie(page, present: bool) -> None:
     for _ in range(100):
         if (_session_cookie(page.context) is not None) == present:
@@ -268,14 +281,7 @@ def test_a_new_session_signs_in_from_the_cookie_until_the_password_changes_or_si
     browser, replica
 ):
     server, db = replica
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    assert not _signed_in(page, f"{server.url}/")
-    page.get_by_role("textbox", name="Username").fill("Ada")
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    _press_sign_in(page)
-    page.get_by_text("Signed in as Ada (learner)").wait_for()
+    context, page = _first_sign_in(browser, server)
     _wait_for_cookie(page, present=True)
     cookie = _session_cookie(context)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] == -1
@@ -347,14 +353,7 @@ def test_without_a_secret_a_sign_in_lasts_as_long_as_its_session(browser, tmp_pa
         db.close()
     env = {"TRIOPS_HOME": str(home), "TRIOPS_SIGN_IN": "password", "TRIOPS_SECRET": ""}
     with streamlit_server(REPLICA, env=env) as server:
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        assert not _signed_in(page, f"{server.url}/")
-        page.get_by_role("textbox", name="Username").fill("Ada")
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        _press_sign_in(page)
-        page.get_by_text("Signed in as Ada (learner)").wait_for()
+        context, page = _first_sign_in(browser, server)
         page.wait_for_timeout(1000)  # time for a cookie request, were one made
         assert _session_cookie(context) is None
         assert not _signed_in(page, f"{server.url}/")  # a reload asks again, as before
