@@ -65,9 +65,11 @@ test: install browser nginx
 # subset is CPU-bound: 276-324 CPU s, 305-371 s on two workers with other work running
 # (2026-12-06 22:30-22:48); on 2026-12-07 02:10-02:18, run back to back at load 2-4, the tests
 # of 2ebfae9 took 393 CPU s (240 s) and those with a cheap test hasher, one component scan and a
-# migrated state template per process 300 CPU s (185 s), PostgreSQL's server not counted. The whole suite (make test) on two workers: 2,037 tests in 15 min
-# 58 s, CI on a clean clone of main on a quiet machine, 2026-12-06 23:47 (1,930 in 12 min 20 s
-# before the hands-on tasks, replicas, workers and load-test tests were added).
+# migrated state template per process 300 CPU s (185 s), PostgreSQL's server not counted. The
+# whole suite (make test) on two workers: 2,103 tests in 24 min 18 s, CI on a clean clone of
+# main on a quiet machine, 2026-12-07 03:01-03:25 (2,037 in 15 min 58 s on 2026-12-06 on
+# another machine of the same size; 1,930 in 12 min 20 s before the hands-on tasks, replicas,
+# workers and load-test tests were added).
 test-fast: $(STAMP)
 	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 
