@@ -57,7 +57,7 @@ PYTEST  := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(XDIST_WORKERS) 
 
 test: install browser nginx
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-	$(PYTEST)
+	$(PYTEST) --durations=15
 
 # The inner loop: every test but those that load the model, build an index or start app
 # replicas (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
