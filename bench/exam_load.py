@@ -444,6 +444,7 @@ class ClientResult:
     back_after_s: list[float] = field(default_factory=list)  # websocket lost -> exam page again
     signed_in_again: int = 0  # reconnects that needed the password (no session cookie)
     lost_session: bool = False
+    arrived: float | None = None  # time.monotonic() when the exam page was first reached
 
 
 class Client:
@@ -713,6 +714,8 @@ class Client:
                     if page is None:
                         page = await self._open()
                         await self._sign_in_and_open_exam(page)
+                        if self.result.arrived is None:
+                            self.result.arrived = time.monotonic()
                         if reconnecting:
                             self.result.back_after_s.append(time.monotonic() - dropped_at)
                             self._check_resumed(page)
@@ -938,9 +941,18 @@ class Outcome:
     killed: list[str]  # the replica killed, when one was
     on_killed: int  # candidates it served then (by the affinity cookie)
     session_cookie: bool = True  # False: the clients dropped it (every reconnect signs in)
+    # The saves sent after the last candidate reached the exam page (the ramp over: every
+    # sign-in and first page run done), and when that was, in seconds from the first start.
+    steady_round_trips_ms: list[float] = field(default_factory=list)
+    arrivals_s: float | None = None
+    ramp: float = 0.0
 
     def percentile(self, pct: float) -> float | None:
         return percentile(self.round_trips_ms, pct) if self.round_trips_ms else None
+
+    def steady_percentile(self, pct: float) -> float | None:
+        trips = self.steady_round_trips_ms
+        return percentile(trips, pct) if trips else None
 
 
 def _expected(question, order: list[int], save: Save) -> Any:
@@ -1030,6 +1042,7 @@ def _measured(servers: Servers, cohort: Cohort, sit: dict, kill: bool = False):
     # A killed replica's share is left out: its count stops at the kill (or it is gone).
     after = [None if n in killed else cpu(pid) for n, pid in enumerate(servers.replica_pids)]
     usage = {
+        "started": wall,
         "seconds": elapsed,
         "replica_cpu_percent": [
             None if b is None or a is None else round(100 * (a - b) / elapsed, 1)
@@ -1110,6 +1123,14 @@ def _run_async(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
+def default_ramp(candidates: int) -> float:
+    """Seconds over which the candidates start when --ramp is not given: 0.5 s each, at most
+    5 minutes. A cohort signs in over the minutes before a sitting, not in one burst, and each
+    start is a password sign-in (about 0.11 s of CPU, argon2) plus the first page runs: 500
+    starts within 75 s held the two replicas' queues for tens of seconds (docs/LOAD_TEST.md)."""
+    return min(300.0, 0.5 * candidates)
+
+
 def exam_load(
     candidates: int,
     minutes: float,
@@ -1142,7 +1163,7 @@ def exam_load(
         raise LoadError("--kill-at needs 2 replicas or more (someone must take the sessions)")
     _enough_files(candidates)
     if ramp is None:
-        ramp = min(120.0, 0.15 * candidates)  # a password sign-in costs about 0.1 s of CPU
+        ramp = default_ramp(candidates)
     sit = {"minutes": minutes, "interval": interval, "ramp": ramp, "kill_at": kill_at}
     sit["seed"] = seed
     sit["session_cookie"] = session_cookie
@@ -1185,6 +1206,9 @@ def exam_load(
             postgres.stop()
         shutil.rmtree(home, ignore_errors=True)
     errors = collections.Counter(e for r in results for e in r.errors)
+    arrived = [r.arrived for r in results if r.arrived is not None]
+    last = max(arrived) if arrived else None
+    started = usage.pop("started")
     return Outcome(
         candidates=candidates,
         replicas=replicas,
@@ -1201,6 +1225,14 @@ def exam_load(
         back_after_s=[t for r in results for t in r.back_after_s],
         signed_in_again=sum(r.signed_in_again for r in results),
         session_cookie=session_cookie,
+        steady_round_trips_ms=[
+            s.acked_ms
+            for r in results
+            for s in r.saves
+            if s.acked_ms is not None and last is not None and s.sent >= last
+        ],
+        arrivals_s=None if last is None else max(0.0, last - started),
+        ramp=ramp,
         **usage,
     )
 
@@ -1226,6 +1258,27 @@ def figures(outcome: Outcome) -> list[Figure]:
                 "ms",
                 target=f"<= {TARGET_P95_MS:g} ms" if pct == 95 else "",
                 note=f"{len(outcome.round_trips_ms)} acknowledged saves",
+            )
+        )
+    if outcome.arrivals_s is not None:
+        steady = outcome.steady_round_trips_ms
+        for pct in (50, 95):
+            value = outcome.steady_percentile(pct)
+            rows.append(
+                Figure(
+                    f"exam load answer save p{pct} after the last arrival ({setup})",
+                    float("nan") if value is None else value,
+                    "ms",
+                    note=f"{len(steady)} acknowledged saves sent after every candidate reached "
+                    "the exam page",
+                )
+            )
+        rows.append(
+            Figure(
+                f"exam load last candidate on the exam page ({setup})",
+                outcome.arrivals_s,
+                "s",
+                note=f"after the first start; starts spread over {outcome.ramp:g} s",
             )
         )
     for name, value, target in (

@@ -60,6 +60,12 @@ def test_every_acknowledged_answer_is_stored_and_nothing_fails(sitting):
     assert outcome.acknowledged == len(outcome.round_trips_ms) >= 3
     assert all(0 < ms < 60_000 for ms in outcome.round_trips_ms)
     assert outcome.percentile(95) is not None
+    # The steady state: the saves sent after the last of the three reached the exam page.
+    last = max(r.arrived for r in results)
+    steady = [s.acked_ms for r in results for s in r.saves if s.acked_ms and s.sent >= last]
+    assert sorted(outcome.steady_round_trips_ms) == sorted(steady)
+    assert 0 < len(steady) <= outcome.acknowledged
+    assert 0 < outcome.arrivals_s < outcome.seconds
 
 
 def test_an_answer_lost_after_its_acknowledgement_is_reported(sitting):
