@@ -72,13 +72,14 @@ def _select(db, user_id: str) -> None:
 
 
 def _resolve(db, known: dict[str, User]) -> str | None:
-    for candidate in (
-        st.session_state.get(_KEY),
-        st.query_params.get("profile"),
-        users.get_state(db, LAST_PROFILE),
-    ):
+    # The last used profile is read from the database only when neither this session nor the
+    # address names a known one (a first visit): not on every run.
+    for candidate in (st.session_state.get(_KEY), st.query_params.get("profile")):
         if candidate in known:
             return candidate
+    last = users.get_state(db, LAST_PROFILE)
+    if last in known:
+        return last
     return next(iter(known), None)
 
 

@@ -74,9 +74,11 @@ class _StateHandle:
     conn: duckdb.DuckDBPyConnection
     jobs: Jobs
     maintenance: Maintenance
+    released: bool = False
 
 
 def _release(handle: _StateHandle) -> None:
+    handle.released = True
     handle.jobs.close()
 
 
@@ -116,15 +118,29 @@ def _state_handle(
     return _StateHandle(conn, runner, maintenance)
 
 
+# The settings and the handle the last lookup gave. A page run asks for the state database
+# two or three times, and st.cache_resource's lookup hashes its five arguments (about 1 ms of
+# CPU on the exam page's profile, with the two Path.resolve calls); the same settings object
+# gives the same handle until the cache lets it go (st.cache_resource.clear(), which calls
+# _release), so only the first call after either change goes through the cache.
+_last: tuple[Settings, _StateHandle] | None = None
+
+
 def _handle() -> _StateHandle:
+    global _last
     cfg = settings()
-    return _state_handle(
+    last = _last
+    if last is not None and last[0] is cfg and not last[1].released:
+        return last[1]
+    handle = _state_handle(
         str(cfg.state_db.resolve()),
         cfg.memory_limit,
         cfg.db_threads,
         cfg.checkpoint_seconds,
         str(cfg.home.resolve()),
     )
+    _last = (cfg, handle)
+    return handle
 
 
 def state_db() -> duckdb.DuckDBPyConnection:
