@@ -23,7 +23,7 @@ if not token:
     exam_view.exam_list(exams, identity)
     st.stop()
 
-view = engine.load(resources.state_db(), token, identity.user_id, now())
+view = engine.load(resources.state_db(), token, identity.user_id, now(), exam_view.known(token))
 st.button(
     "All exams",
     icon=":material/arrow_back:",

@@ -15,6 +15,8 @@ from triops.store import postgres, users
 from triops.ui import resources
 from triops.ui.identity import now
 
+pytest_plugins = ["tests.pgserver"]
+
 STATEMENTS = [
     "SELECT ? WHERE a = ?",
     "SELECT '?', \"a?\", ? -- why?\n, ?",
@@ -107,5 +109,96 @@ def test_the_last_profile_is_read_once_a_session_knows_its_profile(monkeypatch):
         at.run()
         assert at.sidebar.selectbox(key="profile_picker").value == bob.id
         assert len(reads) == first_run  # the session knows its profile now: no more reads
+    finally:
+        _close_app_handle()
+
+
+# -- the exam page reads an attempt's answers and flags only when someone else wrote ---------
+
+
+def _reads(monkeypatch) -> list[str]:
+    """Every read of an attempt's answers or flags, by name."""
+    from triops.store import attempts
+
+    reads: list[str] = []
+    for name in ("responses", "flags"):
+        real = getattr(attempts, name)
+
+        def counted(db, attempt_id, _real=real, _name=name):
+            reads.append(_name)
+            return _real(db, attempt_id)
+
+        monkeypatch.setattr(attempts, name, counted)
+    return reads
+
+
+def _exam_page(user_id: str, token: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params["profile"] = user_id
+    at.run()
+    at.switch_page("app_pages/exam.py")
+    at.query_params.update(profile=user_id, attempt=token, q="1")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def test_the_exam_page_rereads_answers_and_flags_only_after_a_write_elsewhere(
+    state_backend, monkeypatch
+):
+    import random
+
+    from triops.quiz import exam as engine
+    from triops.quiz.bank import load_bank
+    from triops.quiz.blueprint import load_exams
+
+    bank = load_bank(REPO)
+    exam = load_exams(REPO, bank).get("devops-practitioner")
+    db = fresh_state(get_settings().state_db)
+    user = users.create_user(db, "Ada", now())
+    row = engine.start(db, exam, bank, user.id, now(), random.Random(3))
+    view = engine.load(db, row.token, user.id, now())
+    db.close()
+    # The first question with a radio of options (single choice or true/false).
+    first = next(d for d in view.questions if d.question.type in ("single", "true_false"))
+    reads = _reads(monkeypatch)
+    try:
+        at = _exam_page(user.id, row.token)
+        assert sorted(reads) == ["flags", "responses"]  # the first drawing reads them
+        at.query_params["q"] = str(first.position + 1)
+        at.run()
+        key = f"{row.token}-q{first.position}"
+        radio = next(r for r in at.radio if r.key == key)
+        radio.set_value(True if radio.options == ["True", "False"] else 0).run()
+        at.checkbox(key=f"{row.token}-flag-{first.position}").check().run()
+        at.button(key="exam-next").click().run()
+        assert not at.exception, at.exception
+        # The page's own answer and flag: confirmed, counted, and nothing read again.
+        assert "**1 of 30 answered**" in _markdown(at)
+        assert sorted(reads) == ["flags", "responses"]
+
+        # Another tab flags question 30: the next run reads and shows what was stored.
+        other = fresh_state(get_settings().state_db)
+        engine.set_flag(other, row.token, user.id, 29, True, now())
+        other.close()
+        at.button(key="exam-next").click().run()
+        assert not at.exception, at.exception
+        assert sorted(reads) == ["flags", "flags", "responses", "responses"]
+        warnings = [w.value for w in at.warning]
+        assert any(w.startswith("This attempt was changed in another tab") for w in warnings)
+        # What the page shows is what the database holds (this check's own reads not counted).
+        counted = len(reads)
+        db = fresh_state(get_settings().state_db)
+        stored = engine.load(db, row.token, user.id, now())
+        db.close()
+        del reads[counted:]
+        assert stored.flags == {first.position, 29}
+        assert len(stored.answered()) == 1 and "**1 of 30 answered**" in _markdown(at)
+        at.button(key="exam-prev").click().run()
+        assert sorted(reads) == ["flags", "flags", "responses", "responses"]
     finally:
         _close_app_handle()

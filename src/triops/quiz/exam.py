@@ -358,16 +358,30 @@ def resync(db, token: str, user_id: str, now: datetime) -> tuple[AttemptRow, int
     return finalize_if_expired(db, row, now), writes
 
 
-def load(db, token: str, user_id: str, now: datetime) -> AttemptView:
-    """The attempt behind a token, for its owner only; expired attempts are finalized first."""
+def load(
+    db,
+    token: str,
+    user_id: str,
+    now: datetime,
+    known: tuple[int, dict[int, Any], set[int]] | None = None,
+) -> AttemptView:
+    """The attempt behind a token, for its owner only; expired attempts are finalized first.
+
+    `known` is (writes, answers, flags) as a page last read them and then wrote them itself:
+    answer and flag rows are only ever appended, so while the attempt is open and its count of
+    them is still `writes`, they are those answers and flags, and are not read again."""
     row, writes = _owned_with_writes(db, token, user_id)
     row = finalize_if_expired(db, row, now)
+    if known is not None and known[0] == writes and row.state in OPEN_STATES:
+        answers, flags = dict(known[1]), set(known[2])
+    else:
+        answers, flags = _answers(db, row), store.flags(db, row.id)
     return AttemptView(
         row,
         Blueprint.model_validate_json(row.blueprint_json),
         _drawn(db, row),
-        _answers(db, row),
-        store.flags(db, row.id),
+        answers,
+        flags,
         writes,
     )
 

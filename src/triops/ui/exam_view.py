@@ -178,6 +178,29 @@ def _seen(token: str) -> dict[str, Any]:
     )
 
 
+def known(token: str) -> tuple[int, dict[int, Any], set[int]] | None:
+    """What this session last read of an attempt and wrote to it since: (count of answer and
+    flag rows, answers, flags), for `engine.load` to skip reading answers and flags while the
+    count has not moved; None before the page has drawn the attempt in this session."""
+    seen = st.session_state.get("exam_seen", {}).get(token)
+    if seen is None or None in (seen["writes"], seen["answers"], seen["flags"]):
+        return None
+    return seen["writes"], seen["answers"], seen["flags"]
+
+
+def _wrote(token: str, position: int, answer: Any = None, *, flag: bool | None = None) -> None:
+    """Note this session's own committed write (one answer or flag row) in what it has seen:
+    the answer as the database gives it back (JSON), and one more row in the count."""
+    seen = _seen(token)
+    if seen["answers"] is None or seen["flags"] is None or seen["writes"] is None:
+        return
+    if flag is None:
+        seen["answers"][position] = None if answer is None else json.loads(json.dumps(answer))
+    else:
+        (seen["flags"].add if flag else seen["flags"].discard)(position)
+    seen["writes"] += 1
+
+
 def _changed_elsewhere(token: str, answers: dict[int, Any], flags: set[int]) -> list[int]:
     """Positions whose stored answer or flag is not what this session last showed or saved:
     another tab or window of the same attempt changed them."""
@@ -218,9 +241,7 @@ def _save(view: AttemptView, position: int, key: str, user_id: str) -> None:
         status[(view.token, position)] = ("error", exc.user_message)
     else:
         question_view.mark_saved(key, response)
-        seen = _seen(view.token)
-        if seen["answers"] is not None:
-            seen["answers"][position] = response
+        _wrote(view.token, position, response)
         moment = now()
         status[(view.token, position)] = ("ok", f"Answer saved at {moment:%H:%M:%S} UTC")
         st.session_state["exam_just_saved"] = (
@@ -241,9 +262,7 @@ def _save_task(view: AttemptView, position: int, user_id: str) -> None:
         status[(view.token, position)] = ("error", exc.user_message)
     else:
         view.responses[position] = response
-        seen = _seen(view.token)
-        if seen["answers"] is not None:
-            seen["answers"][position] = response
+        _wrote(view.token, position, response)
         moment = now()
         status[(view.token, position)] = ("ok", f"Files saved at {moment:%H:%M:%S} UTC")
         st.session_state["exam_just_saved"] = (
@@ -261,9 +280,7 @@ def _flag(view: AttemptView, position: int, user_id: str) -> None:
             exc.user_message,
         )
     else:
-        seen = _seen(view.token)
-        if seen["flags"] is not None:
-            (seen["flags"].add if flagged else seen["flags"].discard)(position)
+        _wrote(view.token, position, flag=flagged)
 
 
 def _clock(view: AttemptView, user_id: str, fresh: list[bool]) -> None:
@@ -283,7 +300,7 @@ def _clock(view: AttemptView, user_id: str, fresh: list[bool]) -> None:
         if row.state != view.state:
             st.rerun(scope="app")
         # Answers and flags are read and compared only when some were written since the page
-        # was drawn (its own saves redraw the page, which notes the new count).
+        # was drawn, other than this session's own (counted as they are made: _wrote).
         seen = _seen(view.token)
         if writes != seen["writes"]:
             if _changed_elsewhere(view.token, *_stored(db, view)):
