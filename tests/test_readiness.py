@@ -428,7 +428,42 @@ def test_the_chance_of_a_decile_miss_is_what_the_coin_flips_of_the_outcomes_give
     assert outcome(coin).miss_chance(truth=True) == outcome(coin).miss_chance()
 
 
-def test_calibration_simulation_1000_learners_60_answers_is_calibrated_and_beats_naive():
+# Both DevOps mocks draw on the devops track's practice pool: one simulation per seed gives
+# both their outcomes (sim.run_many: the same learners, answers, calibration and ability draws,
+# each mock sat as sim.run alone would sit it), shared by the two tests below, which run on one
+# xdist worker so it is made once per run.
+CALIBRATION_MOCKS = ("devops-practitioner", "devops-aws-dop-c02")
+calibration_group = pytest.mark.xdist_group("readiness-calibration")
+
+
+@pytest.fixture(scope="module")
+def calibration_runs() -> dict[str, list[sim.Outcome]]:
+    """Seeds 0-2 of both DevOps mocks, 1,000 learners with 60 practice answers each."""
+    by_seed = [
+        sim.run_many(BANK, EXAMS, CALIBRATION_MOCKS, learners=1000, answers_each=60, seed=s)
+        for s in range(3)
+    ]
+    return {exam_id: [runs[exam_id] for runs in by_seed] for exam_id in CALIBRATION_MOCKS}
+
+
+def test_one_simulation_of_both_mocks_gives_each_the_outcome_of_its_own_run():
+    """What lets the calibration tests share one simulation per seed: run_many's outcome for a
+    mock is the one run gives it alone (a small draw of the same seed)."""
+    both = sim.run_many(BANK, EXAMS, CALIBRATION_MOCKS, learners=40, answers_each=60, seed=4)
+    for exam_id in CALIBRATION_MOCKS:
+        alone = sim.run(BANK, EXAMS, exam_id, learners=40, answers_each=60, seed=4)
+        for field in ("predicted", "passed", "naive_percent", "truth"):
+            assert np.array_equal(getattr(both[exam_id], field), getattr(alone, field)), field
+        assert both[exam_id].pass_mark == alone.pass_mark
+    assert not np.array_equal(both["devops-practitioner"].passed, both["devops-aws-dop-c02"].passed)
+    with pytest.raises(ValueError, match="different tracks"):
+        sim.run_many(BANK, EXAMS, ("devops-practitioner", "mlops-practitioner"), learners=10)
+
+
+@calibration_group
+def test_calibration_simulation_1000_learners_60_answers_is_calibrated_and_beats_naive(
+    calibration_runs,
+):
     """1,000 learners, 60 practice answers each, predicted pass probability of a full mock
     against the simulated outcome: the quick mock (30 questions, pass at 70 %).
 
@@ -442,10 +477,7 @@ def test_calibration_simulation_1000_learners_60_answers_is_calibrated_and_beats
     was 0.040-0.062 over four pools (2026-12-06). The
     pooled predictions are also checked against the learners' true pass probabilities, which
     have no coin flips in them: that gap is the model's own."""
-    runs = [
-        sim.run(BANK, EXAMS, "devops-practitioner", learners=1000, answers_each=60, seed=s)
-        for s in range(3)
-    ]
+    runs = calibration_runs["devops-practitioner"]
     for out in runs:
         assert out.brier <= 0.15
         assert out.brier < out.naive_brier
@@ -459,10 +491,11 @@ def test_calibration_simulation_1000_learners_60_answers_is_calibrated_and_beats
     assert np.mean((pooled.truth - pooled.passed) ** 2) < pooled.brier
 
 
-def test_calibration_pooled_over_three_seeds_of_the_full_format_mock():
+@calibration_group
+def test_calibration_pooled_over_three_seeds_of_the_full_format_mock(calibration_runs):
     """The full-format mock (65 scored questions, pass at 72 %), seeds 0-2 pooled: 3,000
     learners, so each tenth holds 300 and the same targets are a sharper check."""
-    runs = [sim.run(BANK, EXAMS, "devops-aws-dop-c02", seed=s) for s in range(3)]
+    runs = calibration_runs["devops-aws-dop-c02"]
     pooled = _pooled(runs)
     assert pooled.brier <= 0.15 and pooled.brier < pooled.naive_verdict_brier
     assert pooled.worst_decile <= 0.08, pooled.deciles()

@@ -290,53 +290,84 @@ def run(
     seed: int = 0,
 ) -> Outcome:
     """The whole simulation for one exam profile (its track's practice pool)."""
+    return run_many(
+        bank, exams, (exam_id,), learners=learners, answers_each=answers_each, seed=seed
+    )[exam_id]
+
+
+def run_many(
+    bank: Bank,
+    exams: Exams,
+    exam_ids: tuple[str, ...],
+    *,
+    learners: int = 1000,
+    answers_each: int = 60,
+    seed: int = 0,
+) -> dict[str, Outcome]:
+    """`run` for several exam profiles of the same tracks (one practice pool), the learners,
+    their answers, the calibration and each learner's ability draws made once: each profile's
+    Outcome is the one `run` gives it alone with this seed (its mock is sat from the generator
+    as it stands after the practice answers). Most of a run is the per-learner prediction, so
+    the quick and the full-format DevOps mocks together cost little more than one."""
     rng = np.random.default_rng(seed)
     items = readiness.bank_items(bank)
     world = truth(items, learners, rng)
-    exam = exams.get(exam_id)
-    if exam is None:
-        raise ValueError(f"no exam profile '{exam_id}'")
-    practice_ids = {q.id for q in bank.practice() if q.track in exam.blueprint.tracks}
+    chosen = []
+    for exam_id in exam_ids:
+        exam = exams.get(exam_id)
+        if exam is None:
+            raise ValueError(f"no exam profile '{exam_id}'")
+        chosen.append(exam)
+    tracks = {frozenset(exam.blueprint.tracks) for exam in chosen}
+    if len(tracks) != 1:
+        raise ValueError(f"exam profiles of different tracks in one run: {list(exam_ids)}")
+    practice_ids = {q.id for q in bank.practice() if q.track in chosen[0].blueprint.tracks}
     pool = np.array([i for q, i in items.index.items() if q in practice_ids], np.int64)
     answers = practice_answers(items, pool, world, answers_each, rng)
+    after_practice = rng.bit_generator.state
 
     # Readiness sees the answers only: calibrate, then build the model from the fit.
     calibrated = readiness.calibrate(items, answers, len(answers), START)
     model = readiness.build_model(bank, exams, calibrated.row, calibrated.parameters)
-    shape = next(s for s in model.exams if s.exam_id == exam_id)
+    shapes = [next(s for s in model.exams if s.exam_id == e) for e in exam_ids]
 
-    # The truth sits the mock, drawn from the same pools the engine would use.
-    pools = {
-        key: np.array([items.index[q.id] for q in pool_q if q.id in items.index], np.int64)
-        for key, pool_q in exam.blueprint.pools(bank).items()
-    }
-    passed = sit_mock(shape, pools, items, world, rng)
+    # The truth sits each mock, drawn from the same pools the engine would use.
     true_items = dataclasses.replace(
         items, a=world.a, b=world.b, model=np.full(len(world.a), irt.TWO_PL, dtype=object)
     )
-    true_shape = next(
-        s for s in readiness.exam_shapes(true_items, bank, exams) if s.exam_id == exam_id
-    )
+    true_shapes = {s.exam_id: s for s in readiness.exam_shapes(true_items, bank, exams)}
+    passed = []
+    for exam, shape in zip(chosen, shapes, strict=True):
+        pools = {
+            key: np.array([items.index[q.id] for q in pool_q if q.id in items.index], np.int64)
+            for key, pool_q in exam.blueprint.pools(bank).items()
+        }
+        rng.bit_generator.state = after_practice
+        passed.append(sit_mock(shape, pools, items, world, rng))
 
-    predicted = np.zeros(learners)
+    predicted = np.zeros((len(shapes), learners))
     naive = np.zeros(learners)
     for k, (_, mine) in enumerate(answers.groupby("user_id", sort=True)):
         counted = readiness.profile_answers(model, mine)
         posteriors = readiness.track_posteriors(model, counted)
         draws = readiness.theta_draws(model, counted, posteriors)
-        predicted[k] = readiness.exam_probability(model, shape, draws)[0]
+        for j, shape in enumerate(shapes):
+            predicted[j, k] = readiness.exam_probability(model, shape, draws)[0]
         naive[k] = mine["score"].mean()
-    return Outcome(
-        exam_id=exam_id,
-        learners=learners,
-        answers_each=answers_each,
-        predicted=predicted,
-        passed=passed.astype(float),
-        naive_percent=naive,
-        pass_mark=shape.pass_mark,
-        calibration_seconds=calibrated.row.seconds,
-        truth=readiness.pass_probability(true_shape, world.theta),
-    )
+    return {
+        exam_id: Outcome(
+            exam_id=exam_id,
+            learners=learners,
+            answers_each=answers_each,
+            predicted=predicted[j],
+            passed=passed[j].astype(float),
+            naive_percent=naive,
+            pass_mark=shape.pass_mark,
+            calibration_seconds=calibrated.row.seconds,
+            truth=readiness.pass_probability(true_shapes[exam_id], world.theta),
+        )
+        for j, (exam_id, shape) in enumerate(zip(exam_ids, shapes, strict=True))
+    }
 
 
 def placement_pool(
