@@ -12,6 +12,7 @@ by name (`[sys.executable, "-m", "triops.x"]`)."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +101,17 @@ def _resolve(name: str, known: dict[str, Path] | set[str]) -> str | None:
     return name or None
 
 
+def parsed(path: Path) -> ast.Module:
+    """A file's syntax tree, parsed once per test process for the text it has: the graph, each
+    file's imports and its string constants all read the same tree."""
+    return _parse(path.read_text(encoding="utf-8"), str(path))
+
+
+@functools.cache
+def _parse(text: str, filename: str) -> ast.Module:
+    return ast.parse(text, filename=filename)
+
+
 def _strings(tree: ast.AST) -> list[str]:
     return [
         n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
@@ -153,7 +165,7 @@ def imported_names(module: str, tree: ast.AST, known: dict[str, Path] | set[str]
 
 
 def edges_of(module: str, path: Path, known: dict[str, Path]) -> list[Edge]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parsed(path)
     out = []
     for name, line in imported_names(module, tree, known, path.name == "__init__.py"):
         target = _resolve(name, known)
@@ -230,7 +242,7 @@ FILES = module_files()
 def imports(path: Path) -> set[str]:
     """The modules (or outside packages) a file imports, resolved as the graph resolves them."""
     module = next((m for m, p in FILES.items() if p == path), path.stem)
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parsed(path)
     return {
         _resolve(name, FILES) or name
         for name, _ in imported_names(module, tree, FILES, path.name == "__init__.py")
@@ -238,7 +250,7 @@ def imports(path: Path) -> set[str]:
 
 
 def string_constants(path: Path) -> list[str]:
-    return _strings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return _strings(parsed(path))
 
 
 PAGES = sorted((REPO / "app_pages").glob("*.py")) + [REPO / "app.py"]
