@@ -3,6 +3,7 @@ fill yet, and every bad input reported at its file and line."""
 
 from __future__ import annotations
 
+import functools
 import random
 import shutil
 import textwrap
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from conftest import REPO
 from triops.errors import InvalidInputError
 from triops.quiz import exam as engine
-from triops.quiz.bank import load_bank
+from triops.quiz.bank import Bank, load_bank
 from triops.quiz.blueprint import Blueprint, Scaled, apportion, load_exams
 from triops.store import users
 
@@ -75,8 +76,15 @@ def quizzes_root(tmp_path: Path, **exams: str) -> Path:
     return root
 
 
+@functools.cache
+def real_bank() -> Bank:
+    """The real bank, loaded once per test process: what load_bank gives for a quizzes_root copy
+    whose question files are left as they are (its exam files are what a test changes)."""
+    return load_bank(REPO)
+
+
 def problems_of(root: Path, name: str) -> list[str]:
-    exams = load_exams(root, load_bank(root))
+    exams = load_exams(root, real_bank())
     return [str(p) for p in exams.problems if p.path == f"quizzes/exams/{name}.yaml"]
 
 
@@ -210,7 +218,7 @@ def test_a_bad_blueprint_is_an_error_at_its_line(tmp_path, old, new, at, message
     assert any(
         p.startswith(f"quizzes/exams/broken.yaml:{line}: error: ") and message in p for p in found
     ), found
-    assert load_exams(root, load_bank(root)).get("broken") is None
+    assert load_exams(root, real_bank()).get("broken") is None
 
 
 def test_weights_mixed_with_counts_or_without_questions_are_errors(tmp_path):
