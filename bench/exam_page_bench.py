@@ -9,9 +9,10 @@ screen (the save and the redraw that confirms it), N that press Next, and N runs
 the main thread left out), which holds on a busy machine better than wall time does.
 
 Not counted: what a server does besides the script run (sending each message over the
-websocket from its event loop), the database's own threads (PostgreSQL's server CPU is given in
-the figure's note), and a class server's sign-in check (TRIOPS_SIGN_IN=password): the app runs
-here with the profile picker of one person's laptop.
+websocket from its event loop: bench/exam_server_share.py measures that share on a real
+`streamlit run`), the database's own threads (PostgreSQL's server CPU is given in the figure's
+note), and a class server's sign-in check (TRIOPS_SIGN_IN=password): the app runs here with the
+profile picker of one person's laptop.
 
     .venv/bin/python -m bench.exam_page_bench                 # figures, DuckDB
     .venv/bin/python -m bench.exam_page_bench --backend postgres
