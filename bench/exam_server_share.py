@@ -16,6 +16,7 @@ save brings an answer run and a Next run, plus the clock runs of that stretch of
 
     .venv/bin/python -m bench.exam_server_share --candidates 10 --minutes 2.5 --interval 10
     .venv/bin/python -m bench.exam_server_share --backend postgres
+    .venv/bin/python -m bench.exam_server_share --loop-profile loop.prof   # the event loop's
 
 The clients run in this process, on the same cores: on a shared machine the figures are noisy;
 the share matters more than the absolute milliseconds.
@@ -67,6 +68,16 @@ if _out:
             os.replace(_out + ".tmp", _out)
 
     _sr.ScriptRunner._run_script = _timed
+
+# With TRIOPS_BENCH_LOOP_PROFILE, a cProfile (CPU time) of the main thread, where the server's
+# event loop runs (websocket reads and writes, each message's serialisation), written at exit.
+_loop = os.environ.get("TRIOPS_BENCH_LOOP_PROFILE")
+if _loop:
+    import atexit, cProfile
+
+    _profile = cProfile.Profile(time.thread_time)
+    _profile.enable()
+    atexit.register(lambda: (_profile.disable(), _profile.dump_stats(_loop)))
 """
 
 
@@ -97,7 +108,12 @@ def _open(url: str, home: Path):
 
 
 def measure(
-    candidates: int, minutes: float, interval: float, ramp: float, backend: str = "duckdb"
+    candidates: int,
+    minutes: float,
+    interval: float,
+    ramp: float,
+    backend: str = "duckdb",
+    loop_profile: str | None = None,
 ) -> dict:
     settle = 20.0  # seconds after the last start for its sign-in and first page runs
     window = minutes * 60 - ramp - settle
@@ -128,6 +144,8 @@ def measure(
                 ),
                 "TRIOPS_BENCH_SCRIPT_CPU": str(counters),
             }
+            if loop_profile:
+                env["TRIOPS_BENCH_LOOP_PROFILE"] = str(Path(loop_profile).resolve())
             server = stack.enter_context(streamlit_server(REPO / "app.py", env=env))
             pid = server.process.pid
 
@@ -202,8 +220,13 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--ramp", type=float, default=10.0)
     parser.add_argument("--backend", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument(
+        "--loop-profile", help="write a cProfile of the server's main thread (its event loop) here"
+    )
     args = parser.parse_args()
-    got = measure(args.candidates, args.minutes, args.interval, args.ramp, args.backend)
+    got = measure(
+        args.candidates, args.minutes, args.interval, args.ramp, args.backend, args.loop_profile
+    )
     for key, value in got.items():
         print(f"{key}: {value}")
     return 0
