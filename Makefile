@@ -59,17 +59,18 @@ test: install browser nginx
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) --durations=15
 
-# The inner loop: every test but those that load the model, build an index or start app
-# replicas (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
-# applies the markers from the fixtures a test uses (the cluster tests mark themselves). The
-# subset is CPU-bound: 276-324 CPU s, 305-371 s on two workers with other work running
-# (2026-12-06 22:30-22:48); on 2026-12-07 02:10-02:18, run back to back at load 2-4, the tests
-# of 2ebfae9 took 393 CPU s (240 s) and those with a cheap test hasher, one component scan and a
-# migrated state template per process 300 CPU s (185 s), PostgreSQL's server not counted. The
-# whole suite (make test) on two workers: 2,103 tests in 24 min 18 s, CI on a clean clone of
-# main on a quiet machine, 2026-12-07 03:01-03:25 (2,037 in 15 min 58 s on 2026-12-06 on
-# another machine of the same size; 1,930 in 12 min 20 s before the hands-on tasks, replicas,
-# workers and load-test tests were added).
+# The inner loop: every test but those that load the model, build an index or start an app
+# server (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
+# applies the markers from the fixtures a test uses (the cluster and exam-load tests mark
+# themselves). The subset is CPU-bound. Measured back to back on 2026-12-07 04:46-05:01 (load
+# 0.5-2.3): 1,801 tests in 163 s and 185 s wall, 253 and 295 CPU s, against 216 s and 224 s,
+# 355 and 373 CPU s for the same subset at the session's start (one readiness simulation per
+# seed for both mocks, the bank loaded once per process in the blueprint tests, xdist groups
+# that take effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two
+# cores. The whole suite (make test) on two workers: 2,103 tests in 24 min 18 s, CI on a clean
+# clone of main on a quiet machine, 2026-12-07 03:01-03:25 (2,037 in 15 min 58 s on 2026-12-06
+# on another machine of the same size; 1,930 in 12 min 20 s before the hands-on tasks,
+# replicas, workers and load-test tests were added).
 test-fast: $(STAMP)
 	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 

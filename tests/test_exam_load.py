@@ -44,6 +44,7 @@ def sitting():
     return outcome, seen
 
 
+@pytest.mark.slow  # starts an app server; the candidates sit about 20 s
 def test_every_acknowledged_answer_is_stored_and_nothing_fails(sitting):
     outcome, seen = sitting
     lost, duplicated = seen["clean"]
@@ -68,6 +69,7 @@ def test_every_acknowledged_answer_is_stored_and_nothing_fails(sitting):
     assert 0 < outcome.arrivals_s < outcome.seconds
 
 
+@pytest.mark.slow  # starts an app server; the candidates sit about 20 s
 def test_an_answer_lost_after_its_acknowledgement_is_reported(sitting):
     outcome, seen = sitting
     name, position = seen["lost"]
