@@ -1256,7 +1256,7 @@ def figures(outcome: Outcome) -> list[Figure]:
                 f"exam load answer save p{pct} ({setup})",
                 float("nan") if value is None else value,
                 "ms",
-                target=f"<= {TARGET_P95_MS:g} ms" if pct == 95 else "",
+                target=f"<= {TARGET_P95_MS:g} ms" if pct == 95 and outcome.kill_at is None else "",
                 note=f"{len(outcome.round_trips_ms)} acknowledged saves",
             )
         )
@@ -1321,11 +1321,16 @@ def figures(outcome: Outcome) -> list[Figure]:
 
 
 def passed(outcome: Outcome) -> bool:
+    """The issue's targets. A plain run: the p95 round trip, nothing lost or duplicated, no
+    error, no session lost. A kill run: every candidate back on the exam (no session lost)
+    with nothing lost, duplicated or failed; its round trips, which include the survivors
+    taking over the killed replica's sessions, are reported but have no target."""
     p95 = outcome.percentile(95)
+    fast = outcome.kill_at is not None or (p95 is not None and p95 <= TARGET_P95_MS)
     return (
         outcome.acknowledged > 0
-        and p95 is not None
-        and p95 <= TARGET_P95_MS
+        and fast
+        and (outcome.kill_at is None or outcome.on_killed > 0)
         and not outcome.lost
         and not outcome.duplicated
         and not outcome.errors

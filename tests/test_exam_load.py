@@ -7,6 +7,7 @@ the sitting) must be reported as lost."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -100,3 +101,42 @@ def test_impossible_set_ups_are_one_line_before_anything_starts(args, message, c
 def test_set_up_errors_are_load_errors():
     with pytest.raises(LoadError, match="unknown backend"):
         run_exam_load(1, 1, backend="sqlite")
+
+
+def _outcome(**changes) -> exam_load.Outcome:
+    plain = exam_load.Outcome(
+        candidates=4,
+        replicas=2,
+        backend="postgres",
+        minutes=1.0,
+        kill_at=None,
+        round_trips_ms=[40.0, 50.0, 60.0, 5_000.0],
+        acknowledged=4,
+        lost=[],
+        duplicated=[],
+        errors={},
+        sessions_lost=0,
+        reconnects=0,
+        back_after_s=[],
+        signed_in_again=0,
+        seconds=60.0,
+        replica_cpu_percent=[10.0, 10.0],
+        harness_cpu_percent=1.0,
+        killed=[],
+        on_killed=0,
+    )
+    return replace(plain, **changes)
+
+
+def test_the_p95_target_binds_the_plain_run_and_the_kill_run_needs_everyone_back():
+    slow = _outcome()  # p95 5 s
+    assert not exam_load.passed(slow)
+    assert exam_load.passed(_outcome(round_trips_ms=[40.0, 50.0, 60.0, 70.0]))
+    killed = {"kill_at": 0.5, "killed": ["replica-1"], "on_killed": 2, "reconnects": 2}
+    assert exam_load.passed(_outcome(**killed))  # the survivor's slow saves have no target
+    assert not exam_load.passed(_outcome(**killed, sessions_lost=1))
+    assert not exam_load.passed(_outcome(**killed, lost=["c1 question 3: acknowledged"]))
+    assert not exam_load.passed(_outcome(**{**killed, "on_killed": 0}))  # nobody was cut off
+    p95_rows = [f for f in exam_load.figures(_outcome(**killed)) if " p95 (" in f.name]
+    assert [f.target for f in p95_rows] == [""]
+    assert [f.target for f in exam_load.figures(slow) if " p95 (" in f.name] == ["<= 300 ms"]
