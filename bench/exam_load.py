@@ -950,10 +950,6 @@ class Outcome:
     def percentile(self, pct: float) -> float | None:
         return percentile(self.round_trips_ms, pct) if self.round_trips_ms else None
 
-    def steady_percentile(self, pct: float) -> float | None:
-        trips = self.steady_round_trips_ms
-        return percentile(trips, pct) if trips else None
-
 
 def _expected(question, order: list[int], save: Save) -> Any:
     """The stored response a save means (authored indices), as question_view.read makes it."""
@@ -1240,6 +1236,22 @@ def exam_load(
 # --------------------------------------------------------------------------- figures
 
 
+def _percentile_rows(
+    label: str, trips: list[float], pcts: tuple[int, ...], note: str, p95_target: str = ""
+) -> list[Figure]:
+    """One row per percentile of these round trips (NaN when there are none)."""
+    return [
+        Figure(
+            f"exam load answer save p{pct} {label}",
+            percentile(trips, pct) if trips else float("nan"),
+            "ms",
+            target=p95_target if pct == 95 else "",
+            note=note,
+        )
+        for pct in pcts
+    ]
+
+
 def figures(outcome: Outcome) -> list[Figure]:
     """The run as report rows (bench/report.py's table)."""
     setup = (
@@ -1248,31 +1260,22 @@ def figures(outcome: Outcome) -> list[Figure]:
         + (f", kill -9 at {outcome.kill_at:g} min" if outcome.kill_at is not None else "")
         + ("" if outcome.session_cookie else ", no session cookie")
     )
-    rows = []
-    for pct in (50, 95, 99):
-        value = outcome.percentile(pct)
-        rows.append(
-            Figure(
-                f"exam load answer save p{pct} ({setup})",
-                float("nan") if value is None else value,
-                "ms",
-                target=f"<= {TARGET_P95_MS:g} ms" if pct == 95 and outcome.kill_at is None else "",
-                note=f"{len(outcome.round_trips_ms)} acknowledged saves",
-            )
-        )
+    target = f"<= {TARGET_P95_MS:g} ms" if outcome.kill_at is None else ""
+    rows = _percentile_rows(
+        f"({setup})",
+        outcome.round_trips_ms,
+        (50, 95, 99),
+        f"{len(outcome.round_trips_ms)} acknowledged saves",
+        target,
+    )
     if outcome.arrivals_s is not None:
         steady = outcome.steady_round_trips_ms
-        for pct in (50, 95):
-            value = outcome.steady_percentile(pct)
-            rows.append(
-                Figure(
-                    f"exam load answer save p{pct} after the last arrival ({setup})",
-                    float("nan") if value is None else value,
-                    "ms",
-                    note=f"{len(steady)} acknowledged saves sent after every candidate reached "
-                    "the exam page",
-                )
-            )
+        rows += _percentile_rows(
+            f"after the last arrival ({setup})",
+            steady,
+            (50, 95),
+            f"{len(steady)} acknowledged saves sent after every candidate reached the exam page",
+        )
         rows.append(
             Figure(
                 f"exam load last candidate on the exam page ({setup})",
