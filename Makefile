@@ -67,10 +67,11 @@ test: install browser nginx
 # 355 and 373 CPU s for the same subset at the session's start (one readiness simulation per
 # seed for both mocks, the bank loaded once per process in the blueprint tests, xdist groups
 # that take effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two
-# cores. The whole suite (make test) on two workers: 2,103 tests in 24 min 18 s, CI on a clean
-# clone of main on a quiet machine, 2026-12-07 03:01-03:25 (2,037 in 15 min 58 s on 2026-12-06
-# on another machine of the same size; 1,930 in 12 min 20 s before the hands-on tasks,
-# replicas, workers and load-test tests were added).
+# cores. The whole suite (make test) on two workers: 2,112 tests in 18 min 19 s, CI on a clean
+# clone of main, 2026-12-07 05:47-06:05, with the xdist groups in effect (2,103 in 24 min 18 s
+# at 03:01-03:25 without them; 2,037 in 15 min 58 s on 2026-12-06 on another machine of the
+# same size; 1,930 in 12 min 20 s before the hands-on tasks, replicas, workers and load-test
+# tests were added).
 test-fast: $(STAMP)
 	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 
