@@ -189,6 +189,10 @@ def _exam_with_three_answers(page, url: str) -> list[int]:
 
 
 def _answer_and_move(page, position: int, answered: list[int]) -> int:
+    # Count the radios of this question only once its run is over: during a rerun the last
+    # question's radio is still on the page, and this one may be a checkbox or a list item.
+    page.get_by_text(f"Question {position} of 30").wait_for()
+    idle(page)
     radios = page.locator("[data-testid=stMainBlockContainer] [data-testid=stRadio]")
     if radios.count():
         radios.first.locator("label:has(input[type=radio])").first.click()
