@@ -205,6 +205,25 @@ class PageClosed(Exception):
     """The websocket ended while a step waited for the page."""
 
 
+class StepTimeout(Exception):
+    """A page step waited STEP_TIMEOUT with the websocket open and the page did not show it
+    (not an OSError, unlike TimeoutError: a page that stops answering is an error the candidate
+    sees, not a lost connection to retry)."""
+
+
+def close_cause(ws: ClientConnection | None) -> str:
+    """Why a websocket ended, from its closing handshake (RFC 6455 codes)."""
+    if ws is None:
+        return "no websocket"
+    protocol = ws.protocol
+    rcvd, sent = protocol.close_rcvd, protocol.close_sent
+    if rcvd is not None and (sent is None or protocol.close_rcvd_then_sent):
+        return f"closed by the server: {rcvd.code} {rcvd.reason}".rstrip()
+    if sent is not None:
+        return f"closed by the client: {sent.code} {sent.reason}".rstrip()
+    return "connection lost without a closing handshake"
+
+
 class Page:
     """One browser tab's connection: its Streamlit session, the elements of the last full run,
     the clock fragment's auto-reruns and the page's saved signals."""
@@ -401,7 +420,7 @@ class Page:
 
     async def wait_run(self, marker: int, until: Callable[[], bool] | None = None) -> None:
         """Until a full run started after `marker` has finished (and `until()` holds, when
-        given); PageClosed when the websocket ends, TimeoutError after STEP_TIMEOUT."""
+        given); PageClosed when the websocket ends, StepTimeout after STEP_TIMEOUT."""
         deadline = time.monotonic() + STEP_TIMEOUT
         while True:
             if self.finished_run > marker and (until is None or until()):
@@ -411,7 +430,7 @@ class Page:
             self.changed.clear()
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError
+                raise StepTimeout
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
 
@@ -441,6 +460,7 @@ class ClientResult:
     saves: list[Save] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     reconnects: int = 0
+    reconnect_causes: list[str] = field(default_factory=list)  # why each websocket was lost
     back_after_s: list[float] = field(default_factory=list)  # websocket lost -> exam page again
     signed_in_again: int = 0  # reconnects that needed the password (no session cookie)
     lost_session: bool = False
@@ -649,7 +669,7 @@ class Client:
 
         try:
             await page.wait_run(marker, lambda: confirmed() is not None)
-        except TimeoutError:
+        except StepTimeout:
             if page.finished_run > marker:
                 alerts = page.alerts()
                 self.error("not confirmed: " + (alerts[0] if alerts else "no saved signal"))
@@ -745,12 +765,17 @@ class Client:
                     # it, the first connection is tried again until the same deadline.
                     if not reconnecting and self.result.token is not None:
                         self.result.reconnects += 1
+                        lost = page is not None and page.closed.is_set()
+                        self.result.reconnect_causes.append(
+                            close_cause(page.ws) if lost else f"{type(exc).__name__}: {exc}"[:90]
+                        )
                         dropped_at = time.monotonic()
                         connect_deadline = dropped_at + RECONNECT_FOR
                         reconnecting = True
                     page = await self._drop(page)
                     if time.monotonic() > connect_deadline:
-                        # TimeoutError is an OSError: a page step that timed out lands here too.
+                        # A connection that timed out (TimeoutError is an OSError) lands here;
+                        # a page step that timed out is a StepTimeout, below.
                         self.error(
                             f"could not reconnect: {type(exc).__name__}"
                             if reconnecting
@@ -759,10 +784,10 @@ class Client:
                         self.result.lost_session = True
                         return self.result
                     await asyncio.sleep(self.rng.uniform(0.5, 1.5))  # the page's backoff
-                except (TimeoutError, StepError) as exc:
+                except (StepTimeout, StepError) as exc:
                     self.error(
-                        "timed out waiting for the page"
-                        if isinstance(exc, TimeoutError)
+                        f"a page step took over {STEP_TIMEOUT:g} s"
+                        if isinstance(exc, StepTimeout)
                         else str(exc)
                     )
                     failures += 1
@@ -946,6 +971,7 @@ class Outcome:
     steady_round_trips_ms: list[float] = field(default_factory=list)
     arrivals_s: float | None = None
     ramp: float = 0.0
+    reconnect_causes: dict[str, int] = field(default_factory=dict)
 
     def percentile(self, pct: float) -> float | None:
         return percentile(self.round_trips_ms, pct) if self.round_trips_ms else None
@@ -1218,6 +1244,11 @@ def exam_load(
         errors=dict(errors.most_common(MAX_ERROR_KINDS)),
         sessions_lost=sum(1 for r in results if r.lost_session),
         reconnects=sum(r.reconnects for r in results),
+        reconnect_causes=dict(
+            collections.Counter(c for r in results for c in r.reconnect_causes).most_common(
+                MAX_ERROR_KINDS
+            )
+        ),
         back_after_s=[t for r in results for t in r.back_after_s],
         signed_in_again=sum(r.signed_in_again for r in results),
         session_cookie=session_cookie,
@@ -1356,6 +1387,8 @@ def _details(outcome: Outcome) -> str:
             lines.append(f"  {title}: ... and {len(items) - 20} more")
     for kind, count in outcome.errors.items():
         lines.append(f"  error x{count}: {kind}")
+    for cause, count in outcome.reconnect_causes.items():
+        lines.append(f"  reconnect x{count}: {cause}")
     return "\n".join(lines)
 
 

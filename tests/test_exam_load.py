@@ -52,6 +52,7 @@ def test_every_acknowledged_answer_is_stored_and_nothing_fails(sitting):
     assert lost == [] and duplicated == []
     assert outcome.errors == {}
     assert outcome.sessions_lost == 0 and outcome.reconnects == 0
+    assert outcome.reconnect_causes == {}
     results = seen["results"]
     assert len(results) == 3 and all(r.token for r in results)
     assert len({r.token for r in results}) == 3
@@ -140,3 +141,53 @@ def test_the_p95_target_binds_the_plain_run_and_the_kill_run_needs_everyone_back
     p95_rows = [f for f in exam_load.figures(_outcome(**killed)) if " p95 (" in f.name]
     assert [f.target for f in p95_rows] == [""]
     assert [f.target for f in exam_load.figures(slow) if " p95 (" in f.name] == ["<= 300 ms"]
+
+
+# -- why a candidate's page went away: a lost websocket or a page that stopped answering
+
+
+def test_a_lost_websocket_is_named_by_its_closing_handshake():
+    """close_cause reads the RFC 6455 close frames of a real websocket: the server's (a
+    keepalive ping timeout is 1011), the client's own, or none when the TCP connection died."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+    from websockets.asyncio.server import serve
+
+    async def handler(ws):
+        how = await ws.recv()
+        if how == "server":
+            await ws.close(1011, "keepalive ping timeout")
+        elif how == "abort":
+            ws.transport.abort()
+        else:
+            await ws.wait_closed()
+
+    async def ended(how: str) -> str:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            ws = await connect(f"ws://127.0.0.1:{port}", ping_interval=None)
+            await ws.send(how)
+            if how == "client":
+                await ws.close(1000, "tab closed")
+            await ws.wait_closed()
+            return exam_load.close_cause(ws)
+
+    assert asyncio.run(ended("server")) == "closed by the server: 1011 keepalive ping timeout"
+    assert asyncio.run(ended("client")) == "closed by the client: 1000 tab closed"
+    assert asyncio.run(ended("abort")) == "connection lost without a closing handshake"
+    assert exam_load.close_cause(None) == "no websocket"
+
+
+@pytest.mark.slow  # starts an app server
+def test_a_page_step_that_times_out_is_an_error_not_a_reconnect(monkeypatch):
+    """A page that does not show a step's result within STEP_TIMEOUT, its websocket still
+    open, is an error the candidate sees (until 2026-12-07 the harness took the TimeoutError,
+    an OSError, for a lost connection: a reconnect, retried, and no error). Here every step
+    times out: each try is an error, and after MAX_FAILURES the candidate's session is lost."""
+    monkeypatch.setattr(exam_load, "STEP_TIMEOUT", 0.001)
+    outcome = run_exam_load(1, 0.5, interval=4, ramp=0)
+    assert outcome.errors == {"a page step took over 0.001 s": exam_load.MAX_FAILURES}
+    assert outcome.reconnects == 0 and outcome.reconnect_causes == {}
+    assert outcome.sessions_lost == 1 and outcome.acknowledged == 0
+    assert not exam_load.passed(outcome)
