@@ -418,9 +418,12 @@ class Page:
         self.has_received_new_session = False
         return marker
 
-    async def wait_run(self, marker: int, until: Callable[[], bool] | None = None) -> None:
+    async def wait_run(
+        self, marker: int, step: str, until: Callable[[], bool] | None = None
+    ) -> None:
         """Until a full run started after `marker` has finished (and `until()` holds, when
-        given); PageClosed when the websocket ends, StepTimeout after STEP_TIMEOUT."""
+        given); PageClosed when the websocket ends, StepTimeout after STEP_TIMEOUT, naming the
+        step, whether a run ended meanwhile, and the page's first warning if it shows one."""
         deadline = time.monotonic() + STEP_TIMEOUT
         while True:
             if self.finished_run > marker and (until is None or until()):
@@ -430,7 +433,13 @@ class Page:
             self.changed.clear()
             left = deadline - time.monotonic()
             if left <= 0:
-                raise StepTimeout
+                if self.finished_run <= marker:
+                    raise StepTimeout(f"{step}, no run ended")
+                alerts = self.alerts()
+                raise StepTimeout(
+                    f"{step}, a run ended without it"
+                    + (f" (the page warns: {alerts[0][:60]})" if alerts else "")
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
 
@@ -570,13 +579,13 @@ class Client:
             id=f"$$STREAMLIT_INTERNAL_KEY_{widget_id}__events",
             json_trigger_value=json.dumps([{"event": "done", "value": done}]),
         )
-        await page.wait_run(await page.send([trigger]))
+        await page.wait_run(await page.send([trigger]), "the session cookie's rerun")
         page.session_cookie = None  # drawn once more in that run, then no more
 
     async def _sign_in_and_open_exam(self, page: Page) -> None:
         """The sign-in form, then the attempt: Start on the exam list the first time, the
         address's attempt on a reconnect."""
-        await page.wait_run(await page.send())
+        await page.wait_run(await page.send(), "the first page")
         inputs = {t.label: t for t in page.of_kind("text_input")}
         submit = next((b for b in page.of_kind("button") if b.is_form_submitter), None)
         # Held a session cookie and shown no form: signed in from the cookie (on the exam list
@@ -592,7 +601,7 @@ class Client:
                 WidgetState(id=inputs["Password"].id, string_value=self.candidate.password),
                 WidgetState(id=submit.id, trigger_value=True),
             ]
-            await page.wait_run(await page.send(widgets))
+            await page.wait_run(await page.send(widgets), "sign-in")
             await self._store_session_cookie(page)
         if page.markdown(QUESTION_HEADING) is None:
             start = page.button(f"-assigned-{self.assignment_id}")
@@ -600,6 +609,7 @@ class Client:
                 raise StepError(f"no Start button after sign-in: {page.alerts() or 'none'}")
             await page.wait_run(
                 await page.send([WidgetState(id=start.id, trigger_value=True)]),
+                "Start",
                 lambda: page.markdown(QUESTION_HEADING) is not None,
             )
         found = re.search(r"(?:^|&)attempt=([^&]+)", page.query_string)
@@ -668,7 +678,7 @@ class Client:
             return None
 
         try:
-            await page.wait_run(marker, lambda: confirmed() is not None)
+            await page.wait_run(marker, "answer", lambda: confirmed() is not None)
         except StepTimeout:
             if page.finished_run > marker:
                 alerts = page.alerts()
@@ -696,7 +706,9 @@ class Client:
             found = page.markdown(QUESTION_HEADING)
             return found is not None and int(found.group(1)) == wanted
 
-        await page.wait_run(await page.send([WidgetState(id=button.id, trigger_value=True)]), moved)
+        step = "Next" if self.direction > 0 else "Previous"
+        marker = await page.send([WidgetState(id=button.id, trigger_value=True)])
+        await page.wait_run(marker, step, moved)
         self.query = page.query_string
 
     def _check_resumed(self, page: Page) -> None:
@@ -786,7 +798,7 @@ class Client:
                     await asyncio.sleep(self.rng.uniform(0.5, 1.5))  # the page's backoff
                 except (StepTimeout, StepError) as exc:
                     self.error(
-                        f"a page step took over {STEP_TIMEOUT:g} s"
+                        f"a page step took over {STEP_TIMEOUT:g} s: {exc}"
                         if isinstance(exc, StepTimeout)
                         else str(exc)
                     )
