@@ -240,6 +240,7 @@ class Page:
         self.elements: dict[tuple[int, ...], Element] = {}
         self.full_runs = 0  # full (not fragment) runs started
         self.finished_run = 0  # the last full run that finished
+        self.fragment_runs = 0  # fragment (the clock's) runs finished
         self.saved: dict[int, list[tuple[int, float]]] = collections.defaultdict(list)
         self.captions: dict[int, float] = {}  # run -> when "Answer saved at" arrived
         self.errors: list[str] = []
@@ -330,6 +331,8 @@ class Page:
             if status == ForwardMsg.FINISHED_SUCCESSFULLY and not fragment:
                 self.finished_run = self.full_runs
                 self.changed.set()
+            elif status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                self.fragment_runs += 1
             elif status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                 self.errors.append("script compilation error")
         elif kind == "page_not_found":
@@ -425,6 +428,7 @@ class Page:
         given); PageClosed when the websocket ends, StepTimeout after STEP_TIMEOUT, naming the
         step, whether a run ended meanwhile, and the page's first warning if it shows one."""
         deadline = time.monotonic() + STEP_TIMEOUT
+        fragments = self.fragment_runs
         while True:
             if self.finished_run > marker and (until is None or until()):
                 return
@@ -434,7 +438,14 @@ class Page:
             left = deadline - time.monotonic()
             if left <= 0:
                 if self.finished_run <= marker:
-                    raise StepTimeout(f"{step}, no run ended")
+                    # What the page drew meanwhile tells a lost "finished" message from a run
+                    # that never happened or never ended.
+                    drawn = "" if until is None or not until() else ", though its result was drawn"
+                    started = "a run started" if self.full_runs > marker else "no run started"
+                    clock = self.fragment_runs - fragments
+                    raise StepTimeout(
+                        f"{step}, no run ended ({started}{drawn}; {clock} clock runs ended)"
+                    )
                 alerts = self.alerts()
                 raise StepTimeout(
                     f"{step}, a run ended without it"

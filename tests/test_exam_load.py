@@ -188,8 +188,9 @@ def test_a_page_step_that_times_out_is_an_error_not_a_reconnect(monkeypatch):
     monkeypatch.setattr(exam_load, "STEP_TIMEOUT", 0.001)
     outcome = run_exam_load(1, 0.5, interval=4, ramp=0)
     # The first step (the page's first run) each time: the page is opened again after each.
-    error = "a page step took over 0.001 s: the first page, no run ended"
-    assert outcome.errors == {error: exam_load.MAX_FAILURES}
+    error = "a page step took over 0.001 s: the first page, no run ended ("
+    assert all(kind.startswith(error) for kind in outcome.errors), outcome.errors
+    assert sum(outcome.errors.values()) == exam_load.MAX_FAILURES
     assert outcome.reconnects == 0 and outcome.reconnect_causes == {}
     assert outcome.sessions_lost == 1 and outcome.acknowledged == 0
     assert not exam_load.passed(outcome)
