@@ -6,13 +6,14 @@ import time
 import streamlit as st
 
 from triops.tasks import register as register_tasks
-from triops.ui import navigation, resources, search_state, signin
+from triops.ui import fragment_race, navigation, resources, search_state, signin
 from triops.ui.guard import guard
 from triops.ui.identity import sidebar_identity
 from triops.ui.offline import PAGE_ICON, connection_text
 from triops.ui.reconnect import reconnecting
 
 st.set_page_config(page_title="Triops", page_icon=PAGE_ICON, layout="wide")
+fragment_race.install()  # the exam clock's fragment runs never cut a page's run short
 register_tasks()  # exam profiles with tasks load them, and attempts grade them (quiz.hooks)
 
 

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from triops import ops
 from triops.errors import StoreError
 from triops.store.connection import check_startup, database_url, ping, where
-from triops.ui import reconnect
+from triops.ui import fragment_race, reconnect
 
 SCRIPT = Path(__file__).resolve().parents[3] / "app.py"
 HEALTH_PATH = "/healthz"
@@ -81,8 +81,11 @@ def request_fields() -> dict[str, Any]:
 
 def prepare() -> None:
     """Start-up: JSON logs, and with TRIOPS_DATABASE_URL a reachable, migrated database, or one
-    line naming the host and the cause and exit status 1 (nothing is served)."""
+    line naming the host and the cause and exit status 1 (nothing is served). The fragment-run
+    race fix goes in before any session starts (app.py installs it too, for `streamlit run
+    app.py`)."""
     ops.configure_logging()
+    fragment_race.install()
     ops.set_context_provider(request_fields)
     problem = check_startup()
     if problem is not None:
