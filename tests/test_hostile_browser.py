@@ -297,6 +297,7 @@ def test_a_learner_walks_every_page_and_nothing_hostile_runs(browser, server):
     # Exams: the assignment and its cohort as text, and a hostile join code refused as text.
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Exams", exact=True).click()
     page.get_by_role("heading", name="Assigned to you").wait_for()
+    settle(page)  # the heading is drawn before the assignments below it (CI read it mid-run)
     shows_literally(page, f"{TITLE} · {COHORT} · closes", "learner on Exams")
     page.get_by_text("Join a cohort", exact=True).click()
     page.get_by_role("textbox", name="Join code from your instructor").fill(JOIN)

@@ -44,7 +44,9 @@ def _create_scriptrunner(self: AppSession, initial_rerun_data: RerunData) -> Non
         return
     # request_rerun comes here for a fragment only when `old` refused the rerun: it has
     # stopped, and the events of its last run may still wait on the loop.
-    self._event_loop.call_soon_threadsafe(_after_queued_events, self, old, initial_rerun_data)
+    # (AppSession's own way of posting to its loop, which drops the call once the loop is
+    # closed, at shutdown.)
+    self._call_soon_on_event_loop(lambda: _after_queued_events(self, old, initial_rerun_data))
 
 
 def _after_queued_events(self: AppSession, old: object, rerun_data: RerunData) -> None:
