@@ -7,9 +7,10 @@ elements and its "finished"), AppSession.request_rerun finds the ScriptRunner st
 starts a new ScriptRunner for the fragment at once. The old runner's messages, still queued on
 the event loop, then come from a runner that is no longer current and are dropped
 (`_handle_scriptrunner_event_on_event_loop`: "Ignoring event from non-current ScriptRunner"):
-the page never receives the rest of the run, and the browser shows it running until the next
-full run. Under load (500 candidates, LOAD_TEST.md) a few answers in ten thousand hit it;
-`tests/test_fragment_race.py` reproduces it with ten sessions on a small page.
+the page never receives the rest of the run. In a browser the page then keeps elements of the
+previous run, lacks some of the new one's, and is marked not running, so nothing shows it is
+stale until the next full run. Under load (500 candidates, LOAD_TEST.md) a few answers in ten
+thousand hit it; `tests/test_fragment_race.py` reproduces it with ten sessions on a small page.
 
 A stopped runner refuses reruns only after it has posted every event of its last run to the
 event loop (ScriptRunner._run_script_thread: `_run_script` returns, then
@@ -35,6 +36,7 @@ FIXED_VERSION = "1.67.0"
 
 log = logging.getLogger("triops.fragment_race")
 _original = AppSession._create_scriptrunner
+_warned: list[str] = []  # the other version already warned about
 
 
 def _create_scriptrunner(self: AppSession, initial_rerun_data: RerunData) -> None:
@@ -68,6 +70,10 @@ def install() -> bool:
     if installed():
         return True
     if streamlit.__version__ != FIXED_VERSION:
+        # app.py calls this on every page run: the warning is logged once per process.
+        if _warned:
+            return False
+        _warned.append(streamlit.__version__)
         log.warning(
             "the fragment-run race fix is written for Streamlit %s, not %s: not applied",
             FIXED_VERSION,
