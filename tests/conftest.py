@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import hashlib
-import json
 import os
 import shutil
 import sys
 import tempfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import course_build
 import pytest
 from attacklib import (  # noqa: F401  (fixtures: the attack tests and every sandbox test)
     attack_sandbox,
@@ -35,7 +32,7 @@ from attacklib import (  # noqa: F401  (fixtures: the attack tests and every san
     root_required,
     sandbox_required,
 )
-from filelock import FileLock
+from course_build import StoredVectors  # noqa: F401  (tests/test_stored_vectors.py)
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -353,109 +350,18 @@ def run_folder(tmp_path_factory) -> Path:
 def course_home(tmp_path_factory) -> Path:
     """The run's TRIOPS_HOME for the course index, shared by the xdist workers: derived/ holds
     the index artifact and the saved query encoder. Tests get copies of it (`derived_copy`,
-    `indexed_home`); `course_lock` guards its making."""
+    `indexed_home`); tests/course_build.py's locks guard their making."""
     home = run_folder(tmp_path_factory) / "course-home"
     home.mkdir(exist_ok=True)
     return home
 
 
 @pytest.fixture(scope="session")
-def course_lock(course_home) -> FileLock:
-    """Held while a worker loads the model or builds the course index into course_home, so the
-    first worker makes them and the others wait, then read what it made."""
-    return FileLock(str(course_home.with_suffix(".lock")))
-
-
-@pytest.fixture(scope="session")
-def embedder(course_home, course_lock):
+def embedder(course_home):
     """The real packaged model, loaded once per process. The first load of the run traces the
-    query encoder and saves it in the run's derived/ (the other workers then read it), so a page
-    or a child process given a copy reads it instead of tracing."""
-    from triops.search.embedder import SentenceTransformerEmbedder
-
-    derived = course_home / "derived"
-    with course_lock:
-        # Saved once per run: a worker that re-saved would replace the files another worker may
-        # be copying at that moment (copy_derived).
-        first = not any(derived.glob("query-encoder-*"))
-        return SentenceTransformerEmbedder(cache_dir=derived, save=first).load()
-
-
-class StoredVectors:
-    """The session's model behind the vectors it gave the course's passages in earlier runs.
-
-    Embedding the whole course is the costliest setup of the suite (about two CPU minutes on
-    this machine), and between two runs few passages change. The vectors are kept in pytest's
-    cache folder (.pytest_cache/d/triops-vectors; `pytest --cache-clear` empties it), in one
-    file per model: its id and the saved query encoder's key (the packaged weights' sha256 and
-    the versions of torch, transformers, sentence-transformers and tokenizers). The file also
-    holds the model's vectors of PROBE, compared with the model's own when it is opened: a
-    model that gives other vectors under the same key finds nothing. A text is looked up by
-    its sha256, so a changed text is encoded by the model. `encoded` counts the texts asked
-    for, as the model's own counter does (what a build asks for is what the index tests
-    assert); `computed` counts those the model encoded."""
-
-    PROBE = ["A canary release sends a small share of traffic to the new version.", "drift"]
-
-    def __init__(self, model, folder: Path | None, name: str = "course"):
-        from triops.search.embedder import _saved_key
-
-        self.model, self.model_id, self.dim = model, model.model_id, model.dim
-        key = hashlib.sha256(f"{self.model_id}\n{_saved_key()}".encode()).hexdigest()[:16]
-        self.path = None if folder is None else folder / f"vectors-{name}-{key}.npz"
-        self.known: dict[str, Any] = {}
-        self.used: dict[str, Any] = {}
-        self.encoded = self.computed = 0
-        if self.path is not None and self.path.is_file():
-            self.known = self._read(self.path)
-
-    def _read(self, path: Path) -> dict[str, Any]:
-        try:
-            with np.load(path) as stored:
-                probe, digests, vectors = stored["probe"], stored["digests"], stored["vectors"]
-                known = dict(zip(digests.tolist(), vectors, strict=True))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-            return {}  # a damaged file: every text is encoded again, and the file rewritten
-        now = np.asarray(self.model.encode(self.PROBE), dtype=np.float32)
-        if probe.shape != now.shape or not np.allclose(probe, now, atol=1e-5):
-            return {}
-        return known
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.model, name)  # anything else is the model's
-
-    @staticmethod
-    def digest(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-    def encode(self, texts: list[str]):
-        digests = [self.digest(t) for t in texts]
-        missing = {d: t for t, d in zip(texts, digests, strict=True) if d not in self.known}
-        if missing:
-            fresh = np.asarray(self.model.encode(list(missing.values())), dtype=np.float32)
-            self.known.update(zip(missing, fresh, strict=True))
-            self.computed += len(missing)
-        self.encoded += len(texts)
-        rows = [self.known[d] for d in digests]
-        self.used.update(zip(digests, rows, strict=True))
-        return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
-
-    def save(self) -> None:
-        """Keep the vectors of the texts used this run (and no others, so the file holds the
-        current course and does not grow), replacing the file whole."""
-        if self.path is None or not self.used:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        digests = list(self.used)
-        with FileLock(str(self.path.with_suffix(".lock"))):
-            partial = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp.npz")
-            np.savez(
-                partial,
-                probe=np.asarray(self.model.encode(self.PROBE), dtype=np.float32),
-                digests=np.array(digests),
-                vectors=np.stack([self.used[d] for d in digests]),
-            )
-            os.replace(partial, self.path)
+    query encoder and saves it in the run's derived/ (the other processes then read it), so a
+    page or a child process given a copy reads it instead of tracing."""
+    return course_build.load_model(course_home)
 
 
 def vector_folder(config) -> Path | None:
@@ -476,34 +382,33 @@ def stored_embedder(request, embedder):
 
 
 @pytest.fixture(scope="session")
-def course_derived(pytestconfig, course_home, course_lock, embedder) -> CourseIndex:
+def course_derived(pytestconfig, course_home, embedder) -> CourseIndex:
     """The real course indexed once per run as the app indexes it (lessons, practice questions
-    and labs: search.service.course_chunks), from nothing, into the run's derived/. The first
-    worker builds it and notes its BuildStats; the others open the artifact it wrote and read
-    the same first build's figures. The build asks the session's model through StoredVectors:
-    only the passages that changed since an earlier run are encoded again."""
-    from triops.labs.spec import load_labs
-    from triops.search.index import BuildStats, build_index, open_index
-    from triops.search.service import course_chunks
+    and labs: search.service.course_chunks), from nothing, into the run's derived/. The
+    background build (`course_prebuild`) or the first process to ask builds it and notes its
+    BuildStats; the others open the artifact and read the same first build's figures. The
+    build asks the model through StoredVectors: only the passages that changed since an
+    earlier run are encoded again."""
+    chunks = course_build.chunks()
+    index, stats, encodes = course_build.built_or_build(
+        course_home, embedder, vector_folder(pytestconfig), chunks
+    )
+    return CourseIndex(index, stats, course_home / "derived", encodes, chunks)
 
-    derived = course_home / "derived"
-    built = course_home / "first-build.json"
-    chunks = course_chunks(REPO, load_labs)
-    with course_lock:
-        if built.is_file():
-            noted = json.loads(built.read_text())
-            index = open_index(derived, embedder.model_id)
-            if index is None:
-                raise RuntimeError(f"{derived}: the course index noted in {built} is not there")
-            return CourseIndex(
-                index, BuildStats(**noted["stats"]), derived, noted["encodes"], chunks
-            )
-        stored = StoredVectors(embedder, vector_folder(pytestconfig))
-        index, stats = build_index(chunks, stored, derived)
-        stored.save()
-        noted = {"stats": dataclasses.asdict(stats), "encodes": stored.encoded}
-        built.write_text(json.dumps(noted))
-    return CourseIndex(index, stats, derived, stored.encoded, chunks)
+
+@pytest.fixture(scope="session", autouse=True)
+def course_prebuild(request, course_home, tmp_path_factory):
+    """When this run has a test that needs the course index, the first test process to start
+    has it built in a background process (tests/course_build.py), so that no process waits
+    idle while one builds it. That process ends by itself (tests/course_build.py `start`)."""
+    if not any("course_derived" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    log = run_folder(tmp_path_factory) / "course-build.log"
+    child = course_build.start(course_home, vector_folder(request.config), log)
+    yield child
+    if child is not None:
+        child.poll()  # reaped if it is done; if not, it ends with the run
 
 
 @pytest.fixture
