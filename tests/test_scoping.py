@@ -10,12 +10,14 @@ control). The command line's cohort reads as an instructor are scoped the same w
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, fresh_state
+from conftest import REPO, TEST_HASHER, fresh_state
 from triops import accounts, cohorts
 from triops.accounts import Actor
 from triops.config import get_settings
@@ -84,12 +86,12 @@ def bobs_rows(conn, bob_id: str) -> dict[str, list[tuple]]:
     return found
 
 
-def seed(bank, exams):
+def seed(bank, exams, path: Path):
     """Ada and Bob (learners), Grace (owns Bob's cohort) and Hal (owns Ada's), and a little of
     everything of Bob's: a lesson, practice answers, a finished and an open exam attempt, a
-    review card, a lab run, a placement, an exam date."""
+    review card, a lab run, a placement, an exam date; in a new state file at `path`."""
     moment = utc_now()
-    conn = state()
+    conn = fresh_state(path)
     try:
         ada = accounts.add_user(conn, "Ada", PASSWORD, moment)
         bob = accounts.add_user(conn, BOB, PASSWORD, moment, email="bob@example.org")
@@ -156,6 +158,28 @@ def seed(bank, exams):
     }
 
 
+@pytest.fixture(scope="module")
+def seeded(bank, exams, tmp_path_factory):
+    """The seed, made once for the module in a state file of its own (with the tests' cheap
+    password hashes, as each test signs in with them)."""
+    path = tmp_path_factory.mktemp("scoping-seed") / "state.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts, "_hasher", lambda: TEST_HASHER)
+        data = seed(bank, exams, path)
+    return path, data
+
+
+@pytest.fixture
+def data(seeded):
+    """A copy of the seeded state as this test's learner state (tests write to it): the
+    seed's ids and Bob's rows as seeded."""
+    path, made = seeded
+    target = get_settings().state_db
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    return made
+
+
 def _course():
     from triops.content.loader import load_course
 
@@ -218,10 +242,7 @@ def test_search_and_ask_read_no_learner_state():
         assert "state_db" not in source and "current()" not in source, page
 
 
-def test_learner_a_walks_every_page_and_sees_or_changes_nothing_of_learner_bs(
-    password_mode, bank, exams
-):
-    data = seed(bank, exams)
+def test_learner_a_walks_every_page_and_sees_or_changes_nothing_of_learner_bs(password_mode, data):
     walked = []
     for page in PAGES:
         if page in NO_LEARNER_STATE:
@@ -295,8 +316,7 @@ def test_learner_a_walks_every_page_and_sees_or_changes_nothing_of_learner_bs(
     assert after == data["before"]
 
 
-def test_an_instructor_sees_only_the_learners_of_the_cohorts_they_own(password_mode, bank, exams):
-    data = seed(bank, exams)
+def test_an_instructor_sees_only_the_learners_of_the_cohorts_they_own(password_mode, data):
     owner_pages = ("cohorts.py", "learners.py")
 
     # Hal owns Ada's cohort: Ada is there, Bob nowhere, even with Bob's cohort forced.
@@ -342,12 +362,10 @@ def test_an_instructor_sees_only_the_learners_of_the_cohorts_they_own(password_m
         conn.close()
 
 
-def test_the_command_line_reads_cohorts_as_the_instructor_it_names(password_mode, bank, exams):
+def test_the_command_line_reads_cohorts_as_the_instructor_it_names(password_mode, data):
     from typer.testing import CliRunner
 
     from triops.cli import app as cli
-
-    data = seed(bank, exams)
 
     def run(*args):
         return CliRunner().invoke(cli, list(args))
