@@ -26,9 +26,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+# pandas (with numpy and pyarrow, about 0.4 s of CPU and 75 MB to import) is imported by the
+# functions that build the page's tables: a worker process that only runs lab and task jobs
+# (triops.labs.runs) never loads it.
+if TYPE_CHECKING:
+    import pandas as pd
 
 from triops.labs.outcome import LabRun
 from triops.labs.process import supervise
@@ -268,6 +272,8 @@ def _eval_summary(root: Path) -> dict[str, Any]:
 
 def read_eval(artifacts: Path) -> EvalView | None:
     """The eval results a prompt-eval run left (artifacts/eval/results.json), or None."""
+    import pandas as pd
+
     from triops.evals.runner import EvalRun, EvalRunError
 
     root = Path(artifacts) / EVAL_RESULTS[0]
@@ -355,6 +361,8 @@ def _vars(values: dict) -> str:
 
 def eval_case(view: EvalView, case: str) -> list[dict[str, Any]]:
     """Each column's answer to one test: output, status, score, and each assertion's verdict."""
+    import pandas as pd
+
     out = []
     for r in view.run.results:
         label = f"{r.test_index + 1}. {r.description or _vars(r.vars)}"

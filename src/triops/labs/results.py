@@ -13,9 +13,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+# pandas (with numpy and pyarrow, about 0.4 s of CPU and 75 MB to import) is imported by the
+# functions that build the page's tables: a worker process that only runs lab and task jobs
+# (triops.labs.runs) never loads it.
+if TYPE_CHECKING:
+    import pandas as pd
 
 from triops.errors import InvalidInputError
 
@@ -118,6 +122,8 @@ def _window(value: Any) -> str:
 def read_monitoring(artifacts: Path) -> Monitoring | None:
     """The drift-retrain results of a kept run (`artifacts` is the run's artifacts folder);
     None when the run left no monitoring artifact (another lab, or a run that failed early)."""
+    import pandas as pd
+
     root = Path(artifacts) / MONITORING
     if not (root / "summary.json").is_file():
         return None
@@ -217,6 +223,8 @@ def _inside(root: Path, rel: Any, where: str) -> Path:
 
 
 def _drift_table(root: Path, info: dict, batch: str) -> pd.DataFrame:
+    import pandas as pd
+
     path = _inside(root, info.get("file"), f"summary.json: {batch} drift")
     data = load_file(path, root)
     rows = []
@@ -238,6 +246,8 @@ def _drift_table(root: Path, info: dict, batch: str) -> pd.DataFrame:
 
 def _distributions(root: Path, info: dict, batch: str) -> list[Distribution]:
     """The drifted columns' reference and batch shares."""
+    import pandas as pd
+
     if not info.get("distributions"):
         return []
     path = _inside(root, info.get("distributions"), f"summary.json: {batch} distributions")
@@ -286,6 +296,8 @@ def _distributions(root: Path, info: dict, batch: str) -> list[Distribution]:
 
 
 def _registry(root: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    import pandas as pd
+
     data = load_file(root / "registry.json", root)
     versions = []
     for i, v in enumerate(_get(data, "versions", list, "registry.json")):
@@ -336,6 +348,8 @@ def _registry(root: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
 def registry_over_time(monitoring: Monitoring) -> pd.DataFrame:
     """Per step (bootstrap, then each batch): the version that is champion after it, and each
     version registered in it, as rows step, order, version, role (champion or registered)."""
+    import pandas as pd
+
     steps = ["bootstrap"] + [b.name for b in monitoring.batches]
     rows = []
     for _, e in monitoring.timeline.iterrows():
