@@ -354,10 +354,17 @@ def test_a_worker_builds_the_index_and_each_replica_copies_it(pg, runner, small_
 def test_a_worker_whose_course_is_not_the_apps_refuses_the_build_with_the_reason(
     pg, runner, small_course, workers
 ):
+    import shutil
+
     from triops.search.service import course_chunks
 
     chunks = course_chunks(small_course, load_labs)
-    workers.start("--queue", "index", *FAST, root=REPO)  # the whole course, not the app's
+    # The app's course with one lesson edited on the worker: not the app's course any more.
+    theirs = Path(workers.tmp_path) / "worker-course"
+    shutil.copytree(small_course, theirs)
+    lesson = sorted((theirs / "content").rglob("[0-9][0-9]-*.md"))[0]
+    lesson.write_text(lesson.read_text() + "\nA paragraph only the worker's copy has.\n")
+    workers.start("--queue", "index", *FAST, root=theirs)
     job, _ = _index_job(runner, chunks, Path(workers.tmp_path) / "replica", [])
     assert job.wait(120), "the replica's build job did not end"
     assert job.state == "failed"
