@@ -439,6 +439,23 @@ def test_the_run_leaves_the_documented_artifacts(solution_check):
         assert f'"{key}"' in readme, key
 
 
+def test_the_runs_keep_asks_sentence_vectors_for_the_next_run(
+    starter_check, solution_check, shared_home
+):
+    """The check's eval children share a TRIOPS_HOME: the sentences Ask encoded are stored in
+    its derived folder (triops.search.ask.persisted_sentences), so a later run reads them
+    instead of loading the whole model to encode them again."""
+    from triops.search.ask import _SentenceCache, sentence_file
+    from triops.search.embedder import default_embedder
+
+    embedder = default_embedder(None, shared_home / "derived", save=False)
+    path = sentence_file(embedder)
+    assert path is not None and path.is_file()
+    stored = _SentenceCache(100_000)
+    assert stored.load(path, embedder.model_id) > 0
+    assert {v.shape for v in stored._vectors.values()} == {(384,)}  # all-MiniLM-L6-v2
+
+
 @pytest.mark.slow
 def test_the_check_catches_a_reported_number_that_does_not_add_up(solution_check, tmp_path):
     result, work = solution_check

@@ -17,11 +17,14 @@ passage. How good the answers are is measured on tests/fixtures/ask_learner_ques
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,12 +248,18 @@ def _check(question: object) -> str:
 
 class _SentenceCache:
     """Vectors of recently quoted-from sentences, keyed by (model id, text); bounded, shared by
-    the app's threads. Learners ask around the same passages, so most asks encode little."""
+    the app's threads. Learners ask around the same passages, so most asks encode little.
+
+    A process that lives for one run (an eval lab's child, a task's grading) can start from the
+    vectors earlier runs stored (`persisted_sentences`): without them each such run loaded the
+    whole sentence-transformers model (6-7 s of import alone) to encode sentences that the run
+    before had already encoded."""
 
     def __init__(self, size: int = SENTENCE_CACHE_SIZE):
         self.size = size
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._added = 0  # put() calls since the cache was created, cleared or saved
 
     def get(self, key: tuple[str, str]) -> np.ndarray | None:
         with self._lock:
@@ -263,15 +272,107 @@ class _SentenceCache:
         with self._lock:
             self._vectors[key] = vector
             self._vectors.move_to_end(key)
+            self._added += 1
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
             self._vectors.clear()
+            self._added = 0
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def load(self, path: Path, model: str) -> int:
+        """Add the vectors `save` stored in `path` for `model` (those the cache has already
+        keep theirs); the number read. A file that is missing, damaged or of another shape
+        is ignored: it is derived data, and the sentences are encoded again."""
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                blob, ends, vectors = stored["texts"], stored["ends"], stored["vectors"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return 0
+        if (
+            blob.dtype != np.uint8
+            or ends.dtype != np.int64
+            or vectors.dtype != np.float32
+            or blob.ndim != 1
+            or ends.ndim != 1
+            or vectors.ndim != 2
+            or len(ends) != len(vectors)
+            or (len(ends) and (ends[0] < 0 or ends[-1] != len(blob)))
+            or np.any(np.diff(ends) < 0)
+        ):
+            return 0
+        data = blob.tobytes()
+        starts = [0, *ends[:-1].tolist()]
+        try:
+            texts = [data[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist(), strict=True)]
+        except UnicodeDecodeError:
+            return 0
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._vectors.setdefault((model, text), vector)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return len(texts)
+
+    def save(self, path: Path, model: str) -> bool:
+        """Store this cache's vectors for `model` in `path` (replaced whole, so a reader sees
+        the old file or the new one), when any was added since the last save; False when
+        nothing was written."""
+        with self._lock:
+            if not self._added:
+                return False
+            kept = [(t, v) for (m, t), v in self._vectors.items() if m == model]
+            self._added = 0
+        if not kept:
+            return False
+        encoded = [t.encode("utf-8") for t, _ in kept]
+        partial = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                partial,
+                texts=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                ends=np.cumsum([len(b) for b in encoded], dtype=np.int64),
+                vectors=np.stack([v for _, v in kept]).astype(np.float32, copy=False),
+            )
+            os.replace(partial, path)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            return False
+        return True
 
 
 sentence_cache = _SentenceCache()
+
+
+def sentence_file(embedder) -> Path | None:
+    """Where `persisted_sentences` keeps this embedder's sentence vectors: beside its saved
+    query encoder, under a name that changes with the model's weights and the libraries that
+    compute its vectors; None for a model that has no such key (any but the packaged one)."""
+    key = getattr(embedder, "vectors_key", lambda: None)()
+    folder = getattr(embedder, "cache_dir", None)
+    if not key or folder is None:
+        return None
+    return Path(folder) / f"sentence-vectors-{key}.npz"
+
+
+@contextmanager
+def persisted_sentences(embedder):
+    """Ask's sentence vectors read from the derived folder before the block and stored there
+    after it (when it encoded any): for a process that answers for one run and ends."""
+    path = sentence_file(embedder)
+    model = getattr(embedder, "model_id", "")
+    if path is not None:
+        sentence_cache.load(path, model)
+    try:
+        yield
+    finally:
+        if path is not None:
+            sentence_cache.save(path, model)
 
 
 def _encode(embedder, question: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

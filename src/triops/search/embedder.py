@@ -202,6 +202,12 @@ class SentenceTransformerEmbedder:
         self.load_seconds = time.perf_counter() - start
         return st
 
+    def vectors_key(self) -> str | None:
+        """A key for the vectors this embedder gives, for those who keep them on disk (Ask's
+        sentence vectors): it changes with the packaged weights and the libraries that compute
+        them, as the saved query encoder's name does; None for any other model."""
+        return _saved_key() if self.model is None else None
+
     def _saved_path(self) -> FastPath | None:
         """The traced encoder a previous process saved, if it still gives its stored vectors:
         it needs torch and tokenizers only, not sentence-transformers (whose import alone
