@@ -49,11 +49,15 @@ browser:
 # Both test targets run on two workers (pytest-xdist; XDIST_WORKERS=0 runs in one process).
 # `--dist loadgroup`: tests/conftest.py puts a module's model, sandbox and browser tests in one
 # group (its module fixtures and browser server made once) and the lab-check modules in one group
-# (each lab side checked once per run); the run's one course index is built by the first worker
-# that needs it, under a file lock, and read by the other. PYTHONDONTWRITEBYTECODE is cleared
-# for pytest so the rewritten test modules and compiled sources are cached for the next run.
+# (each lab side checked once per run); the run's one course index is built in a background
+# process from the start of a run that needs it (tests/course_build.py), and
+# `--no-loadscope-reorder` keeps the order tests/conftest.py's `order_groups` gives: the groups
+# that need the index are handed out after the others, when it is ready. PYTHONDONTWRITEBYTECODE
+# is cleared for pytest so the rewritten test modules and compiled sources are cached for the
+# next run.
 XDIST_WORKERS ?= 2
-PYTEST  := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(XDIST_WORKERS) --dist loadgroup
+PYTEST  := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(XDIST_WORKERS) --dist loadgroup \
+	--no-loadscope-reorder
 
 test: install browser nginx
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

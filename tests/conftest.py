@@ -270,15 +270,47 @@ def group_heavy_tests(items) -> None:
         if any(item.get_closest_marker(name) for name in HEAVY):
             name = module(item)
             item.add_marker(pytest.mark.xdist_group("lab-checks" if name in labs else name))
-    # The longest groups of the fast subset start first (xdist hands out work in collection
-    # order), so no worker is left with one of them while the other has finished.
-    first = [item for item in items if group_of(item) in RUN_FIRST]
-    if first:
-        items[:] = first + [item for item in items if group_of(item) not in RUN_FIRST]
+    order_groups(items)
 
 
 # tests/test_readiness.py's calibration simulations (about 16 CPU s in one test).
 RUN_FIRST = frozenset({"readiness-calibration"})
+
+
+def needs_index(item) -> bool:
+    return "course_derived" in getattr(item, "fixturenames", ())
+
+
+def order_groups(items) -> None:
+    """The order in which `--dist loadgroup --no-loadscope-reorder` (`make test`) hands out the
+    work, one group (or one ungrouped test) at a time to whichever worker is free:
+    1. RUN_FIRST, the longest group of the fast subset;
+    2. the groups that need no course index, those with the most tests first (as xdist's own
+       reorder does);
+    3. the groups with a test that needs the course index, most tests first: by the time a
+       worker reaches them, the index built in the background since the run began
+       (`course_prebuild`) is ready or nearly, where with xdist's order a worker began with
+       the largest such group and waited about three minutes for it;
+    4. the ungrouped tests, small ones that even out the end of the run.
+    A sort by these keys is stable, so the tests of a group keep their order."""
+    counts: dict[str, int] = {}
+    index: set[str] = set()
+    for item in items:
+        group = group_of(item)
+        if group is not None:
+            counts[group] = counts.get(group, 0) + 1
+            if needs_index(item):
+                index.add(group)
+
+    def key(item) -> tuple[int, int]:
+        group = group_of(item)
+        if group is None:
+            return (4, 0)
+        if group in RUN_FIRST:
+            return (1, 0)
+        return (3 if group in index else 2, -counts[group])
+
+    items.sort(key=key)
 
 
 def group_of(item) -> str | None:

@@ -70,3 +70,41 @@ def test_grouped_tests_share_a_worker_under_loadgroup(tmp_path):
     assert all(v["nodeid"].endswith("@together") for v in named_tests)
     assert all(v["nodeid"].endswith("@test_f_heavy.py") for v in heavy_tests)
     assert not any("@" in v["nodeid"] for k, v in ran.items() if k.startswith("test_light_"))
+
+
+class _Item:
+    """What order_groups reads of a collected test: its xdist_group marks and fixtures."""
+
+    def __init__(self, name: str, group: str | None = None, fixtures: tuple[str, ...] = ()):
+        self.name, self.fixturenames = name, fixtures
+        self._marks = [pytest.mark.xdist_group(group).mark] if group else []
+
+    def iter_markers(self, name: str):
+        return iter(self._marks if name == "xdist_group" else [])
+
+
+def test_groups_that_need_the_course_index_are_handed_out_after_the_others():
+    from conftest import order_groups
+
+    index = ("course_derived",)
+    items = [
+        _Item("light1"),
+        *(_Item(f"a{i}", "a") for i in range(3)),
+        _Item("b0", "b"),
+        _Item("b1", "b", index),  # one test of the group needs the index: the group waits
+        _Item("calibration", "readiness-calibration"),
+        *(_Item(f"s{i}", "search", index) for i in range(5)),
+        *(_Item(f"d{i}", "d") for i in range(4)),
+        _Item("light2"),
+    ]
+    order_groups(items)
+    assert [item.name for item in items] == [
+        "calibration",  # RUN_FIRST
+        *(f"d{i}" for i in range(4)),  # no index: most tests first
+        *(f"a{i}" for i in range(3)),
+        *(f"s{i}" for i in range(5)),  # the index: most tests first, in their own order
+        "b0",
+        "b1",
+        "light1",  # ungrouped tests last, in collection order
+        "light2",
+    ]
