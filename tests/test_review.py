@@ -356,7 +356,12 @@ def test_changing_the_rating_recomputes_the_card_from_before_that_review(db, ban
 
 # --------------------------------------------------------------------------- fitting
 
+# The tests that import py-fsrs's optimizer run in one xdist worker: importing it (torch and its
+# optimizer modules) costs each process 3-4 CPU s.
+optimizer_group = pytest.mark.xdist_group("fsrs-optimizer")
 
+
+@optimizer_group
 def test_the_minimum_is_py_fsrs_optimizers_own():
     from fsrs import optimizer
 
@@ -416,6 +421,7 @@ def simulate_learner(db, user, questions, start, seed=3):
     return start + timedelta(days=31)
 
 
+@optimizer_group
 def test_optimize_fits_above_the_minimum_and_reschedules_the_cards(db, bank, ada):
     questions = bank.practice()[:160]
     end = simulate_learner(db, ada, questions, T0 - timedelta(days=40))
