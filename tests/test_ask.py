@@ -3,6 +3,9 @@ the session's)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from conftest import FIXTURES, REPO
@@ -341,3 +344,23 @@ def test_the_walk_questions_get_the_answers_the_course_teaches(index, embedder):
     assert "concept drift" in drift.sentences[0].text.lower(), drift.sentences[0].text
     assert not drift.sentences[0].text.lower().startswith("a related case")
     assert ask_course("capital of France", index, embedder).abstained
+
+
+def test_the_ask_command_quotes_the_course_and_keeps_its_sentences_for_the_next_ask(indexed_home):
+    """`triops ask` answers with numbered citations; the sentence vectors it encoded are kept in
+    TRIOPS_HOME's derived folder (persisted_sentences), and asking again reads them and gives
+    the same answer."""
+    command = [sys.executable, "-m", "triops.cli", "ask", "What is a canary release?"]
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0].endswith("[1]"), first.stdout
+    assert any(line.startswith("[1] ") and "/learn?lesson=" in line for line in lines)
+    assert lines[-1].startswith("(confidence ")
+    kept = list((indexed_home / "derived").glob("sentence-vectors-*.npz"))
+    assert len(kept) == 1
+    written = kept[0].stat().st_mtime_ns
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert kept[0].stat().st_mtime_ns == written  # nothing new to store: every vector was there

@@ -1421,10 +1421,14 @@ def ask(
     """Answer from the lessons with citations, or say "I don't know"."""
     from triops.errors import TriopsError
     from triops.search.ask import ask as run_ask
+    from triops.search.ask import persisted_sentences
 
     idx, embedder = _search_index(None)
     try:
-        answer = run_ask(question, idx, embedder)
+        # The sentence vectors of earlier asks are read from the derived folder and this ask's
+        # added: asking again around the same lessons loads only the query encoder.
+        with persisted_sentences(embedder):
+            answer = run_ask(question, idx, embedder)
     except TriopsError as exc:
         typer.echo(exc.user_message)
         raise typer.Exit(2) from exc
