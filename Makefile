@@ -66,13 +66,15 @@ test: install browser nginx
 # The inner loop: every test but those that load the model, build an index or start an app
 # server (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
 # applies the markers from the fixtures a test uses (the cluster and exam-load tests mark
-# themselves). The subset is CPU-bound. Measured back to back on 2026-12-07 04:46-05:01 (load
+# themselves). The subset is CPU-bound: 1,809 tests in 141 s and 143 s, about 255 CPU s, on a quiet
+# machine on 2026-12-07 14:50-14:55. Measured back to back on 2026-12-07 04:46-05:01 (load
 # 0.5-2.3): 1,801 tests in 163 s and 185 s wall, 253 and 295 CPU s, against 216 s and 224 s,
 # 355 and 373 CPU s for the same subset at the session's start (one readiness simulation per
 # seed for both mocks, the bank loaded once per process in the blueprint tests, xdist groups
 # that take effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two
-# cores. The whole suite (make test) on two workers: 2,112 tests in 18 min 19 s, CI on a clean
-# clone of main, 2026-12-07 05:47-06:05, with the xdist groups in effect (2,103 in 24 min 18 s
+# cores. The whole suite (make test) on two workers: 2,128 tests in 17 min 12 s, CI on a clean
+# clone of main, 2026-12-07 14:57-15:14, with the index built in the background (2,112 in 18 min
+# 19 s at 05:47-06:05, with the xdist groups in effect; 2,103 in 24 min 18 s
 # at 03:01-03:25 without them; 2,037 in 15 min 58 s on 2026-12-06 on another machine of the
 # same size; 1,930 in 12 min 20 s before the hands-on tasks, replicas, workers and load-test
 # tests were added).
