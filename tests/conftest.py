@@ -267,6 +267,8 @@ def group_heavy_tests(items) -> None:
 
     labs = {module(item) for item in items if "lab_check" in getattr(item, "fixturenames", ())}
     for item in items:
+        if group_of(item) is not None:
+            continue  # a group the test file names (several modules sharing a fixture's work)
         if any(item.get_closest_marker(name) for name in HEAVY):
             name = module(item)
             item.add_marker(pytest.mark.xdist_group("lab-checks" if name in labs else name))
@@ -470,6 +472,24 @@ def index_of(course_derived, embedder, tmp_path_factory) -> Callable[[list], Any
         return index
 
     return build
+
+
+@pytest.fixture(scope="session")
+def ask_pairs_results(pytestconfig, lesson_index, embedder):
+    """Every labelled question of tests/fixtures/ask_pairs.yaml asked once over the course's
+    lessons, with no threshold (triops.search.ask.run_pairs): what test_ask calibrates Ask on
+    and test_evals_calibration scores the semantic assertions on. The two modules share the
+    xdist group ASK_PAIRS, so one process asks them once. The model's vectors of the questions
+    and sentences are kept between runs (StoredVectors)."""
+    from triops.search.ask import load_pairs, run_pairs
+
+    stored = StoredVectors(embedder, vector_folder(pytestconfig), "ask-pairs")
+    yield run_pairs(load_pairs(FIXTURES / "ask_pairs.yaml"), lesson_index, stored)
+    stored.save()
+
+
+# The xdist group of the modules that use `ask_pairs_results`.
+ASK_PAIRS = "ask-pairs"
 
 
 @pytest.fixture(scope="session")

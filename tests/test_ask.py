@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import ASK_PAIRS, FIXTURES, REPO
 from triops.content.loader import load_course
 from triops.errors import InvalidInputError
 from triops.search.ask import (
@@ -29,6 +29,8 @@ from triops.search.ask import (
 from triops.search.ask import ask as ask_course
 
 PAIRS = FIXTURES / "ask_pairs.yaml"
+
+pytestmark = pytest.mark.xdist_group(ASK_PAIRS)  # one process asks the labelled questions once
 LEARNER = FIXTURES / "ask_learner_questions.yaml"
 
 
@@ -48,10 +50,10 @@ def pairs():
 
 
 @pytest.fixture(scope="module")
-def results(pairs, index, stored_embedder):
-    """Every labelled question asked once, with no threshold (the model's vectors of the
-    questions and sentences are kept between runs: tests/conftest.py StoredVectors)."""
-    return run_pairs(pairs, index, stored_embedder)
+def results(ask_pairs_results):
+    """Every labelled question asked once, with no threshold (tests/conftest.py: shared with
+    test_evals_calibration, which scores the same run)."""
+    return ask_pairs_results
 
 
 @pytest.fixture(scope="module")

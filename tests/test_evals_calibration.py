@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import ASK_PAIRS, FIXTURES, REPO
 from triops.evals.calibration import (
     CALIBRATION_TOLERANCE,
     SHIPPED,
@@ -15,17 +15,21 @@ from triops.evals.calibration import (
 )
 from triops.search.ask import load_pairs
 
-pytestmark = pytest.mark.slow
+# One process asks the labelled questions once for this module and test_ask.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(ASK_PAIRS)]
 
 
 @pytest.fixture(scope="module")
-def scores(stored_embedder, lesson_index):
-    """The labelled questions scored over the course's lessons (the session's model and index;
-    the model's vectors of their texts kept between runs: tests/conftest.py StoredVectors)."""
+def scores(stored_embedder, lesson_index, ask_pairs_results):
+    """The labelled questions scored over the course's lessons (the session's model and index,
+    and the session's run of Ask over them, tests/conftest.py ask_pairs_results; the model's
+    vectors of their texts kept between runs: StoredVectors)."""
     from triops.content.loader import load_course
 
     pairs = load_pairs(FIXTURES / "ask_pairs.yaml")
-    return labelled_scores(pairs, lesson_index, stored_embedder, course=load_course(REPO))
+    return labelled_scores(
+        pairs, lesson_index, stored_embedder, results=ask_pairs_results, course=load_course(REPO)
+    )
 
 
 @pytest.fixture(scope="module")
