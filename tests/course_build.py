@@ -198,6 +198,7 @@ def start(course_home: Path, vectors: Path | None, log: Path) -> subprocess.Pope
             [sys.executable, __file__, str(run_owner()), str(course_home), str(vectors or "")],
             cwd=REPO,
             env=env,
+            stdin=subprocess.DEVNULL,  # not an xdist worker's stdin, which is its channel
             stdout=subprocess.PIPE,
             stderr=out,
         )
