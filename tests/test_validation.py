@@ -1,5 +1,6 @@
 """Each class of bad input is reported as path:line: severity: message, and the rest still loads."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import sys
 import pytest
 
 from conftest import FIXTURES
-from triops.content.loader import ParseCache, load_course
+from triops.content.loader import ParseCache, load_course, shared_cache
 from triops.validate import validate
 
 BASE = "content/devops/basics"
@@ -152,6 +153,33 @@ def test_parse_cache_parses_unchanged_files_once(mini_root):
     course = load_course(mini_root, cache)
     assert cache.parses == first + 1
     assert course.lesson("second-lesson").title == "Second lesson, edited"
+
+
+def test_the_shared_cache_sees_an_edit_that_keeps_the_size_and_time(mini_root):
+    """Loaders called without a cache share one per root, known by each file's bytes: an edit
+    of the same length inside the file system's timestamp granularity is still read, and an
+    unchanged file is not parsed again."""
+    assert load_course(mini_root).lesson("second-lesson").title == "Second lesson"
+    cache = shared_cache(mini_root)
+    first = cache.parses
+    assert load_course(mini_root).lesson("second-lesson").title == "Second lesson"
+    assert cache.parses == first
+    lesson = mini_root / BASE / "02-second.md"
+    before = lesson.stat()
+    text = lesson.read_text()
+    lesson.write_text(text.replace("Second lesson", "Second lessoN"))
+    os.utime(lesson, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert lesson.stat().st_size == before.st_size
+    assert load_course(mini_root).lesson("second-lesson").title == "Second lessoN"
+    assert cache.parses == first + 1
+    # A cache known by time and size alone would have kept the old parse.
+    stale = ParseCache()
+    lesson.write_text(text)
+    os.utime(lesson, ns=(before.st_atime_ns, before.st_mtime_ns))
+    load_course(mini_root, stale)
+    lesson.write_text(text.replace("Second lesson", "Second lessoN"))
+    os.utime(lesson, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert load_course(mini_root, stale).lesson("second-lesson").title == "Second lesson"
 
 
 def test_cli_validate_prints_problems_and_summary_and_exits_1(mini_root):

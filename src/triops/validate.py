@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triops.content.knowledge import load_knowledge
-from triops.content.loader import ParseCache, load_course
+from triops.content.loader import load_course, shared_cache
 from triops.content.problems import Problem
 from triops.labs.spec import load_labs
 from triops.market.data import load_market_data
@@ -56,7 +56,7 @@ def validate(root: Path, embedder=None, derived_dir: Path | None = None) -> Repo
     near-duplicate questions and questions far from their lesson. With a derived data folder,
     the item-writing checks keep their per-question facts there between runs."""
     register_tasks()  # exam profiles that draw tasks load the task folders
-    cache = ParseCache()
+    cache = shared_cache(root)
     course = load_course(root, cache)
     lesson_ids = {lesson.id for lesson in course.lessons()}
     knowledge = load_knowledge(root, lesson_ids, cache)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from triops.content.loader import ParseCache, parse_yaml_file
+from triops.content.loader import ParseCache, parse_yaml_file, shared_cache
 from triops.content.models import Source, Strict, _kebab
 from triops.content.problems import Problem, error
 
@@ -126,7 +126,7 @@ def load_knowledge(
     root: Path, lesson_ids: set[str] | None = None, cache: ParseCache | None = None
 ) -> Knowledge:
     """Load and validate content/knowledge/*.yaml; lesson references are checked when ids given."""
-    cache = cache if cache is not None else ParseCache()
+    cache = cache if cache is not None else shared_cache(root)
     knowledge = Knowledge()
     for name, (rel, model) in FILES.items():
         path = root / "content" / rel

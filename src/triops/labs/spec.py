@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from triops.content.loader import ParseCache, parse_yaml_file
+from triops.content.loader import ParseCache, parse_yaml_file, shared_cache
 from triops.content.models import Strict
 from triops.content.problems import Problem, error
 from triops.labs.ci.triggers import DEFAULT_REF, EVENTS, Trigger, decide
@@ -180,7 +180,7 @@ def load_labs(
     root: Path, lesson_ids: set[str] | None = None, cache: ParseCache | None = None
 ) -> Labs:
     """Every lab under root/labs with the problems found; a broken lab is left out."""
-    cache = cache if cache is not None else ParseCache()
+    cache = cache if cache is not None else shared_cache(root)
     folder = root / "labs"
     result = Labs()
     if not folder.is_dir():

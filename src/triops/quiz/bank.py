@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from triops.content.loader import ParseCache, ParsedFile
+from triops.content.loader import ParseCache, ParsedFile, shared_cache
 from triops.content.problems import Problem, display_path, error, warning
 from triops.content.yamlsource import YamlDoc, YamlSyntaxError, describe_loc, parse_yaml
 from triops.quiz.models import QUESTION_TYPES, Question
@@ -171,7 +171,7 @@ def load_bank(
     root: Path, lesson_ids: set[str] | None = None, cache: ParseCache | None = None
 ) -> Bank:
     """All banks under root/quizzes; duplicate ids keep the first and report the rest."""
-    cache = cache if cache is not None else ParseCache()
+    cache = cache if cache is not None else shared_cache(root)
     quizzes = root / "quizzes"
     if not quizzes.is_dir():
         return Bank()

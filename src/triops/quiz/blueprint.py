@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from triops.content.loader import ParseCache, ParsedFile
+from triops.content.loader import ParseCache, ParsedFile, shared_cache
 from triops.content.models import Strict
 from triops.content.problems import Problem, display_path, error, warning
 from triops.content.yamlsource import YamlDoc, YamlSyntaxError, parse_yaml, validate_model
@@ -492,7 +492,7 @@ def load_exams(root: Path, bank: Bank | None = None, cache: ParseCache | None = 
 
     A profile the bank cannot fill stays listed (with a warning per short domain) but cannot be
     started; a domain that is not in the vocabulary is an error and leaves the profile out."""
-    cache = cache if cache is not None else ParseCache()
+    cache = cache if cache is not None else shared_cache(root)
     folder = root / "quizzes" / "exams"
     result = Exams()
     if not folder.is_dir():

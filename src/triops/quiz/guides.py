@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from triops.content.loader import ParseCache, ParsedFile
+from triops.content.loader import ParseCache, ParsedFile, shared_cache
 from triops.content.models import Course, Strict
 from triops.content.problems import Problem, display_path, error, warning
 from triops.content.yamlsource import YamlDoc, YamlSyntaxError, parse_yaml, validate_model
@@ -246,7 +246,7 @@ def _check_guide(spec: GuideFile, doc: YamlDoc, path: str) -> list[Problem]:
 
 def load_guides(root: Path, exams: Exams | None = None, cache: ParseCache | None = None) -> Guides:
     """Every guide under quizzes/guides; with the exam profiles, check each guide's link."""
-    cache = cache if cache is not None else ParseCache()
+    cache = cache if cache is not None else shared_cache(root)
     folder = root / "quizzes" / "guides"
     result = Guides()
     if not folder.is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from triops.content.loader import ParseCache, parse_yaml_file
+from triops.content.loader import ParseCache, parse_yaml_file, shared_cache
 from triops.content.models import Strict
 from triops.content.problems import Problem, error
 
@@ -43,7 +43,7 @@ def load_vocabulary(root: Path, cache: ParseCache | None = None) -> Vocabulary:
     path = root / "quizzes" / "vocabulary.yaml"
     if not path.is_file():
         return Vocabulary(problems=[error("quizzes/vocabulary.yaml", 1, "missing vocabulary file")])
-    cache = cache if cache is not None else ParseCache()
+    cache = cache if cache is not None else shared_cache(root)
     parsed = cache.get(path, lambda p: parse_yaml_file(p, root, VocabularyFile))
     if parsed.value is None:
         return Vocabulary(problems=list(parsed.problems))
