@@ -32,7 +32,10 @@ pytest_plugins = ["tests.pgserver"]
 
 LAB = "ci-build"
 # Short enough that a test does not wait the production half minute for a dead worker.
-FAST = ["--heartbeat", "0.5", "--stalled-after", "3", "--check-every", "0.5"]
+FAST = [
+    *("--heartbeat", "0.5", "--stalled-after", "3"),
+    *("--check-every", "0.5", "--take-pause", "0.2"),
+]
 
 
 def utc_now() -> datetime:
@@ -606,7 +609,7 @@ def test_a_database_error_before_a_run_starts_ends_its_row_failed_with_the_reaso
     queued = queue_run(runner, triops_home, lab)
     worker = workers.start(*FAST)
     name = f"{os.uname().nodename}:{worker.pid}"
-    # The worker tries to take the row three times (a second apart), then ends it failed.
+    # The worker tries to take the row three times (--take-pause apart), then ends it failed.
     done = finished(pg, queued.id, 120, "the worker to give the run up")
     assert done.state == "failed", workers.output(worker)
     reason = json.loads(done.result_json)["error"]

@@ -1465,6 +1465,14 @@ def worker(
     check_every: Annotated[
         float, typer.Option(min=0.1, help="Seconds between checks for stalled jobs.")
     ] = 10.0,
+    take_pause: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds between the three tries to take a queued job's row while the "
+            "database refuses it.",
+        ),
+    ] = 1.0,
     queue: Annotated[
         list[str] | None,
         typer.Option(
@@ -1485,6 +1493,7 @@ def worker(
             stalled_after=stalled_after,
             attempts=attempts,
             check_every=check_every,
+            take_pause=take_pause,
             **({"queues": tuple(queue)} if queue else {}),
         )
     except TriopsError as exc:

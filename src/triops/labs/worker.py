@@ -359,6 +359,8 @@ class Options:
     """Runs a job gets when its workers die, before it ends failed."""
     check_every: float = 10.0
     """Seconds between passes of the checks."""
+    take_pause: float = 1.0
+    """Seconds between the tries to take a job's row while the database refuses it."""
     queues: tuple[str, ...] = (LABS, INDEX)
     """The queues whose jobs this worker runs."""
 
@@ -436,6 +438,7 @@ def work(**options: Any) -> None:
         name=worker_name(),
         root=cfg.root,
         derived_dir=cfg.derived_dir,
+        take_pause=chosen.take_pause,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.info("worker %s on %s: queues %s", ctx.name, state.where, ", ".join(chosen.queues))
