@@ -55,6 +55,7 @@ are in triops.quiz.simulate_readiness.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
@@ -717,6 +718,16 @@ class Draws:
 WIDEN = 1.2
 
 
+@functools.cache
+def _prior_factors(dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Cholesky factor and the inverse of a track's prior covariance (the same for every
+    profile: computed once per size)."""
+    prior = irt.prior_covariance(dimensions)
+    chol, inverse = np.linalg.cholesky(prior), np.linalg.inv(prior)
+    chol.flags.writeable = inverse.flags.writeable = False
+    return chol, inverse
+
+
 def theta_draws(model: Model, counted: Counted, posteriors: dict[str, irt.Posterior]) -> Draws:
     """The same fixed normals shaped by each track's posterior (tracks without answers: the
     prior, unweighted)."""
@@ -725,10 +736,10 @@ def theta_draws(model: Model, counted: Counted, posteriors: dict[str, irt.Poster
     items = model.items
     for track, domains in model.track_domains.items():
         z = model.draws[:, domains]
-        prior = irt.prior_covariance(len(domains))
+        prior_chol, prior_inverse = _prior_factors(len(domains))
         post = posteriors.get(track)
         if post is None:
-            theta[:, domains] = z @ np.linalg.cholesky(prior).T
+            theta[:, domains] = z @ prior_chol.T
             continue
         local = theta[:, domains] = post.mean + WIDEN * z @ np.linalg.cholesky(post.cov).T
         mine = np.isin(counted.domain, domains)
@@ -737,7 +748,7 @@ def theta_draws(model: Model, counted: Counted, posteriors: dict[str, irt.Poster
         logit = items.a[item][None, :] * (local[:, column] - items.b[item][None, :])
         y = counted.score[mine][None, :]
         loglik = (y * logit + irt.log_expit(-logit)).sum(axis=1)
-        log_prior = -0.5 * np.einsum("si,ij,sj->s", local, np.linalg.inv(prior), local)
+        log_prior = -0.5 * np.einsum("si,ij,sj->s", local, prior_inverse, local)
         log_proposal = -0.5 * (z**2).sum(axis=1)
         log_weights[track] = loglik + log_prior - log_proposal
     return Draws(theta, log_weights)
