@@ -3,10 +3,9 @@ step cannot make the runner (root) read or write outside the sandbox through lin
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,9 @@ VENV = get_settings().labs_venv
 needs_sandbox = pytest.mark.usefixtures("sandbox_required")
 
 
-def triops(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def triops(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "triops.cli", *args],
         capture_output=True,
@@ -28,6 +29,7 @@ def triops(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         check=False,
         cwd=cwd,
         timeout=600,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -103,22 +105,22 @@ def test_ci_build_check_fails_when_the_gate_is_removed(tmp_path):
 def test_lab_run_prints_live_job_lines_and_exit_status(tmp_path):
     work = tmp_path / "work"
     triops("lab", "reset", "ci-build", "--dir", str(work))
-    before = set(Path(tempfile.gettempdir()).glob("triops-artifacts-*"))
     kept = tmp_path / "kept"
-    result = triops("lab", "run", "ci-build", "--dir", str(work), "--artifacts", str(kept))
+    # The run's temporary folders go to a folder of this test's own (TMPDIR), where no other
+    # test process's run puts one; the sandbox stays where it was (the sandbox users cannot
+    # reach a folder under pytest's).
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    result = triops(
+        "lab", "run", "ci-build", "--dir", str(work), "--artifacts", str(kept),
+        env={"TMPDIR": str(temp), "TRIOPS_SANDBOX_ROOT": str(get_settings().sandbox_root)},
+    )  # fmt: skip
     assert result.returncode == 1
     assert "[lint]" in result.stdout and "lab run: failure" in result.stdout
     # The starter's build job runs ungated and uploads its wheel: kept where asked, and the
     # run's temporary artifacts folder is gone.
     assert [p.name for p in (kept / "wheel").glob("*.whl")] == ["textstats-0.3.0-py3-none-any.whl"]
-    # Another test process (pytest-xdist) may have a run of its own in flight, with its folder
-    # in the same temporary directory: wait for those to end; a folder this run left stays.
-    deadline = time.monotonic() + 180
-    left = set(Path(tempfile.gettempdir()).glob("triops-artifacts-*")) - before
-    while left and time.monotonic() < deadline:
-        time.sleep(1)
-        left = set(Path(tempfile.gettempdir()).glob("triops-artifacts-*")) - before
-    assert not left
+    assert list(temp.glob("triops-artifacts-*")) == []
 
 
 @needs_sandbox
