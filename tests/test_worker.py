@@ -209,9 +209,11 @@ def test_a_worker_refuses_a_stalled_time_a_live_worker_could_reach(pg_url, monke
     assert done.stderr.strip() == "error: unknown queue exams (queues: labs, index)"
 
 
-def slow_down(home: Path, lab, seconds: int = 30) -> None:
+def slow_down(home: Path, lab, seconds: int = 10) -> None:
     """Ada's workflow waits `seconds` before linting, so that a worker killed once her run has
-    printed is killed mid-run however quickly the machine runs the rest."""
+    printed is killed mid-run however quickly the machine runs the rest (the test kills it
+    within a poll, 0.2 s, of the log showing the run; a second worker's rerun waits the same
+    `seconds` again)."""
     folder = service.files_dir(home, "ada", lab)
     rel = ".github/workflows/ci.yml"
     text = service.read_file(folder, lab, rel)
