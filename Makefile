@@ -63,21 +63,23 @@ test: install browser nginx
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) --durations=15
 
-# The inner loop: every test but those that load the model, build an index or start an app
-# server (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py
-# applies the markers from the fixtures a test uses (the cluster and exam-load tests mark
-# themselves). The subset is CPU-bound: 1,809 tests in 141 s and 143 s, about 255 CPU s, on a quiet
-# machine on 2026-12-07 14:50-14:55. Measured back to back on 2026-12-07 04:46-05:01 (load
-# 0.5-2.3): 1,801 tests in 163 s and 185 s wall, 253 and 295 CPU s, against 216 s and 224 s,
-# 355 and 373 CPU s for the same subset at the session's start (one readiness simulation per
-# seed for both mocks, the bank loaded once per process in the blueprint tests, xdist groups
-# that take effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two
-# cores. The whole suite (make test) on two workers: 2,128 tests in 17 min 12 s, CI on a clean
-# clone of main, 2026-12-07 14:57-15:14, with the index built in the background (2,112 in 18 min
-# 19 s at 05:47-06:05, with the xdist groups in effect; 2,103 in 24 min 18 s
-# at 03:01-03:25 without them; 2,037 in 15 min 58 s on 2026-12-06 on another machine of the
-# same size; 1,930 in 12 min 20 s before the hands-on tasks, replicas, workers and load-test
-# tests were added).
+# The inner loop: every test but those that load the model, build an index or start an app server
+# (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py applies the
+# markers from the fixtures a test uses (the cluster and exam-load tests mark themselves). The
+# subset is CPU-bound: 1,810 tests in a median of 138 s wall and 202 CPU s against 151 s and 230 CPU
+# s for the code at ab2d842, three runs of each in turn on 2026-12-07 17:50-18:05 (loaders without a
+# cache of their own share one per root, pytest without its logging plugin); 1,809 in 141 s and 143
+# s, about 255 CPU s, on a quieter machine at 14:50. Measured back to back on 2026-12-07 04:46-05:01
+# (load 0.5-2.3): 1,801 tests in 163 s and 185 s wall, 253 and 295 CPU s, against 216 s and 224 s,
+# 355 and 373 CPU s for the same subset at the session's start (one readiness simulation per seed
+# for both mocks, the bank loaded once per process in the blueprint tests, xdist groups that take
+# effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two cores. The
+# whole suite (make test) on two workers: 2,129 tests in 18 min 46 s, CI on a clean clone of main,
+# 2026-12-07 18:09-18:33 (2,128 in 17 min 12 s at 14:57-15:14 on a quieter machine), with the index
+# built in the background (2,112 in 18 min 19 s at 05:47-06:05, with the xdist groups in effect;
+# 2,103 in 24 min 18 s at 03:01-03:25 without them; 2,037 in 15 min 58 s on 2026-12-06 on another
+# machine of the same size; 1,930 in 12 min 20 s before the hands-on tasks, replicas, workers and
+# load-test tests were added).
 test-fast: $(STAMP)
 	$(PYTEST) -q -m "not slow and not browser and not sandbox"
 
