@@ -272,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C stops the cluster even when this process inherited SIGINT ignored, as everything
+    # started in the background by a non-interactive shell does (`... &`, nohup, a CI job):
+    # Python then leaves SIGINT ignored and the cluster would run on until SIGTERM or SIGKILL.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         url = args.database_url or postgres.start()
         ports = [args.base_port + i for i in range(args.replicas)]
@@ -358,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits for the stop
         if nginx is not None:
             stop(nginx)
         for proc in replicas + workers:

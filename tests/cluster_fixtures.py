@@ -122,6 +122,13 @@ def start_cluster(
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
+            # Started with SIGINT ignored, as a background job of a non-interactive shell (and
+            # so a CI run) starts it: the Ctrl-C of stop_cluster must still stop it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            # A group of its own: a cluster that does not stop is killed with its replicas
+            # and nginx (PostgreSQL's postmaster leaves the group: pg_ctl starts it in a
+            # session of its own, and the script's stop ends it).
+            start_new_session=True,
             env={
                 **{k: v for k, v in os.environ.items() if k != "TRIOPS_DATABASE_URL"},
                 **(env or {}),
@@ -146,7 +153,7 @@ def stop_cluster(cluster: Cluster) -> str:
         try:
             cluster.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            cluster.process.kill()
+            os.killpg(cluster.process.pid, signal.SIGKILL)
             cluster.process.wait()
     text = cluster.output.read_text()
     shutil.rmtree(cluster.home, ignore_errors=True)
