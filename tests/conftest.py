@@ -228,6 +228,7 @@ MODEL_FIXTURES = frozenset(
         "course_derived",
         "derived_copy",
         "indexed_home",
+        "encoder_home",
         "index_of",
         "lesson_index",
     }
@@ -457,6 +458,21 @@ def indexed_home(course_derived, triops_home) -> Path:
     """This test's TRIOPS_HOME with the course index and the saved query encoder in derived/:
     Search, Ask and the eval child find them current and build nothing."""
     copy_derived(course_derived.derived, triops_home / "derived")
+    return triops_home
+
+
+@pytest.fixture
+def encoder_home(embedder, course_home, triops_home) -> Path:
+    """This test's TRIOPS_HOME with the saved query encoder alone in derived/ (no course index),
+    as an installation has it once its search has been built: an eval child then encodes with
+    it and never loads sentence-transformers (about 7 s a child on this machine)."""
+    target = triops_home / "derived"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in (course_home / "derived").glob("query-encoder-*"):
+        try:
+            os.link(path, target / path.name)  # replaced whole, never written in place
+        except OSError:
+            shutil.copy2(path, target / path.name)
     return triops_home
 
 

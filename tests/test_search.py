@@ -575,6 +575,13 @@ def test_an_embedder_that_may_not_save_only_reads(tmp_path, embedder, course_der
     texts = [f"passage {i} about canary releases" for i in range(6)]
     assert np.allclose(reader.encode(texts[:1]), embedder.encode(texts[:1]), atol=1e-5)
     assert reader.fast_path == "saved" and reader._st is None
-    # more texts than DIRECT_MAX go through the model itself, loaded then
-    assert np.allclose(reader.encode(texts), embedder.encode(texts), atol=1e-5)
-    assert reader._st is not None
+    # More texts than DIRECT_MAX go through the saved encoder too, in batches of similar
+    # length, and give the model's vectors in the order asked, the padding masked.
+    many = texts + [
+        f"{'a much longer passage about blue-green deployments ' * n}{i}"
+        for i, n in enumerate([1, 60, 3, 9, 0, 25] * 7)
+    ]
+    reader.batch = 8  # several batches, each padded to its longest text
+    assert len(many) > 5 * reader.batch
+    assert np.allclose(reader.encode(many), embedder.encode(many), atol=1e-5)
+    assert reader._st is None and reader.encoded == 1 + len(many)

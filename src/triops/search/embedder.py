@@ -106,7 +106,9 @@ class SentenceTransformerEmbedder:
     take about 0.5 s per query as soon as another process keeps one core busy.
 
     Up to DIRECT_MAX texts at a time (a query) go through a traced copy of the model, checked
-    at load to give encode()'s vectors (see _fast_path); `trace=False` skips tracing."""
+    at load to give encode()'s vectors (see _fast_path); `trace=False` skips tracing. A process
+    that finds the traced copy an earlier one saved in `cache_dir` encodes every text with it
+    and never loads sentence-transformers (see _saved_path)."""
 
     def __init__(
         self,
@@ -225,6 +227,22 @@ class SentenceTransformerEmbedder:
                 self._saved_tried = True
         return self._saved
 
+    def _saved_batches(self, texts: list[str]) -> np.ndarray:
+        """`texts` through the saved encoder: a few at once, more in batches of `batch` texts of
+        similar length, longest first, as SentenceTransformer.encode() batches them (each row
+        depends only on its own tokens: the traced graph applies the padding mask). A process
+        that reads a saved encoder never imports sentence-transformers for a batch either: an
+        eval run or a search build of a few hundred passages then starts in about 1.5 s instead
+        of 7-9 s (measured on the groundedness task's check, 2026-12-07)."""
+        if len(texts) <= DIRECT_MAX:
+            return self._saved(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch):
+            rows = order[start : start + self.batch]
+            out[rows] = self._saved([texts[i] for i in rows])
+        return out
+
     def load(self) -> SentenceTransformerEmbedder:
         """Load the model now (it otherwise loads on the first encode)."""
         self._model()
@@ -234,9 +252,9 @@ class SentenceTransformerEmbedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) <= DIRECT_MAX and self._st is None and self._saved_path() is not None:
+        if self._st is None and self._saved_path() is not None:
             with self._encode_lock:
-                vectors = self._saved(texts)
+                vectors = self._saved_batches(texts)
                 self.encoded += len(texts)
             return np.ascontiguousarray(vectors, dtype=np.float32)
         model = self._model()
