@@ -13,8 +13,10 @@ refuses network sockets, ptrace and namespaces. Then it:
 2. opens the course's search index from TRIOPS_HOME, building it when it is missing or stale
    (the first build encodes the whole course: about 40 s), and reads the vectors of the
    sentences Ask has quoted from in earlier runs (derived/sentence-vectors-*.npz; this run's new
-   ones are stored there at its end): a run that needs no other sentence never loads the whole
-   model, and takes about 5 s where it took 18 (measured on the refusal-case-set task, 2026-12-07);
+   ones are stored there at its end): a run that needs no other sentence encodes only its
+   questions, and takes about 5 s where it took 18 (measured on the refusal-case-set task,
+   2026-12-07); with the query encoder an earlier process saved in derived/, every text is
+   encoded with it and sentence-transformers is never imported (triops.search.embedder);
 3. runs every prompt x provider x test, printing one line per case as it completes;
 4. writes into --out (documented in labs/prompt-eval/README.md):
 
@@ -290,7 +292,7 @@ def _run(config_path: Path, out: Path, started: float) -> int:
             settings = get_settings()
             embedder = default_embedder(settings.embed_model, settings.derived_dir, save=False)
         # Ask's sentence vectors from earlier runs in this TRIOPS_HOME, and this run's added
-        # for the next: a run whose sentences are all there never loads the full model.
+        # for the next: a run whose sentences are all there encodes only its questions.
         with persisted_sentences(embedder):
             run = run_eval(
                 config,
