@@ -76,7 +76,7 @@ test: install browser nginx
 # effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two cores. The
 # whole suite (make test) on two workers: 2,129 tests in 16 min 33 s and 19 min 10 s, two CI runs
 # on a clean clone of the same code, 2026-12-07 21:03-21:55 (eval children encode with the saved
-# query encoder; every heavy test 20-40 % slower in the second: the machine); 18 min 46 s at
+# query encoder; every heavy test 20-40 % slower in the second: the machine; 18 min 46 s at
 # 18:09-18:33, 17 min 12 s at 14:57-15:14 on a quieter machine), with the index
 # built in the background (2,112 in 18 min 19 s at 05:47-06:05, with the xdist groups in effect;
 # 2,103 in 24 min 18 s at 03:01-03:25 without them; 2,037 in 15 min 58 s on 2026-12-06 on another
