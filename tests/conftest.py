@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -356,13 +357,13 @@ class CourseIndex:
     chunks: list
 
 
-def copy_derived(source: Path, target: Path) -> Path:
-    """A private copy of a derived folder. The index artifact is copied; the saved query encoder
-    (90 MB) is hard-linked, which is safe because it is only ever replaced whole (os.replace),
-    never written in place."""
+def copy_derived(source: Path, target: Path, pattern: str = "*") -> Path:
+    """A private copy of a derived folder (of its files matching `pattern`). The index artifact
+    is copied; the saved query encoder (90 MB) is hard-linked, which is safe because it is only
+    ever replaced whole (os.replace), never written in place."""
     target.mkdir(parents=True, exist_ok=True)
     for path in source.iterdir():
-        if not path.is_file():
+        if not path.is_file() or not fnmatch(path.name, pattern):
             continue
         if path.suffix == ".pt":
             try:
@@ -466,13 +467,7 @@ def encoder_home(embedder, course_home, triops_home) -> Path:
     """This test's TRIOPS_HOME with the saved query encoder alone in derived/ (no course index),
     as an installation has it once its search has been built: an eval child then encodes with
     it and never loads sentence-transformers (about 7 s a child on this machine)."""
-    target = triops_home / "derived"
-    target.mkdir(parents=True, exist_ok=True)
-    for path in (course_home / "derived").glob("query-encoder-*"):
-        try:
-            os.link(path, target / path.name)  # replaced whole, never written in place
-        except OSError:
-            shutil.copy2(path, target / path.name)
+    copy_derived(course_home / "derived", triops_home / "derived", "query-encoder-*")
     return triops_home
 
 
