@@ -235,8 +235,14 @@ def floor_of(module: str) -> int:
     return floor
 
 
-GRAPH = import_graph()
 FILES = module_files()
+
+
+@functools.cache
+def graph() -> dict[str, list[Edge]]:
+    """The house's import graph, built by the first test that asks (not at collection, when
+    every pytest-xdist worker would parse every file for it)."""
+    return import_graph()
 
 
 def imports(path: Path) -> set[str]:
@@ -289,14 +295,14 @@ def test_sql_lives_only_in_the_store(module):
 
 
 def test_every_module_stands_on_a_floor_of_the_package_map():
-    unplaced = sorted(m for m in GRAPH if floor_of(m) < 0)
+    unplaced = sorted(m for m in graph() if floor_of(m) < 0)
     assert not unplaced, f"not in the package map (FLOORS): {unplaced}"
 
 
 def test_no_module_imports_from_a_floor_above_its_own():
     upward = [
         str(edge)
-        for edges in GRAPH.values()
+        for edges in graph().values()
         for edge in edges
         if floor_of(edge.target) > floor_of(edge.source)
     ]
@@ -308,7 +314,7 @@ def known(group: set[str]) -> bool:
 
 
 def test_no_files_import_each_other_in_a_circle():
-    groups = cycles(GRAPH)
+    groups = cycles(graph())
     found = [group for group in groups if not known(group)]
     assert not found, "circles of imports:\n" + "\n".join(
         " <-> ".join(sorted(group)) for group in found
@@ -320,7 +326,7 @@ def test_no_files_import_each_other_in_a_circle():
 def test_evals_knows_nothing_of_labs():
     wrong = [
         str(edge)
-        for module, edges in GRAPH.items()
+        for module, edges in graph().items()
         if module.startswith("triops.evals")
         for edge in edges
         if edge.target.startswith("triops.labs")
@@ -330,7 +336,7 @@ def test_evals_knows_nothing_of_labs():
 
 def test_the_layering_test_sees_the_files():
     assert len(PAGES) >= 9 and len(DOMAIN) >= 15
-    assert "triops.labs.ci.engine" in GRAPH and "labs.ci-build.check" in GRAPH
+    assert "triops.labs.ci.engine" in graph() and "labs.ci-build.check" in graph()
 
 
 # -- the reader cannot be fooled -------------------------------------------------------------
