@@ -41,6 +41,7 @@ from triops import accounts
 from triops.config import get_settings
 from triops.quiz.bank import load_bank
 from triops.quiz.blueprint import load_exams
+from triops.store import connection
 from triops.store.connection import database_url, open_state, open_state_file
 from triops.tasks import register as register_tasks
 from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
@@ -74,9 +75,12 @@ def no_search_warmup():
 
 @pytest.fixture(autouse=True)
 def triops_home(tmp_path, monkeypatch):
-    """Every test gets its own runtime folder; nothing touches the developer's .triops/."""
+    """Every test gets its own runtime folder; nothing touches the developer's .triops/. The
+    first open of its learner-state file in this process (the app's, through AppTest) starts
+    from a copy of the migrated template (`from_template`)."""
     home = tmp_path / "home"
     monkeypatch.setenv("TRIOPS_HOME", str(home))
+    monkeypatch.setattr(connection, "open_state_file", _home_state_from_template(home))
     # An app started in a test builds no search index unless the test asks for it (it costs a
     # core for about a minute); the search tests set TRIOPS_SEARCH_WARMUP=1.
     monkeypatch.setenv("TRIOPS_SEARCH_WARMUP", "0")
@@ -600,20 +604,42 @@ def exams(bank):
 _TEMPLATES: dict[str, Path] = {}
 
 
+def from_template(path: Path) -> None:
+    """Put a copy of the process's migrated template at `path` (a DuckDB file not there yet)."""
+    template = _TEMPLATES.get("duckdb")
+    if template is None or not template.is_file():
+        folder = Path(tempfile.mkdtemp(prefix="triops-state-template-"))
+        template = folder / "state.duckdb"
+        open_state_file(template).close()
+        _TEMPLATES["duckdb"] = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+
+
 def fresh_state(path: Path):
     """open_state(path) on a new learner-state file: a copy of the process's migrated template
     when the file is not there yet and the backend is DuckDB (with TRIOPS_DATABASE_URL set,
     open_state opens PostgreSQL, as the test asked)."""
     if database_url() is None and not path.exists():
-        template = _TEMPLATES.get("duckdb")
-        if template is None or not template.is_file():
-            folder = Path(tempfile.mkdtemp(prefix="triops-state-template-"))
-            template = folder / "state.duckdb"
-            open_state_file(template).close()
-            _TEMPLATES["duckdb"] = template
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, path)
+        from_template(path)
     return open_state(path)
+
+
+def _home_state_from_template(home: Path) -> Callable[..., Any]:
+    """open_state_file for this test: the test home's state file, when it is not there yet,
+    starts as a copy of the template. An AppTest page opens it in this process, and migrating
+    it from nothing was about a quarter of the CPU of the app's script runs in the AppTest
+    modules (2026-12-07); the app started as a process of its own, the CLI in a subprocess and
+    every other file still migrate from nothing, as do the migration tests (test_store,
+    test_postgres) on files of their own."""
+    state = (home / "state.duckdb").resolve()
+
+    def opener(path: Path, **kwargs):
+        if Path(path).resolve() == state and not state.exists():
+            from_template(state)
+        return open_state_file(path, **kwargs)
+
+    return opener
 
 
 @pytest.fixture(scope="session", autouse=True)
