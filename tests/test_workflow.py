@@ -514,7 +514,7 @@ def test_step_timeout_minutes_stops_a_slow_step(tmp_path, seed):
     assert time.monotonic() - started < 15
     slow, skipped, cleanup = steps(report, "slow")
     assert slow.status == "failure" and slow.timed_out
-    assert "timed out after 0.02 minutes" in slow.message
+    assert "timed out after 0.01 minutes" in slow.message
     assert skipped.status == "skipped"
     assert cleanup.status == "success"
     assert report.status == "failure"
