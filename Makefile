@@ -66,8 +66,12 @@ test: install browser nginx
 # The inner loop: every test but those that load the model, build an index or start an app server
 # (slow), drive chromium (browser) or run the sandbox (sandbox); tests/conftest.py applies the
 # markers from the fixtures a test uses (the cluster and exam-load tests mark themselves). The
-# subset is CPU-bound: 1,810 tests in a median of 138 s wall and 202 CPU s against 151 s and 230 CPU
-# s for the code at ab2d842, three runs of each in turn on 2026-12-07 17:50-18:05 (loaders without a
+# subset is CPU-bound: 1,810 tests in a median of 155 s wall and 266 CPU s against 165 s and 278 CPU
+# s for the code at 1fc9ad1, three runs of each in turn on 2026-12-07 23:35-23:53 (the layering
+# test's graph built by its tests, not at collection; a test home's state file copied from the
+# migrated template; shorter test waits), on a machine slower that hour than at 22:36, when the
+# code at 1fc9ad1 took 105 s and 174 CPU s. Earlier: a median of 138 s wall and 202 CPU s
+# against 151 s and 230 CPU s for the code at ab2d842, three runs of each in turn on 2026-12-07 17:50-18:05 (loaders without a
 # cache of their own share one per root, pytest without its logging plugin); 1,809 in 141 s and 143
 # s, about 255 CPU s, on a quieter machine at 14:50. Measured back to back on 2026-12-07 04:46-05:01
 # (load 0.5-2.3): 1,801 tests in 163 s and 185 s wall, 253 and 295 CPU s, against 216 s and 224 s,
