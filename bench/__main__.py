@@ -26,7 +26,7 @@ from bench import (
 )
 from bench.report import Figure, table, write
 from triops.tasks import register as register_tasks
-from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+from triops.testing import chromium_missing_reason, launch_chromium
 
 register_tasks()  # the hands-on profile draws tasks (triops.quiz.hooks)
 
@@ -74,7 +74,7 @@ def main() -> int:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(pw)
             measure("start-up", app_bench.startup, browser)
             measure("memory", app_bench.memory, browser)
             measure("memory with model", app_bench.memory_with_model, browser)

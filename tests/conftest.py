@@ -44,7 +44,7 @@ from triops.quiz.blueprint import load_exams
 from triops.store import connection
 from triops.store.connection import database_url, open_state, open_state_file
 from triops.tasks import register as register_tasks
-from triops.testing import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+from triops.testing import chromium_missing_reason, launch_chromium
 
 register_tasks()  # the real exam profiles draw tasks (triops.quiz.hooks)
 
@@ -217,7 +217,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(pw)
         yield browser
         browser.close()
 
