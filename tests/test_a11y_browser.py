@@ -108,9 +108,19 @@ def app(tmp_path_factory):
         yield App(server.url, made["Open"], opened, made["Done"], done, made["Keys"])
 
 
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the module: each test's page is a new tab and a new Streamlit
+    session (the app keeps no state in the browser: the profile is in the address). A new
+    context per test started a renderer that compiled Streamlit's scripts again each time."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context
+    context.close()
+
+
 @pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def page(context):
+    page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
     page.close()

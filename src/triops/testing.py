@@ -24,6 +24,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
     "--disable-dev-shm-usage",
+    # The pages of one site in one browser context share a renderer, whose compiled scripts a
+    # new page then reuses: a new tab of the app cost about 1.4 CPU s instead of 2.1.
+    "--process-per-site",
 ]
 
 # Chromium features the tests' browser turns off, beside those Playwright turns off itself.
