@@ -77,8 +77,11 @@ test: install browser nginx
 # (load 0.5-2.3): 1,801 tests in 163 s and 185 s wall, 253 and 295 CPU s, against 216 s and 224 s,
 # 355 and 373 CPU s for the same subset at the session's start (one readiness simulation per seed
 # for both mocks, the bank loaded once per process in the blueprint tests, xdist groups that take
-# effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two cores. The
-# whole suite (make test) on two workers: 2,129 tests in 16 min 33 s and 19 min 10 s, two CI runs
+# effect, fewer garbage collections). The target is 90 s: about 150-170 CPU s on two cores.
+# 1,810 tests in 107 s and 184 CPU s on a quiet machine on 2026-12-08 at 00:37. The whole suite
+# (make test): 2,130 tests in 15 min 12 s in CI on a clean clone on 2026-12-08 01:28-01:51
+# (the browser tests' chromium lighter: triops.testing.launch_chromium). Earlier, on two
+# workers: 2,129 tests in 16 min 33 s and 19 min 10 s, two CI runs
 # on a clean clone of the same code, 2026-12-07 21:03-21:55 (eval children encode with the saved
 # query encoder; every heavy test 20-40 % slower in the second: the machine; 18 min 46 s at
 # 18:09-18:33, 17 min 12 s at 14:57-15:14 on a quieter machine), with the index
