@@ -61,7 +61,8 @@ def _descendants(pid: int) -> list[int]:
 
 def browser_command_lines() -> dict[int, list[str]]:
     """Process id -> command line of each chromium browser process that a Playwright driver of
-    this process started (their renderers and helpers, which carry --type=, are left out)."""
+    this process started (their renderers and helpers, which carry --type=, and any other
+    process named chrom*, such as a crash handler, are left out)."""
     found = {}
     for pid in _descendants(os.getpid()):
         try:
@@ -70,7 +71,8 @@ def browser_command_lines() -> dict[int, list[str]]:
             continue
         argv = [a for a in raw.decode(errors="replace").split("\0") if a]
         helper = any(a.startswith("--type=") for a in argv)
-        if argv and Path(argv[0]).name.startswith("chrom") and not helper:
+        driven = "--remote-debugging-pipe" in argv  # started by Playwright
+        if argv and Path(argv[0]).name in ("chromium", "chrome") and driven and not helper:
             found[pid] = argv
     return found
 
